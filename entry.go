@@ -1,0 +1,271 @@
+package calgate
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+)
+
+// Kind is the type of a calendar entry.
+type Kind string
+
+// The three kinds of entries.
+const (
+	KindReservation      Kind = "reservation"
+	KindJob              Kind = "job"
+	KindProductionWindow Kind = "production_window"
+)
+
+// Kinds lists every kind in a stable order.
+var Kinds = []Kind{KindReservation, KindJob, KindProductionWindow}
+
+// Valid reports whether k is one of the known kinds.
+func (k Kind) Valid() bool {
+	return k == KindReservation || k == KindJob || k == KindProductionWindow
+}
+
+// ResourceField is the name of the field that holds an entry's resource:
+// resource for reservations, workstage for jobs, cost_centre for production
+// windows.
+func (k Kind) ResourceField() string {
+	switch k {
+	case KindJob:
+		return "workstage"
+	case KindProductionWindow:
+		return "cost_centre"
+	default:
+		return "resource"
+	}
+}
+
+// Route is the path segment of the kind's REST resource.
+func (k Kind) Route() string {
+	switch k {
+	case KindJob:
+		return "jobs"
+	case KindProductionWindow:
+		return "production-windows"
+	default:
+		return "reservations"
+	}
+}
+
+// Status is the state of an entry.
+type Status string
+
+// Entry states.
+const (
+	StatusTentative Status = "tentative"
+	StatusConfirmed Status = "confirmed"
+	StatusCancelled Status = "cancelled"
+)
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	return s == StatusTentative || s == StatusConfirmed || s == StatusCancelled
+}
+
+// Customer is the booker of a reservation.
+type Customer struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+	Phone string `json:"phone,omitempty"`
+}
+
+// Entry is one calendar entry: a reservation, a job or a production window.
+//
+// Start and End are instants. For all-day entries they are midnight, in the
+// entry's time zone, of the first day and of the day after the last
+// (end exclusive).
+type Entry struct {
+	ID          string
+	WorkspaceID string
+	Kind        Kind
+	Source      string
+	ExternalID  string
+	Title       string
+	Description string
+	Location    string
+	Start       time.Time
+	End         time.Time
+	AllDay      bool
+	Timezone    string
+	Status      Status
+	// Resource holds the kind's resource field (resource, workstage or
+	// cost_centre).
+	Resource string
+	// Kind-specific fields.
+	Customer  *Customer // reservation
+	Quantity  *int      // reservation
+	Order     string    // job, production window
+	OrderItem string    // job
+	Product   string    // job
+	Position  string    // production window
+	Activity  string    // production window
+	// Attributes is a free JSON object, kept as given.
+	Attributes json.RawMessage
+	Version    int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	ArchivedAt *time.Time
+}
+
+// Archived reports whether the entry is soft-deleted.
+func (e *Entry) Archived() bool { return e.ArchivedAt != nil }
+
+// Loc returns the entry's time zone, UTC when it cannot be loaded.
+func (e *Entry) Loc() *time.Location {
+	if loc, err := time.LoadLocation(e.Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// Clone returns a deep copy of the entry.
+func (e *Entry) Clone() *Entry {
+	c := *e
+	if e.Customer != nil {
+		cu := *e.Customer
+		c.Customer = &cu
+	}
+	if e.Quantity != nil {
+		q := *e.Quantity
+		c.Quantity = &q
+	}
+	if e.Attributes != nil {
+		c.Attributes = append(json.RawMessage(nil), e.Attributes...)
+	}
+	if e.ArchivedAt != nil {
+		a := *e.ArchivedAt
+		c.ArchivedAt = &a
+	}
+	return &c
+}
+
+// Overlaps reports whether the entry overlaps [from, to); a zero bound is
+// open.
+func (e *Entry) Overlaps(from, to time.Time) bool {
+	if !from.IsZero() && !e.End.After(from) {
+		return false
+	}
+	if !to.IsZero() && !e.Start.Before(to) {
+		return false
+	}
+	return true
+}
+
+// SameContent reports whether a and b carry the same user-visible content,
+// ignoring identity, version and bookkeeping times. An upsert of the same
+// content writes nothing.
+func SameContent(a, b *Entry) bool {
+	return len(Diff(a, b)) == 0
+}
+
+// Change is the before and after value of one field.
+type Change struct {
+	From any `json:"from"`
+	To   any `json:"to"`
+}
+
+// FieldDiff maps field names (as in the wire form) to their change.
+type FieldDiff map[string]Change
+
+// Diff returns the field-level difference between two versions of an entry,
+// keyed by wire field names. A nil old entry yields every set field as new.
+func Diff(old, cur *Entry) FieldDiff {
+	var before map[string]any
+	if old != nil {
+		before = old.contentFields()
+	}
+	after := cur.contentFields()
+	d := FieldDiff{}
+	for k, v := range after {
+		var prev any
+		if before != nil {
+			prev = before[k]
+		}
+		if !sameValue(prev, v) {
+			d[k] = Change{From: prev, To: v}
+		}
+	}
+	for k, v := range before {
+		if _, ok := after[k]; !ok && v != nil {
+			d[k] = Change{From: v, To: nil}
+		}
+	}
+	return d
+}
+
+func sameValue(a, b any) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Equal(ja, jb)
+}
+
+// contentFields lists the fields that make up an entry's content under
+// their wire names; nil values mean "not set".
+func (e *Entry) contentFields() map[string]any {
+	m := map[string]any{
+		"title":                nz(e.Title),
+		"description":          nz(e.Description),
+		"location":             nz(e.Location),
+		"start":                e.wireTime(e.Start),
+		"end":                  e.wireTime(e.End),
+		"all_day":              e.AllDay,
+		"timezone":             e.Timezone,
+		"status":               string(e.Status),
+		e.Kind.ResourceField(): nz(e.Resource),
+	}
+	var archived any
+	if e.ArchivedAt != nil {
+		archived = e.ArchivedAt.UTC().Format(time.RFC3339Nano)
+	}
+	m["archived_at"] = archived
+	if len(e.Attributes) > 0 && !bytes.Equal(bytes.TrimSpace(e.Attributes), []byte("{}")) {
+		m["attributes"] = canonicalJSON(e.Attributes)
+	} else {
+		m["attributes"] = nil
+	}
+	switch e.Kind {
+	case KindReservation:
+		var cu any
+		if e.Customer != nil && (*e.Customer != Customer{}) {
+			cu = *e.Customer
+		}
+		m["customer"] = cu
+		var q any
+		if e.Quantity != nil {
+			q = *e.Quantity
+		}
+		m["quantity"] = q
+	case KindJob:
+		m["order"] = nz(e.Order)
+		m["order_item"] = nz(e.OrderItem)
+		m["product"] = nz(e.Product)
+	case KindProductionWindow:
+		m["order"] = nz(e.Order)
+		m["position"] = nz(e.Position)
+		m["activity"] = nz(e.Activity)
+	}
+	return m
+}
+
+func nz(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// canonicalJSON decodes raw JSON into generic values so that key order and
+// spacing do not count as a change.
+func canonicalJSON(raw json.RawMessage) any {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return string(raw)
+	}
+	return v
+}

@@ -1,0 +1,399 @@
+package calgate
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on entry fields. They are documented in the README.
+const (
+	MaxIDLength          = 255
+	MaxTitleLength       = 1000
+	MaxTextLength        = 64 << 10 // description, location
+	MaxAttributesLength  = 64 << 10
+	DateLayout           = "2006-01-02"
+	LocalDateTimeLayout  = "2006-01-02 15:04:05"
+	localDateTimeTLayout = "2006-01-02T15:04:05"
+)
+
+// wireEntry is the JSON form of every kind of entry. Unknown fields are
+// refused; read-only fields are accepted and ignored on input.
+type wireEntry struct {
+	ID          string          `json:"id,omitempty"`
+	Kind        Kind            `json:"kind,omitempty"`
+	Source      *string         `json:"source,omitempty"`
+	ExternalID  *string         `json:"external_id,omitempty"`
+	Title       *string         `json:"title,omitempty"`
+	Description *string         `json:"description,omitempty"`
+	Location    *string         `json:"location,omitempty"`
+	Start       *string         `json:"start,omitempty"`
+	End         *string         `json:"end,omitempty"`
+	AllDay      *bool           `json:"all_day,omitempty"`
+	Timezone    *string         `json:"timezone,omitempty"`
+	Status      *string         `json:"status,omitempty"`
+	Resource    *string         `json:"resource,omitempty"`
+	Workstage   *string         `json:"workstage,omitempty"`
+	CostCentre  *string         `json:"cost_centre,omitempty"`
+	Customer    *Customer       `json:"customer,omitempty"`
+	Quantity    *int            `json:"quantity,omitempty"`
+	Order       *string         `json:"order,omitempty"`
+	OrderItem   *string         `json:"order_item,omitempty"`
+	Product     *string         `json:"product,omitempty"`
+	Position    *string         `json:"position,omitempty"`
+	Activity    *string         `json:"activity,omitempty"`
+	Attributes  json.RawMessage `json:"attributes,omitempty"`
+	Version     *int64          `json:"version,omitempty"`
+	CreatedAt   *string         `json:"created_at,omitempty"`
+	UpdatedAt   *string         `json:"updated_at,omitempty"`
+	ArchivedAt  *string         `json:"archived_at,omitempty"`
+}
+
+// kindOnly lists, per kind, the fields that belong to other kinds.
+var foreignFields = map[Kind][]string{
+	KindReservation:      {"workstage", "cost_centre", "order", "order_item", "product", "position", "activity"},
+	KindJob:              {"resource", "cost_centre", "customer", "quantity", "position", "activity"},
+	KindProductionWindow: {"resource", "workstage", "customer", "quantity", "order_item", "product"},
+}
+
+// MarshalJSON renders the entry in its kind's wire form.
+func (e *Entry) MarshalJSON() ([]byte, error) {
+	return json.Marshal(e.Wire())
+}
+
+// Wire returns the entry's wire form as an ordered-enough map for JSON,
+// templates and payloads.
+func (e *Entry) Wire() map[string]any {
+	m := map[string]any{
+		"id":                   e.ID,
+		"kind":                 e.Kind,
+		"source":               e.Source,
+		"external_id":          e.ExternalID,
+		"title":                e.Title,
+		"description":          e.Description,
+		"location":             e.Location,
+		"start":                e.wireTime(e.Start),
+		"end":                  e.wireTime(e.End),
+		"all_day":              e.AllDay,
+		"timezone":             e.Timezone,
+		"status":               e.Status,
+		"version":              e.Version,
+		"created_at":           e.CreatedAt.UTC().Format(time.RFC3339Nano),
+		"updated_at":           e.UpdatedAt.UTC().Format(time.RFC3339Nano),
+		"archived_at":          nil,
+		"attributes":           json.RawMessage("{}"),
+		e.Kind.ResourceField(): e.Resource,
+	}
+	if e.ArchivedAt != nil {
+		m["archived_at"] = e.ArchivedAt.UTC().Format(time.RFC3339Nano)
+	}
+	if len(e.Attributes) > 0 {
+		m["attributes"] = e.Attributes
+	}
+	switch e.Kind {
+	case KindReservation:
+		cu := Customer{}
+		if e.Customer != nil {
+			cu = *e.Customer
+		}
+		m["customer"] = cu
+		m["quantity"] = e.Quantity
+	case KindJob:
+		m["order"] = e.Order
+		m["order_item"] = e.OrderItem
+		m["product"] = e.Product
+	case KindProductionWindow:
+		m["order"] = e.Order
+		m["position"] = e.Position
+		m["activity"] = e.Activity
+	}
+	return m
+}
+
+func (e *Entry) wireTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	loc := e.Loc()
+	if e.AllDay {
+		return t.In(loc).Format(DateLayout)
+	}
+	return t.In(loc).Format(time.RFC3339)
+}
+
+// ParseEntry decodes and validates one entry of the given kind from its wire
+// form. Unknown fields, wrong types, bad times and unknown time zones are
+// reported as a *ValidationError naming each field. defaultTZ is used when
+// the entry names no time zone.
+func ParseEntry(kind Kind, data []byte, defaultTZ string) (*Entry, error) {
+	var w wireEntry
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return nil, DecodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, &ValidationError{Status: 400, Errors: []FieldError{{Field: "body", Message: "unexpected data after the JSON document"}}}
+	}
+	return w.entry(kind, defaultTZ)
+}
+
+// DecodeError turns an encoding/json error into a ValidationError that names
+// the offending field.
+func DecodeError(err error) *ValidationError {
+	var ute *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &ute):
+		field := ute.Field
+		if field == "" {
+			field = "body"
+		}
+		return &ValidationError{Status: 400, Errors: []FieldError{{Field: field, Message: fmt.Sprintf("must be of type %s, not %s", jsonType(ute.Type.String()), ute.Value)}}}
+	case errors.As(err, &se):
+		return &ValidationError{Status: 400, Errors: []FieldError{{Field: "body", Message: fmt.Sprintf("malformed JSON at offset %d: %s", se.Offset, se.Error())}}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &ValidationError{Status: 400, Errors: []FieldError{{Field: name, Message: "unknown field"}}}
+	case errors.Is(err, io.EOF):
+		return &ValidationError{Status: 400, Errors: []FieldError{{Field: "body", Message: "empty body, a JSON object was expected"}}}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &ValidationError{Status: 400, Errors: []FieldError{{Field: "body", Message: "truncated JSON document"}}}
+	default:
+		return &ValidationError{Status: 400, Errors: []FieldError{{Field: "body", Message: err.Error()}}}
+	}
+}
+
+func jsonType(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "*"):
+		return jsonType(goType[1:])
+	case goType == "string":
+		return "string"
+	case goType == "bool":
+		return "boolean"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"), strings.HasPrefix(goType, "uint"):
+		return "number"
+	case strings.HasPrefix(goType, "[]"):
+		return "array"
+	default:
+		return "object"
+	}
+}
+
+func (w *wireEntry) entry(kind Kind, defaultTZ string) (*Entry, error) {
+	v := &ValidationError{}
+	e := &Entry{Kind: kind, Source: "api", Status: StatusConfirmed, Timezone: defaultTZ}
+	if w.Kind != "" && w.Kind != kind {
+		v.Add("kind", "is %q, but this resource holds %q entries", w.Kind, kind)
+	}
+	// Fields of other kinds are refused by name.
+	present := w.presentFields()
+	for _, f := range foreignFields[kind] {
+		if present[f] {
+			v.Add(f, "is not a field of %s entries", kind)
+		}
+	}
+	str := func(field string, p *string, max int, dst *string) {
+		if p == nil {
+			return
+		}
+		s := strings.TrimSpace(*p)
+		if !utf8.ValidString(s) {
+			v.Add(field, "must be valid UTF-8")
+			return
+		}
+		if len(s) > max {
+			v.Add(field, "must be at most %d bytes long", max)
+			return
+		}
+		*dst = s
+	}
+	str("source", w.Source, MaxIDLength, &e.Source)
+	if e.Source == "" {
+		e.Source = "api"
+	}
+	str("external_id", w.ExternalID, MaxIDLength, &e.ExternalID)
+	if e.ExternalID == "" {
+		v.Add("external_id", "is required")
+	}
+	str("title", w.Title, MaxTitleLength, &e.Title)
+	str("description", w.Description, MaxTextLength, &e.Description)
+	str("location", w.Location, MaxTextLength, &e.Location)
+	switch kind {
+	case KindReservation:
+		str("resource", w.Resource, MaxIDLength, &e.Resource)
+		if w.Customer != nil {
+			cu := *w.Customer
+			e.Customer = &cu
+		}
+		if w.Quantity != nil {
+			if *w.Quantity < 0 {
+				v.Add("quantity", "must not be negative")
+			}
+			q := *w.Quantity
+			e.Quantity = &q
+		}
+	case KindJob:
+		str("workstage", w.Workstage, MaxIDLength, &e.Resource)
+		str("order", w.Order, MaxIDLength, &e.Order)
+		str("order_item", w.OrderItem, MaxIDLength, &e.OrderItem)
+		str("product", w.Product, MaxIDLength, &e.Product)
+	case KindProductionWindow:
+		str("cost_centre", w.CostCentre, MaxIDLength, &e.Resource)
+		str("order", w.Order, MaxIDLength, &e.Order)
+		str("position", w.Position, MaxIDLength, &e.Position)
+		str("activity", w.Activity, MaxIDLength, &e.Activity)
+	}
+	if e.Resource == "" {
+		v.Add(kind.ResourceField(), "is required")
+	}
+	if w.Status != nil {
+		s := Status(strings.ToLower(strings.TrimSpace(*w.Status)))
+		if !s.Valid() {
+			v.Add("status", "must be one of tentative, confirmed, cancelled")
+		}
+		e.Status = s
+	}
+	if w.Timezone != nil && *w.Timezone != "" {
+		e.Timezone = *w.Timezone
+	}
+	loc, err := LoadZone(e.Timezone)
+	if err != nil {
+		v.Add("timezone", "%v", err)
+		loc = time.UTC
+	}
+	if len(w.Attributes) > 0 && !bytes.Equal(w.Attributes, []byte("null")) {
+		trimmed := bytes.TrimSpace(w.Attributes)
+		switch {
+		case len(trimmed) > MaxAttributesLength:
+			v.Add("attributes", "must be at most %d bytes long", MaxAttributesLength)
+		case len(trimmed) == 0 || trimmed[0] != '{':
+			v.Add("attributes", "must be a JSON object")
+		default:
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, trimmed); err != nil {
+				v.Add("attributes", "must be a JSON object")
+			} else if buf.String() != "{}" {
+				e.Attributes = buf.Bytes()
+			}
+		}
+	}
+	e.parseTimes(w, loc, v)
+	return e, v.Err()
+}
+
+func (w *wireEntry) presentFields() map[string]bool {
+	return map[string]bool{
+		"resource": w.Resource != nil, "workstage": w.Workstage != nil, "cost_centre": w.CostCentre != nil,
+		"customer": w.Customer != nil, "quantity": w.Quantity != nil, "order": w.Order != nil,
+		"order_item": w.OrderItem != nil, "product": w.Product != nil, "position": w.Position != nil,
+		"activity": w.Activity != nil,
+	}
+}
+
+func (e *Entry) parseTimes(w *wireEntry, loc *time.Location, v *ValidationError) {
+	if w.Start == nil || strings.TrimSpace(*w.Start) == "" {
+		v.Add("start", "is required")
+		return
+	}
+	start, startDate, err := ParseTime(*w.Start, loc)
+	if err != nil {
+		v.Add("start", "%v", err)
+		return
+	}
+	e.AllDay = startDate
+	if w.AllDay != nil {
+		if !*w.AllDay && startDate {
+			v.Add("all_day", "is false, but start is a date without a time")
+			return
+		}
+		e.AllDay = *w.AllDay
+	}
+	if e.AllDay {
+		start = midnight(start, loc)
+	}
+	e.Start = start
+	if w.End == nil || strings.TrimSpace(*w.End) == "" {
+		if e.AllDay {
+			e.End = start.In(loc).AddDate(0, 0, 1)
+			return
+		}
+		v.Add("end", "is required")
+		return
+	}
+	end, endDate, err := ParseTime(*w.End, loc)
+	if err != nil {
+		v.Add("end", "%v", err)
+		return
+	}
+	if endDate && !e.AllDay {
+		v.Add("end", "is a date without a time, but the entry is not all-day")
+		return
+	}
+	if e.AllDay {
+		end = midnight(end, loc)
+	}
+	e.End = end
+	if !e.End.After(e.Start) {
+		v.Add("end", "must be after start")
+	}
+}
+
+func midnight(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, loc)
+}
+
+// ParseTime reads a time in one of the accepted forms: RFC 3339 with an
+// offset; "YYYY-MM-DD HH:MM:SS" (or with a T) read in loc; or a date
+// "YYYY-MM-DD", in which case dateOnly is true and the result is midnight
+// in loc.
+func ParseTime(s string, loc *time.Location) (t time.Time, dateOnly bool, err error) {
+	s = strings.TrimSpace(s)
+	if len(s) == len(DateLayout) {
+		t, err = time.ParseInLocation(DateLayout, s, loc)
+		if err == nil {
+			return t, true, nil
+		}
+	}
+	if t, err = time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, false, nil
+	}
+	for _, layout := range []string{LocalDateTimeLayout, localDateTimeTLayout, "2006-01-02 15:04", "2006-01-02T15:04"} {
+		if t, err = time.ParseInLocation(layout, s, loc); err == nil {
+			return t, false, nil
+		}
+	}
+	return time.Time{}, false, fmt.Errorf("%q is not a time: use RFC 3339 (2025-10-26T08:00:00+01:00), YYYY-MM-DD HH:MM:SS or YYYY-MM-DD", s)
+}
+
+// LoadZone loads an IANA time zone, refusing the empty and "Local" names,
+// whose meaning depends on the machine.
+func LoadZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, fmt.Errorf("%q is not an IANA time zone name", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q", name)
+	}
+	return loc, nil
+}
+
+// ParseSince reads a "changed since" value: RFC 3339 or yyyyMMddHHmmss (UTC),
+// the form PlanningPME exports use.
+func ParseSince(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("20060102150405", s, time.UTC); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor yyyyMMddHHmmss", s)
+}

@@ -1,0 +1,3 @@
+module github.com/calgate/calgate
+
+go 1.26.8

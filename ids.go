@@ -1,0 +1,41 @@
+package calgate
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// NewID returns a new identifier with the given prefix ("ent", "wh", …):
+// 48 bits of milliseconds followed by 80 random bits, so that ids sort by
+// creation time and cannot be guessed.
+func NewID(prefix string) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic("calgate: no randomness: " + err.Error())
+	}
+	return prefix + "_" + idEncoding.EncodeToString(b[:])
+}
+
+// NewSecret returns n random bytes encoded for use in URLs and headers.
+func NewSecret(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("calgate: no randomness: " + err.Error())
+	}
+	return strings.ToLower(idEncoding.EncodeToString(b))
+}
+
+// HashSecret returns the hex SHA-256 of a high-entropy secret (a token or a
+// feed key). Secrets are stored only in this form.
+func HashSecret(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}

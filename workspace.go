@@ -1,0 +1,31 @@
+package calgate
+
+import "time"
+
+// Workspace isolates everything: entries, tokens, feeds, webhooks and
+// targets belong to exactly one.
+type Workspace struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Timezone  string    `json:"timezone"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Token is an API token of one user in one workspace. Only a hash of the
+// secret is stored; the secret is shown once, on creation.
+type Token struct {
+	ID          string     `json:"id"`
+	WorkspaceID string     `json:"workspace_id"`
+	User        string     `json:"user"`
+	Name        string     `json:"name"`
+	Prefix      string     `json:"prefix"`
+	Admin       bool       `json:"admin"`
+	CreatedAt   time.Time  `json:"created_at"`
+	LastUsedAt  *time.Time `json:"last_used_at"`
+}
+
+// Principal is who makes a request: a token in its workspace.
+type Principal struct {
+	Token     Token
+	Workspace Workspace
+}
