@@ -1,0 +1,116 @@
+package ical
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/calgate/calgate"
+)
+
+// writeEvent writes one VEVENT.
+func (e *encWriter) writeEvent(ev *Event) {
+	en := ev.Entry
+	e.raw("BEGIN:VEVENT")
+	e.text("UID", en.ID+"@calgate")
+	stamp := en.UpdatedAt
+	if stamp.IsZero() {
+		stamp = en.CreatedAt
+	}
+	if stamp.IsZero() {
+		stamp = en.Start
+	}
+	e.prop("DTSTAMP", "", stamp.UTC().Format(utcLayout))
+	if !en.CreatedAt.IsZero() {
+		e.prop("CREATED", "", en.CreatedAt.UTC().Format(utcLayout))
+	}
+	if !en.UpdatedAt.IsZero() {
+		e.prop("LAST-MODIFIED", "", en.UpdatedAt.UTC().Format(utcLayout))
+	}
+	e.prop("SEQUENCE", "", strconv.FormatInt(max(en.Version, 0), 10))
+	e.writeTimes(en)
+	e.prop("STATUS", "", renderStatus(en))
+	summary := ev.Summary
+	if summary == "" {
+		summary = en.Title
+	}
+	if summary == "" {
+		summary = DefaultTitle(en.Kind).Execute(en)
+	}
+	e.text("SUMMARY", summary)
+	description := ev.Description
+	if description == "" {
+		description = en.Description
+	}
+	if description != "" {
+		e.text("DESCRIPTION", description)
+	}
+	if en.Location != "" {
+		e.text("LOCATION", en.Location)
+	}
+	e.textList("CATEGORIES", string(en.Kind), en.Resource)
+	e.raw("TRANSP:OPAQUE")
+	e.text("X-CALGATE-ENTRY-ID", en.ID)
+	e.text("X-CALGATE-KIND", string(en.Kind))
+	e.text("X-CALGATE-SOURCE", en.Source)
+	e.text("X-CALGATE-EXTERNAL-ID", en.ExternalID)
+	e.prop("X-CALGATE-VERSION", "", strconv.FormatInt(en.Version, 10))
+	e.raw("END:VEVENT")
+}
+
+// writeTimes writes DTSTART and DTEND: dates for all-day entries (end
+// exclusive), local times with TZID in the entry's zone, or UTC times.
+func (e *encWriter) writeTimes(en *calgate.Entry) {
+	if en.AllDay {
+		loc := en.Loc()
+		start := en.Start.In(loc)
+		end := en.End.In(loc)
+		if !end.After(start) {
+			end = start.AddDate(0, 0, 1)
+		}
+		e.prop("DTSTART", ";VALUE=DATE", start.Format(dateLayout))
+		e.prop("DTEND", ";VALUE=DATE", end.Format(dateLayout))
+		return
+	}
+	name, loc := renderZone(en)
+	e.writeDateTime("DTSTART", name, loc, en.Start)
+	e.writeDateTime("DTEND", name, loc, en.End)
+}
+
+// writeDateTime writes a DATE-TIME in the named zone, or in UTC when there
+// is no zone or when the local time is the second of two identical wall
+// times after a clock went back (RFC 5545 reads such a time as the first).
+func (e *encWriter) writeDateTime(prop, tzid string, loc *time.Location, t time.Time) {
+	t = t.Truncate(time.Second)
+	if loc == nil || repeatedWallTime(t.In(loc)) {
+		e.prop(prop, "", t.UTC().Format(utcLayout))
+		return
+	}
+	e.prop(prop, ";TZID="+tzid, t.In(loc).Format(localLayout))
+}
+
+// repeatedWallTime reports whether t's wall-clock time already happened
+// earlier, just before its zone's offset went back.
+func repeatedWallTime(t time.Time) bool {
+	start, _ := t.ZoneBounds()
+	if start.IsZero() {
+		return false
+	}
+	_, now := t.Zone()
+	_, before := start.Add(-time.Second).Zone()
+	back := time.Duration(before-now) * time.Second
+	return back > 0 && t.Sub(start) < back
+}
+
+func renderStatus(en *calgate.Entry) string {
+	if en.Archived() {
+		return "CANCELLED"
+	}
+	switch en.Status {
+	case calgate.StatusCancelled:
+		return "CANCELLED"
+	case calgate.StatusTentative:
+		return "TENTATIVE"
+	default:
+		return "CONFIRMED"
+	}
+}
