@@ -1,0 +1,189 @@
+package imports
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+	xtransform "golang.org/x/text/transform"
+)
+
+// RowReader is what CSVReader and XLSXReader have in common: rows one at a
+// time, io.EOF after the last.
+type RowReader interface {
+	Header() []string
+	Next() (Row, error)
+}
+
+// sniffSize is how much of a CSV file is looked at to guess its encoding
+// and delimiter.
+const sniffSize = 64 << 10
+
+// CSVReader streams the rows of a CSV file whose first line is the header.
+// It holds one record at a time, whatever the file's size.
+//
+// The encoding is UTF-8 (with or without a byte order mark) unless the
+// first 64 KiB are not valid UTF-8, in which case the file is read as
+// Windows-1252, the encoding of spreadsheets saved on Western European
+// Windows machines. The delimiter is the one of comma, semicolon and tab
+// that occurs most often in the header line. Quoted fields may span lines;
+// Row.Line is the physical line a record starts on.
+type CSVReader struct {
+	r        *csv.Reader
+	header   []string
+	comma    rune
+	encoding string
+}
+
+// NewCSVReader reads the header of a CSV file and returns a reader for its
+// rows.
+func NewCSVReader(r io.Reader) (*CSVReader, error) {
+	br := bufio.NewReaderSize(r, sniffSize)
+	block, err := br.Peek(sniffSize)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, fmt.Errorf("imports: csv: read: %w", err)
+	}
+	atEOF := len(block) < sniffSize
+	c := &CSVReader{encoding: "utf-8"}
+	var src io.Reader = br
+	switch {
+	case bytes.HasPrefix(block, []byte{0xEF, 0xBB, 0xBF}):
+		_, _ = br.Discard(3)
+		block = block[3:]
+	case bytes.HasPrefix(block, []byte{0xFF, 0xFE}), bytes.HasPrefix(block, []byte{0xFE, 0xFF}):
+		return nil, fmt.Errorf("imports: csv: the file is UTF-16: save it as UTF-8")
+	case !validUTF8Prefix(block, atEOF):
+		c.encoding = "windows-1252"
+		src = xtransform.NewReader(br, charmap.Windows1252.NewDecoder())
+	}
+	c.comma = sniffDelimiter(block)
+	c.r = csv.NewReader(src)
+	c.r.Comma = c.comma
+	c.r.FieldsPerRecord = -1
+	c.r.ReuseRecord = true
+	rec, err := c.r.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("imports: csv: the file is empty, a header line was expected")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("imports: csv: header: %w", err)
+	}
+	seen := map[string]int{}
+	for i, h := range rec {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			h = "column " + strconv.Itoa(i+1)
+		}
+		k := normColumn(h)
+		if j, dup := seen[k]; dup {
+			return nil, fmt.Errorf("imports: csv: header: columns %d and %d are both named %q", j+1, i+1, h)
+		}
+		seen[k] = i
+		c.header = append(c.header, h)
+	}
+	return c, nil
+}
+
+// Header returns the column names, trimmed, as the file spells them; blank
+// names become "column N".
+func (c *CSVReader) Header() []string { return c.header }
+
+// Delimiter returns the field delimiter that was detected.
+func (c *CSVReader) Delimiter() rune { return c.comma }
+
+// Encoding returns "utf-8" or "windows-1252".
+func (c *CSVReader) Encoding() string { return c.encoding }
+
+// Next returns the next non-blank row, or io.EOF after the last. A row
+// shorter than the header has its missing columns empty and listed in
+// Row.Missing; non-empty fields beyond the header are kept as "column N". A
+// malformed record yields an error naming its line (a *csv.ParseError);
+// reading may go on with the next call.
+func (c *CSVReader) Next() (Row, error) {
+	for {
+		rec, err := c.r.Read()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return Row{}, io.EOF
+			}
+			return Row{}, fmt.Errorf("imports: csv: %w", err)
+		}
+		if blank(rec) {
+			continue
+		}
+		line, _ := c.r.FieldPos(0)
+		row := Row{Line: line, Values: make(map[string]string, len(c.header))}
+		for i, h := range c.header {
+			if i < len(rec) {
+				row.Values[h] = rec[i]
+			} else {
+				row.Values[h] = ""
+				row.Missing = append(row.Missing, h)
+			}
+		}
+		for i := len(c.header); i < len(rec); i++ {
+			if strings.TrimSpace(rec[i]) != "" {
+				row.Values["column "+strconv.Itoa(i+1)] = rec[i]
+			}
+		}
+		return row, nil
+	}
+}
+
+func blank(rec []string) bool {
+	for _, f := range rec {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// validUTF8Prefix reports whether b is valid UTF-8, allowing a rune cut in
+// half at the end of a block that is not the end of the file.
+func validUTF8Prefix(b []byte, atEOF bool) bool {
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size <= 1 {
+			return !atEOF && len(b) < utf8.UTFMax && !utf8.FullRune(b)
+		}
+		b = b[size:]
+	}
+	return true
+}
+
+// sniffDelimiter counts commas, semicolons and tabs outside quotes in the
+// header line; the most frequent wins, comma when there is none.
+func sniffDelimiter(block []byte) rune {
+	counts := map[byte]int{}
+	quoted := false
+	for _, ch := range block {
+		if ch == '"' {
+			quoted = !quoted
+			continue
+		}
+		if quoted {
+			continue
+		}
+		if ch == '\n' || ch == '\r' {
+			break
+		}
+		if ch == ',' || ch == ';' || ch == '\t' {
+			counts[ch]++
+		}
+	}
+	best, n := byte(','), 0
+	for _, d := range []byte{',', ';', '\t'} {
+		if counts[d] > n {
+			best, n = d, counts[d]
+		}
+	}
+	return rune(best)
+}

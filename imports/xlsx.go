@@ -1,0 +1,144 @@
+package imports
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// MaxXLSXSize bounds the unpacked size of an Excel workbook.
+const MaxXLSXSize = 256 << 20
+
+// XLSXReader streams the rows of the first worksheet of an Excel (.xlsx)
+// workbook whose first row is the header.
+//
+// The compressed workbook is held in memory (a zip file needs random
+// access), but the worksheet is decoded one row at a time. Values come as
+// Excel displays them, with each cell's number format applied: a date cell
+// formatted yyyy-mm-dd hh:mm reads as "2025-09-20 08:00". Date cells with
+// formats that do not read back unambiguously, and dates stored as plain
+// numbers, give Excel's serial day numbers (45920.333…) when the cell is
+// formatted as a number; the date transform of a template accepts those
+// serial numbers as well as text.
+type XLSXReader struct {
+	f      *excelize.File
+	rows   *excelize.Rows
+	sheet  string
+	header []string
+	line   int
+}
+
+// NewXLSXReader opens a workbook and reads the header row of its first
+// sheet. Close releases the workbook.
+func NewXLSXReader(r io.Reader) (*XLSXReader, error) {
+	f, err := excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: MaxXLSXSize})
+	if err != nil {
+		return nil, fmt.Errorf("imports: xlsx: open: %w", err)
+	}
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		_ = f.Close()
+		return nil, fmt.Errorf("imports: xlsx: the workbook has no sheet")
+	}
+	rows, err := f.Rows(sheets[0])
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("imports: xlsx: sheet %q: %w", sheets[0], err)
+	}
+	x := &XLSXReader{f: f, rows: rows, sheet: sheets[0]}
+	for {
+		cells, err := x.next()
+		if err != nil {
+			_ = x.Close()
+			if errors.Is(err, io.EOF) {
+				return nil, fmt.Errorf("imports: xlsx: sheet %q is empty, a header row was expected", x.sheet)
+			}
+			return nil, err
+		}
+		if blank(cells) {
+			continue
+		}
+		seen := map[string]int{}
+		for i, h := range cells {
+			h = strings.TrimSpace(h)
+			if h == "" {
+				h = "column " + strconv.Itoa(i+1)
+			}
+			k := normColumn(h)
+			if j, dup := seen[k]; dup {
+				_ = x.Close()
+				return nil, fmt.Errorf("imports: xlsx: sheet %q, header row %d: columns %d and %d are both named %q", x.sheet, x.line, j+1, i+1, h)
+			}
+			seen[k] = i
+			x.header = append(x.header, h)
+		}
+		return x, nil
+	}
+}
+
+func (x *XLSXReader) next() ([]string, error) {
+	if !x.rows.Next() {
+		if err := x.rows.Error(); err != nil {
+			return nil, fmt.Errorf("imports: xlsx: sheet %q after row %d: %w", x.sheet, x.line, err)
+		}
+		return nil, io.EOF
+	}
+	x.line++
+	cells, err := x.rows.Columns()
+	if err != nil {
+		return nil, fmt.Errorf("imports: xlsx: sheet %q, row %d: %w", x.sheet, x.line, err)
+	}
+	return cells, nil
+}
+
+// Header returns the column names of the header row, trimmed; blank names
+// become "column N".
+func (x *XLSXReader) Header() []string { return x.header }
+
+// Sheet returns the name of the worksheet being read.
+func (x *XLSXReader) Sheet() string { return x.sheet }
+
+// Next returns the next non-blank row, or io.EOF after the last. Row.Line
+// is the Excel row number. Excel does not store trailing empty cells, so
+// they read as empty and Row.Missing stays empty.
+func (x *XLSXReader) Next() (Row, error) {
+	for {
+		cells, err := x.next()
+		if err != nil {
+			return Row{}, err
+		}
+		if blank(cells) {
+			continue
+		}
+		row := Row{Line: x.line, Values: make(map[string]string, len(x.header))}
+		for i, h := range x.header {
+			if i < len(cells) {
+				row.Values[h] = cells[i]
+			} else {
+				row.Values[h] = ""
+			}
+		}
+		for i := len(x.header); i < len(cells); i++ {
+			if strings.TrimSpace(cells[i]) != "" {
+				row.Values["column "+strconv.Itoa(i+1)] = cells[i]
+			}
+		}
+		return row, nil
+	}
+}
+
+// Close releases the worksheet and the workbook.
+func (x *XLSXReader) Close() error {
+	err := x.rows.Close()
+	if cerr := x.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("imports: xlsx: close: %w", err)
+	}
+	return nil
+}
