@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // countingServer is a local server that counts the requests it gets.
@@ -222,5 +223,26 @@ func TestClientIgnoresProxyFromEnvironment(t *testing.T) {
 	tr := client.Transport.(*limitedTransport).next.(*http.Transport)
 	if tr.Proxy != nil {
 		t.Error("the transport uses a proxy function; environment proxies must be ignored")
+	}
+}
+
+func TestClientGivesUpOnASlowServer(t *testing.T) {
+	release := make(chan struct{})
+	srv, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	t.Cleanup(func() { close(release) })
+	client := NewClient(Options{AllowPrivate: true, Timeout: 100 * time.Millisecond})
+	resp, err := client.Get(srv.URL)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("GET of a server that never answers returned %d, want a timeout", resp.StatusCode)
+	}
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("GET = %v, want a timeout error", err)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -114,6 +116,9 @@ func Send(ctx context.Context, client *http.Client, url string, secrets [][]byte
 	if err != nil {
 		a.Latency = time.Since(start)
 		a.Error = err.Error()
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			a.Error = "timed out: " + a.Error
+		}
 		return a
 	}
 	defer resp.Body.Close()

@@ -170,6 +170,15 @@ func TestSendRetriesWhenTheEndpointCannotBeReached(t *testing.T) {
 	rcv.srv.Close()
 
 	guarded := newReceiver(t, nil)
+	release := make(chan struct{})
+	slow := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	t.Cleanup(func() { close(release) })
+	impatient := outbound.NewClient(outbound.Options{AllowPrivate: true, Timeout: 100 * time.Millisecond})
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
 	tests := []struct {
@@ -182,6 +191,7 @@ func TestSendRetriesWhenTheEndpointCannotBeReached(t *testing.T) {
 	}{
 		{"connection refused", context.Background(), testClient(), closedURL, [][]byte{[]byte("k")}, "refused"},
 		{"internal address without AllowPrivate", context.Background(), outbound.NewClient(outbound.Options{}), guarded.srv.URL, [][]byte{[]byte("k")}, "loopback"},
+		{"timeout", context.Background(), impatient, slow.srv.URL, [][]byte{[]byte("k")}, "timed out"},
 		{"canceled", canceled, testClient(), guarded.srv.URL, [][]byte{[]byte("k")}, "canceled"},
 		{"bad URL", context.Background(), testClient(), "http://[::1", [][]byte{[]byte("k")}, "build request"},
 		{"no secret", context.Background(), testClient(), guarded.srv.URL, nil, "no signing secret"},
