@@ -164,6 +164,9 @@ func parseDecode(data []byte) ([]*goical.Calendar, error) {
 	if !strings.EqualFold(last, "END:VCALENDAR") {
 		return nil, fmt.Errorf("%w: no END:VCALENDAR at the end", ErrTruncated)
 	}
+	if err := parseCheckLines(trimmed); err != nil {
+		return nil, err
+	}
 	dec := goical.NewDecoder(bytes.NewReader(trimmed))
 	var cals []*goical.Calendar
 	for {
@@ -201,7 +204,7 @@ func parseSnippet(line []byte) string {
 	}
 	var b strings.Builder
 	for i, r := range s {
-		if i >= 20 {
+		if i >= 32 {
 			break
 		}
 		if unicode.IsPrint(r) {

@@ -257,6 +257,9 @@ func (p *parser) recurrence(ev *parseEvent, s parseSpan) (*rrule.RRule, error) {
 	if opt.Freq == rrule.MINUTELY || opt.Freq == rrule.SECONDLY {
 		return nil, fmt.Errorf("%w: event %q: RRULE: FREQ=%s is not supported", ErrMalformed, ev.uid, opt.Freq)
 	}
+	if !parseRuleCanOccur(opt) {
+		return nil, fmt.Errorf("%w: event %q: RRULE: BYMONTHDAY never falls in BYMONTH", ErrMalformed, ev.uid)
+	}
 	if !opt.Until.IsZero() {
 		until := parseUntilValue(prop.Value)
 		if strings.HasSuffix(strings.ToUpper(until), "Z") {
@@ -266,6 +269,11 @@ func (p *parser) recurrence(ev *parseEvent, s parseSpan) (*rrule.RRule, error) {
 			// A date UNTIL on a timed event includes that whole day.
 			opt.Until = opt.Until.Add(24*time.Hour - time.Second)
 		}
+	}
+	if opt.Until.IsZero() {
+		// Nothing past the window is kept, and rrule-go otherwise stops
+		// 292 years after DTSTART.
+		opt.Until = s.start.zone.wall(p.winEnd).AddDate(0, 0, 1)
 	}
 	opt.Dtstart = s.start.wall
 	r, err := rrule.NewRRule(*opt)
@@ -283,4 +291,29 @@ func parseUntilValue(rule string) string {
 		}
 	}
 	return ""
+}
+
+// parseRuleCanOccur rejects rules whose BYMONTHDAY fits none of their
+// months (BYMONTHDAY=30;BYMONTH=2): rrule-go would search them until the
+// year 9999.
+func parseRuleCanOccur(opt *rrule.ROption) bool {
+	if len(opt.Bymonthday) == 0 {
+		return true
+	}
+	months := opt.Bymonth
+	if len(months) == 0 {
+		months = []int{1}
+	}
+	for _, md := range opt.Bymonthday {
+		if md < 0 {
+			md = -md
+		}
+		for _, m := range months {
+			// Days in the month of a leap year.
+			if md <= time.Date(2024, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -117,8 +117,10 @@ func newParseVTimezone(comp *goical.Component) *parseVTimezone {
 		if v := parsePropValue(child, "RRULE"); v != "" && !obs.onset.IsZero() {
 			if opt, err := parseRRuleOption(v); err == nil {
 				opt.Dtstart = obs.onset
-				if !opt.Until.IsZero() {
-					opt.Until = opt.Until.UTC()
+				if opt.Until.IsZero() {
+					// rrule-go otherwise stops 292 years after DTSTART,
+					// and Outlook's observances start in 1601.
+					opt.Until = time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
 				}
 				if r, err := rrule.NewRRule(*opt); err == nil {
 					obs.rule = r
