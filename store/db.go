@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/calgate/calgate"
+
+	// The PostgreSQL driver, registered as "pgx".
+	_ "github.com/jackc/pgx/v5/stdlib"
+	// The pure-Go SQLite driver, registered as "sqlite".
+	_ "modernc.org/sqlite"
+)
+
+var _ calgate.Store = (*DB)(nil)
+
+// SQLiteFile is the name of the SQLite database inside the data directory.
+const SQLiteFile = "calgate.db"
+
+// sqliteParams are the connection settings every SQLite connection uses:
+// WAL, a busy timeout, foreign keys, immediate write transactions, and
+// times written in a form that sorts as text.
+const sqliteParams = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite"
+
+// DB is calgate's database: PostgreSQL or SQLite. It implements
+// calgate.Store.
+type DB struct {
+	d      dialect
+	w      *sql.DB // writes; a single connection on SQLite
+	r      *sql.DB // reads; the same pool as w on PostgreSQL
+	logger *slog.Logger
+}
+
+// Open opens the database named by dsn and applies the migrations. An empty
+// dsn opens the SQLite file calgate.db in dataDir (created when missing); a
+// postgres:// or postgresql:// URL opens PostgreSQL.
+func Open(ctx context.Context, dsn, dataDir string, logger *slog.Logger) (*DB, error) {
+	switch {
+	case dsn == "":
+		if dataDir == "" {
+			dataDir = "."
+		}
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create data directory: %w", err)
+		}
+		return OpenSQLite(ctx, filepath.Join(dataDir, SQLiteFile), logger)
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return OpenPostgres(ctx, dsn, logger)
+	default:
+		return nil, fmt.Errorf("store: unsupported database URL %q: use postgres://… or leave it empty for SQLite", redact(dsn))
+	}
+}
+
+// OpenSQLite opens (creating it when missing) the SQLite database at path
+// and applies the migrations.
+func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	dsn := "file:" + path + "?" + sqliteParams
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	readers := max(4, runtime.NumCPU())
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	db := &DB{d: dialect{}, w: w, r: r, logger: logger}
+	if err := db.start(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// OpenPostgres connects to PostgreSQL at url and applies the migrations.
+func OpenPostgres(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	p, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("store: open postgres %s: %w", redact(url), err)
+	}
+	p.SetMaxOpenConns(32)
+	p.SetMaxIdleConns(16)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	db := &DB{d: dialect{postgres: true}, w: p, r: p, logger: logger}
+	if err := db.start(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) start(ctx context.Context) error {
+	if err := db.Ping(ctx); err != nil {
+		return err
+	}
+	return db.Migrate(ctx)
+}
+
+// Dialect returns "postgres" or "sqlite".
+func (db *DB) Dialect() string { return db.d.name() }
+
+// Rebind turns the ? placeholders of query into the engine's form ($1, $2,
+// … on PostgreSQL).
+func (db *DB) Rebind(query string) string { return db.d.rebind(query) }
+
+// Reader returns the pool for reads. On SQLite it is separate from the
+// single writer connection, so reads never wait for writes.
+func (db *DB) Reader() *sql.DB { return db.r }
+
+// Tx runs fn in a write transaction and commits when fn returns nil. On
+// SQLite the transaction is immediate: it holds the write lock from the
+// start.
+func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping %s: %w", db.d.name(), err)
+	}
+	return nil
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// redact hides the password of a database URL in messages.
+func redact(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	scheme := strings.Index(dsn, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return dsn
+	}
+	userinfo := dsn[scheme+3 : at]
+	if user, _, ok := strings.Cut(userinfo, ":"); ok {
+		return dsn[:scheme+3] + user + ":xxxxx" + dsn[at:]
+	}
+	return dsn
+}
+
+// notFound maps sql.ErrNoRows to calgate.ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return calgate.ErrNotFound
+	}
+	return err
+}

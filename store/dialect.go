@@ -1,0 +1,134 @@
+package store
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names.
+const (
+	DialectPostgres = "postgres"
+	DialectSQLite   = "sqlite"
+)
+
+// dialect holds what differs between the two engines.
+type dialect struct {
+	postgres bool
+}
+
+func (d dialect) name() string {
+	if d.postgres {
+		return DialectPostgres
+	}
+	return DialectSQLite
+}
+
+// schemaTypes maps migration placeholders to each engine's types.
+var schemaTypes = map[string][2]string{
+	"{{ID}}":     {"BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT"},
+	"{{TIME}}":   {"TIMESTAMPTZ", "TIMESTAMP"},
+	"{{JSON}}":   {"JSON", "TEXT"},
+	"{{JSONB}}":  {"JSONB", "TEXT"},
+	"{{BLOB}}":   {"BYTEA", "BLOB"},
+	"{{BIGINT}}": {"BIGINT", "INTEGER"},
+}
+
+// schema replaces the type placeholders of a migration.
+func (d dialect) schema(sqlText string) string {
+	i := 1
+	if d.postgres {
+		i = 0
+	}
+	for ph, types := range schemaTypes {
+		sqlText = strings.ReplaceAll(sqlText, ph, types[i])
+	}
+	return sqlText
+}
+
+// rebind numbers ? placeholders for PostgreSQL, leaving quoted text alone.
+func (d dialect) rebind(q string) string {
+	if !d.postgres || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + len(q)/4)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// forUpdate is the row-lock clause of a SELECT inside a write transaction;
+// SQLite has a single writer and needs none.
+func (d dialect) forUpdate() string {
+	if d.postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// dbTime is how every time is stored: UTC, microseconds.
+func dbTime(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// nullTime converts an optional time to a query argument.
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return dbTime(*t)
+}
+
+// jsonArg converts raw JSON to a query argument: NULL when empty.
+func jsonArg(raw []byte) any {
+	if len(raw) == 0 {
+		return nil
+	}
+	return string(raw)
+}
+
+// placeholders returns "?,?,…" with n marks.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?,", n-1) + "?"
+}
+
+// isUniqueViolation reports whether err is a unique or primary-key
+// constraint failure on either engine.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		code := sqErr.Code()
+		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}

@@ -1,0 +1,322 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/calgate/calgate"
+)
+
+// entryColumns is the column list of the entries table, in the order of
+// entryArgs and scanEntry.
+const entryColumns = `id, workspace_id, kind, source, external_id, title, description, location,
+	start_at, end_at, all_day, timezone, status, resource, details, attributes,
+	version, created_at, updated_at, archived_at`
+
+const entryColumnCount = 20
+
+// details is the JSON form of the kind-specific fields.
+type details struct {
+	Customer  *calgate.Customer `json:"customer,omitempty"`
+	Quantity  *int              `json:"quantity,omitempty"`
+	Order     string            `json:"order,omitempty"`
+	OrderItem string            `json:"order_item,omitempty"`
+	Product   string            `json:"product,omitempty"`
+	Position  string            `json:"position,omitempty"`
+	Activity  string            `json:"activity,omitempty"`
+}
+
+func entryDetails(e *calgate.Entry) ([]byte, error) {
+	d := details{Quantity: e.Quantity, Order: e.Order, OrderItem: e.OrderItem,
+		Product: e.Product, Position: e.Position, Activity: e.Activity}
+	if e.Customer != nil && *e.Customer != (calgate.Customer{}) {
+		d.Customer = e.Customer
+	}
+	if d == (details{}) {
+		return nil, nil
+	}
+	return json.Marshal(d)
+}
+
+// normalize puts every time of e in UTC at microsecond precision, as
+// stored.
+func normalize(e *calgate.Entry) {
+	e.Start = dbTime(e.Start)
+	e.End = dbTime(e.End)
+	e.CreatedAt = dbTime(e.CreatedAt)
+	e.UpdatedAt = dbTime(e.UpdatedAt)
+	if e.ArchivedAt != nil {
+		a := dbTime(*e.ArchivedAt)
+		e.ArchivedAt = &a
+	}
+	if e.Timezone == "" {
+		e.Timezone = "UTC"
+	}
+}
+
+// appendEntryArgs appends the query arguments of e in entryColumns order.
+func appendEntryArgs(args []any, e *calgate.Entry) ([]any, error) {
+	det, err := entryDetails(e)
+	if err != nil {
+		return nil, fmt.Errorf("encode details: %w", err)
+	}
+	return append(args, e.ID, e.WorkspaceID, string(e.Kind), e.Source, e.ExternalID, e.Title, e.Description, e.Location,
+		e.Start, e.End, e.AllDay, e.Timezone, string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes),
+		e.Version, e.CreatedAt, e.UpdatedAt, nullTime(e.ArchivedAt)), nil
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanEntry(row scanner) (*calgate.Entry, error) {
+	var e calgate.Entry
+	var det, attrs []byte
+	var archived sql.NullTime
+	if err := row.Scan(&e.ID, &e.WorkspaceID, &e.Kind, &e.Source, &e.ExternalID, &e.Title, &e.Description, &e.Location,
+		&e.Start, &e.End, &e.AllDay, &e.Timezone, &e.Status, &e.Resource, &det, &attrs,
+		&e.Version, &e.CreatedAt, &e.UpdatedAt, &archived); err != nil {
+		return nil, err
+	}
+	e.Start, e.End = e.Start.UTC(), e.End.UTC()
+	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
+	if archived.Valid {
+		a := archived.Time.UTC()
+		e.ArchivedAt = &a
+	}
+	if len(det) > 0 {
+		var d details
+		if err := json.Unmarshal(det, &d); err != nil {
+			return nil, fmt.Errorf("entry %s: decode details: %w", e.ID, err)
+		}
+		e.Customer, e.Quantity = d.Customer, d.Quantity
+		e.Order, e.OrderItem, e.Product = d.Order, d.OrderItem, d.Product
+		e.Position, e.Activity = d.Position, d.Activity
+	}
+	if len(attrs) > 0 {
+		e.Attributes = json.RawMessage(attrs)
+	}
+	return &e, nil
+}
+
+func scanEntries(rows *sql.Rows) ([]*calgate.Entry, error) {
+	defer rows.Close()
+	out := []*calgate.Entry{}
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Entry returns one entry of the workspace. An empty kind matches every
+// kind. Archived entries are found only when includeArchived.
+func (db *DB) Entry(ctx context.Context, workspaceID string, kind calgate.Kind, id string, includeArchived bool) (*calgate.Entry, error) {
+	q := `SELECT ` + entryColumns + ` FROM entries WHERE workspace_id = ? AND id = ?`
+	args := []any{workspaceID, id}
+	if kind != "" {
+		q += ` AND kind = ?`
+		args = append(args, string(kind))
+	}
+	if !includeArchived {
+		q += ` AND archived_at IS NULL`
+	}
+	e, err := scanEntry(db.r.QueryRowContext(ctx, db.d.rebind(q), args...))
+	if err != nil {
+		return nil, fmt.Errorf("store: entry %s: %w", id, notFound(err))
+	}
+	return e, nil
+}
+
+// Page sizes of listings.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
+}
+
+// Entries lists the workspace's entries that pass f, in id order, and
+// returns the cursor of the next page ("" on the last page).
+func (db *DB) Entries(ctx context.Context, workspaceID string, f calgate.EntryFilter) ([]*calgate.Entry, string, error) {
+	var where strings.Builder
+	args := []any{workspaceID}
+	where.WriteString(`workspace_id = ?`)
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		where.WriteString(` AND ` + col + ` IN (` + placeholders(len(vals)) + `)`)
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	in("kind", toStrings(f.Kinds))
+	in("resource", f.Resources)
+	in("status", toStrings(f.Statuses))
+	in("source", f.Sources)
+	if f.ExternalID != "" {
+		where.WriteString(` AND external_id = ?`)
+		args = append(args, f.ExternalID)
+	}
+	if !f.From.IsZero() {
+		where.WriteString(` AND end_at > ?`)
+		args = append(args, dbTime(f.From))
+	}
+	if !f.To.IsZero() {
+		where.WriteString(` AND start_at < ?`)
+		args = append(args, dbTime(f.To))
+	}
+	if !f.Since.IsZero() {
+		where.WriteString(` AND updated_at > ?`)
+		args = append(args, dbTime(f.Since))
+	}
+	if !f.IncludeArchived {
+		where.WriteString(` AND archived_at IS NULL`)
+	}
+	if f.Cursor != "" {
+		where.WriteString(` AND id > ?`)
+		args = append(args, f.Cursor)
+	}
+	limit := clampLimit(f.Limit)
+	args = append(args, limit+1)
+	q := `SELECT ` + entryColumns + ` FROM entries WHERE ` + where.String() + ` ORDER BY id LIMIT ?`
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(q), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: entries of %s: %w", workspaceID, err)
+	}
+	list, err := scanEntries(rows)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: entries of %s: %w", workspaceID, err)
+	}
+	next := ""
+	if len(list) > limit {
+		list = list[:limit]
+		next = list[limit-1].ID
+	}
+	return list, next, nil
+}
+
+func toStrings[T ~string](vals []T) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// Mutate loads an entry (archived ones too), lets fn change a copy of it
+// and writes the change with its event in one transaction. fn's error is
+// returned unchanged. When fn changes nothing, nothing is written and the
+// event type is "". Identity, version and bookkeeping times are not fn's to
+// change.
+func (db *DB) Mutate(ctx context.Context, workspaceID string, kind calgate.Kind, id, actor string, fn func(*calgate.Entry) error) (*calgate.Entry, calgate.EventType, error) {
+	var (
+		result *calgate.Entry
+		evType calgate.EventType
+	)
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		q := `SELECT ` + entryColumns + ` FROM entries WHERE workspace_id = ? AND id = ?`
+		args := []any{workspaceID, id}
+		if kind != "" {
+			q += ` AND kind = ?`
+			args = append(args, string(kind))
+		}
+		old, err := scanEntry(tx.QueryRowContext(ctx, db.d.rebind(q+db.d.forUpdate()), args...))
+		if err != nil {
+			return fmt.Errorf("store: mutate %s: %w", id, notFound(err))
+		}
+		cur := old.Clone()
+		if err := fn(cur); err != nil {
+			return err
+		}
+		cur.ID, cur.WorkspaceID, cur.Kind = old.ID, old.WorkspaceID, old.Kind
+		cur.Version, cur.CreatedAt, cur.UpdatedAt = old.Version, old.CreatedAt, old.UpdatedAt
+		normalize(cur)
+		diff := calgate.Diff(old, cur)
+		if cur.Source != old.Source {
+			diff["source"] = calgate.Change{From: old.Source, To: cur.Source}
+		}
+		if cur.ExternalID != old.ExternalID {
+			diff["external_id"] = calgate.Change{From: old.ExternalID, To: cur.ExternalID}
+		}
+		if len(diff) == 0 {
+			result = old
+			return nil
+		}
+		cur.Version = old.Version + 1
+		cur.UpdatedAt = dbTime(time.Now())
+		evType = calgate.ClassifyChange(old, cur, diff)
+		if err := db.updateEntry(ctx, tx, cur); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("store: mutate %s: %s/%s is taken: %w", id, cur.Source, cur.ExternalID, calgate.ErrConflict)
+			}
+			return fmt.Errorf("store: mutate %s: %w", id, err)
+		}
+		ev := entryEvent(evType, cur, diff, actor)
+		if err := db.insertEvents(ctx, tx, []*calgate.Event{ev}); err != nil {
+			return fmt.Errorf("store: mutate %s: %w", id, err)
+		}
+		result = cur
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return result, evType, nil
+}
+
+// updateEntry writes every column of an existing entry.
+func (db *DB) updateEntry(ctx context.Context, tx *sql.Tx, e *calgate.Entry) error {
+	det, err := entryDetails(e)
+	if err != nil {
+		return fmt.Errorf("encode details: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, db.d.rebind(`UPDATE entries SET source = ?, external_id = ?, title = ?, description = ?,
+		location = ?, start_at = ?, end_at = ?, all_day = ?, timezone = ?, status = ?, resource = ?, details = ?,
+		attributes = ?, version = ?, updated_at = ?, archived_at = ?
+		WHERE id = ? AND workspace_id = ?`),
+		e.Source, e.ExternalID, e.Title, e.Description, e.Location, e.Start, e.End, e.AllDay, e.Timezone,
+		string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes), e.Version, e.UpdatedAt,
+		nullTime(e.ArchivedAt), e.ID, e.WorkspaceID)
+	return err
+}
+
+// insertEntries writes new entries with multi-row INSERTs.
+func (db *DB) insertEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Entry) error {
+	const chunk = 500
+	for start := 0; start < len(list); start += chunk {
+		part := list[start:min(start+chunk, len(list))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO entries (` + entryColumns + `) VALUES `)
+		row := `(` + placeholders(entryColumnCount) + `)`
+		args := make([]any, 0, len(part)*entryColumnCount)
+		for i, e := range part {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(row)
+			var err error
+			if args, err = appendEntryArgs(args, e); err != nil {
+				return fmt.Errorf("entry %s/%s: %w", e.Source, e.ExternalID, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, db.d.rebind(b.String()), args...); err != nil {
+			return fmt.Errorf("insert entries: %w", err)
+		}
+	}
+	return nil
+}

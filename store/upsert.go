@@ -1,0 +1,378 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"time"
+
+	"github.com/calgate/calgate"
+)
+
+// Advisory locks of bulk upserts on PostgreSQL. Keys are hashed into
+// lockBuckets locks so that a batch of any size takes a bounded number of
+// them (the server's lock table holds only max_locks_per_transaction ×
+// max_connections); two writers of the same key always meet on its bucket.
+const (
+	lockBuckets = 1024
+	keyLockBase = int64(0x63616c67) << 32 // "calg", then the bucket
+)
+
+// loadChunk bounds the external ids of one lookup query.
+const loadChunk = 500
+
+// entryKey identifies an entry within a workspace.
+type entryKey struct {
+	kind       calgate.Kind
+	source     string
+	externalID string
+}
+
+type scopeKey struct {
+	kind   calgate.Kind
+	source string
+}
+
+func (k entryKey) scope() scopeKey { return scopeKey{k.kind, k.source} }
+
+func hash64(parts ...string) uint64 {
+	h := fnv.New64a()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+func keyLock(workspaceID string, k entryKey) int64 {
+	return keyLockBase + int64(hash64(workspaceID, string(k.kind), k.source, k.externalID)%lockBuckets)
+}
+
+func scopeLock(workspaceID string, s scopeKey) int64 {
+	return int64(hash64("scope", workspaceID, string(s.kind), s.source))
+}
+
+// itemFailure returns the failure report of an item that cannot be
+// written, or nil.
+func itemFailure(i int, it calgate.UpsertItem) *calgate.ItemResult {
+	r := &calgate.ItemResult{Index: i, Ref: it.Ref, Operation: calgate.OpFailed}
+	if it.Entry != nil {
+		r.ExternalID, r.Kind = it.Entry.ExternalID, it.Entry.Kind
+	}
+	var ve *calgate.ValidationError
+	switch {
+	case errors.As(it.Err, &ve):
+		r.Errors = append([]calgate.FieldError(nil), ve.Errors...)
+	case it.Err != nil:
+		r.Reason = it.Err.Error()
+	case it.Entry == nil:
+		r.Reason = "no entry"
+	case !it.Entry.Kind.Valid():
+		r.Errors = []calgate.FieldError{{Field: "kind", Message: fmt.Sprintf("unknown kind %q", it.Entry.Kind)}}
+	case it.Entry.Source == "":
+		r.Errors = []calgate.FieldError{{Field: "source", Message: "is required"}}
+	case it.Entry.ExternalID == "":
+		r.Errors = []calgate.FieldError{{Field: "external_id", Message: "is required"}}
+	default:
+		return nil
+	}
+	return r
+}
+
+// upsertRun is the state of one Upsert call.
+type upsertRun struct {
+	db          *DB
+	tx          *sql.Tx
+	workspaceID string
+	actor       string
+	now         time.Time
+	opts        calgate.UpsertOptions
+	res         *calgate.BulkResult
+	// current is the latest state of every key loaded or written.
+	current map[entryKey]*calgate.Entry
+	// inserted marks keys created by this call, so a later change of the
+	// same key rewrites the pending insert.
+	inserted map[entryKey]bool
+	inserts  []entryKey
+	updates  map[entryKey]bool
+	order    []entryKey // update order
+	events   []*calgate.Event
+}
+
+// Upsert creates or updates entries by (kind, source, external_id) in one
+// transaction, each change with its event. See calgate.EntryStore.
+func (db *DB) Upsert(ctx context.Context, workspaceID, actor string, items []calgate.UpsertItem, opts calgate.UpsertOptions) (*calgate.BulkResult, error) {
+	res := &calgate.BulkResult{Simulated: opts.Simulate, Errors: []calgate.ItemResult{}}
+	// Items after the first failure are not looked at with StopOnError.
+	end := len(items)
+	failures := make(map[int]*calgate.ItemResult)
+	for i, it := range items[:end] {
+		if f := itemFailure(i, it); f != nil {
+			failures[i] = f
+			if opts.StopOnError {
+				end = i + 1
+				break
+			}
+		}
+	}
+	var keys []entryKey
+	for i, it := range items[:end] {
+		if failures[i] == nil {
+			keys = append(keys, entryKey{it.Entry.Kind, it.Entry.Source, it.Entry.ExternalID})
+		}
+	}
+	stopped := opts.StopOnError && len(failures) > 0
+
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: upsert: begin: %w", err)
+	}
+	defer tx.Rollback()
+	u := &upsertRun{
+		db: db, tx: tx, workspaceID: workspaceID, actor: actor, now: dbTime(time.Now()), opts: opts, res: res,
+		current: make(map[entryKey]*calgate.Entry, len(keys)), inserted: map[entryKey]bool{}, updates: map[entryKey]bool{},
+	}
+	if db.d.postgres {
+		if err := u.lock(ctx, keys); err != nil {
+			return nil, err
+		}
+	}
+	if err := u.load(ctx, keys); err != nil {
+		return nil, err
+	}
+	for i, it := range items[:end] {
+		if f := failures[i]; f != nil {
+			res.Count(*f, opts.Verbose)
+			continue
+		}
+		res.Count(u.apply(i, it), opts.Verbose)
+	}
+	if err := u.flush(ctx); err != nil {
+		return nil, err
+	}
+	if opts.Sync != nil && !stopped {
+		if err := u.sync(ctx, items); err != nil {
+			return nil, err
+		}
+	}
+	res.Stopped = stopped
+	if opts.Simulate {
+		return res, nil
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("store: upsert: commit: %w", err)
+	}
+	return res, nil
+}
+
+// lock takes the PostgreSQL advisory locks of the call: a shared lock per
+// (kind, source) scope written (exclusive for the scope a sync replaces),
+// then the buckets of every key, each set in sorted order so concurrent
+// calls cannot deadlock.
+func (u *upsertRun) lock(ctx context.Context, keys []entryKey) error {
+	scopes := map[int64]bool{} // lock id → exclusive
+	for _, k := range keys {
+		scopes[scopeLock(u.workspaceID, k.scope())] = false
+	}
+	if s := u.opts.Sync; s != nil {
+		scopes[scopeLock(u.workspaceID, scopeKey{s.Kind, s.Source})] = true
+	}
+	scopeIDs := make([]int64, 0, len(scopes))
+	for id := range scopes {
+		scopeIDs = append(scopeIDs, id)
+	}
+	slices.Sort(scopeIDs)
+	for _, id := range scopeIDs {
+		q := `SELECT pg_advisory_xact_lock_shared($1)`
+		if scopes[id] {
+			q = `SELECT pg_advisory_xact_lock($1)`
+		}
+		if _, err := u.tx.ExecContext(ctx, q, id); err != nil {
+			return fmt.Errorf("store: upsert: lock scope: %w", err)
+		}
+	}
+	seen := map[int64]bool{}
+	var buckets []int64
+	for _, k := range keys {
+		if b := keyLock(u.workspaceID, k); !seen[b] {
+			seen[b] = true
+			buckets = append(buckets, b)
+		}
+	}
+	if len(buckets) == 0 {
+		return nil
+	}
+	slices.Sort(buckets)
+	var n int
+	if err := u.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k ORDER BY k) AS locked`,
+		buckets).Scan(&n); err != nil {
+		return fmt.Errorf("store: upsert: lock keys: %w", err)
+	}
+	return nil
+}
+
+// load reads the entries that exist for keys, in chunks per scope.
+func (u *upsertRun) load(ctx context.Context, keys []entryKey) error {
+	byScope := map[scopeKey][]string{}
+	var scopes []scopeKey
+	seen := map[entryKey]bool{}
+	for _, k := range keys {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		s := k.scope()
+		if _, ok := byScope[s]; !ok {
+			scopes = append(scopes, s)
+		}
+		byScope[s] = append(byScope[s], k.externalID)
+	}
+	for _, s := range scopes {
+		ids := byScope[s]
+		for start := 0; start < len(ids); start += loadChunk {
+			part := ids[start:min(start+loadChunk, len(ids))]
+			args := make([]any, 0, len(part)+3)
+			args = append(args, u.workspaceID, string(s.kind), s.source)
+			for _, id := range part {
+				args = append(args, id)
+			}
+			q := `SELECT ` + entryColumns + ` FROM entries WHERE workspace_id = ? AND kind = ? AND source = ? AND external_id IN (` +
+				placeholders(len(part)) + `)` + u.db.d.forUpdate()
+			rows, err := u.tx.QueryContext(ctx, u.db.d.rebind(q), args...)
+			if err != nil {
+				return fmt.Errorf("store: upsert: load %s/%s: %w", s.kind, s.source, err)
+			}
+			list, err := scanEntries(rows)
+			if err != nil {
+				return fmt.Errorf("store: upsert: load %s/%s: %w", s.kind, s.source, err)
+			}
+			for _, e := range list {
+				u.current[entryKey{e.Kind, e.Source, e.ExternalID}] = e
+			}
+		}
+	}
+	return nil
+}
+
+// apply works out one good item's change and queues its writes.
+func (u *upsertRun) apply(i int, it calgate.UpsertItem) calgate.ItemResult {
+	cur := it.Entry.Clone()
+	cur.WorkspaceID = u.workspaceID
+	cur.ArchivedAt = nil // an upsert restores an archived entry
+	key := entryKey{cur.Kind, cur.Source, cur.ExternalID}
+	r := calgate.ItemResult{Index: i, Ref: it.Ref, ExternalID: cur.ExternalID, Kind: cur.Kind}
+	old := u.current[key]
+	if old == nil {
+		cur.ID = calgate.NewID("ent")
+		cur.Version = 1
+		cur.CreatedAt, cur.UpdatedAt = u.now, u.now
+		normalize(cur)
+		u.events = append(u.events, entryEvent(calgate.EventEntryCreated, cur, calgate.Diff(nil, cur), u.actor))
+		u.current[key] = cur
+		u.inserted[key] = true
+		u.inserts = append(u.inserts, key)
+		r.Operation, r.ID, r.Version = calgate.OpCreated, cur.ID, cur.Version
+		return r
+	}
+	cur.ID, cur.CreatedAt, cur.Version, cur.UpdatedAt = old.ID, old.CreatedAt, old.Version, old.UpdatedAt
+	normalize(cur)
+	diff := calgate.Diff(old, cur)
+	if len(diff) == 0 {
+		r.Operation, r.ID, r.Version = calgate.OpUnchanged, old.ID, old.Version
+		return r
+	}
+	cur.Version = old.Version + 1
+	cur.UpdatedAt = u.now
+	u.events = append(u.events, entryEvent(calgate.ClassifyChange(old, cur, diff), cur, diff, u.actor))
+	u.current[key] = cur
+	if !u.inserted[key] && !u.updates[key] {
+		u.updates[key] = true
+		u.order = append(u.order, key)
+	}
+	r.Operation, r.ID, r.Version = calgate.OpUpdated, cur.ID, cur.Version
+	return r
+}
+
+// flush writes the queued inserts, updates and events.
+func (u *upsertRun) flush(ctx context.Context) error {
+	if len(u.inserts) > 0 {
+		list := make([]*calgate.Entry, len(u.inserts))
+		for i, k := range u.inserts {
+			list[i] = u.current[k]
+		}
+		if err := u.db.insertEntries(ctx, u.tx, list); err != nil {
+			return fmt.Errorf("store: upsert: %w", err)
+		}
+	}
+	for _, k := range u.order {
+		if err := u.db.updateEntry(ctx, u.tx, u.current[k]); err != nil {
+			return fmt.Errorf("store: upsert %s/%s: %w", k.source, k.externalID, err)
+		}
+	}
+	if err := u.db.insertEvents(ctx, u.tx, u.events); err != nil {
+		return fmt.Errorf("store: upsert: %w", err)
+	}
+	u.inserts, u.order, u.events = nil, nil, nil
+	clear(u.inserted)
+	clear(u.updates)
+	return nil
+}
+
+// sync archives the live entries of the sync scope that the batch does not
+// name. An item that failed but names its entry keeps that entry alive.
+func (u *upsertRun) sync(ctx context.Context, items []calgate.UpsertItem) error {
+	s := *u.opts.Sync
+	keep := map[string]bool{}
+	for _, it := range items {
+		if e := it.Entry; e != nil && e.Kind == s.Kind && e.Source == s.Source {
+			keep[e.ExternalID] = true
+		}
+	}
+	q := `SELECT ` + entryColumns + ` FROM entries WHERE workspace_id = ? AND kind = ? AND source = ? AND archived_at IS NULL ORDER BY id` +
+		u.db.d.forUpdate()
+	rows, err := u.tx.QueryContext(ctx, u.db.d.rebind(q), u.workspaceID, string(s.Kind), s.Source)
+	if err != nil {
+		return fmt.Errorf("store: upsert: sync %s/%s: %w", s.Kind, s.Source, err)
+	}
+	live, err := scanEntries(rows)
+	if err != nil {
+		return fmt.Errorf("store: upsert: sync %s/%s: %w", s.Kind, s.Source, err)
+	}
+	var ids []string
+	for _, old := range live {
+		if keep[old.ExternalID] {
+			continue
+		}
+		cur := old.Clone()
+		at := u.now
+		cur.ArchivedAt = &at
+		cur.Version = old.Version + 1
+		cur.UpdatedAt = u.now
+		diff := calgate.Diff(old, cur)
+		u.events = append(u.events, entryEvent(calgate.ClassifyChange(old, cur, diff), cur, diff, u.actor))
+		ids = append(ids, old.ID)
+		u.res.Count(calgate.ItemResult{Index: -1, ExternalID: cur.ExternalID, Kind: cur.Kind,
+			Operation: calgate.OpArchived, ID: cur.ID, Version: cur.Version}, u.opts.Verbose)
+	}
+	for start := 0; start < len(ids); start += loadChunk {
+		part := ids[start:min(start+loadChunk, len(ids))]
+		args := make([]any, 0, len(part)+3)
+		args = append(args, u.now, u.now, u.workspaceID)
+		for _, id := range part {
+			args = append(args, id)
+		}
+		q := `UPDATE entries SET archived_at = ?, updated_at = ?, version = version + 1
+			WHERE workspace_id = ? AND id IN (` + placeholders(len(part)) + `)`
+		if _, err := u.tx.ExecContext(ctx, u.db.d.rebind(q), args...); err != nil {
+			return fmt.Errorf("store: upsert: sync %s/%s: archive: %w", s.Kind, s.Source, err)
+		}
+	}
+	if err := u.db.insertEvents(ctx, u.tx, u.events); err != nil {
+		return fmt.Errorf("store: upsert: sync %s/%s: %w", s.Kind, s.Source, err)
+	}
+	u.events = nil
+	return nil
+}
