@@ -164,8 +164,8 @@ func (d *dateSpec) apply(v any) (any, error) {
 	}
 	switch {
 	case d.output != "":
-		if d.zone != nil || zoned {
-			t = t.In(loc)
+		if d.zone != nil {
+			t = t.In(d.zone)
 		}
 		return t.Format(d.output), nil
 	case dateOnly:

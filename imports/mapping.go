@@ -147,12 +147,14 @@ func (t *Template) build(p *Produced, g getter, label func(*fieldMap) string, ex
 	b := newEntryBuilder(t.Kind)
 	errs := &calgate.ValidationError{}
 	p.labels = make(map[string]string, len(t.fields))
+	failed := map[string]bool{}
 	for _, fm := range t.fields {
 		at := label(fm)
 		p.labels[fm.field] = at
 		v, ok, err := fm.eval(g)
 		if err != nil {
 			errs.Add(at, "%s: %v", fm.field, err)
+			failed[fm.field] = true
 			continue
 		}
 		if !ok {
@@ -166,7 +168,7 @@ func (t *Template) build(p *Produced, g getter, label func(*fieldMap) string, ex
 		extra(b)
 	}
 	for _, f := range t.SkipIfMissing {
-		if !b.has(f) {
+		if !b.has(f) && !failed[f] {
 			p.Skipped = fmt.Sprintf("%s is missing (%s)", f, p.labels[f])
 			return
 		}

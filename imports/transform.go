@@ -168,7 +168,8 @@ func (t dateTransform) apply(v any, ok bool, _ getter) (any, bool, error) {
 }
 
 // formatTransform renders a pattern with {path} placeholders ({} is the
-// value itself) or applies one printf verb to the value.
+// value itself; values are trimmed, and a pattern none of whose placeholders
+// has a value gives no value) or applies one printf verb to the value.
 type formatTransform struct {
 	parts  []patternPart
 	printf string
@@ -269,7 +270,7 @@ func (f formatTransform) apply(v any, ok bool, g getter) (any, bool, error) {
 			return nil, false, err
 		}
 		found = true
-		b.WriteString(s)
+		b.WriteString(strings.TrimSpace(s))
 	}
 	if !found && len(f.parts) > 0 && !onlyLiterals(f.parts) {
 		return nil, false, nil
