@@ -1,0 +1,100 @@
+package caldav_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/calgate/calgate/sync/caldav"
+	"github.com/calgate/calgate/sync/caldav/caldavtest"
+)
+
+// putWorkers is how many clients write at once.
+const putWorkers = 8
+
+// BenchmarkRadicalePut measures creates per second through Client.Put with
+// 8 parallel writers (client-puts/s) and, in the same run, the server's own
+// rate for unconditional raw PUTs from the same plain http.Client
+// (raw-puts/s).
+func BenchmarkRadicalePut(b *testing.B) {
+	s := caldavtest.StartRadicale(b)
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: putWorkers}}
+	// Radicale slows down as a calendar grows, so each side writes to a
+	// fresh calendar of its own.
+	clientCal, err := s.MakeCalendar(b.Context(), fmt.Sprintf("bench-client-%d", b.N), "Client", "VEVENT")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rawCal, err := s.MakeCalendar(b.Context(), fmt.Sprintf("bench-raw-%d", b.N), "Raw", "VEVENT")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cl, _, err := caldav.Connect(b.Context(), hc, clientCal, caldav.Credentials{Username: s.Username, Password: s.Password}, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	b.ResetTimer()
+	clientRate := parallelRate(b, func(i int) error {
+		uid := fmt.Sprintf("bench-client-%d", i)
+		_, err := cl.Put(b.Context(), uid+".ics", fixture(b, "event.ics", uid), "")
+		return err
+	})
+	rawRate := parallelRate(b, func(i int) error {
+		uid := fmt.Sprintf("bench-raw-%d", i)
+		req, err := http.NewRequestWithContext(b.Context(), http.MethodPut, rawCal+uid+".ics",
+			bytes.NewReader(fixture(b, "event.ics", uid)))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "text/calendar")
+		req.SetBasicAuth(s.Username, s.Password)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			return fmt.Errorf("raw PUT: %s", resp.Status)
+		}
+		return nil
+	})
+	b.StopTimer()
+	b.ReportMetric(clientRate, "client-puts/s")
+	b.ReportMetric(rawRate, "raw-puts/s")
+}
+
+// parallelRate runs put b.N times over putWorkers goroutines and returns
+// the rate per second.
+func parallelRate(b *testing.B, put func(i int) error) float64 {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var firstErr error
+	start := time.Now()
+	for range putWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				if err := put(i); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		b.Fatal(firstErr)
+	}
+	return float64(b.N) / time.Since(start).Seconds()
+}
