@@ -107,7 +107,8 @@ type Occurrence struct {
 // its STANDARD or DAYLIGHT rule in force at each instant). A VEVENT without
 // UID gets one derived from its DTSTART and SUMMARY.
 //
-// Parse never panics on bad input; its errors wrap ErrNotICalendar,
+// Parse reads r to the end: the caller bounds its size. It never panics on
+// bad input; its errors wrap ErrNotICalendar,
 // ErrTruncated, ErrMalformed or ErrTooManyOccurrences.
 func Parse(r io.Reader, opts ParseOptions) (occs []Occurrence, err error) {
 	defer func() {

@@ -33,8 +33,7 @@ func (z parseZone) at(w time.Time) time.Time {
 	if z.loc != nil {
 		return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, z.loc)
 	}
-	off := z.vtz.offsetAt(w)
-	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, parseFixedZone(off))
+	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, z.vtz.location(w))
 }
 
 // wall returns the wall-clock time of an instant in the zone.
@@ -83,6 +82,19 @@ type parseVTimezone struct {
 	observances []parseObservance
 	// byYear caches the transitions that matter for a year.
 	byYear map[int][]parseTransition
+	// locs caches the fixed zone of each offset.
+	locs map[int]*time.Location
+}
+
+// location returns the fixed zone in force at wall-clock time w.
+func (vtz *parseVTimezone) location(w time.Time) *time.Location {
+	off := vtz.offsetAt(w)
+	loc := vtz.locs[off]
+	if loc == nil {
+		loc = parseFixedZone(off)
+		vtz.locs[off] = loc
+	}
+	return loc
 }
 
 type parseObservance struct {
@@ -99,7 +111,7 @@ type parseTransition struct {
 // newParseVTimezone reads the STANDARD and DAYLIGHT observances of a
 // VTIMEZONE; it returns nil when none has a usable TZOFFSETTO.
 func newParseVTimezone(comp *goical.Component) *parseVTimezone {
-	vtz := &parseVTimezone{byYear: map[int][]parseTransition{}}
+	vtz := &parseVTimezone{byYear: map[int][]parseTransition{}, locs: map[int]*time.Location{}}
 	for _, child := range comp.Children {
 		if child.Name != "STANDARD" && child.Name != "DAYLIGHT" {
 			continue
