@@ -77,28 +77,37 @@ func (e *encWriter) writeTimes(en *calgate.Entry) {
 }
 
 // writeDateTime writes a DATE-TIME in the named zone, or in UTC when there
-// is no zone or when the local time is the second of two identical wall
-// times after a clock went back (RFC 5545 reads such a time as the first).
+// is no zone or when the wall-clock time is ambiguous: a time that happens
+// twice because the clock went back. RFC 5545 reads such a time as its
+// first occurrence, but clients differ (Go, pytz and ical.js all pick
+// differently), while a UTC time means the same instant to every client.
 func (e *encWriter) writeDateTime(prop, tzid string, loc *time.Location, t time.Time) {
 	t = t.Truncate(time.Second)
-	if loc == nil || repeatedWallTime(t.In(loc)) {
+	if loc == nil || ambiguousWallTime(t.In(loc)) {
 		e.prop(prop, "", t.UTC().Format(utcLayout))
 		return
 	}
 	e.prop(prop, ";TZID="+tzid, t.In(loc).Format(localLayout))
 }
 
-// repeatedWallTime reports whether t's wall-clock time already happened
-// earlier, just before its zone's offset went back.
-func repeatedWallTime(t time.Time) bool {
-	start, _ := t.ZoneBounds()
-	if start.IsZero() {
-		return false
-	}
+// ambiguousWallTime reports whether t's wall-clock time happens twice in
+// its zone: just before the offset goes back, or just after.
+func ambiguousWallTime(t time.Time) bool {
+	start, end := t.ZoneBounds()
 	_, now := t.Zone()
-	_, before := start.Add(-time.Second).Zone()
-	back := time.Duration(before-now) * time.Second
-	return back > 0 && t.Sub(start) < back
+	if !start.IsZero() {
+		_, before := start.Add(-time.Second).Zone()
+		if back := time.Duration(before-now) * time.Second; back > 0 && t.Sub(start) < back {
+			return true
+		}
+	}
+	if !end.IsZero() {
+		_, after := end.Zone()
+		if back := time.Duration(now-after) * time.Second; back > 0 && end.Sub(t) <= back {
+			return true
+		}
+	}
+	return false
 }
 
 func renderStatus(en *calgate.Entry) string {

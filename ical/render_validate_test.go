@@ -1,0 +1,327 @@
+package ical
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	goical "github.com/emersion/go-ical"
+
+	"github.com/calgate/calgate"
+)
+
+// renderNeed skips the test when a program it needs is missing, or fails
+// it under CI=true, where everything must be installed.
+func renderNeed(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...) + " (source .ci/setup-ical.sh to install it)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// renderNodeModules returns the node_modules directory holding ical.js.
+func renderNodeModules(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		renderNeed(t, "node is not installed")
+	}
+	dir := os.Getenv("CALGATE_TEST_NODE_PATH")
+	if dir == "" {
+		renderNeed(t, "CALGATE_TEST_NODE_PATH is not set to a node_modules directory holding ical.js")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ical.js", "package.json")); err != nil {
+		renderNeed(t, "ical.js is not installed in %s", dir)
+	}
+	return dir
+}
+
+// renderPython returns a Python interpreter that has python3-icalendar.
+func renderPython(t *testing.T) string {
+	t.Helper()
+	py := os.Getenv("CALGATE_TEST_PYTHON")
+	if py == "" {
+		py = "python3"
+	}
+	if out, err := exec.Command(py, "-c", "import icalendar").CombinedOutput(); err != nil {
+		renderNeed(t, "%s cannot import icalendar (Debian package python3-icalendar): %v: %s", py, err, out)
+	}
+	return py
+}
+
+// seenTime is a start or end as an outside parser reports it.
+type seenTime struct {
+	Local         string `json:"local"`
+	Unix          *int64 `json:"unix"`
+	UnixVTimezone *int64 `json:"unix_vtimezone"`
+	Zone          string `json:"zone"`
+	TZID          string `json:"tzid"`
+	Date          bool   `json:"date"`
+}
+
+// seenEvent is a VEVENT as an outside parser reports it.
+type seenEvent struct {
+	UID         string   `json:"uid"`
+	Summary     string   `json:"summary"`
+	Description string   `json:"description"`
+	Location    string   `json:"location"`
+	Status      string   `json:"status"`
+	Categories  []string `json:"categories"`
+	Start       seenTime `json:"start"`
+	End         seenTime `json:"end"`
+}
+
+type seenCalendar struct {
+	Method string      `json:"method"`
+	Events []seenEvent `json:"events"`
+}
+
+// renderRun writes the document to a file and runs a validator script on
+// it, returning what the script saw.
+func renderRun(t *testing.T, doc []byte, env []string, name string, args ...string) seenCalendar {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "feed.ics")
+	if err := os.WriteFile(path, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(name, append(args, path)...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	var seen seenCalendar
+	if err := json.Unmarshal(out, &seen); err != nil {
+		t.Fatalf("%s: output is not JSON: %v\n%s", args[0], err, out)
+	}
+	return seen
+}
+
+// renderWant is what every parser must see of an event.
+type renderWant struct {
+	summary, description, location, status string
+	categories                             []string
+	start, end                             time.Time
+	allDay                                 bool
+	// startLocal and endLocal are the wall-clock times written, in the
+	// entry's zone, or in UTC when written as UTC.
+	startLocal, endLocal string
+	startUTC, endUTC     bool
+	tzid                 string
+}
+
+func renderExpect(ev Event) renderWant {
+	en := ev.Entry
+	w := renderWant{summary: ev.Summary, description: ev.Description, location: en.Location,
+		status: renderStatus(en), start: en.Start, end: en.End, allDay: en.AllDay}
+	if w.summary == "" {
+		w.summary = en.Title
+	}
+	if w.summary == "" {
+		w.summary = DefaultTitle(en.Kind).Execute(en)
+	}
+	if w.description == "" {
+		w.description = en.Description
+	}
+	w.description = strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(w.description)
+	for _, c := range []string{string(en.Kind), en.Resource} {
+		if c != "" {
+			w.categories = append(w.categories, c)
+		}
+	}
+	if en.AllDay {
+		w.startLocal = en.Start.In(en.Loc()).Format(time.DateOnly)
+		w.endLocal = en.End.In(en.Loc()).Format(time.DateOnly)
+		return w
+	}
+	tzid, loc := renderZone(en)
+	local := func(t time.Time) (string, bool) {
+		if loc == nil || ambiguousWallTime(t.In(loc)) {
+			return t.UTC().Format("2006-01-02T15:04:05"), true
+		}
+		return t.In(loc).Format("2006-01-02T15:04:05"), false
+	}
+	w.tzid = tzid
+	w.startLocal, w.startUTC = local(en.Start)
+	w.endLocal, w.endUTC = local(en.End)
+	return w
+}
+
+// renderCheck compares what a parser saw with what was rendered.
+func renderCheck(t *testing.T, parser string, events []Event, seen seenCalendar, icaljs bool) {
+	t.Helper()
+	if len(seen.Events) != len(events) {
+		t.Fatalf("%s saw %d events, want %d", parser, len(seen.Events), len(events))
+	}
+	for i, ev := range events {
+		got, want := seen.Events[i], renderExpect(ev)
+		id := ev.Entry.ID
+		if got.UID != id+"@calgate" {
+			t.Errorf("%s: event %d: UID %q, want %q", parser, i, got.UID, id+"@calgate")
+		}
+		for _, f := range []struct{ name, got, want string }{
+			{"SUMMARY", got.Summary, want.summary}, {"DESCRIPTION", got.Description, want.description},
+			{"LOCATION", got.Location, want.location}, {"STATUS", got.Status, want.status},
+		} {
+			if f.got != f.want {
+				t.Errorf("%s: %s: %s %q, want %q", parser, id, f.name, f.got, f.want)
+			}
+		}
+		// python-icalendar 4 splits CATEGORIES after unescaping, so an
+		// escaped comma inside a value splits it: it reports none.
+		if got.Categories != nil && strings.Join(got.Categories, "|") != strings.Join(want.categories, "|") {
+			t.Errorf("%s: %s: CATEGORIES %q, want %q", parser, id, got.Categories, want.categories)
+		}
+		renderCheckTime(t, parser, id+" start", got.Start, want.start, want.startLocal, want.startUTC, want, icaljs)
+		renderCheckTime(t, parser, id+" end", got.End, want.end, want.endLocal, want.endUTC, want, icaljs)
+	}
+}
+
+func renderCheckTime(t *testing.T, parser, what string, got seenTime, instant time.Time, local string, utc bool, want renderWant, icaljs bool) {
+	t.Helper()
+	if got.Date != want.allDay {
+		t.Errorf("%s: %s: date %v, want %v", parser, what, got.Date, want.allDay)
+	}
+	if want.allDay {
+		if got.Local != local {
+			t.Errorf("%s: %s: date %s, want %s", parser, what, got.Local, local)
+		}
+		return
+	}
+	if icaljs && utc {
+		local += "Z" // ical.js marks UTC times
+	}
+	if got.Local != local {
+		t.Errorf("%s: %s: wall-clock time %s, want %s", parser, what, got.Local, local)
+	}
+	if got.Unix == nil {
+		t.Errorf("%s: %s: no instant, want %d (%s)", parser, what, instant.Unix(), instant.UTC())
+	} else if *got.Unix != instant.Unix() {
+		t.Errorf("%s: %s: instant %d, want %d (%s)", parser, what, *got.Unix, instant.Unix(), instant.UTC())
+	}
+	if got.UnixVTimezone != nil && *got.UnixVTimezone != instant.Unix() {
+		t.Errorf("%s: %s: instant through the VTIMEZONE %d, want %d (%s)", parser, what, *got.UnixVTimezone, instant.Unix(), instant.UTC())
+	}
+	if !utc && icaljs && got.Zone != want.tzid {
+		t.Errorf("%s: %s: zone %q, want %q", parser, what, got.Zone, want.tzid)
+	}
+}
+
+// renderGoICal decodes the document with go-ical and checks that every
+// event's DTSTART and DTEND resolve to the rendered instants.
+func renderGoICal(t *testing.T, doc []byte, events []Event) {
+	t.Helper()
+	var cal *goical.Calendar
+	err := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("go-ical panicked: %v", r)
+			}
+		}()
+		cal, err = goical.NewDecoder(bytes.NewReader(doc)).Decode()
+		return err
+	}()
+	if err != nil {
+		t.Fatalf("go-ical: %v", err)
+	}
+	got := cal.Events()
+	if len(got) != len(events) {
+		t.Fatalf("go-ical saw %d events, want %d", len(got), len(events))
+	}
+	for i, ev := range events {
+		en := ev.Entry
+		uid, err := got[i].Props.Text(goical.PropUID)
+		if err != nil || uid != en.ID+"@calgate" {
+			t.Errorf("go-ical: event %d: UID %q (%v)", i, uid, err)
+		}
+		start, err := got[i].DateTimeStart(en.Loc())
+		if err != nil || !start.Equal(en.Start) {
+			t.Errorf("go-ical: %s: DTSTART %v (%v), want %v", en.ID, start, err, en.Start)
+		}
+		end, err := got[i].DateTimeEnd(en.Loc())
+		if err != nil || !end.Equal(en.End) {
+			t.Errorf("go-ical: %s: DTEND %v (%v), want %v", en.ID, end, err, en.End)
+		}
+	}
+}
+
+// renderValidate runs every outside parser on a rendered document.
+func renderValidate(t *testing.T, doc []byte, cal Calendar, events []Event) {
+	t.Run("go-ical", func(t *testing.T) { renderGoICal(t, doc, events) })
+	t.Run("ical.js", func(t *testing.T) {
+		modules := renderNodeModules(t)
+		seen := renderRun(t, doc, []string{"CALGATE_TEST_NODE_PATH=" + modules}, "node", filepath.Join("testdata", "validate_icaljs.mjs"))
+		if seen.Method != cal.Method {
+			t.Errorf("ical.js: METHOD %q, want %q", seen.Method, cal.Method)
+		}
+		renderCheck(t, "ical.js", events, seen, true)
+	})
+	t.Run("python-icalendar", func(t *testing.T) {
+		py := renderPython(t)
+		seen := renderRun(t, doc, nil, py, filepath.Join("testdata", "validate_icalendar.py"))
+		if seen.Method != cal.Method {
+			t.Errorf("icalendar: METHOD %q, want %q", seen.Method, cal.Method)
+		}
+		renderCheck(t, "icalendar", events, seen, false)
+	})
+}
+
+func TestRenderedFeedsParseInOutsideParsers(t *testing.T) {
+	for _, tc := range renderCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Render(&buf, tc.cal, tc.events); err != nil {
+				t.Fatal(err)
+			}
+			renderValidate(t, buf.Bytes(), tc.cal, tc.events)
+		})
+	}
+}
+
+func TestRenderedLargeFeedParsesInOutsideParsers(t *testing.T) {
+	events := renderLargeFeed(t, 10000)
+	cal := Calendar{Name: "Bulk", Timezone: "Europe/Berlin", Method: MethodPublish}
+	var buf bytes.Buffer
+	if err := Render(&buf, cal, events); err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(buf.Bytes(), []byte("BEGIN:VTIMEZONE")); n != 3 {
+		t.Errorf("%d VTIMEZONEs, want 3 (Berlin, New York, Tokyo)", n)
+	}
+	renderValidate(t, buf.Bytes(), cal, events)
+}
+
+// TestRenderedZonesAcrossYearsParse checks zones over several years, a
+// zone that changed its rules (New York in 2007) and zones without
+// daylight saving time, through the parsers that read the VTIMEZONE.
+func TestRenderedZonesAcrossYearsParse(t *testing.T) {
+	var events []Event
+	for i, tz := range []string{"Europe/Berlin", "America/New_York", "Asia/Tokyo", "Asia/Kolkata", "Australia/Sydney", "Europe/London", "America/Sao_Paulo"} {
+		loc, _ := calgate.LoadZone(tz)
+		for _, d := range []string{"2005-03-27", "2006-10-29", "2007-03-11", "2007-11-04", "2013-07-01", "2024-04-07", "2024-10-06", "2027-03-28", "2027-10-31"} {
+			day, _, _ := calgate.ParseTime(d, loc)
+			for _, h := range []int{1, 3, 12} {
+				start := day.Add(time.Duration(h) * time.Hour)
+				events = append(events, Event{Entry: &calgate.Entry{
+					ID: fmt.Sprintf("ent_%d_%s_%d", i, d, h), Kind: calgate.KindReservation, Source: "s", ExternalID: "x",
+					Timezone: tz, Status: calgate.StatusConfirmed, Resource: "R", Title: tz,
+					Start: start, End: start.Add(90 * time.Minute), UpdatedAt: start,
+				}})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, Calendar{Method: MethodPublish}, events); err != nil {
+		t.Fatal(err)
+	}
+	renderValidate(t, buf.Bytes(), Calendar{Method: MethodPublish}, events)
+}
