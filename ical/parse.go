@@ -100,7 +100,8 @@ type Occurrence struct {
 // STATUS:CANCELLED it marks that instance cancelled). When a UID appears
 // more than once for the same instance, the copy with the highest SEQUENCE
 // wins, then the latest LAST-MODIFIED, then the last in the document.
-// RANGE=THISANDFUTURE on RECURRENCE-ID is read as affecting one instance.
+// RANGE=THISANDFUTURE on RECURRENCE-ID is read as affecting one instance,
+// and an RDATE given as a PERIOD keeps the event's own duration.
 //
 // TZID names are read as IANA names, Windows names (via CLDR's mapping),
 // or from the document's VTIMEZONE (its X-LIC-LOCATION, else the offset of

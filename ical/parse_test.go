@@ -292,6 +292,27 @@ func TestParseInlineShapes(t *testing.T) {
 			{"m1/20261115T090000Z", "2026-11-15T09:00:00Z", "2026-11-15 09:00 UTC", "2026-11-15T10:00:00Z", false, "UTC", false, false, "Monthly"},
 		},
 	}, {
+		name: "UTC EXDATE and RECURRENCE-ID match a zoned series; RDATE adds to RRULE",
+		doc: parseDoc("BEGIN:VEVENT", "UID:g1", "SUMMARY:Review",
+			"DTSTART;TZID=Europe/Berlin:20261005T170000", "DTEND;TZID=Europe/Berlin:20261005T173000",
+			"RRULE:FREQ=WEEKLY;COUNT=3", "EXDATE:20261012T150000Z", "RDATE;TZID=Europe/Berlin:20261008T080000",
+			"END:VEVENT",
+			"BEGIN:VEVENT", "UID:g1", "SUMMARY:Review (longer)", "RECURRENCE-ID:20261019T150000Z",
+			"DTSTART;TZID=Europe/Berlin:20261019T170000", "DTEND;TZID=Europe/Berlin:20261019T183000", "END:VEVENT"),
+		want: []wantOcc{
+			{"g1/20261005T150000Z", "2026-10-05T15:00:00Z", "2026-10-05 17:00 CEST", "2026-10-05T15:30:00Z", false, "Europe/Berlin", false, false, "Review"},
+			{"g1/20261008T060000Z", "2026-10-08T06:00:00Z", "2026-10-08 08:00 CEST", "2026-10-08T06:30:00Z", false, "Europe/Berlin", false, false, "Review"},
+			{"g1/20261019T150000Z", "2026-10-19T15:00:00Z", "2026-10-19 17:00 CEST", "2026-10-19T16:30:00Z", false, "Europe/Berlin", false, false, "Review (longer)"},
+		},
+	}, {
+		name: "Windows display name as quoted TZID",
+		doc: parseDoc("BEGIN:VEVENT", "UID:o1", "SUMMARY:Call",
+			`DTSTART;TZID="(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna":20261102T100000`,
+			"DURATION:PT30M", "END:VEVENT"),
+		want: []wantOcc{
+			{"o1", "2026-11-02T09:00:00Z", "2026-11-02 10:00 CET", "2026-11-02T09:30:00Z", false, "Europe/Berlin", false, false, "Call"},
+		},
+	}, {
 		name: "the highest SEQUENCE of a duplicated UID wins",
 		doc: parseDoc("BEGIN:VEVENT", "UID:s1", "SEQUENCE:2", "SUMMARY:New", "DTSTART:20261012T080000Z", "END:VEVENT",
 			"BEGIN:VEVENT", "UID:s1", "SEQUENCE:1", "SUMMARY:Old", "DTSTART:20261011T080000Z", "END:VEVENT"),

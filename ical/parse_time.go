@@ -339,7 +339,9 @@ func (p *parser) timeValue(prop goical.Prop, raw string) (parseTimeValue, error)
 		return parseTimeValue{}, fmt.Errorf("invalid date-time %q", raw)
 	}
 	zone := p.floating
-	if tzid := prop.Params.Get("TZID"); tzid != "" {
+	// An unquoted TZID with commas (a Windows display name) arrives split
+	// into several values.
+	if tzid := strings.Join(prop.Params.Values("TZID"), ","); tzid != "" {
 		if zone, err = p.zone(tzid); err != nil {
 			return parseTimeValue{}, err
 		}
