@@ -364,6 +364,16 @@ func TestChangesReportsEditsAndDeletes(t *testing.T) {
 		if next == "" || next == token {
 			t.Errorf("new token %q, want a new one (old %q)", next, token)
 		}
+		_, _, _, err = cl.Changes(ctx, next+"-forgotten")
+		switch {
+		case strings.HasSuffix(t.Name(), "/xandikos"):
+			// Xandikos answers an unknown token with a 500.
+			if err == nil {
+				t.Errorf("Changes with an unknown token succeeded")
+			}
+		case !errors.Is(err, caldav.ErrSyncTokenInvalid) || errors.Is(err, caldav.ErrUnauthorized):
+			t.Errorf("Changes with an unknown token err = %v, want ErrSyncTokenInvalid", err)
+		}
 	})
 }
 

@@ -29,7 +29,8 @@ func (cl *Client) Changes(ctx context.Context, syncToken string) (changed []Obje
 		var se *StatusError
 		if syncToken != "" && errors.As(err, &se) && (se.Code == http.StatusForbidden || se.Code == http.StatusConflict) &&
 			strings.Contains(se.Body, "valid-sync-token") {
-			return nil, nil, "", fmt.Errorf("caldav: changes: %w: %w", ErrSyncTokenInvalid, err)
+			// Not wrapped: a 403 here is no credentials problem.
+			return nil, nil, "", fmt.Errorf("caldav: changes: %w (%v)", ErrSyncTokenInvalid, err)
 		}
 		return nil, nil, "", fmt.Errorf("caldav: changes: %w", err)
 	}

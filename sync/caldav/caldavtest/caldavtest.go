@@ -1,7 +1,3 @@
-// Package caldavtest starts real CalDAV servers (Radicale and Xandikos) on
-// loopback ports for tests, each with its own storage, a user with a
-// password and one calendar for events. A test needing a server that is not
-// installed is skipped, or fails when CI=true.
 package caldavtest
 
 import (
