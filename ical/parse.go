@@ -101,7 +101,8 @@ type Occurrence struct {
 // more than once for the same instance, the copy with the highest SEQUENCE
 // wins, then the latest LAST-MODIFIED, then the last in the document.
 // RANGE=THISANDFUTURE on RECURRENCE-ID is read as affecting one instance,
-// and an RDATE given as a PERIOD keeps the event's own duration.
+// and an RDATE given as a PERIOD keeps the event's own duration. RRULEs
+// with FREQ=MINUTELY or SECONDLY are refused as malformed.
 //
 // TZID names are read as IANA names, Windows names (via CLDR's mapping),
 // or from the document's VTIMEZONE (its X-LIC-LOCATION, else the offset of
