@@ -26,8 +26,9 @@ type Produced struct {
 	// value came from.
 	Err *calgate.ValidationError
 
-	// labels names, per wire field, where its value came from.
-	labels map[string]string
+	// where names, for a wire field, where its value came from; it is
+	// worked out only when an error needs it.
+	where func(field string) (string, bool)
 	// notes adds context to an error on a wire field (a short row).
 	notes map[string]string
 }
@@ -146,22 +147,26 @@ func prefixRef(ref, name string) string {
 func (t *Template) build(p *Produced, g getter, label func(*fieldMap) string, extra func(out *entryBuilder)) {
 	b := newEntryBuilder(t.Kind)
 	errs := &calgate.ValidationError{}
-	p.labels = make(map[string]string, len(t.fields))
-	failed := map[string]bool{}
+	p.where = func(field string) (string, bool) {
+		for _, fm := range t.fields {
+			if fm.field == field {
+				return label(fm), true
+			}
+		}
+		return "", false
+	}
+	var failed map[string]bool
 	for _, fm := range t.fields {
-		at := label(fm)
-		p.labels[fm.field] = at
 		v, ok, err := fm.eval(g)
+		if err == nil && ok {
+			err = b.set(fm.field, v)
+		}
 		if err != nil {
-			errs.Add(at, "%s: %v", fm.field, err)
+			errs.Add(label(fm), "%s: %v", fm.field, err)
+			if failed == nil {
+				failed = map[string]bool{}
+			}
 			failed[fm.field] = true
-			continue
-		}
-		if !ok {
-			continue
-		}
-		if err := b.set(fm.field, v); err != nil {
-			errs.Add(at, "%s: %v", fm.field, err)
 		}
 	}
 	if extra != nil {
@@ -169,7 +174,8 @@ func (t *Template) build(p *Produced, g getter, label func(*fieldMap) string, ex
 	}
 	for _, f := range t.SkipIfMissing {
 		if !b.has(f) && !failed[f] {
-			p.Skipped = fmt.Sprintf("%s is missing (%s)", f, p.labels[f])
+			at, _ := p.where(f)
+			p.Skipped = fmt.Sprintf("%s is missing (%s)", f, at)
 			return
 		}
 	}
@@ -328,7 +334,7 @@ func (t *Template) Parse(p Produced, defaultTZ string) (*calgate.Entry, error) {
 	out := &calgate.ValidationError{Status: ve.Status}
 	for _, fe := range ve.Errors {
 		name, msg := fe.Field, fe.Message
-		if l, ok := p.labels[name]; ok {
+		if l, ok := p.lookupLabel(name); ok {
 			name = l
 			msg = fe.Field + ": " + msg
 		} else {
@@ -351,4 +357,11 @@ func labelFor(ref, field string) string {
 	default:
 		return ref + "." + field
 	}
+}
+
+func (p Produced) lookupLabel(field string) (string, bool) {
+	if p.where == nil {
+		return "", false
+	}
+	return p.where(field)
 }
