@@ -14,13 +14,14 @@ const foldLimit = 75
 // foldLimit octets, never inside a UTF-8 sequence; continuation lines start
 // with one space. The first write error sticks and ends all writing.
 type encWriter struct {
-	w    *bufio.Writer
-	line []byte // scratch buffer for the line being built
-	err  error
+	w     *bufio.Writer
+	line  []byte // scratch buffer for the line being built
+	zones renderZones
+	err   error
 }
 
 func newEncWriter(w io.Writer) *encWriter {
-	return &encWriter{w: bufio.NewWriterSize(w, 32<<10), line: make([]byte, 0, 256)}
+	return &encWriter{w: bufio.NewWriterSize(w, 32<<10), line: make([]byte, 0, 256), zones: renderZones{}}
 }
 
 // raw writes a line whose value needs no escaping, such as "BEGIN:VEVENT".

@@ -57,11 +57,11 @@ type Event struct {
 // use. The output is streamed through a buffer and is the same bytes for
 // the same input.
 func Render(w io.Writer, cal Calendar, events []Event) error {
-	zones, err := renderZones(events)
+	enc := newEncWriter(w)
+	zones, err := enc.zones.collect(events)
 	if err != nil {
 		return err
 	}
-	enc := newEncWriter(w)
 	enc.writeCalendarStart(cal)
 	for _, z := range zones {
 		enc.writeVTimezone(z)
@@ -85,9 +85,9 @@ func RenderEntry(w io.Writer, cal Calendar, ev Event) error {
 	return Render(w, cal, []Event{ev})
 }
 
-// renderZones checks the events and returns the time zones their timed
+// collect checks the events and returns the time zones their timed
 // entries use, sorted by name, with the years each must cover.
-func renderZones(events []Event) ([]*zoneUse, error) {
+func (zc renderZones) collect(events []Event) ([]*zoneUse, error) {
 	byName := map[string]*zoneUse{}
 	for i := range events {
 		e := events[i].Entry
@@ -100,7 +100,7 @@ func renderZones(events []Event) ([]*zoneUse, error) {
 		if e.AllDay {
 			continue
 		}
-		name, loc := renderZone(e)
+		name, loc := zc.zone(e)
 		if loc == nil {
 			continue
 		}
@@ -121,18 +121,35 @@ func renderZones(events []Event) ([]*zoneUse, error) {
 	return zones, nil
 }
 
-// renderZone returns the TZID and location of a timed entry, or a nil
-// location when its times are written in UTC.
-func renderZone(e *calgate.Entry) (string, *time.Location) {
+// renderZones caches the time zones of one rendering by entry time zone
+// name, since loading a zone reads the zone database.
+type renderZones map[string]*time.Location
+
+// zone returns the TZID and location of a timed entry, or a nil location
+// when its times are written in UTC (UTC itself, or a zone that cannot be
+// loaded).
+func (z renderZones) zone(e *calgate.Entry) (string, *time.Location) {
 	switch e.Timezone {
 	case "", "UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu":
 		return "", nil
 	}
-	loc, err := calgate.LoadZone(e.Timezone)
-	if err != nil {
+	loc, ok := z[e.Timezone]
+	if !ok {
+		loc, _ = calgate.LoadZone(e.Timezone)
+		z[e.Timezone] = loc
+	}
+	if loc == nil {
 		return "", nil
 	}
 	return loc.String(), loc
+}
+
+// dateZone returns the zone in which an all-day entry's dates are read.
+func (z renderZones) dateZone(e *calgate.Entry) *time.Location {
+	if _, loc := z.zone(e); loc != nil {
+		return loc
+	}
+	return time.UTC
 }
 
 func (e *encWriter) writeCalendarStart(cal Calendar) {

@@ -61,7 +61,7 @@ func (e *encWriter) writeEvent(ev *Event) {
 // exclusive), local times with TZID in the entry's zone, or UTC times.
 func (e *encWriter) writeTimes(en *calgate.Entry) {
 	if en.AllDay {
-		loc := en.Loc()
+		loc := e.zones.dateZone(en)
 		start := en.Start.In(loc)
 		end := en.End.In(loc)
 		if !end.After(start) {
@@ -71,7 +71,7 @@ func (e *encWriter) writeTimes(en *calgate.Entry) {
 		e.prop("DTEND", ";VALUE=DATE", end.Format(dateLayout))
 		return
 	}
-	name, loc := renderZone(en)
+	name, loc := e.zones.zone(en)
 	e.writeDateTime("DTSTART", name, loc, en.Start)
 	e.writeDateTime("DTEND", name, loc, en.End)
 }

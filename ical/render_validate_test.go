@@ -143,7 +143,7 @@ func renderExpect(ev Event) renderWant {
 		w.endLocal = en.End.In(en.Loc()).Format(time.DateOnly)
 		return w
 	}
-	tzid, loc := renderZone(en)
+	tzid, loc := renderZones{}.zone(en)
 	local := func(t time.Time) (string, bool) {
 		if loc == nil || ambiguousWallTime(t.In(loc)) {
 			return t.UTC().Format("2006-01-02T15:04:05"), true
