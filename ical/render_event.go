@@ -58,7 +58,8 @@ func (e *encWriter) writeEvent(ev *Event) {
 }
 
 // writeTimes writes DTSTART and DTEND: dates for all-day entries (end
-// exclusive), local times with TZID in the entry's zone, or UTC times.
+// exclusive, at least one day), local times with TZID in the entry's zone,
+// or UTC times.
 func (e *encWriter) writeTimes(en *calgate.Entry) {
 	if en.AllDay {
 		loc := e.zones.dateZone(en)
@@ -73,7 +74,11 @@ func (e *encWriter) writeTimes(en *calgate.Entry) {
 	}
 	name, loc := e.zones.zone(en)
 	e.writeDateTime("DTSTART", name, loc, en.Start)
-	e.writeDateTime("DTEND", name, loc, en.End)
+	// RFC 5545 wants DTEND after DTSTART; without one the event is an
+	// instant, which is the best reading of an end not after the start.
+	if en.End.Truncate(time.Second).After(en.Start.Truncate(time.Second)) {
+		e.writeDateTime("DTEND", name, loc, en.End)
+	}
 }
 
 // writeDateTime writes a DATE-TIME in the named zone, or in UTC when there

@@ -308,3 +308,31 @@ func BenchmarkRender10k(b *testing.B) {
 		}
 	}
 }
+
+func TestRenderEndNotAfterStart(t *testing.T) {
+	timed := renderEntry(t, "ent_1", calgate.KindReservation, "Europe/Berlin", "2025-06-03T08:00:00+02:00", "2025-06-03T08:00:00+02:00")
+	allDay := renderEntry(t, "ent_2", calgate.KindReservation, "Europe/Berlin", "2025-06-03", "2025-06-03")
+	tests := []struct {
+		name     string
+		e        *calgate.Entry
+		want     string
+		wantNone string
+	}{
+		{"timed entry is an instant", timed, "DTSTART;TZID=Europe/Berlin:20250603T080000\r\n", "DTEND"},
+		{"all-day entry lasts one day", allDay, "DTSTART;VALUE=DATE:20250603\r\nDTEND;VALUE=DATE:20250604\r\n", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := RenderEntry(&buf, Calendar{}, Event{Entry: tc.e}); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), tc.want) {
+				t.Errorf("no %q in\n%s", tc.want, buf.String())
+			}
+			if tc.wantNone != "" && strings.Contains(buf.String(), tc.wantNone) {
+				t.Errorf("%s in\n%s", tc.wantNone, buf.String())
+			}
+		})
+	}
+}
