@@ -3,6 +3,8 @@ package ical
 import (
 	"bufio"
 	"io"
+	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -39,11 +41,31 @@ func (e *encWriter) prop(name, params, value string) {
 	e.flushLine()
 }
 
-// text writes NAME:value with value escaped as an RFC 5545 TEXT value.
-func (e *encWriter) text(name, value string) {
+// timeProp writes NAME[params]:value with t formatted by layout.
+func (e *encWriter) timeProp(name, params string, t time.Time, layout string) {
+	e.line = append(e.line[:0], name...)
+	e.line = append(e.line, params...)
+	e.line = append(e.line, ':')
+	e.line = t.AppendFormat(e.line, layout)
+	e.flushLine()
+}
+
+// intProp writes NAME:n.
+func (e *encWriter) intProp(name string, n int64) {
 	e.line = append(e.line[:0], name...)
 	e.line = append(e.line, ':')
-	e.line = appendText(e.line, value)
+	e.line = strconv.AppendInt(e.line, n, 10)
+	e.flushLine()
+}
+
+// text writes NAME:value with the values, concatenated, escaped as an
+// RFC 5545 TEXT value.
+func (e *encWriter) text(name string, values ...string) {
+	e.line = append(e.line[:0], name...)
+	e.line = append(e.line, ':')
+	for _, v := range values {
+		e.line = appendText(e.line, v)
+	}
 	e.flushLine()
 }
 

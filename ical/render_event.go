@@ -1,7 +1,6 @@
 package ical
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -11,7 +10,7 @@ import (
 func (e *encWriter) writeEvent(ev *Event) {
 	en := ev.Entry
 	e.raw("BEGIN:VEVENT")
-	e.text("UID", en.ID+"@calgate")
+	e.text("UID", en.ID, "@calgate")
 	stamp := en.UpdatedAt
 	if stamp.IsZero() {
 		stamp = en.CreatedAt
@@ -19,14 +18,14 @@ func (e *encWriter) writeEvent(ev *Event) {
 	if stamp.IsZero() {
 		stamp = en.Start
 	}
-	e.prop("DTSTAMP", "", stamp.UTC().Format(utcLayout))
+	e.timeProp("DTSTAMP", "", stamp.UTC(), utcLayout)
 	if !en.CreatedAt.IsZero() {
-		e.prop("CREATED", "", en.CreatedAt.UTC().Format(utcLayout))
+		e.timeProp("CREATED", "", en.CreatedAt.UTC(), utcLayout)
 	}
 	if !en.UpdatedAt.IsZero() {
-		e.prop("LAST-MODIFIED", "", en.UpdatedAt.UTC().Format(utcLayout))
+		e.timeProp("LAST-MODIFIED", "", en.UpdatedAt.UTC(), utcLayout)
 	}
-	e.prop("SEQUENCE", "", strconv.FormatInt(max(en.Version, 0), 10))
+	e.intProp("SEQUENCE", max(en.Version, 0))
 	e.writeTimes(en)
 	e.prop("STATUS", "", renderStatus(en))
 	summary := ev.Summary
@@ -53,7 +52,7 @@ func (e *encWriter) writeEvent(ev *Event) {
 	e.text("X-CALGATE-KIND", string(en.Kind))
 	e.text("X-CALGATE-SOURCE", en.Source)
 	e.text("X-CALGATE-EXTERNAL-ID", en.ExternalID)
-	e.prop("X-CALGATE-VERSION", "", strconv.FormatInt(en.Version, 10))
+	e.intProp("X-CALGATE-VERSION", en.Version)
 	e.raw("END:VEVENT")
 }
 
@@ -68,8 +67,8 @@ func (e *encWriter) writeTimes(en *calgate.Entry) {
 		if !end.After(start) {
 			end = start.AddDate(0, 0, 1)
 		}
-		e.prop("DTSTART", ";VALUE=DATE", start.Format(dateLayout))
-		e.prop("DTEND", ";VALUE=DATE", end.Format(dateLayout))
+		e.timeProp("DTSTART", ";VALUE=DATE", start, dateLayout)
+		e.timeProp("DTEND", ";VALUE=DATE", end, dateLayout)
 		return
 	}
 	name, loc := e.zones.zone(en)
@@ -89,10 +88,15 @@ func (e *encWriter) writeTimes(en *calgate.Entry) {
 func (e *encWriter) writeDateTime(prop, tzid string, loc *time.Location, t time.Time) {
 	t = t.Truncate(time.Second)
 	if loc == nil || ambiguousWallTime(t.In(loc)) {
-		e.prop(prop, "", t.UTC().Format(utcLayout))
+		e.timeProp(prop, "", t.UTC(), utcLayout)
 		return
 	}
-	e.prop(prop, ";TZID="+tzid, t.In(loc).Format(localLayout))
+	e.line = append(e.line[:0], prop...)
+	e.line = append(e.line, ";TZID="...)
+	e.line = append(e.line, tzid...)
+	e.line = append(e.line, ':')
+	e.line = t.In(loc).AppendFormat(e.line, localLayout)
+	e.flushLine()
 }
 
 // ambiguousWallTime reports whether t's wall-clock time happens twice in
