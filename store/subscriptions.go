@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/calgate/calgate"
+)
+
+var _ calgate.SubscriptionStore = (*DB)(nil)
+
+const subscriptionColumns = `id, workspace_id, name, url, kind, resource, poll_seconds, state, last_error,
+	etag, last_modified, last_polled_at, last_success_at, last_result, next_poll_at, created_at, updated_at`
+
+func scanSubscription(row scanner) (*calgate.Subscription, error) {
+	var s calgate.Subscription
+	var seconds int64
+	var polled, success sql.NullTime
+	var result []byte
+	if err := row.Scan(&s.ID, &s.WorkspaceID, &s.Name, &s.URL, &s.Kind, &s.Resource, &seconds, &s.State, &s.LastError,
+		&s.ETag, &s.LastModified, &polled, &success, &result, &s.NextPollAt, &s.CreatedAt, &s.UpdatedAt); err != nil {
+		return nil, err
+	}
+	s.PollInterval = time.Duration(seconds) * time.Second
+	if polled.Valid {
+		t := polled.Time.UTC()
+		s.LastPolledAt = &t
+	}
+	if success.Valid {
+		t := success.Time.UTC()
+		s.LastSuccessAt = &t
+	}
+	if len(result) > 0 {
+		if err := json.Unmarshal(result, &s.LastResult); err != nil {
+			return nil, fmt.Errorf("subscription %s: decode last result: %w", s.ID, err)
+		}
+	}
+	s.NextPollAt, s.CreatedAt, s.UpdatedAt = s.NextPollAt.UTC(), s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+	return &s, nil
+}
+
+// CreateSubscription stores a new subscription.
+func (db *DB) CreateSubscription(ctx context.Context, s *calgate.Subscription) error {
+	result, err := json.Marshal(s.LastResult)
+	if err != nil {
+		return fmt.Errorf("store: create subscription %s: %w", s.ID, err)
+	}
+	q := `INSERT INTO ical_subscriptions (` + subscriptionColumns + `) VALUES (` + placeholders(17) + `)`
+	_, err = db.w.ExecContext(ctx, db.d.rebind(q), s.ID, s.WorkspaceID, s.Name, s.URL, string(s.Kind), s.Resource,
+		int64(s.PollInterval/time.Second), s.State, s.LastError, s.ETag, s.LastModified, nullTime(s.LastPolledAt),
+		nullTime(s.LastSuccessAt), string(result), dbTime(s.NextPollAt), dbTime(s.CreatedAt), dbTime(s.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("store: create subscription %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// Subscription returns one subscription of the workspace.
+func (db *DB) Subscription(ctx context.Context, workspaceID, id string) (*calgate.Subscription, error) {
+	q := `SELECT ` + subscriptionColumns + ` FROM ical_subscriptions WHERE workspace_id = ? AND id = ?`
+	s, err := scanSubscription(db.r.QueryRowContext(ctx, db.d.rebind(q), workspaceID, id))
+	if err != nil {
+		return nil, fmt.Errorf("store: subscription %s: %w", id, notFound(err))
+	}
+	return s, nil
+}
+
+// Subscriptions lists a workspace's subscriptions in id order.
+func (db *DB) Subscriptions(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.Subscription, string, error) {
+	limit = clampLimit(limit)
+	q := `SELECT ` + subscriptionColumns + ` FROM ical_subscriptions WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?`
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(q), workspaceID, cursor, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: subscriptions: %w", err)
+	}
+	out, err := scanSubscriptions(rows)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: subscriptions: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}
+
+func scanSubscriptions(rows *sql.Rows) ([]*calgate.Subscription, error) {
+	defer rows.Close()
+	out := []*calgate.Subscription{}
+	for rows.Next() {
+		s, err := scanSubscription(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// UpdateSubscriptionSettings writes the settings of s and its validators.
+func (db *DB) UpdateSubscriptionSettings(ctx context.Context, s *calgate.Subscription) error {
+	q := `UPDATE ical_subscriptions SET name = ?, url = ?, kind = ?, resource = ?, poll_seconds = ?, next_poll_at = ?,
+		etag = ?, last_modified = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`
+	res, err := db.w.ExecContext(ctx, db.d.rebind(q), s.Name, s.URL, string(s.Kind), s.Resource, int64(s.PollInterval/time.Second),
+		dbTime(s.NextPollAt), s.ETag, s.LastModified, dbTime(s.UpdatedAt), s.WorkspaceID, s.ID)
+	return subscriptionRow(res, err, "update subscription "+s.ID)
+}
+
+// RecordPoll writes the outcome of a poll.
+func (db *DB) RecordPoll(ctx context.Context, s *calgate.Subscription) error {
+	result, err := json.Marshal(s.LastResult)
+	if err != nil {
+		return fmt.Errorf("store: record poll %s: %w", s.ID, err)
+	}
+	q := `UPDATE ical_subscriptions SET state = ?, last_error = ?, etag = ?, last_modified = ?, last_polled_at = ?,
+		last_success_at = ?, last_result = ? WHERE workspace_id = ? AND id = ?`
+	res, err := db.w.ExecContext(ctx, db.d.rebind(q), s.State, s.LastError, s.ETag, s.LastModified, nullTime(s.LastPolledAt),
+		nullTime(s.LastSuccessAt), string(result), s.WorkspaceID, s.ID)
+	return subscriptionRow(res, err, "record poll "+s.ID)
+}
+
+// DeleteSubscription removes a subscription (not its entries).
+func (db *DB) DeleteSubscription(ctx context.Context, workspaceID, id string) error {
+	res, err := db.w.ExecContext(ctx, db.d.rebind(`DELETE FROM ical_subscriptions WHERE workspace_id = ? AND id = ?`), workspaceID, id)
+	return subscriptionRow(res, err, "delete subscription "+id)
+}
+
+// ClaimDueSubscriptions claims the subscriptions due at now: each claim is
+// an UPDATE of next_poll_at guarded by its old value, so when several
+// workers sweep at once every due poll goes to exactly one of them.
+func (db *DB) ClaimDueSubscriptions(ctx context.Context, now time.Time, limit int) ([]*calgate.Subscription, error) {
+	now = dbTime(now)
+	q := `SELECT ` + subscriptionColumns + ` FROM ical_subscriptions WHERE next_poll_at <= ? ORDER BY next_poll_at LIMIT ?`
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(q), now, clampLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("store: due subscriptions: %w", err)
+	}
+	due, err := scanSubscriptions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: due subscriptions: %w", err)
+	}
+	claimed := due[:0]
+	for _, s := range due {
+		next := now.Add(s.PollInterval)
+		res, err := db.w.ExecContext(ctx, db.d.rebind(`UPDATE ical_subscriptions SET next_poll_at = ? WHERE id = ? AND next_poll_at = ?`),
+			next, s.ID, dbTime(s.NextPollAt))
+		if err != nil {
+			return claimed, fmt.Errorf("store: claim subscription %s: %w", s.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return claimed, fmt.Errorf("store: claim subscription %s: %w", s.ID, err)
+		} else if n == 1 {
+			claimed = append(claimed, s)
+		}
+	}
+	return claimed, nil
+}
+
+// subscriptionRow turns the result of a write that must touch exactly one row into
+// an error: ErrNotFound when it touched none.
+func subscriptionRow(res sql.Result, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: %s: %w", what, calgate.ErrNotFound)
+	}
+	return nil
+}
