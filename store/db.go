@@ -28,7 +28,7 @@ const SQLiteFile = "calgate.db"
 // sqliteParams are the connection settings every SQLite connection uses:
 // WAL, a busy timeout, foreign keys, immediate write transactions, and
 // times written in a form that sorts as text.
-const sqliteParams = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite"
+const sqliteParams = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate&_time_format=sqlite"
 
 // DB is calgate's database: PostgreSQL or SQLite. It implements
 // calgate.Store.

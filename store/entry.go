@@ -297,24 +297,18 @@ func (db *DB) updateEntry(ctx context.Context, tx *sql.Tx, e *calgate.Entry) err
 
 // insertEntries writes new entries with multi-row INSERTs.
 func (db *DB) insertEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Entry) error {
-	const chunk = 500
-	for start := 0; start < len(list); start += chunk {
-		part := list[start:min(start+chunk, len(list))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO entries (` + entryColumns + `) VALUES `)
-		row := `(` + placeholders(entryColumnCount) + `)`
+	ins := db.newBatchInsert(tx, `INSERT INTO entries (`+entryColumns+`) VALUES `, entryColumnCount, 250)
+	defer ins.close()
+	for start := 0; start < len(list); start += ins.rows {
+		part := list[start:min(start+ins.rows, len(list))]
 		args := make([]any, 0, len(part)*entryColumnCount)
-		for i, e := range part {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(row)
+		for _, e := range part {
 			var err error
 			if args, err = appendEntryArgs(args, e); err != nil {
 				return fmt.Errorf("entry %s/%s: %w", e.Source, e.ExternalID, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, db.d.rebind(b.String()), args...); err != nil {
+		if err := ins.exec(ctx, len(part), args); err != nil {
 			return fmt.Errorf("insert entries: %w", err)
 		}
 	}

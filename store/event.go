@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -84,24 +83,18 @@ func appendEventArgs(args []any, ev *calgate.Event) ([]any, error) {
 // insertEvents writes events with multi-row INSERTs (their ids are not read
 // back).
 func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, list []*calgate.Event) error {
-	const chunk = 1000
-	row := `(` + placeholders(eventInsertColumnCount) + `)`
-	for start := 0; start < len(list); start += chunk {
-		part := list[start:min(start+chunk, len(list))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO events (` + eventInsertColumns + `) VALUES `)
+	ins := db.newBatchInsert(tx, `INSERT INTO events (`+eventInsertColumns+`) VALUES `, eventInsertColumnCount, 500)
+	defer ins.close()
+	for start := 0; start < len(list); start += ins.rows {
+		part := list[start:min(start+ins.rows, len(list))]
 		args := make([]any, 0, len(part)*eventInsertColumnCount)
-		for i, ev := range part {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(row)
+		for _, ev := range part {
 			var err error
 			if args, err = appendEventArgs(args, ev); err != nil {
 				return fmt.Errorf("event %s of %s: %w", ev.Type, ev.EntryID, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, db.d.rebind(b.String()), args...); err != nil {
+		if err := ins.exec(ctx, len(part), args); err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
 	}
@@ -131,6 +124,10 @@ func scanEvent(row scanner) (*calgate.Event, error) {
 	}
 	if len(data) > 0 {
 		ev.Data = json.RawMessage(data)
+	}
+	if ev.Type == calgate.EventEntryCreated && ev.Diff == nil && ev.Entry != nil {
+		// A creation's diff is every set field; it is not stored.
+		ev.Diff = calgate.Diff(nil, ev.Entry)
 	}
 	return &ev, nil
 }

@@ -270,7 +270,8 @@ func (u *upsertRun) apply(i int, it calgate.UpsertItem) calgate.ItemResult {
 		cur.Version = 1
 		cur.CreatedAt, cur.UpdatedAt = u.now, u.now
 		normalize(cur)
-		u.events = append(u.events, entryEvent(calgate.EventEntryCreated, cur, calgate.Diff(nil, cur), u.actor))
+		// The diff of a creation is derived from the snapshot when read.
+		u.events = append(u.events, entryEvent(calgate.EventEntryCreated, cur, nil, u.actor))
 		u.current[key] = cur
 		u.inserted[key] = true
 		u.inserts = append(u.inserts, key)

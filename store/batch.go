@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+)
+
+// batchInsert writes rows with multi-row INSERT statements of a fixed
+// size, prepared once per transaction; the last, shorter chunk gets its own
+// statement.
+type batchInsert struct {
+	db      *DB
+	tx      *sql.Tx
+	prefix  string
+	columns int
+	rows    int
+	full    *sql.Stmt
+}
+
+// newBatchInsert prepares nothing yet: prefix is "INSERT INTO t (cols)
+// VALUES ", columns the number of values per row and rows the chunk size.
+func (db *DB) newBatchInsert(tx *sql.Tx, prefix string, columns, rows int) *batchInsert {
+	return &batchInsert{db: db, tx: tx, prefix: prefix, columns: columns, rows: rows}
+}
+
+func (b *batchInsert) statement(n int) string {
+	row := `(` + placeholders(b.columns) + `)`
+	var s strings.Builder
+	s.Grow(len(b.prefix) + n*(len(row)+1))
+	s.WriteString(b.prefix)
+	for i := range n {
+		if i > 0 {
+			s.WriteByte(',')
+		}
+		s.WriteString(row)
+	}
+	return b.db.d.rebind(s.String())
+}
+
+// exec inserts n rows whose values are args.
+func (b *batchInsert) exec(ctx context.Context, n int, args []any) error {
+	if n < b.rows {
+		_, err := b.tx.ExecContext(ctx, b.statement(n), args...)
+		return err
+	}
+	if b.full == nil {
+		stmt, err := b.tx.PrepareContext(ctx, b.statement(b.rows))
+		if err != nil {
+			return err
+		}
+		b.full = stmt
+	}
+	_, err := b.full.ExecContext(ctx, args...)
+	return err
+}
+
+func (b *batchInsert) close() {
+	if b.full != nil {
+		b.full.Close()
+	}
+}

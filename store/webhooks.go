@@ -1,0 +1,449 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/calgate/calgate"
+)
+
+var _ calgate.WebhookStore = (*DB)(nil)
+
+const webhookColumns = `id, workspace_id, url, events, filter, description, secrets, origin, disabled, disabled_reason,
+	failing_since, created_at, updated_at`
+
+func scanWebhook(row scanner) (*calgate.Webhook, error) {
+	var w calgate.Webhook
+	var events, filter, secrets []byte
+	var failing sql.NullTime
+	if err := row.Scan(&w.ID, &w.WorkspaceID, &w.URL, &events, &filter, &w.Description, &secrets, &w.Origin,
+		&w.Disabled, &w.DisabledReason, &failing, &w.CreatedAt, &w.UpdatedAt); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(events, &w.Events); err != nil {
+		return nil, fmt.Errorf("webhook %s: decode events: %w", w.ID, err)
+	}
+	if len(filter) > 0 {
+		if err := json.Unmarshal(filter, &w.Filter); err != nil {
+			return nil, fmt.Errorf("webhook %s: decode filter: %w", w.ID, err)
+		}
+	}
+	if err := json.Unmarshal(secrets, &w.Secrets); err != nil {
+		return nil, fmt.Errorf("webhook %s: decode secrets: %w", w.ID, err)
+	}
+	if failing.Valid {
+		t := failing.Time.UTC()
+		w.FailingSince = &t
+	}
+	w.CreatedAt, w.UpdatedAt = w.CreatedAt.UTC(), w.UpdatedAt.UTC()
+	return &w, nil
+}
+
+func webhookJSON(w *calgate.Webhook) (events, filter, secrets []byte, err error) {
+	if events, err = json.Marshal(w.Events); err != nil {
+		return nil, nil, nil, err
+	}
+	if filter, err = json.Marshal(w.Filter); err != nil {
+		return nil, nil, nil, err
+	}
+	secrets, err = json.Marshal(w.Secrets)
+	return events, filter, secrets, err
+}
+
+// CreateWebhook stores a new endpoint.
+func (db *DB) CreateWebhook(ctx context.Context, w *calgate.Webhook) error {
+	events, filter, secrets, err := webhookJSON(w)
+	if err != nil {
+		return fmt.Errorf("store: create webhook: %w", err)
+	}
+	if w.Origin == "" {
+		w.Origin = calgate.WebhookOriginAPI
+	}
+	w.CreatedAt, w.UpdatedAt = dbTime(w.CreatedAt), dbTime(w.UpdatedAt)
+	_, err = db.w.ExecContext(ctx, db.d.rebind(`INSERT INTO webhooks (`+webhookColumns+`) VALUES (`+placeholders(13)+`)`),
+		w.ID, w.WorkspaceID, w.URL, string(events), string(filter), w.Description, string(secrets), w.Origin,
+		w.Disabled, w.DisabledReason, nullTime(w.FailingSince), w.CreatedAt, w.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("store: create webhook %s: %w", w.ID, err)
+	}
+	return nil
+}
+
+// Webhook returns an endpoint of a workspace.
+func (db *DB) Webhook(ctx context.Context, workspaceID, id string) (*calgate.Webhook, error) {
+	w, err := scanWebhook(db.r.QueryRowContext(ctx, db.d.rebind(`SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND workspace_id = ?`), id, workspaceID))
+	if err != nil {
+		return nil, fmt.Errorf("store: webhook %s: %w", id, notFound(err))
+	}
+	return w, nil
+}
+
+// WebhookByID returns an endpoint whatever its workspace.
+func (db *DB) WebhookByID(ctx context.Context, id string) (*calgate.Webhook, error) {
+	w, err := scanWebhook(db.r.QueryRowContext(ctx, db.d.rebind(`SELECT `+webhookColumns+` FROM webhooks WHERE id = ?`), id))
+	if err != nil {
+		return nil, fmt.Errorf("store: webhook %s: %w", id, notFound(err))
+	}
+	return w, nil
+}
+
+// Webhooks lists a workspace's endpoints in id order.
+func (db *DB) Webhooks(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.Webhook, string, error) {
+	limit = clampLimit(limit)
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT `+webhookColumns+` FROM webhooks
+		WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?`), workspaceID, cursor, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: webhooks of %s: %w", workspaceID, err)
+	}
+	list, err := scanWebhooks(rows)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: webhooks of %s: %w", workspaceID, err)
+	}
+	next := ""
+	if len(list) == limit {
+		next = list[len(list)-1].ID
+	}
+	return list, next, nil
+}
+
+func scanWebhooks(rows *sql.Rows) ([]*calgate.Webhook, error) {
+	defer rows.Close()
+	out := []*calgate.Webhook{}
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// UpdateWebhook writes an endpoint's mutable fields.
+func (db *DB) UpdateWebhook(ctx context.Context, w *calgate.Webhook) error {
+	events, filter, secrets, err := webhookJSON(w)
+	if err != nil {
+		return fmt.Errorf("store: update webhook %s: %w", w.ID, err)
+	}
+	w.UpdatedAt = dbTime(w.UpdatedAt)
+	res, err := db.w.ExecContext(ctx, db.d.rebind(`UPDATE webhooks SET url = ?, events = ?, filter = ?, description = ?,
+		secrets = ?, disabled = ?, disabled_reason = ?, failing_since = ?, updated_at = ? WHERE id = ? AND workspace_id = ?`),
+		w.URL, string(events), string(filter), w.Description, string(secrets), w.Disabled, w.DisabledReason,
+		nullTime(w.FailingSince), w.UpdatedAt, w.ID, w.WorkspaceID)
+	if err != nil {
+		return fmt.Errorf("store: update webhook %s: %w", w.ID, err)
+	}
+	return affectedOne(res, "update webhook "+w.ID)
+}
+
+// DeleteWebhook removes an endpoint with its deliveries.
+func (db *DB) DeleteWebhook(ctx context.Context, workspaceID, id string) error {
+	res, err := db.w.ExecContext(ctx, db.d.rebind(`DELETE FROM webhooks WHERE id = ? AND workspace_id = ?`), id, workspaceID)
+	if err != nil {
+		return fmt.Errorf("store: delete webhook %s: %w", id, err)
+	}
+	return affectedOne(res, "delete webhook "+id)
+}
+
+func affectedOne(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: %s: %w", what, calgate.ErrNotFound)
+	}
+	return nil
+}
+
+const deliveryColumns = `id, webhook_id, workspace_id, event_id, type, payload, status, attempts, next_attempt_at, created_at, updated_at`
+
+func scanDelivery(row scanner) (*calgate.Delivery, error) {
+	var d calgate.Delivery
+	var payload []byte
+	var next sql.NullTime
+	if err := row.Scan(&d.ID, &d.WebhookID, &d.WorkspaceID, &d.EventID, &d.Type, &payload, &d.Status, &d.Attempts,
+		&next, &d.CreatedAt, &d.UpdatedAt); err != nil {
+		return nil, err
+	}
+	d.Payload = json.RawMessage(payload)
+	if next.Valid {
+		t := next.Time.UTC()
+		d.NextAttemptAt = &t
+	}
+	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	return &d, nil
+}
+
+func scanDeliveries(rows *sql.Rows) ([]*calgate.Delivery, error) {
+	defer rows.Close()
+	out := []*calgate.Delivery{}
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// CreateDeliveries writes, with one statement, a delivery of ev for every
+// enabled endpoint of its workspace that match accepts; an endpoint that
+// already has a delivery of the event is skipped.
+func (db *DB) CreateDeliveries(ctx context.Context, ev *calgate.Event, match func(*calgate.Webhook) bool, payload func() (json.RawMessage, error)) ([]*calgate.Delivery, error) {
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT `+webhookColumns+` FROM webhooks
+		WHERE workspace_id = ? AND disabled = ? ORDER BY id`), ev.WorkspaceID, false)
+	if err != nil {
+		return nil, fmt.Errorf("store: deliveries of event %d: %w", ev.ID, err)
+	}
+	hooks, err := scanWebhooks(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: deliveries of event %d: %w", ev.ID, err)
+	}
+	var body json.RawMessage
+	var list []*calgate.Delivery
+	now := dbTime(time.Now())
+	for _, w := range hooks {
+		if !match(w) {
+			continue
+		}
+		if body == nil {
+			if body, err = payload(); err != nil {
+				return nil, fmt.Errorf("store: deliveries of event %d: %w", ev.ID, err)
+			}
+		}
+		list = append(list, &calgate.Delivery{
+			ID: calgate.NewID("msg"), WebhookID: w.ID, WorkspaceID: ev.WorkspaceID, EventID: ev.ID, Type: ev.Type,
+			Payload: body, Status: calgate.DeliveryPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now,
+		})
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	const cols = 10
+	var q strings.Builder
+	q.WriteString(`INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, type, payload, status, attempts, next_attempt_at, created_at, updated_at) VALUES `)
+	args := make([]any, 0, len(list)*cols)
+	for i, d := range list {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(`(?,?,?,?,?,?,?,0,?,?,?)`)
+		args = append(args, d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type), string(d.Payload), d.Status, now, now, now)
+	}
+	q.WriteString(` ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id`)
+	res, err := db.w.QueryContext(ctx, db.d.rebind(q.String()), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: create deliveries of event %d: %w", ev.ID, err)
+	}
+	defer res.Close()
+	created := map[string]bool{}
+	for res.Next() {
+		var id string
+		if err := res.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: create deliveries of event %d: %w", ev.ID, err)
+		}
+		created[id] = true
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("store: create deliveries of event %d: %w", ev.ID, err)
+	}
+	out := list[:0]
+	for _, d := range list {
+		if created[d.ID] {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// ClaimDelivery takes a due, pending, unclaimed delivery until leaseUntil.
+func (db *DB) ClaimDelivery(ctx context.Context, id string, now, leaseUntil time.Time) (*calgate.Delivery, error) {
+	now = dbTime(now)
+	d, err := scanDelivery(db.w.QueryRowContext(ctx, db.d.rebind(`UPDATE webhook_deliveries SET lease_until = ?
+		WHERE id = ? AND status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+		RETURNING `+deliveryColumns), dbTime(leaseUntil), id, now, now))
+	if err != nil {
+		return nil, fmt.Errorf("store: claim delivery %s: %w", id, notFound(err))
+	}
+	return d, nil
+}
+
+// ReleaseDelivery drops a claim without recording an attempt.
+func (db *DB) ReleaseDelivery(ctx context.Context, id string) error {
+	if _, err := db.w.ExecContext(ctx, db.d.rebind(`UPDATE webhook_deliveries SET lease_until = NULL WHERE id = ?`), id); err != nil {
+		return fmt.Errorf("store: release delivery %s: %w", id, err)
+	}
+	return nil
+}
+
+// RecordAttempt writes the attempt, the delivery's state and the change
+// to its endpoint in one transaction.
+func (db *DB) RecordAttempt(ctx context.Context, d *calgate.Delivery, a *calgate.DeliveryAttempt, change calgate.EndpointChange) (*time.Time, error) {
+	now := dbTime(time.Now())
+	d.UpdatedAt = now
+	var failing *time.Time
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO webhook_attempts
+			(delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms) VALUES (?,?,?,?,?,?,?)`),
+			d.ID, dbTime(a.At), a.StatusCode, a.Latency.Microseconds(), a.Error, a.Response, a.RetryIn.Milliseconds()); err != nil {
+			return fmt.Errorf("insert attempt: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE webhook_deliveries SET status = ?, attempts = ?,
+			next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?`),
+			d.Status, d.Attempts, nullTime(d.NextAttemptAt), now, d.ID); err != nil {
+			return fmt.Errorf("update delivery: %w", err)
+		}
+		switch {
+		case change.Disable != "":
+			if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE webhooks SET disabled = ?, disabled_reason = ?, updated_at = ?
+				WHERE id = ? AND disabled = ?`), true, change.Disable, now, d.WebhookID, false); err != nil {
+				return fmt.Errorf("disable webhook: %w", err)
+			}
+		case change.Succeeded:
+			if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE webhooks SET failing_since = NULL
+				WHERE id = ? AND failing_since IS NOT NULL`), d.WebhookID); err != nil {
+				return fmt.Errorf("reset failure streak: %w", err)
+			}
+		default:
+			var since sql.NullTime
+			err := tx.QueryRowContext(ctx, db.d.rebind(`UPDATE webhooks SET failing_since = COALESCE(failing_since, ?)
+				WHERE id = ? RETURNING failing_since`), dbTime(a.At), d.WebhookID).Scan(&since)
+			if err != nil {
+				return fmt.Errorf("mark failure streak: %w", notFound(err))
+			}
+			if since.Valid {
+				t := since.Time.UTC()
+				failing = &t
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: record attempt of %s: %w", d.ID, err)
+	}
+	return failing, nil
+}
+
+// Deliveries lists an endpoint's deliveries newest first, each with its
+// attempt log.
+func (db *DB) Deliveries(ctx context.Context, workspaceID, webhookID string, f calgate.DeliveryFilter) ([]*calgate.Delivery, string, error) {
+	limit := clampLimit(f.Limit)
+	q := `SELECT ` + deliveryColumns + ` FROM webhook_deliveries WHERE webhook_id = ? AND workspace_id = ?`
+	args := []any{webhookID, workspaceID}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if f.Cursor != "" {
+		q += ` AND id < ?`
+		args = append(args, f.Cursor)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(q), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: deliveries of %s: %w", webhookID, err)
+	}
+	list, err := scanDeliveries(rows)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: deliveries of %s: %w", webhookID, err)
+	}
+	if err := db.attachAttempts(ctx, list); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(list) == limit {
+		next = list[len(list)-1].ID
+	}
+	return list, next, nil
+}
+
+func (db *DB) attachAttempts(ctx context.Context, list []*calgate.Delivery) error {
+	if len(list) == 0 {
+		return nil
+	}
+	byID := make(map[string]*calgate.Delivery, len(list))
+	args := make([]any, 0, len(list))
+	for _, d := range list {
+		byID[d.ID] = d
+		d.Log = []calgate.DeliveryAttempt{}
+		args = append(args, d.ID)
+	}
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms
+		FROM webhook_attempts WHERE delivery_id IN (`+placeholders(len(args))+`) ORDER BY id`), args...)
+	if err != nil {
+		return fmt.Errorf("store: delivery attempts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var a calgate.DeliveryAttempt
+		var latency, retry int64
+		if err := rows.Scan(&id, &a.At, &a.StatusCode, &latency, &a.Error, &a.Response, &retry); err != nil {
+			return fmt.Errorf("store: delivery attempts: %w", err)
+		}
+		a.At = a.At.UTC()
+		a.Latency = time.Duration(latency) * time.Microsecond
+		a.RetryIn = time.Duration(retry) * time.Millisecond
+		if d := byID[id]; d != nil {
+			d.Log = append(d.Log, a)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: delivery attempts: %w", err)
+	}
+	return nil
+}
+
+// RetryDelivery makes a delivery pending again, due now, in a new round.
+func (db *DB) RetryDelivery(ctx context.Context, workspaceID, webhookID, id string, now time.Time) (*calgate.Delivery, error) {
+	now = dbTime(now)
+	d, err := scanDelivery(db.w.QueryRowContext(ctx, db.d.rebind(`UPDATE webhook_deliveries
+		SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL, updated_at = ?
+		WHERE id = ? AND webhook_id = ? AND workspace_id = ? RETURNING `+deliveryColumns), now, now, id, webhookID, workspaceID))
+	if err != nil {
+		return nil, fmt.Errorf("store: retry delivery %s: %w", id, notFound(err))
+	}
+	return d, nil
+}
+
+// ReplayDeliveries makes the failed deliveries created since a time
+// pending again.
+func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID string, since, now time.Time) ([]*calgate.Delivery, error) {
+	now = dbTime(now)
+	rows, err := db.w.QueryContext(ctx, db.d.rebind(`UPDATE webhook_deliveries
+		SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL, updated_at = ?
+		WHERE webhook_id = ? AND workspace_id = ? AND status = 'failed' AND created_at >= ? RETURNING `+deliveryColumns),
+		now, now, webhookID, workspaceID, dbTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("store: replay deliveries of %s: %w", webhookID, err)
+	}
+	list, err := scanDeliveries(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: replay deliveries of %s: %w", webhookID, err)
+	}
+	return list, nil
+}
+
+// DueDeliveries lists unclaimed pending deliveries due before a time.
+func (db *DB) DueDeliveries(ctx context.Context, before time.Time, limit int) ([]*calgate.Delivery, error) {
+	before = dbTime(before)
+	now := dbTime(time.Now())
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT `+deliveryColumns+` FROM webhook_deliveries
+		WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+		ORDER BY next_attempt_at LIMIT ?`), before, now, clampLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("store: due deliveries: %w", err)
+	}
+	list, err := scanDeliveries(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: due deliveries: %w", err)
+	}
+	return list, nil
+}
