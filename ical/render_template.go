@@ -134,9 +134,9 @@ var (
 )
 
 // Execute renders the template for an entry. Fields the entry's kind does
-// not have, and missing attributes, are empty.
+// not have, and missing attributes, are empty. A nil template renders "".
 func (t *Template) Execute(e *calgate.Entry) string {
-	if e == nil {
+	if t == nil || e == nil {
 		return ""
 	}
 	wire := e.Wire()
