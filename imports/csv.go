@@ -20,6 +20,7 @@ import (
 type RowReader interface {
 	Header() []string
 	Next() (Row, error)
+	Close() error
 }
 
 // sniffSize is how much of a CSV file is looked at to guess its encoding
@@ -97,6 +98,10 @@ func (c *CSVReader) Header() []string { return c.header }
 
 // Delimiter returns the field delimiter that was detected.
 func (c *CSVReader) Delimiter() rune { return c.comma }
+
+// Close does nothing: the reader owns no resources. It is there so that
+// CSVReader is a RowReader.
+func (c *CSVReader) Close() error { return nil }
 
 // Encoding returns "utf-8" or "windows-1252".
 func (c *CSVReader) Encoding() string { return c.encoding }

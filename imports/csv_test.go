@@ -2,6 +2,7 @@ package imports
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"io"
@@ -261,5 +262,61 @@ func TestMapRowNeedsATabularTemplate(t *testing.T) {
 	rows := mustTemplate(t, roomTemplate)
 	if _, err := rows.Map(map[string]any{}); err == nil {
 		t.Fatal("a tabular template mapped a JSON record")
+	}
+}
+
+func TestReadRowsHandsEveryOutcomeOnAndStopsWhenAsked(t *testing.T) {
+	tp := mustTemplate(t, roomTemplate)
+	data := "Booking;Room;Start;End\n" +
+		"b1;Blue;01.10.2025 09:00;01.10.2025 10:00\n" +
+		"b2;Blue;\"01.10.2025 \"11:00;01.10.2025 12:00\n" +
+		"b3;Blue;01.10.2025 13:00;01.10.2025 12:00\n" +
+		"b4;Blue;01.10.2025 15:00;01.10.2025 16:00\n"
+	r, err := OpenRows(strings.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var got []string
+	err = tp.ReadRows(context.Background(), r, "UTC", func(it Item) error {
+		switch {
+		case it.Err != nil:
+			got = append(got, it.Ref+" failed: "+it.Err.Error())
+		default:
+			got = append(got, it.Ref+" "+it.Entry.ExternalID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 || got[0] != "line 2 b1" || !strings.HasPrefix(got[1], "line 3 failed:") ||
+		!strings.Contains(got[2], `line 4, column "End": end: must be after start`) || got[3] != "line 5 b4" {
+		t.Fatalf("items = %q", got)
+	}
+
+	stop := errors.New("stop on error")
+	r, _ = OpenRows(strings.NewReader(data))
+	n := 0
+	err = tp.ReadRows(context.Background(), r, "UTC", func(it Item) error {
+		n++
+		if it.Err != nil {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 2 {
+		t.Fatalf("err %v after %d items", err, n)
+	}
+}
+
+func TestOpenRowsRecognisesAWorkbook(t *testing.T) {
+	r, err := OpenRows(bytes.NewReader(planyoWorkbook(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, ok := r.(*XLSXReader); !ok {
+		t.Fatalf("OpenRows gave a %T", r)
 	}
 }

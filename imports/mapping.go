@@ -15,16 +15,16 @@ import (
 type Produced struct {
 	// Ref locates the entry's record inside the mapped document, as in
 	// "positions[1].tasks[0]", or "line 7" for a row.
-	Ref string
+	Ref string `json:"ref"`
 	// Entry is the wire-form JSON object for calgate.ParseEntry(t.Kind, …);
 	// nil when the entry was skipped or failed.
-	Entry json.RawMessage
+	Entry json.RawMessage `json:"entry,omitempty"`
 	// Skipped says why the entry was left out, as when a task has no
 	// production window yet; empty otherwise.
-	Skipped string
+	Skipped string `json:"skipped,omitempty"`
 	// Err lists what could not be mapped, each field named after where its
 	// value came from.
-	Err *calgate.ValidationError
+	Err *calgate.ValidationError `json:"-"`
 
 	// where names, for a wire field, where its value came from; it is
 	// worked out only when an error needs it.

@@ -279,3 +279,21 @@ func TestExportRendersForeignNamesAndNestedObjects(t *testing.T) {
 		t.Fatal("a job was rendered by a reservation template")
 	}
 }
+
+func TestEntriesValidatesEveryProducedEntry(t *testing.T) {
+	tp := mustTemplate(t, orderTemplate)
+	rec, _ := decodeValue([]byte(`{"no":"A","positions":[{"pos":1,"tasks":[
+	  {"id":1,"centre":"x","from":"01.10.2025 08:00","to":"01.10.2025 09:00"},
+	  {"id":2,"centre":"x","from":"01.10.2025 08:00"},
+	  {"id":3,"centre":"x","from":"01.10.2025 10:00","to":"01.10.2025 09:00"}]}]}`))
+	items, err := tp.Entries(rec, "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 3 || items[0].Entry == nil || items[1].Skipped == "" || items[2].Err == nil {
+		t.Fatalf("items = %+v", items)
+	}
+	if !strings.Contains(items[2].Err.Error(), "positions[0].tasks[2].to: end: must be after start") {
+		t.Fatalf("err = %v", items[2].Err)
+	}
+}
