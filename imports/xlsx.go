@@ -18,12 +18,13 @@ const MaxXLSXSize = 256 << 20
 //
 // The compressed workbook is held in memory (a zip file needs random
 // access), but the worksheet is decoded one row at a time. Values come as
-// Excel displays them, with each cell's number format applied: a date cell
-// formatted yyyy-mm-dd hh:mm reads as "2025-09-20 08:00". Date cells with
-// formats that do not read back unambiguously, and dates stored as plain
-// numbers, give Excel's serial day numbers (45920.333…) when the cell is
-// formatted as a number; the date transform of a template accepts those
-// serial numbers as well as text.
+// Excel displays them, with each cell's number format applied, except that
+// Excel's built-in regional date formats (what a typed date gets) read as
+// ISO dates, "2025-09-20" and "2025-09-20 08:00", whatever the regional
+// settings of the machine that saved the file. A cell with a custom date
+// format reads as that format shows it (use a date transform with the same
+// layout), and a date stored as a plain number reads as Excel's serial day
+// number ("45920.333333"), which the date transform accepts as well.
 type XLSXReader struct {
 	f      *excelize.File
 	rows   *excelize.Rows
@@ -35,7 +36,14 @@ type XLSXReader struct {
 // NewXLSXReader opens a workbook and reads the header row of its first
 // sheet. Close releases the workbook.
 func NewXLSXReader(r io.Reader) (*XLSXReader, error) {
-	f, err := excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: MaxXLSXSize})
+	f, err := excelize.OpenReader(r, excelize.Options{
+		UnzipSizeLimit: MaxXLSXSize,
+		// Excel's built-in date formats follow the reader's regional
+		// settings (9/20/25 in one country, 20.09.25 in another); ISO dates
+		// read back the same everywhere.
+		ShortDatePattern: "yyyy-mm-dd",
+		LongTimePattern:  "hh:mm:ss",
+	})
 	if err != nil {
 		return nil, fmt.Errorf("imports: xlsx: open: %w", err)
 	}
