@@ -29,3 +29,21 @@ type Principal struct {
 	Token     Token
 	Workspace Workspace
 }
+
+// TokenPrefix starts every API token, so that secret scanners can spot them.
+const TokenPrefix = "cgt_"
+
+// NewToken makes a token for a user of a workspace and returns it with its
+// secret. Store only HashSecret(secret); show the secret once.
+func NewToken(workspaceID, user, name string, admin bool) (*Token, string) {
+	secret := TokenPrefix + NewSecret(32)
+	return &Token{
+		ID:          NewID("tok"),
+		WorkspaceID: workspaceID,
+		User:        user,
+		Name:        name,
+		Prefix:      secret[:len(TokenPrefix)+8],
+		Admin:       admin,
+		CreatedAt:   time.Now().UTC().Truncate(time.Microsecond),
+	}, secret
+}

@@ -1,0 +1,69 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	calgate "github.com/calgate/calgate"
+)
+
+// Body size limits, documented in the README.
+const (
+	// MaxBodyBytes bounds ordinary JSON bodies.
+	MaxBodyBytes = 10 << 20
+	// MaxBulkBodyBytes bounds bulk upserts and imports.
+	MaxBulkBodyBytes = 64 << 20
+	// MaxBulkItems bounds the items of one bulk request.
+	MaxBulkItems = 10000
+)
+
+// readBody reads the request body up to limit bytes; a larger body is an
+// *http.MaxBytesError (413).
+func readBody(c *gin.Context, limit int64) ([]byte, error) {
+	if b, ok := c.Get(ctxBody); ok {
+		data := b.([]byte)
+		if int64(len(data)) > limit {
+			return nil, &http.MaxBytesError{Limit: limit}
+		}
+		return data, nil
+	}
+	r := http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	c.Set(ctxBody, data)
+	return data, nil
+}
+
+// decodeStrict decodes a JSON object into v, refusing unknown fields and
+// trailing data, and names the offending field in its error.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return calgate.DecodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return &calgate.ValidationError{Status: http.StatusBadRequest, Errors: []calgate.FieldError{{Field: "body", Message: "unexpected data after the JSON document"}}}
+	}
+	return nil
+}
+
+// bindJSON reads and strictly decodes the body.
+func bindJSON(c *gin.Context, limit int64, v any) error {
+	if ct := c.ContentType(); ct != "" && ct != "application/json" && !strings.HasSuffix(ct, "+json") {
+		return &StatusError{Status: http.StatusUnsupportedMediaType, Detail: "the body must be application/json", Fields: []calgate.FieldError{{Field: "Content-Type", Message: "must be application/json"}}}
+	}
+	data, err := readBody(c, limit)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(data, v)
+}

@@ -1,0 +1,481 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	calgate "github.com/calgate/calgate"
+)
+
+// entryRoutes are the routes of one kind of entry.
+func (s *Server) entryRoutes(k calgate.Kind) []Route {
+	base := "/v1/" + k.Route()
+	schema := "Entry_" + string(k)
+	tag := k.Route()
+	list := []string{"from", "to", k.ResourceField(), "status", "source", "external_id", "since", "include_archived", "cursor", "limit"}
+	return []Route{
+		{Method: http.MethodPost, Path: base, Summary: "Create or update a " + string(k) + " by (source, external_id)", Tag: tag, Request: schema, Response: schema, Status: http.StatusCreated, Handler: s.upsertEntry(k)},
+		{Method: http.MethodGet, Path: base, Summary: "List " + k.Route(), Tag: tag, Response: "List_" + schema, Query: list, Handler: s.listEntries(k)},
+		{Method: http.MethodPost, Path: base + "/bulk", Summary: "Upsert up to 10,000 " + k.Route() + " in one request", Tag: tag, Request: "BulkRequest_" + string(k), Response: "BulkResult", Handler: s.bulkUpsert(k)},
+		{Method: http.MethodGet, Path: base + "/:id", Summary: "Get one " + string(k) + " (append .ics for an iCalendar file)", Tag: tag, Response: schema, Query: []string{"include_archived"}, Handler: s.getEntry(k)},
+		{Method: http.MethodPatch, Path: base + "/:id", Summary: "Change some fields (JSON merge patch)", Tag: tag, Request: "Patch", Response: schema, Handler: s.patchEntry(k)},
+		{Method: http.MethodPut, Path: base + "/:id", Summary: "Replace the entry's content", Tag: tag, Request: schema, Response: schema, Handler: s.putEntry(k)},
+		{Method: http.MethodDelete, Path: base + "/:id", Summary: "Archive (soft-delete) the entry", Tag: tag, Response: schema, Handler: s.archiveEntry(k)},
+		{Method: http.MethodPost, Path: base + "/:id/restore", Summary: "Bring an archived entry back", Tag: tag, Response: schema, Handler: s.restoreEntry(k)},
+		{Method: http.MethodGet, Path: base + "/:id/history", Summary: "Every version with who changed it, when, and the field diff", Tag: tag, Response: "List_HistoryItem", Handler: s.entryHistory(k)},
+	}
+}
+
+// listReply is the shape of every list in the API.
+type listReply[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+func (s *Server) upsertEntry(k calgate.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		data, err := readBody(c, MaxBodyBytes)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		e, err := calgate.ParseEntry(k, data, p.Workspace.Timezone)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		res, err := s.Store.Upsert(c.Request.Context(), p.Workspace.ID, actor(c), []calgate.UpsertItem{{Entry: e}}, calgate.UpsertOptions{Verbose: true})
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		op := res.Operations[0]
+		if op.Operation == calgate.OpFailed {
+			s.fail(c, &calgate.ValidationError{Errors: op.Errors})
+			return
+		}
+		s.countWritten(res, op)
+		saved, err := s.Store.Entry(c.Request.Context(), p.Workspace.ID, k, op.ID, false)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		status := http.StatusOK
+		if op.Operation == calgate.OpCreated {
+			status = http.StatusCreated
+			c.Header("Location", "/v1/"+k.Route()+"/"+saved.ID)
+		}
+		c.Header("X-Calgate-Operation", op.Operation)
+		c.JSON(status, saved)
+	}
+}
+
+// countWritten updates metrics and wakes the dispatcher after writes.
+func (s *Server) countWritten(res *calgate.BulkResult, ops ...calgate.ItemResult) {
+	if res.Simulated || res.Created+res.Updated+res.Archived == 0 {
+		return
+	}
+	s.Metrics.EventsWritten.WithLabelValues("entry").Add(float64(res.Created + res.Updated + res.Archived))
+	s.notify()
+}
+
+// bulkRequest is the body of POST /v1/<kind>/bulk.
+type bulkRequest struct {
+	Items       []json.RawMessage `json:"items"`
+	Simulate    bool              `json:"simulate"`
+	Verbose     bool              `json:"verbose"`
+	StopOnError bool              `json:"stop_on_error"`
+}
+
+func (s *Server) bulkUpsert(k calgate.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		var req bulkRequest
+		if err := bindJSON(c, MaxBulkBodyBytes, &req); err != nil {
+			s.fail(c, err)
+			return
+		}
+		if req.Items == nil {
+			s.fail(c, calgate.Invalid("items", "is required"))
+			return
+		}
+		if len(req.Items) > MaxBulkItems {
+			s.fail(c, &StatusError{Status: http.StatusRequestEntityTooLarge, Detail: "too many items",
+				Fields: []calgate.FieldError{{Field: "items", Message: "at most " + strconv.Itoa(MaxBulkItems) + " items per request, got " + strconv.Itoa(len(req.Items))}}})
+			return
+		}
+		items := make([]calgate.UpsertItem, len(req.Items))
+		for i, raw := range req.Items {
+			e, err := calgate.ParseEntry(k, raw, p.Workspace.Timezone)
+			items[i] = calgate.UpsertItem{Entry: e, Err: err}
+		}
+		res, err := s.Store.Upsert(c.Request.Context(), p.Workspace.ID, actor(c), items,
+			calgate.UpsertOptions{Simulate: req.Simulate, Verbose: req.Verbose, StopOnError: req.StopOnError})
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if res.Errors == nil {
+			res.Errors = []calgate.ItemResult{}
+		}
+		s.countWritten(res)
+		c.JSON(http.StatusOK, res)
+	}
+}
+
+func (s *Server) getEntry(k calgate.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		id := c.Param("id")
+		if strings.HasSuffix(id, ".ics") && s.EntryICS != nil {
+			s.EntryICS(c, k, strings.TrimSuffix(id, ".ics"))
+			return
+		}
+		includeArchived, err := boolParam(c, "include_archived")
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		e, err := s.Store.Entry(c.Request.Context(), p.Workspace.ID, k, id, includeArchived)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, e)
+	}
+}
+
+func (s *Server) listEntries(k calgate.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		f, err := entryFilterFromQuery(c, k, p.Workspace.Timezone)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		entries, next, err := s.Store.Entries(c.Request.Context(), p.Workspace.ID, f)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if entries == nil {
+			entries = []*calgate.Entry{}
+		}
+		c.JSON(http.StatusOK, listReply[*calgate.Entry]{Items: entries, NextCursor: next})
+	}
+}
+
+// entryFilterFromQuery reads the list filters; each bad value is a 400
+// naming its parameter.
+func entryFilterFromQuery(c *gin.Context, k calgate.Kind, tz string) (calgate.EntryFilter, error) {
+	f := calgate.EntryFilter{Kinds: []calgate.Kind{k}}
+	loc, err := calgate.LoadZone(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	v := &calgate.ValidationError{Status: http.StatusBadRequest}
+	for _, name := range []string{"from", "to"} {
+		raw := c.Query(name)
+		if raw == "" {
+			continue
+		}
+		t, _, err := calgate.ParseTime(raw, loc)
+		if err != nil {
+			v.Add(name, "%v", err)
+			continue
+		}
+		if name == "from" {
+			f.From = t
+		} else {
+			f.To = t
+		}
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		v.Add("to", "must be after from")
+	}
+	f.Resources = listParam(c, k.ResourceField())
+	for _, st := range listParam(c, "status") {
+		if !calgate.Status(st).Valid() {
+			v.Add("status", "%q is not one of tentative, confirmed, cancelled", st)
+		}
+		f.Statuses = append(f.Statuses, calgate.Status(st))
+	}
+	f.Sources = listParam(c, "source")
+	f.ExternalID = c.Query("external_id")
+	if raw := c.Query("since"); raw != "" {
+		t, err := calgate.ParseSince(raw)
+		if err != nil {
+			v.Add("since", "%v", err)
+		}
+		f.Since = t
+	}
+	if b, err := boolParam(c, "include_archived"); err != nil {
+		v.Add("include_archived", "must be true or false")
+	} else {
+		f.IncludeArchived = b
+	}
+	f.Cursor = c.Query("cursor")
+	limit, err := limitParam(c)
+	if err != nil {
+		v.Add("limit", "%v", err)
+	}
+	f.Limit = limit
+	return f, v.Err()
+}
+
+func listParam(c *gin.Context, name string) []string {
+	var out []string
+	for _, raw := range c.QueryArray(name) {
+		for _, part := range strings.Split(raw, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
+func boolParam(c *gin.Context, name string) (bool, error) {
+	raw := c.Query(name)
+	if raw == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(raw)
+	if err != nil {
+		return false, badParam(name, "must be true or false")
+	}
+	return b, nil
+}
+
+// limitParam reads "limit": 1 to 1000, default 100.
+func limitParam(c *gin.Context) (int, error) {
+	raw := c.Query("limit")
+	if raw == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, errLimit
+	}
+	return n, nil
+}
+
+type limitError struct{}
+
+func (limitError) Error() string { return "must be a whole number from 1 to 1000" }
+
+var errLimit error = limitError{}
+
+// replaceContent copies the content of next into e, keeping e's identity
+// and bookkeeping.
+func replaceContent(e, next *calgate.Entry) error {
+	if next.Source != e.Source || next.ExternalID != e.ExternalID {
+		v := &calgate.ValidationError{}
+		if next.Source != e.Source {
+			v.Add("source", "cannot change (is %q)", e.Source)
+		}
+		if next.ExternalID != e.ExternalID {
+			v.Add("external_id", "cannot change (is %q)", e.ExternalID)
+		}
+		return v
+	}
+	keep := *e
+	*e = *next
+	e.ID, e.WorkspaceID, e.Kind = keep.ID, keep.WorkspaceID, keep.Kind
+	e.Version, e.CreatedAt, e.UpdatedAt, e.ArchivedAt = keep.Version, keep.CreatedAt, keep.UpdatedAt, keep.ArchivedAt
+	return nil
+}
+
+// mutate runs a change through the store and answers with the entry.
+func (s *Server) mutate(c *gin.Context, k calgate.Kind, fn func(*calgate.Entry) error) {
+	p := principal(c)
+	e, typ, err := s.Store.Mutate(c.Request.Context(), p.Workspace.ID, k, c.Param("id"), actor(c), fn)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if typ != "" {
+		s.Metrics.EventsWritten.WithLabelValues(string(typ)).Inc()
+		s.notify()
+	}
+	c.JSON(http.StatusOK, e)
+}
+
+func (s *Server) putEntry(k calgate.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		data, err := readBody(c, MaxBodyBytes)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		next, err := calgate.ParseEntry(k, data, p.Workspace.Timezone)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		s.mutate(c, k, func(e *calgate.Entry) error {
+			if e.Archived() {
+				return calgate.ErrNotFound
+			}
+			return replaceContent(e, next)
+		})
+	}
+}
+
+func (s *Server) patchEntry(k calgate.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		data, err := readBody(c, MaxBodyBytes)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		var patch map[string]json.RawMessage
+		if err := decodeStrict(data, &patch); err != nil {
+			s.fail(c, err)
+			return
+		}
+		s.mutate(c, k, func(e *calgate.Entry) error {
+			if e.Archived() {
+				return calgate.ErrNotFound
+			}
+			merged, err := mergePatch(e.Wire(), patch)
+			if err != nil {
+				return err
+			}
+			next, err := calgate.ParseEntry(k, merged, p.Workspace.Timezone)
+			if err != nil {
+				return err
+			}
+			return replaceContent(e, next)
+		})
+	}
+}
+
+// mergePatch applies a JSON merge patch (RFC 7386) to an entry's wire form.
+func mergePatch(wire map[string]any, patch map[string]json.RawMessage) ([]byte, error) {
+	doc := map[string]json.RawMessage{}
+	for k, v := range wire {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		doc[k] = b
+	}
+	for k, v := range patch {
+		if string(v) == "null" {
+			delete(doc, k)
+			continue
+		}
+		if k == "customer" || k == "attributes" {
+			merged, err := mergeObject(doc[k], v)
+			if err != nil {
+				return nil, calgate.Invalid(k, "must be a JSON object")
+			}
+			doc[k] = merged
+			continue
+		}
+		doc[k] = v
+	}
+	// Read-only fields in a patch are ignored like in a PUT body.
+	return json.Marshal(doc)
+}
+
+func mergeObject(base, patch json.RawMessage) (json.RawMessage, error) {
+	var b, p map[string]json.RawMessage
+	if len(base) > 0 && string(base) != "null" {
+		if err := json.Unmarshal(base, &b); err != nil {
+			return nil, err
+		}
+	}
+	if err := json.Unmarshal(patch, &p); err != nil {
+		return nil, err
+	}
+	if b == nil {
+		b = map[string]json.RawMessage{}
+	}
+	for k, v := range p {
+		if string(v) == "null" {
+			delete(b, k)
+		} else {
+			b[k] = v
+		}
+	}
+	return json.Marshal(b)
+}
+
+func (s *Server) archiveEntry(k calgate.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		s.mutate(c, k, func(e *calgate.Entry) error {
+			if e.Archived() {
+				return calgate.ErrNotFound
+			}
+			now := time.Now().UTC()
+			e.ArchivedAt = &now
+			return nil
+		})
+	}
+}
+
+func (s *Server) restoreEntry(k calgate.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		s.mutate(c, k, func(e *calgate.Entry) error {
+			e.ArchivedAt = nil
+			return nil
+		})
+	}
+}
+
+// historyItem is one version of an entry.
+type historyItem struct {
+	Version int64             `json:"version"`
+	Type    calgate.EventType `json:"type"`
+	At      time.Time         `json:"at"`
+	User    string            `json:"user"`
+	TokenID string            `json:"token_id"`
+	Diff    calgate.FieldDiff `json:"diff"`
+}
+
+func (s *Server) entryHistory(k calgate.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		e, err := s.Store.Entry(c.Request.Context(), p.Workspace.ID, k, c.Param("id"), true)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if _, err := s.Store.Sequence(c.Request.Context()); err != nil {
+			s.fail(c, err)
+			return
+		}
+		items := []historyItem{}
+		var after int64
+		for {
+			evs, err := s.Store.Events(c.Request.Context(), p.Workspace.ID, calgate.EventFilter{EntryID: e.ID, After: after, Limit: 1000})
+			if err != nil {
+				s.fail(c, err)
+				return
+			}
+			for _, ev := range evs {
+				user, tok, _ := strings.Cut(ev.Actor, "/")
+				var version int64
+				if ev.Entry != nil {
+					version = ev.Entry.Version
+				}
+				items = append(items, historyItem{Version: version, Type: ev.Type, At: ev.CreatedAt, User: user, TokenID: tok, Diff: ev.Diff})
+				after = ev.Position
+			}
+			if len(evs) < 1000 {
+				break
+			}
+		}
+		c.JSON(http.StatusOK, listReply[historyItem]{Items: items})
+	}
+}

@@ -1,0 +1,191 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	calgate "github.com/calgate/calgate"
+	"github.com/calgate/calgate/metrics"
+)
+
+// Gin context keys.
+const (
+	ctxRequestID = "calgate.request_id"
+	ctxPrincipal = "calgate.principal"
+	ctxBody      = "calgate.body"
+)
+
+// Deps are what the api needs from the rest of the gateway.
+type Deps struct {
+	Store   calgate.Store
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+	// Notify wakes the outbox dispatcher after a write (optional).
+	Notify func()
+	// QueueReady reports whether the queue is reachable (for /readyz).
+	QueueReady func(ctx context.Context) error
+	// PublicURL is the base of URLs handed out (feeds).
+	PublicURL string
+	// EntryICS, when set, answers GET /v1/<kind>/<id>.ics.
+	EntryICS func(c *gin.Context, k calgate.Kind, id string)
+}
+
+// Server is the HTTP interface. Build it with New, add capability routes
+// with Add before calling Handler.
+type Server struct {
+	Deps
+	logger  *slog.Logger
+	engine  *gin.Engine
+	routes  []Route
+	schemas map[string]any
+
+	touchMu sync.Mutex
+	touched map[string]time.Time
+}
+
+// Route is one API operation: how it is served and how the OpenAPI document
+// describes it.
+type Route struct {
+	Method  string
+	Path    string // gin pattern, e.g. /v1/jobs/:id
+	Summary string
+	Tag     string
+	// Public routes need no token.
+	Public bool
+	// Request and Response name schemas of the OpenAPI document ("" for
+	// none); Query lists the query parameters.
+	Request  string
+	Response string
+	Status   int // success status (default 200)
+	Query    []string
+	Handler  gin.HandlerFunc
+}
+
+// New builds the server with the core routes.
+func New(d Deps) *Server {
+	gin.SetMode(gin.ReleaseMode)
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New()
+	}
+	s := &Server{Deps: d, logger: d.Logger, touched: map[string]time.Time{}}
+	s.coreRoutes()
+	return s
+}
+
+// Add registers capability routes.
+func (s *Server) Add(routes ...Route) { s.routes = append(s.routes, routes...) }
+
+// GinRoutes lists the routes the engine serves (after Handler).
+func (s *Server) GinRoutes() []gin.RouteInfo {
+	if s.engine == nil {
+		return nil
+	}
+	return s.engine.Routes()
+}
+
+// Routes lists every registered route.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// Handler builds the gin engine from the route table.
+func (s *Server) Handler() http.Handler {
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	e.Use(s.requestID, s.observe, s.recover)
+	e.NoRoute(func(c *gin.Context) { writeProblem(c, http.StatusNotFound, "no such route", nil) })
+	e.NoMethod(func(c *gin.Context) {
+		writeProblem(c, http.StatusMethodNotAllowed, "method not allowed on this route", nil)
+	})
+	for _, r := range s.routes {
+		chain := []gin.HandlerFunc{}
+		if !r.Public {
+			chain = append(chain, s.authenticate, s.idempotency)
+		}
+		chain = append(chain, r.Handler)
+		e.Handle(r.Method, r.Path, chain...)
+	}
+	s.engine = e
+	return e
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+func (s *Server) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if !requestIDPattern.MatchString(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Set(ctxRequestID, id)
+	c.Header("X-Request-Id", id)
+	c.Next()
+}
+
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	d := time.Since(start)
+	s.Metrics.HTTPDuration.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Observe(d.Seconds())
+	level := slog.LevelDebug
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.logger.Log(c.Request.Context(), level, "request", "request_id", c.GetString(ctxRequestID), "method", c.Request.Method,
+		"route", route, "status", status, "duration_ms", d.Milliseconds(), "workspace", workspaceIDOf(c))
+}
+
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.logger.Error("panic in handler", "request_id", c.GetString(ctxRequestID), "route", c.FullPath(), "panic", v)
+			writeProblem(c, http.StatusInternalServerError, "internal error; the request id is in the X-Request-Id header", nil)
+		}
+	}()
+	c.Next()
+}
+
+func workspaceIDOf(c *gin.Context) string {
+	if p, ok := c.Get(ctxPrincipal); ok {
+		return p.(*calgate.Principal).Workspace.ID
+	}
+	return ""
+}
+
+// principal returns the authenticated caller.
+func principal(c *gin.Context) *calgate.Principal {
+	return c.MustGet(ctxPrincipal).(*calgate.Principal)
+}
+
+// actor names the caller in events and history: "user/token id".
+func actor(c *gin.Context) string {
+	p := principal(c)
+	return p.Token.User + "/" + p.Token.ID
+}
+
+// notify wakes the dispatcher after a committed write.
+func (s *Server) notify() {
+	if s.Notify != nil {
+		s.Notify()
+	}
+}

@@ -1,0 +1,352 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	calgate "github.com/calgate/calgate"
+	"github.com/calgate/calgate/api"
+	"github.com/calgate/calgate/internal/testenv"
+)
+
+func TestTokensAreShownOnceHashedAndRevokedAtOnce(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		g := startGateway(t, e)
+		created := decode(t, g.mustCall(t, http.StatusCreated, "POST", "/v1/tokens", map[string]any{"name": "erp sync", "user": "planner"}))
+		secret := created["token"].(string)
+		if !strings.HasPrefix(secret, calgate.TokenPrefix) || !strings.HasPrefix(secret, created["prefix"].(string)) {
+			t.Fatalf("created = %v", created)
+		}
+		listing := g.mustCall(t, http.StatusOK, "GET", "/v1/tokens", nil)
+		if bytes.Contains(listing, []byte(secret)) {
+			t.Fatal("token list shows a secret")
+		}
+		// The secret is stored only as its hash.
+		p, err := g.app.store.TokenByHash(context.Background(), calgate.HashSecret(secret))
+		if err != nil || p.Token.User != "planner" {
+			t.Fatalf("lookup by hash: %v %v", p, err)
+		}
+		for _, hdr := range [][]string{{"Authorization", "Bearer " + secret}, {"X-AUTH-TOKEN", secret}} {
+			status, body, _ := g.callAs(t, "", "GET", "/v1/auth/test", nil, hdr...)
+			if status != http.StatusOK || decode(t, body)["user"] != "planner" {
+				t.Fatalf("auth via %s: %d %s", hdr[0], status, body)
+			}
+		}
+		if status, _, _ := g.callAs(t, secret, "POST", "/v1/tokens", map[string]any{"name": "x", "user": "someone-else"}); status != http.StatusForbidden {
+			t.Fatalf("non-admin created a token for another user: %d", status)
+		}
+		g.mustCall(t, http.StatusNoContent, "DELETE", "/v1/tokens/"+created["id"].(string), nil)
+		if status, body, _ := g.callAs(t, secret, "GET", "/v1/auth/test", nil); status != http.StatusUnauthorized {
+			t.Fatalf("revoked token still works: %d %s", status, body)
+		}
+		if status, _, hdr := g.callAs(t, "cgt_wrong", "GET", "/v1/jobs", nil); status != http.StatusUnauthorized || hdr.Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("wrong token: %d", status)
+		}
+	})
+}
+
+func TestIdempotencyKeyReplaysTheFirstAnswer(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		g := startGateway(t, e)
+		body := map[string]any{"external_id": "I-1", "workstage": "Cut", "start": "2025-01-01"}
+		_, first, _ := g.call(t, "POST", "/v1/jobs", body, "Idempotency-Key", "k-1")
+		status, again, hdr := g.call(t, "POST", "/v1/jobs", body, "Idempotency-Key", "k-1")
+		if status != http.StatusCreated || !bytes.Equal(first, again) || hdr.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay: %d %s", status, again)
+		}
+		body["workstage"] = "Weld"
+		if status, _, _ := g.call(t, "POST", "/v1/jobs", body, "Idempotency-Key", "k-1"); status != http.StatusUnprocessableEntity {
+			t.Fatalf("key reused with another body: %d", status)
+		}
+		events := decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/events", nil))["items"].([]any)
+		if len(events) != 1 {
+			t.Fatalf("%d events, want 1", len(events))
+		}
+	})
+}
+
+func TestConcurrentUpsertsOfOneExternalIDLeaveOneConsistentEntry(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		g := startGateway(t, e)
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 10; i++ {
+					body := map[string]any{"external_id": "SAME", "workstage": "Press", "start": "2025-01-01", "title": "writer " + string(rune('a'+w)) + string(rune('0'+i))}
+					if status, data, _ := g.call(t, "POST", "/v1/jobs", body); status != http.StatusOK && status != http.StatusCreated {
+						t.Errorf("upsert: %d %s", status, data)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		items := decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/jobs", nil))["items"].([]any)
+		if len(items) != 1 {
+			t.Fatalf("%d entries, want 1", len(items))
+		}
+		entry := items[0].(map[string]any)
+		history := decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/jobs/"+entry["id"].(string)+"/history", nil))["items"].([]any)
+		if int(entry["version"].(float64)) != len(history) || len(history) != 80 {
+			t.Fatalf("version %v with %d history items, want 80 and 80", entry["version"], len(history))
+		}
+		for i, h := range history {
+			if v := h.(map[string]any)["version"]; v != float64(i+1) {
+				t.Fatalf("history item %d has version %v", i, v)
+			}
+		}
+	})
+}
+
+func TestChangeFeedPagesInBothOrdersAndFiltersTypes(t *testing.T) {
+	g := startGateway(t, engines()[0])
+	for i := 0; i < 5; i++ {
+		g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": string(rune('a' + i)), "workstage": "W", "start": "2025-01-01"})
+	}
+	first := decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/events?limit=2", nil))
+	next := first["next_cursor"].(string)
+	second := decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/events?limit=10&after="+next, nil))
+	if len(first["items"].([]any)) != 2 || len(second["items"].([]any)) != 3 {
+		t.Fatalf("pages of %d and %d", len(first["items"].([]any)), len(second["items"].([]any)))
+	}
+	desc := decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/events?order=desc&limit=2&types=entry.*", nil))["items"].([]any)
+	if desc[0].(map[string]any)["position"].(float64) <= desc[1].(map[string]any)["position"].(float64) {
+		t.Fatalf("desc order: %v", desc)
+	}
+	if n := len(decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/events?types=entry.archived", nil))["items"].([]any)); n != 0 {
+		t.Fatalf("type filter let %d events through", n)
+	}
+}
+
+// recorder is a destination that records the events it is given.
+type recorder struct {
+	mu      sync.Mutex
+	seen    map[int64]int
+	entries map[string]int
+	delay   time.Duration
+}
+
+func (r *recorder) Name() string           { return "test-recorder" }
+func (r *recorder) Policy() calgate.Policy { return calgate.Policy{MaxRetry: 3} }
+func (r *recorder) HandleEvent(ctx context.Context, ev *calgate.Event) error {
+	if r.delay > 0 {
+		time.Sleep(r.delay)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen[ev.ID]++
+	if ev.Entry != nil {
+		if r.entries == nil {
+			r.entries = map[string]int{}
+		}
+		r.entries[ev.Entry.ExternalID]++
+	}
+	return nil
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.seen)
+}
+
+// startWithRecorder starts a gateway on cfg with a recording destination.
+func startWithRecorder(t *testing.T, cfg *Config, rec *recorder) *testGateway {
+	t.Helper()
+	return startWithHook(t, cfg, func(a *app) { a.queue.AddDestination(rec) })
+}
+
+func startWithHook(t *testing.T, cfg *Config, hook func(a *app)) *testGateway {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := openApp(ctx, cfg, testLogger(t))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	hook(a)
+	if err := a.bootstrap(ctx, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	g := &testGateway{Token: cfg.AdminToken, app: a, stop: cancel, done: make(chan error, 1)}
+	go func() { g.done <- a.run(ctx, roleAPI|roleWorker, ready) }()
+	g.URL = "http://" + <-ready
+	t.Cleanup(g.Stop)
+	return g
+}
+
+func TestOutboxDispatchesEventsWrittenWhileRedisWasDown(t *testing.T) {
+	redisServer := testenv.StartRedisServer(t)
+	cfg := testConfig(t)
+	cfg.RedisURL = redisServer.URL
+	rec := &recorder{seen: map[int64]int{}}
+	g := startWithRecorder(t, cfg, rec)
+	g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": "before", "workstage": "W", "start": "2025-01-01"})
+	eventually(t, "the first event to be delivered", func() bool { return rec.count() == 1 })
+
+	redisServer.Stop()
+	for i := 0; i < 5; i++ {
+		// Writes succeed while Redis is down: the outbox holds the events.
+		g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": "during-" + string(rune('a'+i)), "workstage": "W", "start": "2025-01-01"})
+	}
+	pending, err := g.app.store.Undispatched(context.Background(), 100)
+	if err != nil || len(pending) != 5 {
+		t.Fatalf("undispatched while Redis is down: %d, %v", len(pending), err)
+	}
+	redisServer.Start() // empty: it kept nothing
+	eventually(t, "the outbox to reach the queue", func() bool { return rec.count() == 6 })
+	if left, _ := g.app.store.Undispatched(context.Background(), 100); len(left) != 0 {
+		t.Fatalf("%d events still undispatched", len(left))
+	}
+}
+
+func TestOutboxRedispatchesAfterAProcessDiedBeforeEnqueue(t *testing.T) {
+	cfg := testConfig(t)
+	// An API-only process that never dispatches stands for one that died
+	// right after commit: its events stay in the outbox.
+	db, err := openApp(context.Background(), cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.bootstrap(context.Background(), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	ws, _ := db.store.WorkspaceByName(context.Background(), "default")
+	e, _ := calgate.ParseEntry(calgate.KindJob, []byte(`{"external_id":"orphan","workstage":"W","start":"2025-01-01"}`), "UTC")
+	if _, err := db.store.Upsert(context.Background(), ws.ID, "test", []calgate.UpsertItem{{Entry: e}}, calgate.UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	db.close()
+	rec := &recorder{seen: map[int64]int{}}
+	startWithRecorder(t, cfg, rec)
+	eventually(t, "the orphaned event to be dispatched on start", func() bool { return rec.count() == 1 })
+}
+
+func TestGracefulShutdownFinishesRequestsAndTasksInFlight(t *testing.T) {
+	cfg := testConfig(t)
+	rec := &recorder{seen: map[int64]int{}, delay: 500 * time.Millisecond}
+	g := startWithRecorder(t, cfg, rec)
+	items := make([]any, 5000)
+	for i := range items {
+		items[i] = map[string]any{"external_id": "bulk-" + string(rune(i)), "workstage": "W", "start": "2025-01-01"}
+	}
+	g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": "slow", "workstage": "W", "start": "2025-01-01"})
+	eventually(t, "the task to be handed to the queue", func() bool {
+		n, _ := g.app.store.Undispatched(context.Background(), 10)
+		return len(n) == 0
+	})
+	time.Sleep(100 * time.Millisecond) // let a worker pick it up
+	done := make(chan int, 1)
+	go func() {
+		status, _, _ := g.call(t, "POST", "/v1/jobs/bulk", map[string]any{"items": items})
+		done <- status
+	}()
+	time.Sleep(50 * time.Millisecond)
+	g.Stop()
+	if status := <-done; status != http.StatusOK {
+		t.Fatalf("bulk request in flight during shutdown answered %d", status)
+	}
+	rec.mu.Lock()
+	slow := rec.entries["slow"]
+	rec.mu.Unlock()
+	if slow != 1 {
+		t.Fatalf("task in flight did not finish once: recorded %d times", slow)
+	}
+	// Reopen the same database: the bulk request was written whole.
+	g2 := startWithConfig(t, cfg, roleAPI|roleWorker)
+	list := decode(t, g2.mustCall(t, http.StatusOK, "GET", "/v1/jobs?limit=1000", nil))
+	if n := len(list["items"].([]any)); n != 1000 {
+		t.Fatalf("first page after restart has %d entries", n)
+	}
+}
+
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	g := startGateway(t, engines()[0])
+	doc := decode(t, g.mustCall(t, http.StatusOK, "GET", "/openapi.json", nil))
+	paths := doc["paths"].(map[string]any)
+	routes := g.app.server.GinRoutes()
+	if len(routes) < 30 {
+		t.Fatalf("only %d routes registered", len(routes))
+	}
+	for _, r := range routes {
+		item, ok := paths[api.OpenAPIPath(r.Path)].(map[string]any)
+		if !ok || item[strings.ToLower(r.Method)] == nil {
+			t.Errorf("%s %s is missing from /openapi.json", r.Method, r.Path)
+		}
+	}
+}
+
+func TestOperationsEndpointsAndProblemsForUnknownRoutes(t *testing.T) {
+	g := startGateway(t, engines()[0])
+	g.mustCall(t, http.StatusOK, "GET", "/healthz", nil)
+	ready := decode(t, g.mustCall(t, http.StatusOK, "GET", "/readyz", nil))
+	if ready["status"] != "ok" {
+		t.Fatalf("readyz = %v", ready)
+	}
+	g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": "m", "workstage": "W", "start": "2025-01-01"})
+	metrics := string(g.mustCall(t, http.StatusOK, "GET", "/metrics", nil))
+	for _, name := range []string{"calgate_http_request_duration_seconds", "calgate_events_written_total", "calgate_queue_depth"} {
+		if !strings.Contains(metrics, name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	for _, c := range []struct {
+		method, path string
+		status       int
+	}{{"GET", "/v1/nothing-here", 404}, {"PUT", "/v1/jobs", 405}} {
+		status, _, hdr := g.call(t, c.method, c.path, nil)
+		if status != c.status || hdr.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s %s: %d %s", c.method, c.path, status, hdr.Get("Content-Type"))
+		}
+	}
+}
+
+func TestFirstStartPrintsTheAdminTokenOnce(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.AdminToken = ""
+	a, err := openApp(context.Background(), cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	var out bytes.Buffer
+	if err := a.bootstrap(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	secret := ""
+	for _, f := range strings.Fields(out.String()) {
+		if strings.HasPrefix(f, calgate.TokenPrefix) {
+			secret = f
+		}
+	}
+	if p, err := a.store.TokenByHash(context.Background(), calgate.HashSecret(secret)); err != nil || !p.Token.Admin || p.Workspace.Name != "default" {
+		t.Fatalf("printed token %q does not authenticate as the default admin: %v", secret, err)
+	}
+	out.Reset()
+	if err := a.bootstrap(context.Background(), &out); err != nil || out.Len() != 0 {
+		t.Fatalf("second start printed %q (%v)", out.String(), err)
+	}
+}
+
+func TestTokensCommandCreatesWorkspaceAndToken(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"tokens", "create", "--workspace", "plant-2", "--user", "ops", "--data-dir", dir}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.DataDir = dir
+	g := startWithConfig(t, cfg, roleAPI|roleWorker)
+	status, body, _ := g.callAs(t, strings.TrimSpace(out.String()), "GET", "/v1/auth/test", nil)
+	if status != http.StatusOK || decode(t, body)["workspace"].(map[string]any)["name"] != "plant-2" {
+		t.Fatalf("CLI token: %d %s", status, body)
+	}
+}

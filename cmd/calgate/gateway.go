@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	calgate "github.com/calgate/calgate"
+	"github.com/calgate/calgate/api"
+	"github.com/calgate/calgate/metrics"
+	"github.com/calgate/calgate/outbound"
+	"github.com/calgate/calgate/queue"
+	"github.com/calgate/calgate/store"
+	"github.com/calgate/calgate/vault"
+)
+
+type role int
+
+const (
+	roleAPI role = 1 << iota
+	roleWorker
+)
+
+// app is the wired gateway: store, queue, dispatcher, capabilities and API.
+type app struct {
+	cfg        *Config
+	logger     *slog.Logger
+	store      *store.DB
+	queue      *queue.Queue
+	dispatcher *queue.Dispatcher
+	metrics    *metrics.Metrics
+	vault      *vault.Vault
+	server     *api.Server
+	// redis is a client of the queue's Redis (real or embedded), for
+	// caches such as ready-rendered feeds.
+	redis redis.UniversalClient
+}
+
+func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, logger)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, logger: logger, store: db, metrics: metrics.New()}
+	key, err := secretKey(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if a.vault, err = vault.New(key); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.queue, err = queue.Open(queue.Options{RedisURL: cfg.RedisURL, Concurrency: cfg.Concurrency}, logger)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.metrics.QueueDepth(a.queue.Depth)
+	a.redis = a.queue.RedisConnOpt().MakeRedisClient().(redis.UniversalClient)
+	a.dispatcher = queue.NewDispatcher(db, a.queue, logger, time.Second)
+	a.dispatcher.OnDispatched = func(n int) { a.metrics.EventsDispatched.Add(float64(n)) }
+	a.server = api.New(api.Deps{
+		Store: db, Logger: logger, Metrics: a.metrics, Notify: a.dispatcher.Notify,
+		QueueReady: a.queue.Ping, PublicURL: cfg.PublicURL,
+	})
+	if err := a.register(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// register plugs the capabilities into the queue and the API. Each
+// capability wires itself in a file of its own (wire_<capability>.go).
+func (a *app) register(ctx context.Context) error {
+	for _, wire := range []func(context.Context) error{a.wireFeeds, a.wireWebhooks, a.wireSync, a.wireSubscriptions, a.wireImports} {
+		if err := wire(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// httpClient returns the hardened outbound client with a response cap and
+// timeout of the caller's choosing; the address rules are the deployment's.
+func (a *app) httpClient(maxResponseBytes int64, timeout time.Duration) *http.Client {
+	return outbound.NewClient(outbound.Options{AllowPrivate: a.cfg.AllowPrivateTargets, MaxResponseBytes: maxResponseBytes, Timeout: timeout})
+}
+
+func secretKey(cfg *Config) ([]byte, error) {
+	if cfg.SecretKey != "" {
+		return vault.ParseKey(cfg.SecretKey)
+	}
+	return vault.LoadOrCreateKey(cfg.DataDir)
+}
+
+func (a *app) close() {
+	if a.redis != nil {
+		_ = a.redis.Close()
+	}
+	if err := a.queue.Close(); err != nil {
+		a.logger.Warn("queue close", "err", err)
+	}
+	if err := a.store.Close(); err != nil {
+		a.logger.Warn("store close", "err", err)
+	}
+}
+
+// bootstrap creates workspace "default" with an admin token on the first
+// start (no token anywhere) and prints the token once.
+func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
+	n, err := a.store.CountTokens(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	ws, err := ensureWorkspace(ctx, a.store, "default", a.cfg.DefaultTimezone)
+	if err != nil {
+		return err
+	}
+	tok, secret := calgate.NewToken(ws.ID, "admin", "first-start admin token", true)
+	if a.cfg.AdminToken != "" {
+		secret = a.cfg.AdminToken
+		tok.Prefix = secret[:8]
+	}
+	if err := a.store.CreateToken(ctx, tok, calgate.HashSecret(secret)); err != nil {
+		return err
+	}
+	if a.cfg.AdminToken == "" {
+		fmt.Fprintf(out, "\nFirst start: workspace %q created with an admin token. It is shown only this once:\n\n    %s\n\nUse it as \"Authorization: Bearer <token>\" or \"X-AUTH-TOKEN: <token>\".\n\n", ws.Name, secret)
+	}
+	return nil
+}
+
+func ensureWorkspace(ctx context.Context, st calgate.WorkspaceStore, name, tz string) (*calgate.Workspace, error) {
+	ws, err := st.WorkspaceByName(ctx, name)
+	if err == nil {
+		return ws, nil
+	}
+	if !errors.Is(err, calgate.ErrNotFound) {
+		return nil, err
+	}
+	if _, err := calgate.LoadZone(tz); err != nil {
+		return nil, fmt.Errorf("workspace time zone: %w", err)
+	}
+	ws = &calgate.Workspace{ID: calgate.NewID("ws"), Name: name, Timezone: tz, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	if err := st.CreateWorkspace(ctx, ws); err != nil {
+		// Another process may have created it at the same moment.
+		if again, err2 := st.WorkspaceByName(ctx, name); err2 == nil {
+			return again, nil
+		}
+		return nil, err
+	}
+	return ws, nil
+}
+
+func runGateway(ctx context.Context, args []string, stdout io.Writer, roles role) error {
+	cfg, err := loadConfig(flag.NewFlagSet("calgate", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	if roles != roleAPI|roleWorker && cfg.RedisURL == "" {
+		return errors.New("calgate api and calgate worker run as separate processes and need a shared Redis: set REDIS_URL (or run calgate serve, which embeds one)")
+	}
+	logger := cfg.logger()
+	a, err := openApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.bootstrap(ctx, stdout); err != nil {
+		return err
+	}
+	return a.run(ctx, roles, nil)
+}
+
+// run serves until ctx ends, then shuts down gracefully: the listener stops
+// taking requests, requests and tasks in flight finish, and the outbox is
+// drained one last time. ready, when set, receives the listen address.
+func (a *app) run(ctx context.Context, roles role, ready chan<- string) error {
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.dispatcher.Run(workCtx)
+	}()
+	if roles&roleWorker != 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.queue.RunWorker(workCtx, a.store, a.cfg.ShutdownTimeout); err != nil {
+				errc <- err
+			}
+		}()
+	}
+	var srv *http.Server
+	if roles&roleAPI != 0 {
+		ln, err := net.Listen("tcp", a.cfg.Addr)
+		if err != nil {
+			stopWork()
+			wg.Wait()
+			return fmt.Errorf("listen %s: %w", a.cfg.Addr, err)
+		}
+		srv = &http.Server{Handler: a.server.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		a.logger.Info("listening", "addr", ln.Addr().String(), "database", a.store.Dialect(), "embedded_redis", a.queue.Embedded())
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+		if ready != nil {
+			ready <- ln.Addr().String()
+		}
+	} else if ready != nil {
+		ready <- ""
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if srv != nil {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			a.logger.Warn("http shutdown", "err", err)
+		}
+	}
+	stopWork()
+	wg.Wait()
+	// Hand what the last requests wrote to the queue; what cannot go now
+	// stays in the outbox for the next start.
+	drainCtx, cancelDrain := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelDrain()
+	if _, err := a.dispatcher.Drain(drainCtx); err != nil {
+		a.logger.Warn("final dispatch", "err", err)
+	}
+	return runErr
+}
+
+func runMigrate(ctx context.Context, args []string, out io.Writer) error {
+	cfg, err := loadConfig(flag.NewFlagSet("calgate migrate", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.logger())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintf(out, "migrations applied (%s)\n", db.Dialect())
+	return nil
+}
+
+func runTokens(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: calgate tokens create --workspace W --user U [--name N] [--admin=false]")
+	}
+	fs := flag.NewFlagSet("calgate tokens create", flag.ContinueOnError)
+	workspace := fs.String("workspace", "default", "workspace name (created when missing)")
+	user := fs.String("user", "", "the user the token belongs to")
+	name := fs.String("name", "", "what the token is for (default: cli)")
+	admin := fs.Bool("admin", true, "whether the token may manage other users' tokens")
+	cfg, err := loadConfig(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if *user == "" {
+		return errors.New("--user is required")
+	}
+	if *name == "" {
+		*name = "cli"
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.logger())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ws, err := ensureWorkspace(ctx, db, *workspace, cfg.DefaultTimezone)
+	if err != nil {
+		return err
+	}
+	tok, secret := calgate.NewToken(ws.ID, *user, *name, *admin)
+	if err := db.CreateToken(ctx, tok, calgate.HashSecret(secret)); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, secret)
+	return nil
+}
