@@ -46,10 +46,10 @@ type Queue struct {
 	jobs     map[string]jobSpec
 	periodic []periodic
 
-	depthMu   sync.Mutex
-	depthAt   time.Time
-	depthVal  int
-	depthErr  error
+	depthMu  sync.Mutex
+	depthAt  time.Time
+	depthVal int
+	depthErr error
 }
 
 type jobSpec struct {

@@ -1,0 +1,8 @@
+package main
+
+import "context"
+
+// wireImports registers the imports capability.
+func (a *app) wireImports(ctx context.Context) error {
+	return nil
+}
