@@ -33,7 +33,8 @@ const sniffSize = 64 << 10
 // The encoding is UTF-8 (with or without a byte order mark) unless the
 // first 64 KiB are not valid UTF-8, in which case the file is read as
 // Windows-1252, the encoding of spreadsheets saved on Western European
-// Windows machines. The delimiter is the one of comma, semicolon and tab
+// Windows machines; in a UTF-8 file, a later field that is not valid UTF-8
+// is decoded as Windows-1252 on its own. The delimiter is the one of comma, semicolon and tab
 // that occurs most often in the header line. Quoted fields may span lines;
 // Row.Line is the physical line a record starts on.
 type CSVReader struct {
@@ -127,7 +128,7 @@ func (c *CSVReader) Next() (Row, error) {
 		row := Row{Line: line, Values: make(map[string]string, len(c.header))}
 		for i, h := range c.header {
 			if i < len(rec) {
-				row.Values[h] = rec[i]
+				row.Values[h] = c.text(rec[i])
 			} else {
 				row.Values[h] = ""
 				row.Missing = append(row.Missing, h)
@@ -135,11 +136,24 @@ func (c *CSVReader) Next() (Row, error) {
 		}
 		for i := len(c.header); i < len(rec); i++ {
 			if strings.TrimSpace(rec[i]) != "" {
-				row.Values["column "+strconv.Itoa(i+1)] = rec[i]
+				row.Values["column "+strconv.Itoa(i+1)] = c.text(rec[i])
 			}
 		}
 		return row, nil
 	}
+}
+
+// text returns a field as valid UTF-8: in a file taken for UTF-8, a field
+// that is not (a Windows-1252 line pasted in after the first 64 KiB) is
+// decoded as Windows-1252.
+func (c *CSVReader) text(s string) string {
+	if c.encoding != "utf-8" || utf8.ValidString(s) {
+		return s
+	}
+	if out, err := charmap.Windows1252.NewDecoder().String(s); err == nil {
+		return out
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 func blank(rec []string) bool {

@@ -320,3 +320,21 @@ func TestOpenRowsRecognisesAWorkbook(t *testing.T) {
 		t.Fatalf("OpenRows gave a %T", r)
 	}
 }
+
+func TestCSVReaderDecodesALateWindows1252FieldOnItsOwn(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name;city\n")
+	for b.Len() < sniffSize+100 {
+		b.WriteString("Jörg;Köln\n")
+	}
+	b.WriteString("M\xfcller;K\xf6ln\n")
+	r, err := NewCSVReader(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readAll(t, r)
+	last := rows[len(rows)-1]
+	if r.Encoding() != "utf-8" || last.Values["name"] != "Müller" || last.Values["city"] != "Köln" || rows[0].Values["name"] != "Jörg" {
+		t.Fatalf("encoding %s, first %v, last %v", r.Encoding(), rows[0].Values, last.Values)
+	}
+}
