@@ -48,8 +48,9 @@
 // Transforms, written {"type": NAME, options…} or just "NAME":
 //
 //   - date: layout (yyyy MM dd HH mm ss SSS, M/d/yy h:mm a, 'quoted'
-//     text, or a Go layout with 2006 or 15:04 in it), zone (IANA name; defaults to the template's
-//     timezone), output (a layout; default RFC 3339). Text is read with the
+//     text, or a Go layout with 2006 or 15:04 in it), zone (IANA name;
+//     defaults to the template's timezone), output (a layout; default
+//     RFC 3339). Text is read with the
 //     layout, or without one in the forms calgate.ParseTime accepts; numbers
 //     are Excel date serials. A time read without a zone stays local
 //     ("2025-09-20T08:00:00") and takes the entry's time zone; a date
