@@ -25,10 +25,15 @@ var _ calgate.Store = (*DB)(nil)
 // SQLiteFile is the name of the SQLite database inside the data directory.
 const SQLiteFile = "calgate.db"
 
-// sqliteParams are the connection settings every SQLite connection uses:
-// WAL, a busy timeout, foreign keys, immediate write transactions, and
-// times written in a form that sorts as text.
+// sqliteParams are the settings of the SQLite writer connection: WAL, a
+// busy timeout, foreign keys, immediate write transactions, a cache large
+// enough for a bulk import's pages, and times written in a form that sorts
+// as text.
 const sqliteParams = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate&_time_format=sqlite"
+
+// sqliteReadParams are the settings of the SQLite reader connections, which
+// refuse writes.
+const sqliteReadParams = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=query_only(1)&_txlock=deferred&_time_format=sqlite"
 
 // DB is calgate's database: PostgreSQL or SQLite. It implements
 // calgate.Store.
@@ -65,8 +70,7 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (*DB, err
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	dsn := "file:" + path + "?" + sqliteParams
-	w, err := sql.Open("sqlite", dsn)
+	w, err := sql.Open("sqlite", "file:"+path+"?"+sqliteParams)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
@@ -74,7 +78,7 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (*DB, err
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", dsn)
+	r, err := sql.Open("sqlite", "file:"+path+"?"+sqliteReadParams)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)

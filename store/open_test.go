@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/calgate/calgate"
@@ -54,9 +55,9 @@ func postgresServer(t testing.TB) string {
 	return u
 }
 
-// openPostgres creates a fresh database on the test server, opens it and
-// drops it when the test ends.
-func openPostgres(t testing.TB) *DB {
+// createPostgresDatabase creates a fresh database on the test server,
+// drops it when the test ends and returns its URL.
+func createPostgresDatabase(t testing.TB) string {
 	t.Helper()
 	server := postgresServer(t)
 	ctx := context.Background()
@@ -79,9 +80,15 @@ func openPostgres(t testing.TB) *DB {
 		t.Fatalf("parse %s: %v", testDatabaseEnv, err)
 	}
 	pu.Path = "/" + name
-	db, err := Open(ctx, pu.String(), "", testLogger(t))
+	return pu.String()
+}
+
+// openPostgres opens a fresh database on the test server.
+func openPostgres(t testing.TB) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), createPostgresDatabase(t), "", testLogger(t))
 	if err != nil {
-		t.Fatalf("open postgres database %s: %v", name, err)
+		t.Fatalf("open postgres: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
@@ -94,6 +101,47 @@ func TestSQLiteStore(t *testing.T) {
 func TestPostgresStore(t *testing.T) {
 	postgresServer(t)
 	runStoreSuite(t, func(t *testing.T) *DB { return openPostgres(t) })
+}
+
+func TestPostgresMigrationsRunOnceWhenProcessesStartTogether(t *testing.T) {
+	dbURL := createPostgresDatabase(t)
+	const n = 4
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	dbs := make([]*DB, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dbs[i], errs[i] = OpenPostgres(context.Background(), dbURL, testLogger(t))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("open %d: %v", i, err)
+			continue
+		}
+		defer dbs[i].Close()
+	}
+	list, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil {
+		return
+	}
+	var count int
+	if err := dbs[0].Reader().QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&count); err != nil || count != len(list) {
+		t.Errorf("schema_migrations rows = %d, %v; want %d", count, err, len(list))
+	}
+}
+
+func TestSQLiteReadersCannotWrite(t *testing.T) {
+	db := openSQLite(t)
+	if _, err := db.Reader().Exec("DELETE FROM workspaces"); err == nil {
+		t.Error("a write through the reader pool succeeded")
+	}
 }
 
 func TestOpenRefusesUnknownURL(t *testing.T) {
