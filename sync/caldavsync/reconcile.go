@@ -1,0 +1,181 @@
+package caldavsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/sync/caldav"
+)
+
+// entryPage is how many entries a reconciliation reads at a time.
+const entryPage = 1000
+
+// Reconcile compares what the target's calendar holds with what its filter
+// selects and converges: it creates the objects that are missing, rewrites
+// those that differ (another ETag than calgate recorded, or an older
+// version), deletes calgate's objects that should no longer be there, and
+// leaves alone every object calgate did not create. One bad object does not
+// stop the run; wrong credentials put the target in state error.
+func (s *Service) Reconcile(ctx context.Context, t *calgate.CalDAVTarget) (*calgate.ReconcileResult, error) {
+	cl, err := s.client(t)
+	if err != nil {
+		return nil, err
+	}
+	listing, err := cl.List(ctx)
+	if err != nil {
+		return nil, s.reconcileFailed(ctx, t, err)
+	}
+	onServer := make(map[string]string, len(listing))
+	for _, o := range listing {
+		onServer[o.Name] = o.ETag
+	}
+	known, err := s.opts.Store.CalDAVObjects(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	objs := make(map[string]*calgate.CalDAVObject, len(known))
+	for _, o := range known {
+		objs[o.EntryID] = o
+	}
+
+	res := &calgate.ReconcileResult{}
+	selected := map[string]bool{}
+	f := t.Filter.EntryFilter()
+	f.IncludeArchived = t.OnArchive == calgate.OnArchiveCancel
+	f.Limit = entryPage
+	for {
+		entries, next, err := s.opts.Store.Entries(ctx, t.WorkspaceID, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			obj := objs[e.ID]
+			if obj == nil {
+				obj = &calgate.CalDAVObject{TargetID: t.ID, EntryID: e.ID, Name: ObjectName(e.ID), State: calgate.CalDAVObjectAbsent}
+			}
+			if !s.selects(t, e, obj) {
+				continue
+			}
+			selected[e.ID] = true
+			tag, there := onServer[obj.Name]
+			if there && obj.State == calgate.CalDAVObjectPresent && obj.ETag == tag && obj.PushedVersion >= e.Version {
+				res.Unchanged++
+				continue
+			}
+			if !there {
+				// Gone from the server (or never there): create it.
+				obj.State = calgate.CalDAVObjectAbsent
+				tag = ""
+			}
+			if err := s.reconcileOne(ctx, t, cl, obj, e, true, tag, res); err != nil {
+				return res, err
+			}
+		}
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+	for _, obj := range known {
+		if selected[obj.EntryID] || obj.State != calgate.CalDAVObjectPresent {
+			continue
+		}
+		tag, there := onServer[obj.Name]
+		if !there {
+			obj.State = calgate.CalDAVObjectAbsent
+		}
+		if err := s.reconcileOne(ctx, t, cl, obj, nil, false, tag, res); err != nil {
+			return res, err
+		}
+	}
+	if err := s.opts.Store.RecordCalDAVOutcome(ctx, t.ID, "", "", s.now(), res.Conflicts); err != nil {
+		return res, err
+	}
+	s.log.Info("caldav: reconciled", "target", t.ID, "workspace", t.WorkspaceID, "created", res.Created,
+		"updated", res.Updated, "deleted", res.Deleted, "unchanged", res.Unchanged, "failed", res.Failed)
+	return res, nil
+}
+
+// reconcileOne writes one object and counts the outcome. It returns an
+// error only when the whole run must stop.
+func (s *Service) reconcileOne(ctx context.Context, t *calgate.CalDAVTarget, cl *caldav.Client, obj *calgate.CalDAVObject, e *calgate.Entry, present bool, serverETag string, res *calgate.ReconcileResult) error {
+	out, err := s.apply(ctx, cl, obj, e, present, serverETag)
+	res.Conflicts += out.conflicts
+	if err != nil {
+		if errors.Is(err, caldav.ErrUnauthorized) || caldav.IsRetryable(err) {
+			return s.reconcileFailed(ctx, t, err)
+		}
+		res.Failed++
+		s.log.Warn("caldav: reconcile object", "target", t.ID, "entry", obj.EntryID, "err", err)
+		return nil
+	}
+	switch out.op {
+	case "created":
+		res.Created++
+	case "updated":
+		res.Updated++
+	case "deleted":
+		res.Deleted++
+	}
+	version := max(obj.PushedVersion, obj.WantedVersion)
+	if e != nil {
+		version = max(e.Version, obj.PushedVersion)
+	}
+	obj.ETag, obj.State, obj.PushedVersion = out.etag, out.state, version
+	obj.UpdatedAt = s.now()
+	return s.opts.Store.SaveCalDAVObject(ctx, obj)
+}
+
+// reconcileFailed records why a reconciliation stopped.
+func (s *Service) reconcileFailed(ctx context.Context, t *calgate.CalDAVTarget, err error) error {
+	state := ""
+	if errors.Is(err, caldav.ErrUnauthorized) {
+		state = calgate.CalDAVStateError
+	}
+	if rerr := s.opts.Store.RecordCalDAVOutcome(ctx, t.ID, state, err.Error(), s.now(), 0); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	return fmt.Errorf("caldavsync: reconcile %s: %w", t.ID, err)
+}
+
+// runReconcile is the JobReconcile handler: only failures worth retrying
+// (server unreachable, 5xx) retry the job.
+func (s *Service) runReconcile(ctx context.Context, payload []byte) error {
+	t, err := s.opts.Store.CalDAVTarget(ctx, "", string(payload))
+	if errors.Is(err, calgate.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if t.State != calgate.CalDAVStateOK {
+		return nil
+	}
+	if _, err := s.Reconcile(ctx, t); err != nil {
+		if caldav.IsRetryable(err) {
+			return err
+		}
+		s.log.Warn("caldav: reconcile failed", "target", t.ID, "err", err)
+	}
+	return nil
+}
+
+// ReconcileDue reconciles the targets whose periodic reconciliation is due.
+// Every worker runs it; each target is claimed in the database, so one
+// worker reconciles it.
+func (s *Service) ReconcileDue(ctx context.Context) error {
+	now := s.now()
+	due, err := s.opts.Store.ClaimCalDAVReconcile(ctx, now, now.Add(s.opts.ReconcileInterval), 20)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range due {
+		if _, err := s.Reconcile(ctx, t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
