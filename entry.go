@@ -115,7 +115,7 @@ func (e *Entry) Archived() bool { return e.ArchivedAt != nil }
 
 // Loc returns the entry's time zone, UTC when it cannot be loaded.
 func (e *Entry) Loc() *time.Location {
-	if loc, err := time.LoadLocation(e.Timezone); err == nil {
+	if loc, err := LoadZone(e.Timezone); err == nil {
 		return loc
 	}
 	return time.UTC

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -373,9 +374,17 @@ func ParseTime(s string, loc *time.Location) (t time.Time, dateOnly bool, err er
 	return time.Time{}, false, fmt.Errorf("%q is not a time: use RFC 3339 (2025-10-26T08:00:00+01:00), YYYY-MM-DD HH:MM:SS or YYYY-MM-DD", s)
 }
 
+// zones caches loaded time zones: time.LoadLocation reads and parses the
+// zone data on every call, which dominated bulk imports. Locations are
+// immutable, so sharing them is safe.
+var zones sync.Map // name → *time.Location
+
 // LoadZone loads an IANA time zone, refusing the empty and "Local" names,
 // whose meaning depends on the machine.
 func LoadZone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	if name == "" || name == "Local" {
 		return nil, fmt.Errorf("%q is not an IANA time zone name", name)
 	}
@@ -383,6 +392,7 @@ func LoadZone(name string) (*time.Location, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unknown time zone %q", name)
 	}
+	zones.Store(name, loc)
 	return loc, nil
 }
 
