@@ -6,35 +6,36 @@ import (
 	"strings"
 )
 
-// batchInsert writes rows with multi-row INSERT statements of a fixed
-// size, prepared once per transaction; the last, shorter chunk gets its own
-// statement.
+// batchInsert writes rows with multi-row statements (INSERT … VALUES, or
+// an UPDATE from a VALUES list) of a fixed size, prepared once per
+// transaction; the last, shorter chunk gets its own statement.
 type batchInsert struct {
-	db      *DB
-	tx      *sql.Tx
-	prefix  string
-	columns int
-	rows    int
-	full    *sql.Stmt
+	db     *DB
+	tx     *sql.Tx
+	prefix string
+	row    string
+	suffix string
+	rows   int
+	full   *sql.Stmt
 }
 
 // newBatchInsert prepares nothing yet: prefix is "INSERT INTO t (cols)
 // VALUES ", columns the number of values per row and rows the chunk size.
 func (db *DB) newBatchInsert(tx *sql.Tx, prefix string, columns, rows int) *batchInsert {
-	return &batchInsert{db: db, tx: tx, prefix: prefix, columns: columns, rows: rows}
+	return &batchInsert{db: db, tx: tx, prefix: prefix, row: `(` + placeholders(columns) + `)`, rows: rows}
 }
 
 func (b *batchInsert) statement(n int) string {
-	row := `(` + placeholders(b.columns) + `)`
 	var s strings.Builder
-	s.Grow(len(b.prefix) + n*(len(row)+1))
+	s.Grow(len(b.prefix) + n*(len(b.row)+1) + len(b.suffix))
 	s.WriteString(b.prefix)
 	for i := range n {
 		if i > 0 {
 			s.WriteByte(',')
 		}
-		s.WriteString(row)
+		s.WriteString(b.row)
 	}
+	s.WriteString(b.suffix)
 	return b.db.d.rebind(s.String())
 }
 

@@ -72,3 +72,54 @@ func BenchmarkBulkUpsert10k(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBulkUpdate10k measures a bulk upsert that changes 10,000
+// existing entries, each with its event, reported in entries/s.
+func BenchmarkBulkUpdate10k(b *testing.B) {
+	engines := []struct {
+		name string
+		open func(testing.TB) *DB
+	}{
+		{"sqlite", openSQLite},
+		{"postgres", openPostgres},
+	}
+	const n = 10000
+	list := bulkItems(n)
+	for _, eng := range engines {
+		b.Run(eng.name, func(b *testing.B) {
+			db := eng.open(b)
+			ws := &calgate.Workspace{Name: "bench", Timezone: "UTC"}
+			if err := db.CreateWorkspace(ctx, ws); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := db.Upsert(ctx, ws.ID, "bench", list, calgate.UpsertOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			if db.Dialect() == DialectPostgres {
+				if _, err := db.w.ExecContext(ctx, "ANALYZE"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			round := 0
+			var total time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				round++
+				for i := range list {
+					list[i].Entry.Title = fmt.Sprintf("Booking %d, round %d", i, round)
+				}
+				b.StartTimer()
+				began := time.Now()
+				res, err := db.Upsert(ctx, ws.ID, "bench", list, calgate.UpsertOptions{})
+				total += time.Since(began)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Updated != n {
+					b.Fatalf("updated %d, want %d", res.Updated, n)
+				}
+			}
+			b.ReportMetric(float64(n*round)/total.Seconds(), "entries/s")
+		})
+	}
+}

@@ -80,6 +80,15 @@ func (d dialect) rebind(q string) string {
 	return b.String()
 }
 
+// typed gives a placeholder its type where the engine cannot infer it (in
+// a VALUES list on PostgreSQL); SQLite takes values as they come.
+func (d dialect) typed(placeholder, pgType string) string {
+	if d.postgres {
+		return "CAST(" + placeholder + " AS " + pgType + ")"
+	}
+	return placeholder
+}
+
 // forUpdate is the row-lock clause of a SELECT inside a write transaction;
 // SQLite has a single writer and needs none.
 func (d dialect) forUpdate() string {

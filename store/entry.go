@@ -279,20 +279,101 @@ func (db *DB) Mutate(ctx context.Context, workspaceID string, kind calgate.Kind,
 	return result, evType, nil
 }
 
-// updateEntry writes every column of an existing entry.
-func (db *DB) updateEntry(ctx context.Context, tx *sql.Tx, e *calgate.Entry) error {
+// updateEntrySQL writes every column of an existing entry, with ?
+// placeholders (rebind it).
+const updateEntrySQL = `UPDATE entries SET source = ?, external_id = ?, title = ?, description = ?,
+	location = ?, start_at = ?, end_at = ?, all_day = ?, timezone = ?, status = ?, resource = ?, details = ?,
+	attributes = ?, version = ?, updated_at = ?, archived_at = ?
+	WHERE id = ? AND workspace_id = ?`
+
+func updateEntryArgs(e *calgate.Entry) ([]any, error) {
 	det, err := entryDetails(e)
 	if err != nil {
-		return fmt.Errorf("encode details: %w", err)
+		return nil, fmt.Errorf("entry %s: encode details: %w", e.ID, err)
 	}
-	_, err = tx.ExecContext(ctx, db.d.rebind(`UPDATE entries SET source = ?, external_id = ?, title = ?, description = ?,
-		location = ?, start_at = ?, end_at = ?, all_day = ?, timezone = ?, status = ?, resource = ?, details = ?,
-		attributes = ?, version = ?, updated_at = ?, archived_at = ?
-		WHERE id = ? AND workspace_id = ?`),
-		e.Source, e.ExternalID, e.Title, e.Description, e.Location, e.Start, e.End, e.AllDay, e.Timezone,
+	return []any{e.Source, e.ExternalID, e.Title, e.Description, e.Location, e.Start, e.End, e.AllDay, e.Timezone,
 		string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes), e.Version, e.UpdatedAt,
-		nullTime(e.ArchivedAt), e.ID, e.WorkspaceID)
+		nullTime(e.ArchivedAt), e.ID, e.WorkspaceID}, nil
+}
+
+// updateEntry writes every column of an existing entry.
+func (db *DB) updateEntry(ctx context.Context, tx *sql.Tx, e *calgate.Entry) error {
+	args, err := updateEntryArgs(e)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, db.d.rebind(updateEntrySQL), args...)
 	return err
+}
+
+// entryUpdateColumns are the columns a multi-row update sets, with their
+// types for PostgreSQL, whose VALUES lists need them.
+var entryUpdateColumns = []struct{ name, pgType string }{
+	{"id", "TEXT"}, {"workspace_id", "TEXT"}, {"source", "TEXT"}, {"external_id", "TEXT"}, {"title", "TEXT"},
+	{"description", "TEXT"}, {"location", "TEXT"}, {"start_at", "TIMESTAMPTZ"}, {"end_at", "TIMESTAMPTZ"},
+	{"all_day", "BOOLEAN"}, {"timezone", "TEXT"}, {"status", "TEXT"}, {"resource", "TEXT"}, {"details", "JSON"},
+	{"attributes", "JSON"}, {"version", "BIGINT"}, {"updated_at", "TIMESTAMPTZ"}, {"archived_at", "TIMESTAMPTZ"},
+}
+
+// updateEntries writes every column of existing entries, many rows per
+// statement.
+func (db *DB) updateEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Entry) error {
+	if len(list) == 1 {
+		return db.updateEntry(ctx, tx, list[0])
+	}
+	if !db.d.postgres {
+		// SQLite runs in process: one prepared statement per row is
+		// cheaper than a join with a VALUES list.
+		stmt, err := tx.PrepareContext(ctx, updateEntrySQL)
+		if err != nil {
+			return fmt.Errorf("update entries: %w", err)
+		}
+		defer stmt.Close()
+		for _, e := range list {
+			args, err := updateEntryArgs(e)
+			if err != nil {
+				return err
+			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("update entry %s: %w", e.ID, err)
+			}
+		}
+		return nil
+	}
+	names := make([]string, len(entryUpdateColumns))
+	values := make([]string, len(entryUpdateColumns))
+	var set []string
+	for i, c := range entryUpdateColumns {
+		names[i] = c.name
+		values[i] = db.d.typed("?", c.pgType)
+		if i >= 2 {
+			set = append(set, c.name+" = v."+c.name)
+		}
+	}
+	ins := &batchInsert{db: db, tx: tx, rows: 250,
+		prefix: `WITH v (` + strings.Join(names, ", ") + `) AS (VALUES `,
+		row:    `(` + strings.Join(values, ", ") + `)`,
+		suffix: `) UPDATE entries SET ` + strings.Join(set, ", ") +
+			` FROM v WHERE entries.id = v.id AND entries.workspace_id = v.workspace_id`,
+	}
+	defer ins.close()
+	for start := 0; start < len(list); start += ins.rows {
+		part := list[start:min(start+ins.rows, len(list))]
+		args := make([]any, 0, len(part)*len(entryUpdateColumns))
+		for _, e := range part {
+			det, err := entryDetails(e)
+			if err != nil {
+				return fmt.Errorf("entry %s: encode details: %w", e.ID, err)
+			}
+			args = append(args, e.ID, e.WorkspaceID, e.Source, e.ExternalID, e.Title, e.Description, e.Location,
+				e.Start, e.End, e.AllDay, e.Timezone, string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes),
+				e.Version, e.UpdatedAt, nullTime(e.ArchivedAt))
+		}
+		if err := ins.exec(ctx, len(part), args); err != nil {
+			return fmt.Errorf("update entries: %w", err)
+		}
+	}
+	return nil
 }
 
 // insertEntries writes new entries with multi-row INSERTs.

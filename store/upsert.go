@@ -308,9 +308,13 @@ func (u *upsertRun) flush(ctx context.Context) error {
 			return fmt.Errorf("store: upsert: %w", err)
 		}
 	}
-	for _, k := range u.order {
-		if err := u.db.updateEntry(ctx, u.tx, u.current[k]); err != nil {
-			return fmt.Errorf("store: upsert %s/%s: %w", k.source, k.externalID, err)
+	if len(u.order) > 0 {
+		list := make([]*calgate.Entry, len(u.order))
+		for i, k := range u.order {
+			list[i] = u.current[k]
+		}
+		if err := u.db.updateEntries(ctx, u.tx, list); err != nil {
+			return fmt.Errorf("store: upsert: %w", err)
 		}
 	}
 	if err := u.db.insertEvents(ctx, u.tx, u.events); err != nil {
