@@ -12,13 +12,17 @@
 //
 // Migrations are the embedded files migrations/NNN_name.sql, applied in
 // order of NNN inside Open (or by Migrate) and recorded in the
-// schema_migrations table. Numbers are reserved per capability:
+// schema_migrations table. Each capability owns its numbers:
 //
-//	001_core      workspaces, tokens, entries, events, idempotency keys
-//	002_feeds     iCal feeds
-//	003_webhooks  webhook endpoints and deliveries
-//	004_sync      CalDAV targets and subscriptions
-//	005_imports   import templates and scheduled pulls
+//	001_core           workspaces, tokens, entries, events, idempotency keys
+//	002_feeds          iCal feeds
+//	003_webhooks       webhook endpoints and deliveries
+//	004_caldav         CalDAV targets
+//	005_imports        import templates and scheduled pulls
+//	006_subscriptions  iCal subscriptions
+//
+// A new capability takes the next free number; a released migration is
+// never edited, a change to it is a new migration.
 //
 // A migration is plain SQL, statements separated by a semicolon at the end
 // of a line, with these placeholders replaced per engine:
