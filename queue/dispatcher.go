@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	calgate "github.com/calgate/calgate"
@@ -76,19 +77,7 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 		if len(events) == 0 {
 			return total, nil
 		}
-		ids := make([]int64, 0, len(events))
-		var enqueueErr error
-		for _, ev := range events {
-			for _, dest := range dests {
-				if enqueueErr = d.queue.enqueueEvent(ctx, dest, ev.ID); enqueueErr != nil {
-					break
-				}
-			}
-			if enqueueErr != nil {
-				break
-			}
-			ids = append(ids, ev.ID)
-		}
+		ids, enqueueErr := d.enqueueAll(ctx, events, dests)
 		if len(ids) > 0 {
 			if err := d.store.MarkDispatched(ctx, ids); err != nil {
 				return total, err
@@ -105,4 +94,52 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 			return total, nil
 		}
 	}
+}
+
+// enqueueWorkers bounds the enqueue calls in flight: one Redis round trip
+// each, so a batch of events × destinations goes out in parallel.
+const enqueueWorkers = 16
+
+// enqueueAll hands every event to every destination and returns, in order,
+// the ids of the events whose tasks are all queued, with the first error.
+func (d *Dispatcher) enqueueAll(ctx context.Context, events []*calgate.Event, dests []calgate.Destination) ([]int64, error) {
+	type job struct{ event, dest int }
+	failed := make([]error, len(events))
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for w := 0; w < enqueueWorkers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if err := d.queue.enqueueEvent(ctx, dests[j.dest], events[j.event].ID); err != nil {
+					mu.Lock()
+					if failed[j.event] == nil {
+						failed[j.event] = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range events {
+		for k := range dests {
+			jobs <- job{i, k}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	ids := make([]int64, 0, len(events))
+	var firstErr error
+	for i, ev := range events {
+		if failed[i] != nil {
+			if firstErr == nil {
+				firstErr = failed[i]
+			}
+			continue
+		}
+		ids = append(ids, ev.ID)
+	}
+	return ids, firstErr
 }
