@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -236,10 +237,12 @@ func (db *DB) Sequence(ctx context.Context) (int, error) {
 					return err
 				}
 			}
+			// Rows are locked in id order, as MarkDispatched locks them,
+			// so the two never deadlock.
 			res, err := tx.ExecContext(ctx, db.d.rebind(`WITH
 				top AS (SELECT COALESCE(MAX(position), 0) AS p FROM events WHERE position IS NOT NULL),
-				todo AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM events
-					WHERE position IS NULL ORDER BY id LIMIT ?)
+				locked AS (SELECT id FROM events WHERE position IS NULL ORDER BY id LIMIT ?`+db.d.forUpdate()+`),
+				todo AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM locked)
 				UPDATE events SET position = top.p + todo.n FROM top, todo WHERE events.id = todo.id`), sequenceBatch)
 			if err != nil {
 				return err
@@ -278,6 +281,8 @@ func (db *DB) MarkDispatched(ctx context.Context, ids []int64) error {
 		return nil
 	}
 	now := dbTime(time.Now())
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
 	const chunk = 500
 	return db.Tx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(ids); start += chunk {
@@ -287,7 +292,8 @@ func (db *DB) MarkDispatched(ctx context.Context, ids []int64) error {
 			for _, id := range part {
 				args = append(args, id)
 			}
-			q := `UPDATE events SET dispatched_at = ? WHERE dispatched_at IS NULL AND id IN (` + placeholders(len(part)) + `)`
+			q := `UPDATE events SET dispatched_at = ? WHERE id IN (SELECT id FROM events
+				WHERE dispatched_at IS NULL AND id IN (` + placeholders(len(part)) + `) ORDER BY id` + db.d.forUpdate() + `)`
 			if _, err := tx.ExecContext(ctx, db.d.rebind(q), args...); err != nil {
 				return fmt.Errorf("store: mark %d events dispatched: %w", len(ids), err)
 			}

@@ -41,6 +41,7 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) *DB) {
 		{"FeedReaderMissesNothingUnderConcurrentWrites", testFeedUnderLoad},
 		{"EventsFilters", testEventsFilters},
 		{"UndispatchedAndMarkDispatched", testUndispatched},
+		{"SequenceAndMarkDispatchedRunTogether", testSequenceWithDispatch},
 		{"IdempotencyKeys", testIdempotency},
 	}
 	for _, tc := range tests {
@@ -1134,5 +1135,55 @@ func testFeedUnderLoad(t *testing.T, db *DB) {
 	}
 	if len(seen) != len(all) || len(all) == 0 {
 		t.Errorf("reader saw %d events, %d were written", len(seen), len(all))
+	}
+}
+
+// testSequenceWithDispatch runs the sequencer and the dispatcher's marking
+// over the same events at once; neither may fail (no deadlock).
+func testSequenceWithDispatch(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "acme").ID
+	for round := range 3 {
+		var list []*calgate.Entry
+		for i := range 300 {
+			list = append(list, parse(t, calgate.KindReservation, reservation(fmt.Sprintf("d%d-%d", round, i), "D")))
+		}
+		upsert(t, db, ws, calgate.UpsertOptions{}, items(list...)...)
+		pending, err := db.Undispatched(ctx, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]int64, len(pending))
+		for i, ev := range pending {
+			ids[len(ids)-1-i] = ev.ID // newest first, against the sequencer's order
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for range 2 {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				if _, err := db.Sequence(ctx); err != nil {
+					errs <- err
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				if err := db.MarkDispatched(ctx, ids); err != nil {
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("round %d: %v", round, err)
+		}
+	}
+	if rest, _ := db.Undispatched(ctx, 10); len(rest) != 0 {
+		t.Errorf("%d events left undispatched", len(rest))
+	}
+	evs, err := db.Events(ctx, ws, calgate.EventFilter{Limit: 1000})
+	if err != nil || len(evs) != 900 || evs[899].Position != 900 {
+		t.Errorf("sequenced %d events, %v", len(evs), err)
 	}
 }
