@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	calgate "github.com/calgate/calgate"
+	"github.com/calgate/calgate/api"
+	"github.com/calgate/calgate/outbound"
+	"github.com/calgate/calgate/webhooks"
+)
+
+// wireWebhooks registers the webhooks capability: the destination that
+// turns events into deliveries, the attempt job, the sweep of overdue
+// deliveries, the metrics and the routes. Settings (environment):
+//
+//	CALGATE_WEBHOOK_TIMEOUT        one call's limit (default 15s)
+//	CALGATE_WEBHOOK_CONCURRENCY    calls in flight per endpoint (default 4)
+//	CALGATE_WEBHOOK_DISABLE_AFTER  failure streak that disables an endpoint (default 120h)
+//	CALGATE_WEBHOOK_SWEEP          how often overdue deliveries are re-enqueued (default 5s)
+//	CALGATE_WEBHOOK_RETRY_SCALE    factor on the retry schedule (default 1; for tests)
+func (a *app) wireWebhooks(ctx context.Context) error {
+	timeout, err := webhookEnvDuration("CALGATE_WEBHOOK_TIMEOUT", webhooks.DefaultTimeout)
+	if err != nil {
+		return err
+	}
+	disableAfter, err := webhookEnvDuration("CALGATE_WEBHOOK_DISABLE_AFTER", webhooks.DefaultDisableAfter)
+	if err != nil {
+		return err
+	}
+	sweep, err := webhookEnvDuration("CALGATE_WEBHOOK_SWEEP", webhooks.DefaultSweepInterval)
+	if err != nil {
+		return err
+	}
+	scale, err := strconv.ParseFloat(env("CALGATE_WEBHOOK_RETRY_SCALE", "1"), 64)
+	if err != nil || scale <= 0 {
+		return fmt.Errorf("CALGATE_WEBHOOK_RETRY_SCALE must be a positive number, not %q", env("CALGATE_WEBHOOK_RETRY_SCALE", ""))
+	}
+	m, err := webhooks.NewMetrics(a.metrics.Registry)
+	if err != nil {
+		return fmt.Errorf("webhooks: metrics: %w", err)
+	}
+	svc := webhooks.New(webhooks.Options{
+		Store:        a.store,
+		Events:       a.store,
+		Jobs:         a.queue,
+		Sealer:       a.vault,
+		Client:       a.httpClient(outbound.DefaultMaxResponseBytes, timeout),
+		AllowPrivate: a.cfg.AllowPrivateTargets,
+		Data:         func(ev *calgate.Event) json.RawMessage { return api.ViewEvent(ev).Data },
+		Notify:       a.dispatcher.Notify,
+		Logger:       a.logger,
+		Metrics:      m,
+		Concurrency:  envInt("CALGATE_WEBHOOK_CONCURRENCY", webhooks.DefaultConcurrency),
+		DisableAfter: disableAfter,
+		RetryScale:   scale,
+		Timeout:      timeout,
+		Overdue:      max(sweep, time.Second),
+	})
+	svc.Register(a.queue, sweep)
+	a.server.Add(a.server.WebhookRoutes(svc)...)
+	a.server.AddSchemas(api.WebhookSchemas())
+	return nil
+}
+
+// webhookEnvDuration reads a duration setting such as "15s" or "120h".
+func webhookEnvDuration(name string, def time.Duration) (time.Duration, error) {
+	raw := env(name, "")
+	if raw == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s must be a positive duration such as 15s, not %q", name, raw)
+	}
+	return d, nil
+}

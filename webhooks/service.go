@@ -1,0 +1,228 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/calgate/calgate"
+)
+
+// Sealer encrypts secrets at rest (vault.Vault implements it).
+type Sealer interface {
+	Seal(plaintext []byte) string
+	Open(sealed string) ([]byte, error)
+}
+
+// EventAppender writes events that are not entry changes (the store).
+type EventAppender interface {
+	AppendEvent(ctx context.Context, ev *calgate.Event) error
+}
+
+// Defaults of Options.
+const (
+	DefaultConcurrency   = 4
+	DefaultDisableAfter  = 120 * time.Hour
+	DefaultSweepInterval = 5 * time.Second
+	DefaultTimeout       = 15 * time.Second
+	// RotationOverlap is how long the old secret keeps signing after a
+	// rotation.
+	RotationOverlap = 24 * time.Hour
+)
+
+// Options are the dependencies and settings of a Service.
+type Options struct {
+	Store  calgate.WebhookStore
+	Events EventAppender
+	Jobs   calgate.Jobs
+	Sealer Sealer
+	// Client is the hardened outbound client deliveries go through.
+	Client *http.Client
+	// AllowPrivate lets endpoints point at internal addresses (the
+	// deployment's CALGATE_ALLOW_PRIVATE_TARGETS).
+	AllowPrivate bool
+	// Resolver looks up hosts at registration (nil: the system's).
+	Resolver *net.Resolver
+	// Data renders an event's data object, the same way the change feed
+	// does.
+	Data func(ev *calgate.Event) json.RawMessage
+	// Notify wakes the outbox dispatcher after an event is written.
+	Notify func()
+	Logger *slog.Logger
+	// Metrics, when set, counts deliveries and their latency.
+	Metrics *Metrics
+	// Concurrency bounds the calls in flight to one endpoint (default 4).
+	Concurrency int
+	// DisableAfter disables an endpoint failing that long (default 120 h).
+	DisableAfter time.Duration
+	// RetryScale multiplies the retry schedule (default 1; tests use a
+	// small fraction). Retry-After waits are never scaled.
+	RetryScale float64
+	// Timeout bounds one call (default 15 s); a claim lasts a little longer.
+	Timeout time.Duration
+	// Overdue is how late a pending delivery must be before the sweep
+	// enqueues it again (default 5 s).
+	Overdue time.Duration
+}
+
+// Service manages endpoints and delivers events to them. It is the
+// webhooks destination of the queue.
+type Service struct {
+	o      Options
+	logger *slog.Logger
+
+	mu    sync.Mutex
+	slots map[string]*slot
+	cache map[string]cachedEndpoint
+}
+
+// slot is an endpoint's concurrency limit.
+type slot struct {
+	ch    chan struct{}
+	users int
+}
+
+type cachedEndpoint struct {
+	w       *calgate.Webhook
+	secrets [][]byte
+	at      time.Time
+}
+
+// endpointCacheTTL bounds how stale the worker's view of an endpoint's
+// URL, secrets and state may be.
+const endpointCacheTTL = time.Second
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.DisableAfter <= 0 {
+		o.DisableAfter = DefaultDisableAfter
+	}
+	if o.RetryScale <= 0 {
+		o.RetryScale = 1
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Overdue <= 0 {
+		o.Overdue = 5 * time.Second
+	}
+	if o.Data == nil {
+		o.Data = func(ev *calgate.Event) json.RawMessage { return ev.Data }
+	}
+	return &Service{o: o, logger: o.Logger, slots: map[string]*slot{}, cache: map[string]cachedEndpoint{}}
+}
+
+// endpoint returns an endpoint with its opened secrets, from a cache
+// refreshed every second.
+func (s *Service) endpoint(ctx context.Context, id string) (*calgate.Webhook, [][]byte, error) {
+	now := time.Now()
+	s.mu.Lock()
+	c, ok := s.cache[id]
+	s.mu.Unlock()
+	if ok && now.Sub(c.at) < endpointCacheTTL {
+		return c.w, c.secrets, nil
+	}
+	w, err := s.o.Store.WebhookByID(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	secrets, err := s.openSecrets(w, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	s.cache[id] = cachedEndpoint{w: w, secrets: secrets, at: now}
+	s.mu.Unlock()
+	return w, secrets, nil
+}
+
+// forget drops an endpoint from the cache after a change.
+func (s *Service) forget(id string) {
+	s.mu.Lock()
+	delete(s.cache, id)
+	s.mu.Unlock()
+}
+
+// openSecrets decrypts the secrets still in force at now, current first.
+func (s *Service) openSecrets(w *calgate.Webhook, now time.Time) ([][]byte, error) {
+	var keys [][]byte
+	for _, sec := range w.Secrets {
+		if sec.ExpiresAt != nil && !now.Before(*sec.ExpiresAt) {
+			continue
+		}
+		plain, err := s.o.Sealer.Open(sec.Sealed)
+		if err != nil {
+			return nil, fmt.Errorf("webhooks: open secret of %s: %w", w.ID, err)
+		}
+		key, err := DecodeSecret(string(plain))
+		if err != nil {
+			return nil, fmt.Errorf("webhooks: secret of %s: %w", w.ID, err)
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
+}
+
+// acquire takes one of an endpoint's call slots without waiting; release
+// gives it back.
+func (s *Service) acquire(endpointID string) (release func(), ok bool) {
+	s.mu.Lock()
+	sl := s.slots[endpointID]
+	if sl == nil {
+		sl = &slot{ch: make(chan struct{}, s.o.Concurrency)}
+		s.slots[endpointID] = sl
+	}
+	sl.users++
+	s.mu.Unlock()
+	done := func() {
+		s.mu.Lock()
+		sl.users--
+		if sl.users == 0 {
+			delete(s.slots, endpointID)
+		}
+		s.mu.Unlock()
+	}
+	select {
+	case sl.ch <- struct{}{}:
+		return func() { <-sl.ch; done() }, true
+	default:
+		done()
+		return nil, false
+	}
+}
+
+// retryDelay is the wait before attempt number next, scaled, with jitter.
+func (s *Service) retryDelay(next int) (time.Duration, bool) {
+	d, ok := NextDelay(next, rand.Float64)
+	return time.Duration(float64(d) * s.o.RetryScale), ok
+}
+
+// message builds the Standard Webhooks body of an event.
+func (s *Service) body(ev *calgate.Event) (json.RawMessage, error) {
+	m, err := NewMessage("", string(ev.Type), ev.CreatedAt, s.o.Data(ev))
+	if err != nil {
+		return nil, err
+	}
+	return m.Body, nil
+}
+
+// notFoundOr maps a missing endpoint to calgate.ErrNotFound.
+func notFoundOr(err error) error {
+	if errors.Is(err, calgate.ErrNotFound) {
+		return calgate.ErrNotFound
+	}
+	return err
+}
