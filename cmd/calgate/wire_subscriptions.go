@@ -1,8 +1,41 @@
 package main
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"time"
 
-// wireSubscriptions registers iCal subscriptions (external calendars pulled in).
+	calgate "github.com/calgate/calgate"
+	"github.com/calgate/calgate/api"
+	"github.com/calgate/calgate/sync/subscriptions"
+)
+
+// wireSubscriptions registers iCal subscriptions (external calendars pulled
+// in): the API routes, the poll job and the sweep that finds due polls.
+//
+// CALGATE_ICAL_HORIZON (a Go duration, default 8760h = one year) is how far
+// ahead recurring events of subscribed feeds are expanded.
 func (a *app) wireSubscriptions(ctx context.Context) error {
+	horizon := time.Duration(0)
+	if raw := env("CALGATE_ICAL_HORIZON", ""); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("CALGATE_ICAL_HORIZON must be a positive duration such as 8760h, not %q", raw)
+		}
+		horizon = d
+	}
+	svc := subscriptions.New(subscriptions.Options{
+		Store:        a.store,
+		Client:       a.httpClient(subscriptions.MaxFeedBytes, subscriptions.FetchTimeout),
+		Jobs:         a.queue,
+		AllowPrivate: a.cfg.AllowPrivateTargets,
+		Horizon:      horizon,
+		Notify:       a.dispatcher.Notify,
+		Logger:       a.logger,
+	})
+	a.queue.HandleJob(subscriptions.JobType, calgate.Policy{MaxRetry: 3, Timeout: 2 * time.Minute}, svc.HandleJob)
+	a.queue.Every("ical-subscriptions-sweep", subscriptions.SweepInterval, svc.Sweep)
+	a.server.Add(a.server.SubscriptionRoutes(svc)...)
+	a.server.AddSchemas(api.SubscriptionSchemas())
 	return nil
 }
