@@ -105,6 +105,14 @@ type upsertRun struct {
 
 // Upsert creates or updates entries by (kind, source, external_id) in one
 // transaction, each change with its event. See calgate.EntryStore.
+//
+// Items are applied in order, so a key named twice sees its first write.
+// An upsert of an archived entry restores it. With StopOnError the items
+// after the first failure are not looked at and a sync is not run. A sync
+// keeps alive every entry of its scope that an item names, failed ones
+// included; the entries it archives are reported with index -1. On
+// PostgreSQL, advisory locks on the keys' hash buckets and on each (kind,
+// source) scope serialise concurrent writers of the same keys.
 func (db *DB) Upsert(ctx context.Context, workspaceID, actor string, items []calgate.UpsertItem, opts calgate.UpsertOptions) (*calgate.BulkResult, error) {
 	res := &calgate.BulkResult{Simulated: opts.Simulate, Errors: []calgate.ItemResult{}}
 	// Items after the first failure are not looked at with StopOnError.
