@@ -1,0 +1,413 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	calgate "github.com/calgate/calgate"
+	"github.com/calgate/calgate/imports"
+)
+
+// xlsxContentType is the media type of an Excel workbook.
+const xlsxContentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+// importRequest is the JSON body of POST /v1/import/{template}.
+type importRequest struct {
+	Simulate    bool            `json:"simulate"`
+	Verbose     bool            `json:"verbose"`
+	StopOnError bool            `json:"stop_on_error"`
+	Mode        string          `json:"mode"`
+	Model       json.RawMessage `json:"model"`
+}
+
+// pullRequest is the body of creating or changing a scheduled pull.
+type pullRequest struct {
+	Name         *string            `json:"name"`
+	URL          *string            `json:"url"`
+	Headers      *map[string]string `json:"headers"`
+	Query        json.RawMessage    `json:"query"`
+	SinceParam   *string            `json:"since_param"`
+	SinceFormat  *string            `json:"since_format"`
+	Template     *string            `json:"template"`
+	Mode         *string            `json:"mode"`
+	Schedule     *string            `json:"schedule"`
+	NotifyEmails *[]string          `json:"notify_emails"`
+}
+
+func (r *pullRequest) input() imports.PullInput {
+	return imports.PullInput{Name: r.Name, URL: r.URL, Headers: r.Headers, Query: r.Query, SinceParam: r.SinceParam,
+		SinceFormat: r.SinceFormat, Template: r.Template, Mode: r.Mode, Schedule: r.Schedule, NotifyEmails: r.NotifyEmails}
+}
+
+// ImportRoutes are the routes of templates, imports, exports and
+// scheduled pulls.
+func (s *Server) ImportRoutes(svc *imports.Service) []Route {
+	return []Route{
+		{Method: http.MethodGet, Path: "/v1/templates", Summary: "List the built-in and installed mapping templates", Tag: "imports",
+			Response: "List_TemplateInfo", Handler: s.listTemplates(svc)},
+		{Method: http.MethodPost, Path: "/v1/templates", Summary: "Install a mapping template (409 when the name is taken)", Tag: "imports",
+			Request: "TemplateDocument", Response: "TemplateInfo", Status: http.StatusCreated, Handler: s.saveTemplate(svc, true)},
+		{Method: http.MethodGet, Path: "/v1/templates/:name", Summary: "One template with its document", Tag: "imports",
+			Response: "TemplateInfo", Handler: s.getTemplate(svc)},
+		{Method: http.MethodPut, Path: "/v1/templates/:name", Summary: "Install or replace a template (built-ins cannot be replaced)", Tag: "imports",
+			Request: "TemplateDocument", Response: "TemplateInfo", Handler: s.saveTemplate(svc, false)},
+		{Method: http.MethodDelete, Path: "/v1/templates/:name", Summary: "Remove an installed template", Tag: "imports",
+			Status: http.StatusNoContent, Handler: s.deleteTemplate(svc)},
+		{Method: http.MethodPost, Path: "/v1/import/:template", Summary: "Import foreign JSON, CSV or Excel through a template", Tag: "imports",
+			Request: "ImportRequest", Response: "ImportReport", Query: []string{"simulate", "verbose", "stop_on_error", "mode"}, Handler: s.runImport(svc)},
+		{Method: http.MethodGet, Path: "/v1/export/:template", Summary: "Entries changed since a time, rendered through an export template", Tag: "imports",
+			Response: "ExportPage", Query: []string{"since", "cursor", "limit"}, Handler: s.runExport(svc)},
+		{Method: http.MethodPost, Path: "/v1/pull-imports", Summary: "Schedule a pull of a URL through a template", Tag: "imports",
+			Request: "PullImportRequest", Response: "PullImport", Status: http.StatusCreated, Handler: s.createPull(svc)},
+		{Method: http.MethodGet, Path: "/v1/pull-imports", Summary: "List scheduled pulls", Tag: "imports",
+			Response: "List_PullImport", Query: []string{"cursor", "limit"}, Handler: s.listPulls(svc)},
+		{Method: http.MethodGet, Path: "/v1/pull-imports/:id", Summary: "One scheduled pull", Tag: "imports",
+			Response: "PullImport", Handler: s.getPull(svc)},
+		{Method: http.MethodPatch, Path: "/v1/pull-imports/:id", Summary: "Change a scheduled pull", Tag: "imports",
+			Request: "PullImportRequest", Response: "PullImport", Handler: s.patchPull(svc)},
+		{Method: http.MethodDelete, Path: "/v1/pull-imports/:id", Summary: "Remove a scheduled pull and its runs (its entries stay)", Tag: "imports",
+			Status: http.StatusNoContent, Handler: s.deletePull(svc)},
+		{Method: http.MethodPost, Path: "/v1/pull-imports/:id/run", Summary: "Run a pull now and answer with the run", Tag: "imports",
+			Response: "PullRun", Handler: s.runPullNow(svc)},
+		{Method: http.MethodGet, Path: "/v1/pull-imports/:id/runs", Summary: "A pull's runs with their reports, newest first", Tag: "imports",
+			Response: "List_PullRun", Query: []string{"cursor", "limit"}, Handler: s.listPullRuns(svc)},
+	}
+}
+
+func (s *Server) listTemplates(svc *imports.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		list, err := svc.Templates(c.Request.Context(), principal(c).Workspace.ID)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, listReply[imports.TemplateInfo]{Items: list})
+	}
+}
+
+func (s *Server) getTemplate(svc *imports.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		t, err := svc.Template(c.Request.Context(), principal(c).Workspace.ID, c.Param("name"))
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, t)
+	}
+}
+
+func (s *Server) saveTemplate(svc *imports.Service, create bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if ct := c.ContentType(); ct != "" && ct != "application/json" {
+			s.fail(c, &StatusError{Status: http.StatusUnsupportedMediaType, Detail: "the body must be application/json"})
+			return
+		}
+		data, err := readBody(c, MaxBodyBytes)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		t, created, err := svc.SaveTemplate(c.Request.Context(), principal(c).Workspace.ID, c.Param("name"), data, create)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		c.JSON(status, t)
+	}
+}
+
+func (s *Server) deleteTemplate(svc *imports.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := svc.DeleteTemplate(c.Request.Context(), principal(c).Workspace.ID, c.Param("name")); err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	}
+}
+
+// importOptions reads the options of a file import from the query and,
+// for multipart bodies, the form fields.
+func importOptions(c *gin.Context, form func(string) string) (imports.ImportOptions, error) {
+	var o imports.ImportOptions
+	get := func(name string) string {
+		if v := c.Query(name); v != "" {
+			return v
+		}
+		if form != nil {
+			return form(name)
+		}
+		return ""
+	}
+	for _, f := range []struct {
+		name string
+		dst  *bool
+	}{{"simulate", &o.Simulate}, {"verbose", &o.Verbose}, {"stop_on_error", &o.StopOnError}} {
+		if raw := get(f.name); raw != "" {
+			v, err := strconv.ParseBool(raw)
+			if err != nil {
+				return o, badParam(f.name, "must be true or false")
+			}
+			*f.dst = v
+		}
+	}
+	o.Mode = get("mode")
+	return o, nil
+}
+
+func (s *Server) runImport(svc *imports.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		ctx := c.Request.Context()
+		mt, params, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+		var rep *imports.Report
+		var err error
+		switch {
+		case mt == "" || mt == "application/json":
+			var req importRequest
+			if err := bindJSON(c, MaxBulkBodyBytes, &req); err != nil {
+				s.fail(c, err)
+				return
+			}
+			if len(req.Model) == 0 {
+				s.fail(c, calgate.Invalid("model", "is required: one foreign record or a list of them"))
+				return
+			}
+			rep, err = svc.ImportJSON(ctx, &p.Workspace, c.Param("template"), actor(c), req.Model, imports.ImportOptions{
+				Simulate: req.Simulate, Verbose: req.Verbose, StopOnError: req.StopOnError, Mode: req.Mode})
+		case mt == "multipart/form-data":
+			rep, err = s.importMultipart(c, svc, params["boundary"])
+		case mt == "text/csv" || mt == "text/plain" || mt == xlsxContentType || mt == "application/octet-stream" || mt == "application/vnd.ms-excel":
+			var o imports.ImportOptions
+			if o, err = importOptions(c, nil); err == nil {
+				rep, err = svc.ImportRows(ctx, &p.Workspace, c.Param("template"), actor(c), fileBody(c), o)
+			}
+		default:
+			err = &StatusError{Status: http.StatusUnsupportedMediaType, Detail: "send application/json, text/csv, an .xlsx workbook or multipart/form-data with a file part",
+				Fields: []calgate.FieldError{{Field: "Content-Type", Message: "unsupported"}}}
+		}
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, rep)
+	}
+}
+
+// importMultipart streams the "file" part of a multipart body; option
+// fields must come before it (or in the query).
+func (s *Server) importMultipart(c *gin.Context, svc *imports.Service, boundary string) (*imports.Report, error) {
+	if boundary == "" {
+		return nil, badParam("Content-Type", "multipart without a boundary")
+	}
+	mr := multipart.NewReader(fileBody(c), boundary)
+	fields := map[string]string{}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, calgate.Invalid("file", "is required: a multipart part named file with the CSV or Excel file")
+		}
+		if err != nil {
+			return nil, calgate.Invalid("body", "%v", err)
+		}
+		name := part.FormName()
+		if name != "file" {
+			v, err := io.ReadAll(io.LimitReader(part, 1024))
+			if err != nil {
+				return nil, calgate.Invalid(name, "%v", err)
+			}
+			fields[name] = strings.TrimSpace(string(v))
+			continue
+		}
+		o, err := importOptions(c, func(k string) string { return fields[k] })
+		if err != nil {
+			return nil, err
+		}
+		return svc.ImportRows(c.Request.Context(), &principal(c).Workspace, c.Param("template"), actor(c), part, o)
+	}
+}
+
+func (s *Server) runExport(svc *imports.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var since time.Time
+		if raw := c.Query("since"); raw != "" {
+			t, err := calgate.ParseSince(raw)
+			if err != nil {
+				s.fail(c, badParam("since", "%v", err))
+				return
+			}
+			since = t
+		}
+		limit, err := limitParam(c)
+		if err != nil {
+			s.fail(c, badParam("limit", "%s", err.Error()))
+			return
+		}
+		page, err := svc.Export(c.Request.Context(), principal(c).Workspace.ID, c.Param("template"), since, c.Query("cursor"), limit)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, page)
+	}
+}
+
+func (s *Server) createPull(svc *imports.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var req pullRequest
+		if err := bindJSON(c, MaxBodyBytes, &req); err != nil {
+			s.fail(c, err)
+			return
+		}
+		p, err := svc.CreatePull(c.Request.Context(), principal(c).Workspace.ID, req.input())
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusCreated, p)
+	}
+}
+
+func (s *Server) listPulls(svc *imports.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		limit, err := limitParam(c)
+		if err != nil {
+			s.fail(c, badParam("limit", "%s", err.Error()))
+			return
+		}
+		list, next, err := svc.Pulls(c.Request.Context(), principal(c).Workspace.ID, c.Query("cursor"), limit)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, listReply[*calgate.PullImport]{Items: list, NextCursor: next})
+	}
+}
+
+func (s *Server) getPull(svc *imports.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p, err := svc.Pull(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"))
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, p)
+	}
+}
+
+func (s *Server) patchPull(svc *imports.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var req pullRequest
+		if err := bindJSON(c, MaxBodyBytes, &req); err != nil {
+			s.fail(c, err)
+			return
+		}
+		p, err := svc.UpdatePull(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), req.input())
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, p)
+	}
+}
+
+func (s *Server) deletePull(svc *imports.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := svc.DeletePull(c.Request.Context(), principal(c).Workspace.ID, c.Param("id")); err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	}
+}
+
+func (s *Server) runPullNow(svc *imports.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		run, err := svc.RunPull(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"))
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, run)
+	}
+}
+
+func (s *Server) listPullRuns(svc *imports.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		limit, err := limitParam(c)
+		if err != nil {
+			s.fail(c, badParam("limit", "%s", err.Error()))
+			return
+		}
+		runs, next, err := svc.Runs(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), c.Query("cursor"), limit)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, listReply[*calgate.PullRun]{Items: runs, NextCursor: next})
+	}
+}
+
+// ImportSchemas are the OpenAPI schemas of the import routes.
+func ImportSchemas() map[string]any {
+	count := obj{"type": "integer"}
+	item := object(obj{"index": count, "ref": str("record path or CSV line"), "external_id": str(""), "kind": str(""),
+		"operation": enum(calgate.OpCreated, calgate.OpUpdated, calgate.OpUnchanged, calgate.OpFailed, calgate.OpArchived, calgate.OpSkipped),
+		"id":        str(""), "version": count, "reason": str("why the item was skipped or failed"),
+		"errors": arrayOf(object(obj{"field": str(""), "message": str("")}))})
+	tinfo := object(obj{"name": str(""), "description": str(""), "kind": enum("reservation", "job", "production_window"),
+		"direction": enum("import", "export"), "tabular": obj{"type": "boolean"}, "builtin": obj{"type": "boolean"},
+		"template":   obj{"type": "object", "description": "the template document"},
+		"created_at": strFmt("date-time"), "updated_at": strFmt("date-time")})
+	pull := object(obj{"id": str(""), "workspace_id": str(""), "name": str(""), "url": str(""),
+		"header_names": arrayOf(str("header values are stored encrypted and never shown")),
+		"query":        obj{"type": "object"}, "since_param": str(""), "since_format": str("rfc3339, yyyyMMddHHmmss, unix or a Go layout"),
+		"template": str(""), "mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str("cron expression or @every 15m"),
+		"notify_emails": arrayOf(str("")), "next_run_at": strFmt("date-time"), "running_since": nullable(strFmt("date-time")),
+		"last_run_at": nullable(strFmt("date-time")), "last_success_at": nullable(strFmt("date-time")),
+		"last_status": enum("", calgate.PullRunOK, calgate.PullRunFailed), "last_error": str(""),
+		"created_at": strFmt("date-time"), "updated_at": strFmt("date-time")})
+	return map[string]any{
+		"TemplateInfo":      tinfo,
+		"List_TemplateInfo": listOf("TemplateInfo"),
+		"TemplateDocument":  obj{"type": "object", "description": "a mapping template (see docs/imports.md)", "required": []string{"name", "kind", "direction"}},
+		"ImportRequest": object(obj{"simulate": obj{"type": "boolean"}, "verbose": obj{"type": "boolean"}, "stop_on_error": obj{"type": "boolean"},
+			"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "model": obj{"description": "one foreign record or a list of them"}}),
+		"ImportReport": object(obj{"simulated": obj{"type": "boolean"}, "created": count, "updated": count, "unchanged": count,
+			"failed": count, "archived": count, "skipped": count, "stopped": obj{"type": "boolean"}, "records": count,
+			"template": str(""), "mode": str(""), "sync_skipped": str("why a sync archived nothing"),
+			"errors": arrayOf(item), "operations": arrayOf(item)}),
+		"ExportPage": object(obj{"items": arrayOf(obj{"type": "object"}), "next_cursor": str("")}),
+		"PullImport": pull, "List_PullImport": listOf("PullImport"),
+		"PullImportRequest": object(obj{"name": str(""), "url": str("http(s) URL"), "headers": obj{"type": "object", "additionalProperties": str("")},
+			"query": obj{"type": "object"}, "since_param": str(""), "since_format": str(""), "template": str(""),
+			"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str(""), "notify_emails": arrayOf(str(""))}),
+		"PullRun": object(obj{"id": str(""), "pull_id": str(""), "started_at": strFmt("date-time"), "finished_at": strFmt("date-time"),
+			"since": nullable(strFmt("date-time")), "status": enum(calgate.PullRunOK, calgate.PullRunFailed), "error": str(""),
+			"report": ref("ImportReport")}),
+		"List_PullRun": listOf("PullRun"),
+	}
+}
+
+// fileBody is the request body capped at imports.MaxFileBytes (plus room
+// for multipart framing), or the copy the idempotency check already read.
+func fileBody(c *gin.Context) io.Reader {
+	if b, ok := c.Get(ctxBody); ok {
+		return bytes.NewReader(b.([]byte))
+	}
+	return http.MaxBytesReader(c.Writer, c.Request.Body, imports.MaxFileBytes+1<<20)
+}

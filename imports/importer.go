@@ -1,0 +1,429 @@
+package imports
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"time"
+
+	"github.com/calgate/calgate"
+)
+
+// ImportOptions control one import.
+type ImportOptions struct {
+	// Simulate runs everything and writes nothing.
+	Simulate bool
+	// Verbose lists every item's operation in the report.
+	Verbose bool
+	// StopOnError stops at the first item that fails; what came before it
+	// is kept.
+	StopOnError bool
+	// Mode is calgate.ImportModeUpsert (default) or calgate.ImportModeSync.
+	Mode string
+	// Progress, when set, is called with the number of records or rows
+	// read after each chunk and at the end.
+	Progress func(records int)
+}
+
+// Report is the outcome of an import: the bulk upsert report with the
+// template, the mode and the number of records or rows read.
+type Report struct {
+	calgate.BulkResult
+	Template string `json:"template"`
+	Mode     string `json:"mode"`
+	// Records counts the foreign records (JSON) or data rows (CSV, Excel).
+	Records int `json:"records"`
+	// SyncSkipped says why a sync import archived nothing.
+	SyncSkipped string `json:"sync_skipped,omitempty"`
+}
+
+// pending is one outcome waiting for its chunk's upsert.
+type pending struct {
+	index   int
+	ref     string
+	item    *calgate.UpsertItem
+	skipped string
+}
+
+// seenKey is what a chunked import remembers per entry: the chunk that
+// last named it and a fingerprint of its content (simulations only).
+type seenKey struct {
+	chunk int
+	sum   uint64
+}
+
+// importRun is the state of one import, streamed in chunks. Each chunk is
+// one store upsert; a sync archives, at the end and in one pass, what no
+// chunk named; a simulation rolls every chunk back and corrects, from the
+// fingerprints of earlier chunks, the outcome of an entry named again.
+type importRun struct {
+	s       *Service
+	ws      *calgate.Workspace
+	t       *Template
+	actor   string
+	opts    ImportOptions
+	rep     *Report
+	chunk   []pending
+	items   int // global item index
+	chunks  int
+	seen    map[string]seenKey // source \x00 external id
+	sources map[string]bool
+	stopped bool
+}
+
+func (s *Service) newRun(ws *calgate.Workspace, t *Template, actor string, opts ImportOptions) (*importRun, error) {
+	switch opts.Mode {
+	case "":
+		opts.Mode = calgate.ImportModeUpsert
+	case calgate.ImportModeUpsert, calgate.ImportModeSync:
+	default:
+		return nil, calgate.Invalid("mode", "must be %q or %q", calgate.ImportModeUpsert, calgate.ImportModeSync)
+	}
+	if t.Direction != Import {
+		return nil, calgate.Invalid("template", "%q is an export template; import needs an import template", t.Name)
+	}
+	r := &importRun{s: s, ws: ws, t: t, actor: actor, opts: opts, sources: map[string]bool{},
+		rep: &Report{BulkResult: calgate.BulkResult{Simulated: opts.Simulate, Errors: []calgate.ItemResult{}}, Template: t.Name, Mode: opts.Mode}}
+	if opts.Mode == calgate.ImportModeSync || opts.Simulate {
+		r.seen = map[string]seenKey{}
+	}
+	return r, nil
+}
+
+// ImportJSON imports a JSON document (one record or a list of records)
+// through the named template.
+func (s *Service) ImportJSON(ctx context.Context, ws *calgate.Workspace, template, actor string, model []byte, opts ImportOptions) (*Report, error) {
+	t, err := s.resolve(ctx, ws.ID, template)
+	if err != nil {
+		return nil, err
+	}
+	if t.Tabular {
+		return nil, calgate.Invalid("model", "template %q reads CSV or Excel rows: send the file as text/csv or .xlsx", t.Name)
+	}
+	r, err := s.newRun(ws, t, actor, opts)
+	if err != nil {
+		return nil, err
+	}
+	v, err := decodeValue(model)
+	if err != nil {
+		return nil, calgate.DecodeError(err).Prefixed("model.")
+	}
+	records, list := v.([]any)
+	if !list {
+		records = []any{v}
+	}
+	for i, rec := range records {
+		if r.stopped {
+			break
+		}
+		prefix := ""
+		if list {
+			prefix = fmt.Sprintf("[%d]", i)
+		}
+		ps, err := t.Map(rec)
+		if err != nil {
+			r.add(ctx, pending{ref: orRecord(prefix), item: &calgate.UpsertItem{Ref: orRecord(prefix), Err: calgate.Invalid(orRecord(prefix), "%v", err)}})
+		} else if len(ps) == 0 {
+			r.add(ctx, pending{ref: orRecord(prefix), skipped: "the record yields no entry"})
+		}
+		for _, p := range ps {
+			p.Ref = joinRef(prefix, p.Ref)
+			r.produced(ctx, p)
+		}
+		r.rep.Records++
+		if err := r.maybeFlush(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return r.finish(ctx)
+}
+
+func joinRef(prefix, ref string) string {
+	switch {
+	case prefix == "":
+		return ref
+	case ref == "":
+		return prefix
+	case ref[0] == '[':
+		return prefix + ref
+	default:
+		return prefix + "." + ref
+	}
+}
+
+// ImportRows imports a CSV or Excel file, streamed: rows are read, mapped
+// and written a chunk at a time.
+func (s *Service) ImportRows(ctx context.Context, ws *calgate.Workspace, template, actor string, file io.Reader, opts ImportOptions) (*Report, error) {
+	t, err := s.resolve(ctx, ws.ID, template)
+	if err != nil {
+		return nil, err
+	}
+	if !t.Tabular {
+		return nil, calgate.Invalid("template", "%q maps JSON records, not CSV or Excel rows: send {\"model\": …}", t.Name)
+	}
+	r, err := s.newRun(ws, t, actor, opts)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := OpenRows(file)
+	if err != nil {
+		return nil, calgate.Invalid("file", "%v", err)
+	}
+	defer rows.Close()
+	for !r.stopped {
+		row, err := rows.Next()
+		var pe *csv.ParseError
+		switch {
+		case errors.Is(err, io.EOF):
+			return r.finish(ctx)
+		case errors.As(err, &pe):
+			ref := fmt.Sprintf("line %d", pe.StartLine)
+			r.add(ctx, pending{ref: ref, item: &calgate.UpsertItem{Ref: ref, Err: calgate.Invalid(ref, "%v", pe.Err)}})
+		case err != nil:
+			return nil, calgate.Invalid("file", "%v", err)
+		default:
+			r.produced(ctx, t.MapRow(row))
+		}
+		r.rep.Records++
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := r.maybeFlush(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return r.finish(ctx)
+}
+
+// produced queues one produced entry: parsed, skipped or failed.
+func (r *importRun) produced(ctx context.Context, p Produced) {
+	if p.Skipped != "" {
+		r.add(ctx, pending{ref: p.Ref, skipped: p.Skipped})
+		return
+	}
+	e, err := r.t.Parse(p, r.ws.Timezone)
+	it := &calgate.UpsertItem{Ref: p.Ref, Entry: e, Err: err}
+	if err != nil {
+		it.Entry = nil
+		// A failed entry whose key is known keeps its stored entry alive in
+		// a sync.
+		if ext, src := rawKey(p.Entry); ext != "" && r.seen != nil {
+			if src != "" {
+				r.seen[src+"\x00"+ext] = seenKey{chunk: -1}
+			}
+		} else if r.opts.Mode == calgate.ImportModeSync && r.rep.SyncSkipped == "" {
+			r.rep.SyncSkipped = fmt.Sprintf("%s failed before its external id was known, so nothing is archived", orRecord(p.Ref))
+		}
+	}
+	r.add(ctx, pending{ref: p.Ref, item: it})
+}
+
+func rawKey(raw json.RawMessage) (externalID, source string) {
+	if len(raw) == 0 {
+		return "", ""
+	}
+	var k struct {
+		ExternalID any `json:"external_id"`
+		Source     any `json:"source"`
+	}
+	if json.Unmarshal(raw, &k) != nil {
+		return "", ""
+	}
+	str := func(v any) string {
+		if v == nil {
+			return ""
+		}
+		return fmt.Sprint(v)
+	}
+	return str(k.ExternalID), str(k.Source)
+}
+
+func (r *importRun) add(_ context.Context, p pending) {
+	p.index = r.items
+	r.items++
+	r.chunk = append(r.chunk, p)
+}
+
+func (r *importRun) maybeFlush(ctx context.Context) error {
+	if len(r.chunk) < r.s.o.ChunkSize {
+		return nil
+	}
+	return r.flush(ctx)
+}
+
+// flush writes the chunk with one upsert and adds its outcomes, in item
+// order, to the report.
+func (r *importRun) flush(ctx context.Context) error {
+	if len(r.chunk) == 0 {
+		return nil
+	}
+	chunk := r.chunk
+	r.chunk = nil
+	r.chunks++
+	if err := r.filterSwitches(ctx, chunk); err != nil {
+		return err
+	}
+	var items []calgate.UpsertItem
+	var at []int // chunk position of each upsert item
+	for i, p := range chunk {
+		if p.item != nil {
+			items = append(items, *p.item)
+			at = append(at, i)
+		}
+	}
+	results := make([]*calgate.ItemResult, len(chunk))
+	stopped := false
+	if len(items) > 0 {
+		res, err := r.s.o.Store.Upsert(ctx, r.ws.ID, r.actor, items, calgate.UpsertOptions{Simulate: r.opts.Simulate, Verbose: true, StopOnError: r.opts.StopOnError})
+		if err != nil {
+			return fmt.Errorf("imports: %s: %w", r.t.Name, err)
+		}
+		for i := range res.Operations {
+			op := res.Operations[i]
+			if op.Index >= 0 && op.Index < len(at) {
+				results[at[op.Index]] = &op
+			}
+		}
+		stopped = res.Stopped
+	}
+	for i, p := range chunk {
+		res := results[i]
+		switch {
+		case p.skipped != "":
+			res = &calgate.ItemResult{Ref: p.ref, Operation: calgate.OpSkipped, Reason: p.skipped}
+		case res == nil:
+			continue // after the stop
+		}
+		res.Index = p.index
+		if p.item != nil && p.item.Entry != nil {
+			r.remember(p.item.Entry, res)
+		}
+		r.rep.Count(*res, r.opts.Verbose)
+	}
+	if stopped {
+		r.stopped = true
+		r.rep.Stopped = true
+	}
+	if r.opts.Progress != nil {
+		r.opts.Progress(r.rep.Records)
+	}
+	return nil
+}
+
+// remember records the key of a written entry for the sync pass and, in a
+// simulation, corrects the outcome of a key an earlier chunk named: the
+// store, whose earlier chunks were rolled back, cannot know it.
+func (r *importRun) remember(e *calgate.Entry, res *calgate.ItemResult) {
+	if r.seen == nil {
+		return
+	}
+	r.sources[e.Source] = true
+	key := e.Source + "\x00" + e.ExternalID
+	var sum uint64
+	if r.opts.Simulate {
+		sum = fingerprint(e)
+		if prev, ok := r.seen[key]; ok && prev.chunk >= 0 && prev.chunk < r.chunks && res.Operation != calgate.OpFailed {
+			if prev.sum == sum {
+				res.Operation = calgate.OpUnchanged
+			} else {
+				res.Operation = calgate.OpUpdated
+			}
+		}
+	}
+	r.seen[key] = seenKey{chunk: r.chunks, sum: sum}
+}
+
+func fingerprint(e *calgate.Entry) uint64 {
+	c := e.Clone()
+	c.ID, c.Version = "", 0
+	c.CreatedAt, c.UpdatedAt, c.ArchivedAt = time.Time{}, time.Time{}, nil
+	data, _ := json.Marshal(c.Wire())
+	h := fnv.New64a()
+	h.Write(data)
+	return h.Sum64()
+}
+
+// filterSwitches applies the template's should_insert and should_update:
+// an entry the template may not create or may not change is skipped.
+func (r *importRun) filterSwitches(ctx context.Context, chunk []pending) error {
+	if r.t.ShouldInsert && r.t.ShouldUpdate {
+		return nil
+	}
+	type scope struct {
+		kind   calgate.Kind
+		source string
+	}
+	byScope := map[scope][]string{}
+	for _, p := range chunk {
+		if p.item != nil && p.item.Entry != nil {
+			e := p.item.Entry
+			k := scope{e.Kind, e.Source}
+			byScope[k] = append(byScope[k], e.ExternalID)
+		}
+	}
+	exists := map[scope]map[string]bool{}
+	for k, ids := range byScope {
+		m, err := r.s.o.Store.ExistingExternalIDs(ctx, r.ws.ID, k.kind, k.source, ids)
+		if err != nil {
+			return fmt.Errorf("imports: %s: %w", r.t.Name, err)
+		}
+		exists[k] = m
+	}
+	for i, p := range chunk {
+		if p.item == nil || p.item.Entry == nil {
+			continue
+		}
+		e := p.item.Entry
+		found := exists[scope{e.Kind, e.Source}][e.ExternalID]
+		switch {
+		case found && !r.t.ShouldUpdate:
+			r.remember(e, &calgate.ItemResult{Operation: calgate.OpSkipped})
+			chunk[i] = pending{index: p.index, ref: p.ref, skipped: "the entry exists and the template's should_update is false"}
+		case !found && !r.t.ShouldInsert:
+			chunk[i] = pending{index: p.index, ref: p.ref, skipped: "the entry is new and the template's should_insert is false"}
+		}
+	}
+	return nil
+}
+
+// finish writes the last chunk, runs the sync pass and notifies.
+func (r *importRun) finish(ctx context.Context) (*Report, error) {
+	if err := r.flush(ctx); err != nil {
+		return nil, err
+	}
+	if r.opts.Mode == calgate.ImportModeSync {
+		switch {
+		case r.stopped:
+			r.rep.SyncSkipped = "the import stopped at the first error, so nothing is archived"
+		case r.rep.SyncSkipped != "":
+		case len(r.sources) == 0:
+			r.rep.SyncSkipped = "the import named no entry, so nothing is archived"
+		default:
+			for src := range r.sources {
+				keep := func(ext string) bool { _, ok := r.seen[src+"\x00"+ext]; return ok }
+				res, err := r.s.o.Store.ArchiveMissing(ctx, r.ws.ID, r.actor, calgate.SyncScope{Kind: r.t.Kind, Source: src}, keep,
+					r.opts.Simulate, r.opts.Verbose)
+				if err != nil {
+					return nil, fmt.Errorf("imports: %s: %w", r.t.Name, err)
+				}
+				for _, op := range res.Operations {
+					r.rep.Count(op, true)
+				}
+				if !r.opts.Verbose {
+					r.rep.Archived += res.Archived
+				}
+			}
+		}
+	}
+	if !r.opts.Simulate && r.rep.Created+r.rep.Updated+r.rep.Archived > 0 {
+		r.s.o.Notify()
+	}
+	if r.opts.Progress != nil {
+		r.opts.Progress(r.rep.Records)
+	}
+	return r.rep, nil
+}

@@ -1,0 +1,487 @@
+package imports
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-querystring/query"
+	"github.com/robfig/cron/v3"
+
+	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/outbound"
+)
+
+// PullInput is a pull's settings as a request gives them; nil fields are
+// not set (defaults on create, unchanged on update).
+type PullInput struct {
+	Name *string
+	URL  *string
+	// Headers replaces every header when set.
+	Headers      *map[string]string
+	Query        json.RawMessage
+	SinceParam   *string
+	SinceFormat  *string
+	Template     *string
+	Mode         *string
+	Schedule     *string
+	NotifyEmails *[]string
+}
+
+// ParseSchedule reads a cron expression (five fields, or @every 15m,
+// @hourly, …) or a bare Go duration ("15m", the same as @every 15m).
+func ParseSchedule(spec string) (cron.Schedule, error) {
+	spec = strings.TrimSpace(spec)
+	if d, err := time.ParseDuration(spec); err == nil {
+		spec = "@every " + d.String()
+	}
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, err
+	}
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok && every.Delay < MinPullInterval {
+		return nil, fmt.Errorf("runs more often than every %s", MinPullInterval)
+	}
+	return sched, nil
+}
+
+func nextRun(p *calgate.PullImport, now time.Time) time.Time {
+	sched, err := ParseSchedule(p.Schedule)
+	if err != nil {
+		return now.Add(time.Hour)
+	}
+	return sched.Next(now).UTC()
+}
+
+// FormatSince writes t in a since format: rfc3339 (the default),
+// yyyyMMddHHmmss (UTC, as PlanningPME reads it), unix (seconds), or a Go
+// layout.
+func FormatSince(t time.Time, format string) string {
+	switch strings.ToLower(format) {
+	case "", "rfc3339":
+		return t.UTC().Format(time.RFC3339)
+	case "yyyymmddhhmmss":
+		return t.UTC().Format("20060102150405")
+	case "unix":
+		return fmt.Sprint(t.Unix())
+	}
+	return t.UTC().Format(format)
+}
+
+func validSinceFormat(f string) bool {
+	switch strings.ToLower(f) {
+	case "", "rfc3339", "yyyymmddhhmmss", "unix":
+		return true
+	}
+	return strings.Contains(f, "2006") || strings.Contains(f, "15:04")
+}
+
+// queryValues encodes a JSON object of query parameters with
+// go-querystring: the object becomes a struct type built at run time, one
+// field per key tagged `url:"key,omitempty"` (nested objects become nested
+// structs, encoded key[sub]; lists repeat the key), so the library's
+// rules apply as they would to a hand-written options struct.
+func queryValues(raw json.RawMessage) (url.Values, error) {
+	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return url.Values{}, nil
+	}
+	v, err := decodeValue(raw)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("must be a JSON object")
+	}
+	sv, err := structOf(m, "")
+	if err != nil {
+		return nil, err
+	}
+	return query.Values(sv.Interface())
+}
+
+func structOf(m map[string]any, at string) (reflect.Value, error) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var fields []reflect.StructField
+	var vals []reflect.Value
+	for i, k := range keys {
+		if k == "" || strings.ContainsAny(k, ",\"") {
+			return reflect.Value{}, fmt.Errorf("%s%q is not a usable parameter name", at, k)
+		}
+		var val reflect.Value
+		switch x := m[k].(type) {
+		case nil:
+			continue
+		case map[string]any:
+			sub, err := structOf(x, at+k+".")
+			if err != nil {
+				return reflect.Value{}, err
+			}
+			val = sub
+		case []any:
+			list := make([]string, 0, len(x))
+			for _, el := range x {
+				switch el.(type) {
+				case map[string]any, []any:
+					return reflect.Value{}, fmt.Errorf("%s%s: lists may hold only strings, numbers and booleans", at, k)
+				}
+				list = append(list, fmt.Sprint(el))
+			}
+			val = reflect.ValueOf(list)
+		case bool:
+			val = reflect.ValueOf(x)
+		default:
+			val = reflect.ValueOf(fmt.Sprint(x))
+		}
+		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("F%d", i), Type: val.Type(),
+			Tag: reflect.StructTag(fmt.Sprintf(`url:"%s"`, k))})
+		vals = append(vals, val)
+	}
+	sv := reflect.New(reflect.StructOf(fields)).Elem()
+	for i, v := range vals {
+		sv.Field(i).Set(v)
+	}
+	return sv, nil
+}
+
+// apply checks in and writes it onto p.
+func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullInput, create bool) error {
+	errs := &calgate.ValidationError{}
+	if in.Name != nil {
+		p.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.URL != nil {
+		raw := strings.TrimSpace(*in.URL)
+		u, err := url.Parse(raw)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			errs.Add("url", "must be an http or https URL")
+		default:
+			if err := outbound.CheckURL(ctx, raw, s.o.AllowPrivate, s.o.Resolver); err != nil {
+				errs.Add("url", "%v", err)
+			}
+			p.URL = raw
+		}
+	} else if create {
+		errs.Add("url", "is required")
+	}
+	if in.Headers != nil {
+		names := make([]string, 0, len(*in.Headers))
+		for k, v := range *in.Headers {
+			if k == "" || strings.ContainsAny(k, " :\r\n") || strings.ContainsAny(v, "\r\n") {
+				errs.Add("headers."+k, "is not a valid header")
+			}
+			names = append(names, http.CanonicalHeaderKey(k))
+		}
+		sort.Strings(names)
+		data, err := json.Marshal(*in.Headers)
+		if err != nil {
+			errs.Add("headers", "%v", err)
+		}
+		p.HeaderNames, p.SealedHeaders = names, ""
+		if len(*in.Headers) > 0 {
+			p.SealedHeaders = s.o.Sealer.Seal(data)
+		}
+	}
+	if in.Query != nil {
+		if _, err := queryValues(in.Query); err != nil {
+			errs.Add("query", "%v", err)
+		} else {
+			p.Query = in.Query
+		}
+	}
+	if in.SinceParam != nil {
+		p.SinceParam = strings.TrimSpace(*in.SinceParam)
+	}
+	if in.SinceFormat != nil {
+		if !validSinceFormat(*in.SinceFormat) {
+			errs.Add("since_format", "must be rfc3339, yyyyMMddHHmmss, unix or a Go layout such as 2006-01-02 15:04:05")
+		}
+		p.SinceFormat = *in.SinceFormat
+	}
+	if in.Template != nil {
+		t, err := s.resolve(ctx, p.WorkspaceID, *in.Template)
+		switch {
+		case errors.Is(err, calgate.ErrNotFound):
+			errs.Add("template", "no template named %q", *in.Template)
+		case err != nil:
+			return err
+		case t.Direction != Import:
+			errs.Add("template", "%q is an export template", *in.Template)
+		}
+		p.Template = *in.Template
+	} else if create {
+		errs.Add("template", "is required")
+	}
+	if in.Mode != nil {
+		if *in.Mode != calgate.ImportModeUpsert && *in.Mode != calgate.ImportModeSync {
+			errs.Add("mode", "must be %q or %q", calgate.ImportModeUpsert, calgate.ImportModeSync)
+		}
+		p.Mode = *in.Mode
+	}
+	if in.Schedule != nil {
+		sched, err := ParseSchedule(*in.Schedule)
+		if err != nil {
+			errs.Add("schedule", "%v (use a cron expression such as */15 * * * *, @every 15m or a duration such as 1h)", err)
+		} else {
+			p.Schedule = strings.TrimSpace(*in.Schedule)
+			p.NextRunAt = sched.Next(s.now()).UTC()
+		}
+	} else if create {
+		errs.Add("schedule", "is required")
+	}
+	if in.NotifyEmails != nil {
+		for i, a := range *in.NotifyEmails {
+			if _, err := mail.ParseAddress(a); err != nil {
+				errs.Add(fmt.Sprintf("notify_emails[%d]", i), "is not an e-mail address")
+			}
+		}
+		p.NotifyEmails = append([]string{}, *in.NotifyEmails...)
+	}
+	return errs.Err()
+}
+
+// CreatePull registers a scheduled pull.
+func (s *Service) CreatePull(ctx context.Context, workspaceID string, in PullInput) (*calgate.PullImport, error) {
+	now := s.now()
+	p := &calgate.PullImport{ID: calgate.NewID("pull"), WorkspaceID: workspaceID, Mode: calgate.ImportModeUpsert,
+		HeaderNames: []string{}, NotifyEmails: []string{}, CreatedAt: now, UpdatedAt: now}
+	if err := s.applyPull(ctx, p, in, true); err != nil {
+		return nil, err
+	}
+	if p.Name == "" {
+		if u, err := url.Parse(p.URL); err == nil {
+			p.Name = u.Host
+		}
+	}
+	if err := s.o.Store.CreatePullImport(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// UpdatePull changes a pull's settings.
+func (s *Service) UpdatePull(ctx context.Context, workspaceID, id string, in PullInput) (*calgate.PullImport, error) {
+	p, err := s.o.Store.PullImport(ctx, workspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.applyPull(ctx, p, in, false); err != nil {
+		return nil, err
+	}
+	p.UpdatedAt = s.now()
+	if err := s.o.Store.UpdatePullImport(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Pull returns one pull.
+func (s *Service) Pull(ctx context.Context, workspaceID, id string) (*calgate.PullImport, error) {
+	return s.o.Store.PullImport(ctx, workspaceID, id)
+}
+
+// Pulls lists a workspace's pulls.
+func (s *Service) Pulls(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.PullImport, string, error) {
+	return s.o.Store.PullImports(ctx, workspaceID, cursor, limit)
+}
+
+// DeletePull removes a pull and its runs; its entries stay.
+func (s *Service) DeletePull(ctx context.Context, workspaceID, id string) error {
+	return s.o.Store.DeletePullImport(ctx, workspaceID, id)
+}
+
+// Runs lists a pull's runs, newest first.
+func (s *Service) Runs(ctx context.Context, workspaceID, id, cursor string, limit int) ([]*calgate.PullRun, string, error) {
+	if _, err := s.o.Store.PullImport(ctx, workspaceID, id); err != nil {
+		return nil, "", err
+	}
+	return s.o.Store.PullRuns(ctx, workspaceID, id, cursor, limit)
+}
+
+// pullJob is the payload of a PullJobType job.
+type pullJob struct {
+	WorkspaceID string `json:"workspace_id"`
+	ID          string `json:"id"`
+}
+
+// Sweep claims the pulls that are due and enqueues one run job for each,
+// with the pull and its due time as the job id.
+func (s *Service) Sweep(ctx context.Context) error {
+	now := s.now()
+	due, err := s.o.Store.ClaimDuePullImports(ctx, now, sweepBatch, func(p *calgate.PullImport) time.Time { return nextRun(p, now) })
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, p := range due {
+		payload, err := json.Marshal(pullJob{WorkspaceID: p.WorkspaceID, ID: p.ID})
+		if err != nil {
+			return fmt.Errorf("imports: sweep: %w", err)
+		}
+		job := calgate.Job{Type: PullJobType, Payload: payload, ID: fmt.Sprintf("%s:%d", p.ID, p.NextRunAt.Unix())}
+		if err := s.o.Jobs.Enqueue(ctx, job); err != nil {
+			errs = append(errs, fmt.Errorf("imports: enqueue run of %s: %w", p.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// HandleJob runs one scheduled pull. A pull deleted meanwhile, or one
+// another worker is running, is skipped.
+func (s *Service) HandleJob(ctx context.Context, payload []byte) error {
+	var j pullJob
+	if err := json.Unmarshal(payload, &j); err != nil {
+		return fmt.Errorf("imports: job payload: %w", err)
+	}
+	_, err := s.RunPull(ctx, j.WorkspaceID, j.ID)
+	if errors.Is(err, calgate.ErrNotFound) || errors.Is(err, calgate.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// RunPull runs a pull now and returns the run. ErrConflict means another
+// run holds the pull.
+func (s *Service) RunPull(ctx context.Context, workspaceID, id string) (*calgate.PullRun, error) {
+	started := s.now()
+	ok, err := s.o.Store.StartPullRun(ctx, workspaceID, id, started, started.Add(-staleRun))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("imports: a run of pull %s is in progress: %w", id, calgate.ErrConflict)
+	}
+	p, err := s.o.Store.PullImport(ctx, workspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	run := &calgate.PullRun{ID: calgate.NewID("run"), PullID: p.ID, WorkspaceID: workspaceID, StartedAt: started, Since: p.LastSuccessAt}
+	rep, runErr := s.runPull(ctx, p)
+	run.FinishedAt = s.now()
+	run.Status = calgate.PullRunOK
+	if rep != nil {
+		run.Report, _ = json.Marshal(rep)
+		if rep.Failed > 0 {
+			runErr = errors.Join(runErr, fmt.Errorf("%d of the items failed", rep.Failed))
+		}
+	}
+	if runErr != nil {
+		run.Status, run.Error = calgate.PullRunFailed, runErr.Error()
+	}
+	// The outcome is recorded even when the caller's context ended.
+	rec := context.WithoutCancel(ctx)
+	if err := s.o.Store.FinishPullRun(rec, run); err != nil {
+		return nil, err
+	}
+	if runErr != nil {
+		s.alert(rec, p, run)
+	}
+	return run, nil
+}
+
+// runPull fetches the pull's URL and imports the body.
+func (s *Service) runPull(ctx context.Context, p *calgate.PullImport) (*Report, error) {
+	ws, err := s.o.Store.Workspace(ctx, p.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		return nil, fmt.Errorf("the URL cannot be read: %w", err)
+	}
+	vals := u.Query()
+	extra, err := queryValues(p.Query)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	for k, v := range extra {
+		vals[k] = v
+	}
+	if p.SinceParam != "" && p.LastSuccessAt != nil {
+		vals.Set(p.SinceParam, FormatSince(*p.LastSuccessAt, p.SinceFormat))
+	}
+	u.RawQuery = vals.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("the URL cannot be requested: %w", err)
+	}
+	req.Header.Set("Accept", "application/json, text/csv;q=0.9, */*;q=0.1")
+	if p.SealedHeaders != "" {
+		plain, err := s.o.Sealer.Open(p.SealedHeaders)
+		if err != nil {
+			return nil, fmt.Errorf("the stored headers cannot be decrypted (was the secret key changed?): %w", err)
+		}
+		var h map[string]string
+		if err := json.Unmarshal(plain, &h); err != nil {
+			return nil, fmt.Errorf("stored headers: %w", err)
+		}
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := s.o.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", redactURL(u), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, fmt.Errorf("fetch %s: the server answered HTTP %d %s", redactURL(u), resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	t, err := s.resolve(ctx, p.WorkspaceID, p.Template)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", p.Template, err)
+	}
+	opts := ImportOptions{Mode: p.Mode}
+	actor := "pull/" + p.ID
+	if t.Tabular {
+		return s.ImportRows(ctx, ws, p.Template, actor, resp.Body, opts)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", redactURL(u), err)
+	}
+	return s.ImportJSON(ctx, ws, p.Template, actor, body, opts)
+}
+
+func redactURL(u *url.URL) string {
+	c := *u
+	c.RawQuery, c.User = "", nil
+	return c.String()
+}
+
+// alert raises import.failed for webhooks and e-mails the pull's
+// addresses when SMTP is configured.
+func (s *Service) alert(ctx context.Context, p *calgate.PullImport, run *calgate.PullRun) {
+	data, _ := json.Marshal(map[string]any{"pull_id": p.ID, "name": p.Name, "run_id": run.ID, "template": p.Template,
+		"started_at": run.StartedAt, "error": run.Error, "report": run.Report})
+	ev := &calgate.Event{WorkspaceID: p.WorkspaceID, Type: calgate.EventImportFailed, Data: data, Actor: "pull/" + p.ID, CreatedAt: s.now()}
+	if err := s.o.Store.AppendEvent(ctx, ev); err != nil {
+		s.o.Logger.Error("import.failed event", "workspace", p.WorkspaceID, "pull", p.ID, "err", err)
+	} else {
+		s.o.Notify()
+	}
+	if s.o.Mailer == nil || len(p.NotifyEmails) == 0 {
+		return
+	}
+	subject := fmt.Sprintf("calgate: import %q failed", p.Name)
+	body := fmt.Sprintf("The scheduled import %q (%s) failed at %s.\n\nTemplate: %s\nError: %s\n\nThe run's report: GET /v1/pull-imports/%s/runs\n",
+		p.Name, p.ID, run.StartedAt.Format(time.RFC3339), p.Template, run.Error, p.ID)
+	if err := s.o.Mailer.Send(ctx, p.NotifyEmails, subject, body); err != nil {
+		s.o.Logger.Error("import failure e-mail", "workspace", p.WorkspaceID, "pull", p.ID, "err", err)
+	}
+}

@@ -1,0 +1,265 @@
+package imports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/calgate/calgate"
+)
+
+// Limits and defaults of the import service.
+const (
+	// ChunkSize is how many items one store upsert call takes: an import
+	// of any size is written in transactions of this many entries.
+	ChunkSize = 1000
+	// MaxFileBytes bounds an uploaded CSV or Excel file and a pulled body.
+	MaxFileBytes = 100 << 20
+	// PullTimeout bounds one fetch of a scheduled pull.
+	PullTimeout = 60 * time.Second
+	// PullJobType is the queue job that runs one scheduled pull.
+	PullJobType = "import_pull_run"
+	// SweepInterval is how often every worker looks for due pulls.
+	SweepInterval = 15 * time.Second
+	// MinPullInterval is the shortest schedule a pull may have.
+	MinPullInterval = time.Minute
+	// staleRun is after how long a run that never finished (its worker
+	// died) no longer holds its pull.
+	staleRun = 30 * time.Minute
+	sweepBatch = 100
+)
+
+// Store is what the service needs from the database.
+type Store interface {
+	calgate.ImportStore
+	Upsert(ctx context.Context, workspaceID, actor string, items []calgate.UpsertItem, opts calgate.UpsertOptions) (*calgate.BulkResult, error)
+	Entries(ctx context.Context, workspaceID string, f calgate.EntryFilter) ([]*calgate.Entry, string, error)
+	Workspace(ctx context.Context, id string) (*calgate.Workspace, error)
+	AppendEvent(ctx context.Context, ev *calgate.Event) error
+}
+
+// Sealer encrypts stored pull headers (vault.Vault implements it).
+type Sealer interface {
+	Seal(plaintext []byte) string
+	Open(sealed string) ([]byte, error)
+}
+
+// Options configure a Service.
+type Options struct {
+	Store Store
+	// Client fetches pulls: the hardened outbound client, capped at
+	// MaxFileBytes with PullTimeout.
+	Client *http.Client
+	Jobs   calgate.Jobs
+	Sealer Sealer
+	// AllowPrivate lets pull URLs name private and loopback hosts.
+	AllowPrivate bool
+	// Resolver checks URL hosts (nil: net.DefaultResolver).
+	Resolver *net.Resolver
+	// Mailer sends the e-mail of a failed pull (nil: no e-mail).
+	Mailer *Mailer
+	// Notify wakes the outbox dispatcher after writes outside the api.
+	Notify func()
+	// ChunkSize overrides ChunkSize (tests).
+	ChunkSize int
+	// Now is the clock (nil: time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service installs templates, runs imports and exports, and schedules
+// pulls.
+type Service struct {
+	o Options
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Notify == nil {
+		o.Notify = func() {}
+	}
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = ChunkSize
+	}
+	return &Service{o: o}
+}
+
+func (s *Service) now() time.Time { return s.o.Now().UTC().Truncate(time.Microsecond) }
+
+// TemplateInfo is a template as lists and reads show it.
+type TemplateInfo struct {
+	Name        string       `json:"name"`
+	Description string       `json:"description"`
+	Kind        calgate.Kind `json:"kind"`
+	Direction   Direction    `json:"direction"`
+	Tabular     bool         `json:"tabular"`
+	Builtin     bool         `json:"builtin"`
+	// Template is the document (only when one template is read).
+	Template  *Template  `json:"template,omitempty"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+}
+
+func info(t *Template, builtin bool) TemplateInfo {
+	return TemplateInfo{Name: t.Name, Description: t.Description, Kind: t.Kind, Direction: t.Direction, Tabular: t.Tabular, Builtin: builtin}
+}
+
+func isBuiltin(name string) bool {
+	for _, n := range BuiltinNames() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Templates lists the built-in templates, then the workspace's, by name.
+func (s *Service) Templates(ctx context.Context, workspaceID string) ([]TemplateInfo, error) {
+	out := []TemplateInfo{}
+	builtins := Builtin()
+	for _, name := range BuiltinNames() {
+		if t, ok := builtins[name]; ok {
+			out = append(out, info(t, true))
+		}
+	}
+	stored, err := s.o.Store.ImportTemplates(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range stored {
+		t, err := ParseTemplate(st.Document)
+		if err != nil {
+			s.o.Logger.Warn("stored template no longer parses", "workspace", workspaceID, "template", st.Name, "err", err)
+			continue
+		}
+		ti := info(t, false)
+		ti.CreatedAt, ti.UpdatedAt = &st.CreatedAt, &st.UpdatedAt
+		out = append(out, ti)
+	}
+	return out, nil
+}
+
+// Template returns one template with its document.
+func (s *Service) Template(ctx context.Context, workspaceID, name string) (TemplateInfo, error) {
+	if t, err := LookupBuiltin(name); err == nil {
+		ti := info(t, true)
+		ti.Template = t
+		return ti, nil
+	}
+	st, err := s.o.Store.ImportTemplate(ctx, workspaceID, name)
+	if err != nil {
+		return TemplateInfo{}, err
+	}
+	t, err := ParseTemplate(st.Document)
+	if err != nil {
+		return TemplateInfo{}, fmt.Errorf("imports: stored template %s: %w", name, err)
+	}
+	ti := info(t, false)
+	ti.Template, ti.CreatedAt, ti.UpdatedAt = t, &st.CreatedAt, &st.UpdatedAt
+	return ti, nil
+}
+
+// resolve finds a template by name: a built-in or one of the workspace.
+func (s *Service) resolve(ctx context.Context, workspaceID, name string) (*Template, error) {
+	if t, err := LookupBuiltin(name); err == nil {
+		return t, nil
+	}
+	st, err := s.o.Store.ImportTemplate(ctx, workspaceID, name)
+	if err != nil {
+		return nil, err
+	}
+	t, err := ParseTemplate(st.Document)
+	if err != nil {
+		return nil, fmt.Errorf("imports: stored template %s: %w", name, err)
+	}
+	return t, nil
+}
+
+// SaveTemplate checks a template document and stores it. name is the name
+// in the URL of a PUT ("" for a POST, which takes the document's); create
+// refuses to replace. Built-in names are refused with ErrConflict.
+func (s *Service) SaveTemplate(ctx context.Context, workspaceID, name string, doc []byte, create bool) (TemplateInfo, bool, error) {
+	t, err := ParseTemplate(doc)
+	if err != nil {
+		return TemplateInfo{}, false, err
+	}
+	if name != "" && t.Name != name {
+		return TemplateInfo{}, false, calgate.Invalid("name", "is %q but the URL names %q", t.Name, name)
+	}
+	if isBuiltin(t.Name) {
+		return TemplateInfo{}, false, fmt.Errorf("imports: %q is a built-in template and cannot be replaced: choose another name: %w", t.Name, calgate.ErrConflict)
+	}
+	canonical, err := t.MarshalJSON()
+	if err != nil {
+		return TemplateInfo{}, false, fmt.Errorf("imports: template %s: %w", t.Name, err)
+	}
+	now := s.now()
+	st := &calgate.ImportTemplate{WorkspaceID: workspaceID, Name: t.Name, Description: t.Description, Kind: t.Kind,
+		Direction: string(t.Direction), Document: canonical, CreatedAt: now, UpdatedAt: now}
+	created := true
+	if create {
+		err = s.o.Store.CreateImportTemplate(ctx, st)
+	} else {
+		created, err = s.o.Store.PutImportTemplate(ctx, st)
+	}
+	if err != nil {
+		if errors.Is(err, calgate.ErrConflict) {
+			return TemplateInfo{}, false, fmt.Errorf("imports: the workspace has a template named %q: replace it with PUT: %w", t.Name, calgate.ErrConflict)
+		}
+		return TemplateInfo{}, false, err
+	}
+	ti := info(t, false)
+	ti.Template = t
+	ti.UpdatedAt = &now
+	return ti, created, nil
+}
+
+// DeleteTemplate removes a workspace template; built-ins cannot be removed.
+func (s *Service) DeleteTemplate(ctx context.Context, workspaceID, name string) error {
+	if isBuiltin(name) {
+		return fmt.Errorf("imports: %q is a built-in template and cannot be deleted: %w", name, calgate.ErrConflict)
+	}
+	return s.o.Store.DeleteImportTemplate(ctx, workspaceID, name)
+}
+
+// ExportPage is one page of an export.
+type ExportPage struct {
+	Items      []map[string]any `json:"items"`
+	NextCursor string           `json:"next_cursor"`
+}
+
+// Export renders the entries of the template's kind changed after since
+// (zero: all), a page at a time, in id order.
+func (s *Service) Export(ctx context.Context, workspaceID, name string, since time.Time, cursor string, limit int) (*ExportPage, error) {
+	t, err := s.resolve(ctx, workspaceID, name)
+	if err != nil {
+		return nil, err
+	}
+	if t.Direction != Export {
+		return nil, calgate.Invalid("template", "%q is an import template; export needs an export template", name)
+	}
+	entries, next, err := s.o.Store.Entries(ctx, workspaceID, calgate.EntryFilter{Kinds: []calgate.Kind{t.Kind}, Since: since,
+		Cursor: cursor, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	page := &ExportPage{Items: make([]map[string]any, 0, len(entries)), NextCursor: next}
+	for _, e := range entries {
+		m, err := t.Export(e)
+		if err != nil {
+			return nil, fmt.Errorf("imports: export %s through %s: %w", e.ID, name, err)
+		}
+		page.Items = append(page.Items, m)
+	}
+	return page, nil
+}

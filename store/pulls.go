@@ -1,0 +1,256 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/calgate/calgate"
+)
+
+const pullColumns = `id, workspace_id, name, url, header_names, sealed_headers, query, since_param, since_format, template, mode,
+	schedule, notify_emails, next_run_at, running_since, last_run_at, last_success_at, last_status, last_error, created_at, updated_at`
+
+func optTime(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+func scanPullImport(row scanner) (*calgate.PullImport, error) {
+	var p calgate.PullImport
+	var names, query, emails []byte
+	var running, lastRun, lastOK sql.NullTime
+	if err := row.Scan(&p.ID, &p.WorkspaceID, &p.Name, &p.URL, &names, &p.SealedHeaders, &query, &p.SinceParam, &p.SinceFormat,
+		&p.Template, &p.Mode, &p.Schedule, &emails, &p.NextRunAt, &running, &lastRun, &lastOK, &p.LastStatus, &p.LastError,
+		&p.CreatedAt, &p.UpdatedAt); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(names, &p.HeaderNames); err != nil {
+		return nil, fmt.Errorf("pull %s: header names: %w", p.ID, err)
+	}
+	if err := json.Unmarshal(emails, &p.NotifyEmails); err != nil {
+		return nil, fmt.Errorf("pull %s: notify emails: %w", p.ID, err)
+	}
+	if len(query) > 0 {
+		p.Query = json.RawMessage(query)
+	}
+	p.RunningSince, p.LastRunAt, p.LastSuccessAt = optTime(running), optTime(lastRun), optTime(lastOK)
+	p.NextRunAt, p.CreatedAt, p.UpdatedAt = p.NextRunAt.UTC(), p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	return &p, nil
+}
+
+func jsonList(list []string) (string, error) {
+	if list == nil {
+		list = []string{}
+	}
+	b, err := json.Marshal(list)
+	return string(b), err
+}
+
+// CreatePullImport stores a new scheduled pull.
+func (db *DB) CreatePullImport(ctx context.Context, p *calgate.PullImport) error {
+	names, err := jsonList(p.HeaderNames)
+	if err != nil {
+		return fmt.Errorf("store: create pull %s: %w", p.ID, err)
+	}
+	emails, err := jsonList(p.NotifyEmails)
+	if err != nil {
+		return fmt.Errorf("store: create pull %s: %w", p.ID, err)
+	}
+	q := `INSERT INTO pull_imports (` + pullColumns + `) VALUES (` + placeholders(21) + `)`
+	_, err = db.w.ExecContext(ctx, db.d.rebind(q), p.ID, p.WorkspaceID, p.Name, p.URL, names, p.SealedHeaders, jsonArg(p.Query),
+		p.SinceParam, p.SinceFormat, p.Template, p.Mode, p.Schedule, emails, dbTime(p.NextRunAt), nullTime(p.RunningSince),
+		nullTime(p.LastRunAt), nullTime(p.LastSuccessAt), p.LastStatus, p.LastError, dbTime(p.CreatedAt), dbTime(p.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("store: create pull %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// PullImport returns one pull of the workspace.
+func (db *DB) PullImport(ctx context.Context, workspaceID, id string) (*calgate.PullImport, error) {
+	q := `SELECT ` + pullColumns + ` FROM pull_imports WHERE workspace_id = ? AND id = ?`
+	p, err := scanPullImport(db.r.QueryRowContext(ctx, db.d.rebind(q), workspaceID, id))
+	if err != nil {
+		return nil, fmt.Errorf("store: pull %s: %w", id, notFound(err))
+	}
+	return p, nil
+}
+
+func scanPullImports(rows *sql.Rows) ([]*calgate.PullImport, error) {
+	defer rows.Close()
+	out := []*calgate.PullImport{}
+	for rows.Next() {
+		p, err := scanPullImport(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// PullImports lists a workspace's pulls in id order after cursor.
+func (db *DB) PullImports(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.PullImport, string, error) {
+	limit = clampLimit(limit)
+	q := `SELECT ` + pullColumns + ` FROM pull_imports WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?`
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(q), workspaceID, cursor, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: pulls: %w", err)
+	}
+	out, err := scanPullImports(rows)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: pulls: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}
+
+// UpdatePullImport writes the settings and the next run of p.
+func (db *DB) UpdatePullImport(ctx context.Context, p *calgate.PullImport) error {
+	names, err := jsonList(p.HeaderNames)
+	if err != nil {
+		return fmt.Errorf("store: update pull %s: %w", p.ID, err)
+	}
+	emails, err := jsonList(p.NotifyEmails)
+	if err != nil {
+		return fmt.Errorf("store: update pull %s: %w", p.ID, err)
+	}
+	q := `UPDATE pull_imports SET name = ?, url = ?, header_names = ?, sealed_headers = ?, query = ?, since_param = ?, since_format = ?,
+		template = ?, mode = ?, schedule = ?, notify_emails = ?, next_run_at = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`
+	res, err := db.w.ExecContext(ctx, db.d.rebind(q), p.Name, p.URL, names, p.SealedHeaders, jsonArg(p.Query), p.SinceParam,
+		p.SinceFormat, p.Template, p.Mode, p.Schedule, emails, dbTime(p.NextRunAt), dbTime(p.UpdatedAt), p.WorkspaceID, p.ID)
+	return subscriptionRow(res, err, "update pull "+p.ID)
+}
+
+// DeletePullImport removes a pull and its runs (not its entries).
+func (db *DB) DeletePullImport(ctx context.Context, workspaceID, id string) error {
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM pull_import_runs WHERE workspace_id = ? AND pull_id = ?`), workspaceID, id); err != nil {
+			return fmt.Errorf("store: delete pull %s: %w", id, err)
+		}
+		res, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM pull_imports WHERE workspace_id = ? AND id = ?`), workspaceID, id)
+		return subscriptionRow(res, err, "delete pull "+id)
+	})
+}
+
+// ClaimDuePullImports claims the pulls due at now, each with an UPDATE of
+// next_run_at guarded by its old value, so every due run goes to exactly
+// one of the workers sweeping at once.
+func (db *DB) ClaimDuePullImports(ctx context.Context, now time.Time, limit int, next func(*calgate.PullImport) time.Time) ([]*calgate.PullImport, error) {
+	now = dbTime(now)
+	q := `SELECT ` + pullColumns + ` FROM pull_imports WHERE next_run_at <= ? ORDER BY next_run_at LIMIT ?`
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(q), now, clampLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("store: due pulls: %w", err)
+	}
+	due, err := scanPullImports(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: due pulls: %w", err)
+	}
+	claimed := due[:0]
+	for _, p := range due {
+		res, err := db.w.ExecContext(ctx, db.d.rebind(`UPDATE pull_imports SET next_run_at = ? WHERE id = ? AND next_run_at = ?`),
+			dbTime(next(p)), p.ID, dbTime(p.NextRunAt))
+		if err != nil {
+			return claimed, fmt.Errorf("store: claim pull %s: %w", p.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return claimed, fmt.Errorf("store: claim pull %s: %w", p.ID, err)
+		} else if n == 1 {
+			claimed = append(claimed, p)
+		}
+	}
+	return claimed, nil
+}
+
+// StartPullRun takes running_since with a compare-and-swap.
+func (db *DB) StartPullRun(ctx context.Context, workspaceID, id string, now, staleBefore time.Time) (bool, error) {
+	q := `UPDATE pull_imports SET running_since = ? WHERE workspace_id = ? AND id = ? AND (running_since IS NULL OR running_since < ?)`
+	res, err := db.w.ExecContext(ctx, db.d.rebind(q), dbTime(now), workspaceID, id, dbTime(staleBefore))
+	if err != nil {
+		return false, fmt.Errorf("store: start pull run %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: start pull run %s: %w", id, err)
+	}
+	if n == 0 {
+		if _, err := db.PullImport(ctx, workspaceID, id); err != nil {
+			return false, err
+		}
+	}
+	return n == 1, nil
+}
+
+// FinishPullRun records a run and its outcome on the pull, and releases it.
+func (db *DB) FinishPullRun(ctx context.Context, r *calgate.PullRun) error {
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		q := `INSERT INTO pull_import_runs (id, pull_id, workspace_id, started_at, finished_at, since, status, error, report)
+			VALUES (` + placeholders(9) + `)`
+		if _, err := tx.ExecContext(ctx, db.d.rebind(q), r.ID, r.PullID, r.WorkspaceID, dbTime(r.StartedAt), dbTime(r.FinishedAt),
+			nullTime(r.Since), r.Status, r.Error, jsonArg(r.Report)); err != nil {
+			return fmt.Errorf("store: record pull run %s: %w", r.PullID, err)
+		}
+		q = `UPDATE pull_imports SET running_since = NULL, last_run_at = ?, last_status = ?, last_error = ? WHERE workspace_id = ? AND id = ?`
+		args := []any{dbTime(r.StartedAt), r.Status, r.Error, r.WorkspaceID, r.PullID}
+		if r.Status == calgate.PullRunOK {
+			q = `UPDATE pull_imports SET running_since = NULL, last_run_at = ?, last_status = ?, last_error = ?, last_success_at = ?
+				WHERE workspace_id = ? AND id = ?`
+			args = []any{dbTime(r.StartedAt), r.Status, r.Error, dbTime(r.StartedAt), r.WorkspaceID, r.PullID}
+		}
+		res, err := tx.ExecContext(ctx, db.d.rebind(q), args...)
+		return subscriptionRow(res, err, "finish pull run "+r.PullID)
+	})
+}
+
+// PullRuns lists the runs of a pull, newest first.
+func (db *DB) PullRuns(ctx context.Context, workspaceID, pullID, cursor string, limit int) ([]*calgate.PullRun, string, error) {
+	limit = clampLimit(limit)
+	q := `SELECT id, pull_id, workspace_id, started_at, finished_at, since, status, error, report FROM pull_import_runs
+		WHERE workspace_id = ? AND pull_id = ?`
+	args := []any{workspaceID, pullID}
+	if cursor != "" {
+		q += ` AND id < ?`
+		args = append(args, cursor)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(q), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: pull runs %s: %w", pullID, err)
+	}
+	defer rows.Close()
+	out := []*calgate.PullRun{}
+	for rows.Next() {
+		var r calgate.PullRun
+		var since sql.NullTime
+		var report []byte
+		if err := rows.Scan(&r.ID, &r.PullID, &r.WorkspaceID, &r.StartedAt, &r.FinishedAt, &since, &r.Status, &r.Error, &report); err != nil {
+			return nil, "", fmt.Errorf("store: pull runs %s: %w", pullID, err)
+		}
+		r.StartedAt, r.FinishedAt, r.Since = r.StartedAt.UTC(), r.FinishedAt.UTC(), optTime(since)
+		if len(report) > 0 {
+			r.Report = json.RawMessage(report)
+		}
+		out = append(out, &r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("store: pull runs %s: %w", pullID, err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}
