@@ -29,7 +29,7 @@ const (
 	MinPullInterval = time.Minute
 	// staleRun is after how long a run that never finished (its worker
 	// died) no longer holds its pull.
-	staleRun = 30 * time.Minute
+	staleRun   = 30 * time.Minute
 	sweepBatch = 100
 )
 

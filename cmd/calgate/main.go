@@ -6,6 +6,7 @@
 //	calgate migrate   apply database migrations and exit
 //	calgate tokens create --workspace W --user U
 //	calgate health    exit 0 when the local gateway is ready
+//	calgate import    --template T FILE: import a file locally or through a remote gateway
 package main
 
 import (
@@ -39,6 +40,7 @@ commands:
   migrate   apply database migrations and exit
   tokens    create an API token: calgate tokens create --workspace W --user U
   health    ask a running gateway's /readyz (for container health checks)
+  import    import a CSV, Excel or JSON file through a template: calgate import --template T FILE
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTokens(ctx, args, stdout)
 	case "health":
 		return runHealth(ctx, args, stdout)
+	case "import":
+		return runImport(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
