@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	calgate "github.com/calgate/calgate"
 	"github.com/calgate/calgate/ical"
+	"github.com/calgate/calgate/sync/subscriptions"
 )
 
 // icsServer serves an iCalendar body with an ETag, answers 304 to a
@@ -371,5 +373,49 @@ func TestSubscriptionsAreIsolatedByWorkspaceAndDeleteArchives(t *testing.T) {
 			t.Fatalf("%d entries live after unsubscribing", len(live))
 		}
 		g.mustCall(t, http.StatusNotFound, "GET", "/v1/ical-subscriptions/"+id, nil)
+	})
+}
+
+func TestSubscriptionDuePollRunsOnceThroughTheQueue(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		g := startGateway(t, e)
+		feed := newICSServer(t, airbnbFeed(airbnbBlocks...))
+		created := g.subscribe(t, feed.URL, "cabin-7")
+		id, wsID := created["id"].(string), created["workspace_id"].(string)
+		feed.serve(airbnbFeed(airbnbBlocks[0]), `"2"`, http.StatusOK)
+
+		// Make the subscription due, then sweep as two workers would.
+		ctx := context.Background()
+		sub, err := g.app.store.Subscription(ctx, wsID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub.NextPollAt = time.Now().Add(-time.Minute)
+		if err := g.app.store.UpdateSubscriptionSettings(ctx, sub); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			sweeper := subscriptions.New(subscriptions.Options{Store: g.app.store, Jobs: g.app.queue})
+			if err := sweeper.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		eventually(t, "the scheduled poll", func() bool {
+			got := decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/ical-subscriptions/"+id, nil))
+			return got["last_polled_at"] != created["last_polled_at"]
+		})
+		got := decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/ical-subscriptions/"+id, nil))
+		if res := got["last_result"].(map[string]any); got["state"] != "ok" || res["archived"] != float64(2) {
+			t.Fatalf("scheduled poll: %v", got)
+		}
+		if live := g.reservationsOf(t, id, ""); len(live) != 1 {
+			t.Fatalf("%d live entries after the scheduled poll, want 1", len(live))
+		}
+		if sent := feed.sent(); len(sent) != 2 {
+			t.Fatalf("the feed was fetched %d times, want 2 (create, one scheduled poll)", len(sent))
+		}
+		if next, _ := time.Parse(time.RFC3339, got["next_poll_at"].(string)); !next.After(time.Now().Add(5 * time.Minute)) {
+			t.Fatalf("next poll at %v, want one interval ahead", got["next_poll_at"])
+		}
 	})
 }
