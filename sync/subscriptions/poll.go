@@ -117,7 +117,7 @@ func describeFetchError(err error) error {
 	case errors.Is(err, outbound.ErrResponseTooLarge):
 		return feedFailure("the feed is larger than the limit of %d MB", MaxFeedBytes>>20)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return feedFailure("the server did not answer in time (%s)", FetchTimeout)
+		return feedFailure("the server did not answer in time")
 	case errors.As(err, &ue):
 		return feedFailure("fetch failed: %v", ue.Err)
 	default:
