@@ -123,7 +123,7 @@ func TestImportsScheduledPullIncrementalAndFailure(t *testing.T) {
 	g := startGateway(t, engines()[0])
 	webhookless := decode(t, g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/pull-imports", map[string]any{
 		"url": src.URL + "/orders", "headers": map[string]string{"X-AUTH-TOKEN": "pn-secret"},
-		"query": map[string]any{"status": "open", "fields": []string{"id", "tasks"}, "page": map[string]any{"size": 100}},
+		"query":       map[string]any{"status": "open", "fields": []string{"id", "tasks"}, "page": map[string]any{"size": 100}},
 		"since_param": "since", "since_format": "rfc3339", "template": "planningnow-order", "schedule": "@every 1h",
 		"notify_emails": []string{"ops@example.com"},
 	}))
