@@ -6,8 +6,9 @@
 // zero, one or several entries in calgate's wire form, ready for
 // calgate.ParseEntry; an export template renders an entry in the shape
 // another system expects. CSVReader and XLSXReader stream the rows of
-// spreadsheet files for tabular templates. The package does no I/O beyond
-// the readers it is handed.
+// spreadsheet files for tabular templates. Service runs imports into the
+// store (in chunks, so files of any size import in constant memory), serves
+// exports, and runs scheduled pulls from other systems.
 //
 // # Import templates
 //
