@@ -274,6 +274,16 @@ func TestSubscriptionPollsConditionallyArchivesVanishedAndSurvivesBrokenFeeds(t 
 		if polled["state"] != "ok" || polled["last_error"] != "" || len(g.reservationsOf(t, id, "")) != 3 {
 			t.Fatalf("after recovery: %v", polled)
 		}
+		_, metrics, _ := g.call(t, "GET", "/metrics", nil)
+		for _, line := range []string{
+			`calgate_ical_subscription_polls_total{outcome="updated"} 3`,
+			`calgate_ical_subscription_polls_total{outcome="not_modified"} 1`,
+			`calgate_ical_subscription_polls_total{outcome="error"} 5`,
+		} {
+			if !strings.Contains(string(metrics), line) {
+				t.Errorf("/metrics lacks %s", line)
+			}
+		}
 	})
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	calgate "github.com/calgate/calgate"
 	"github.com/calgate/calgate/api"
 	"github.com/calgate/calgate/sync/subscriptions"
@@ -24,6 +26,13 @@ func (a *app) wireSubscriptions(ctx context.Context) error {
 		}
 		horizon = d
 	}
+	polls := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "calgate_ical_subscription_polls_total",
+		Help: "Polls of iCal subscriptions by outcome: updated, not_modified or error.",
+	}, []string{"outcome"})
+	if err := a.metrics.Registry.Register(polls); err != nil {
+		return fmt.Errorf("subscriptions: register metrics: %w", err)
+	}
 	svc := subscriptions.New(subscriptions.Options{
 		Store:        a.store,
 		Client:       a.httpClient(subscriptions.MaxFeedBytes, subscriptions.FetchTimeout),
@@ -31,6 +40,7 @@ func (a *app) wireSubscriptions(ctx context.Context) error {
 		AllowPrivate: a.cfg.AllowPrivateTargets,
 		Horizon:      horizon,
 		Notify:       a.dispatcher.Notify,
+		OnPoll:       func(outcome string) { polls.WithLabelValues(outcome).Inc() },
 		Logger:       a.logger,
 	})
 	a.queue.HandleJob(subscriptions.JobType, calgate.Policy{MaxRetry: 3, Timeout: 2 * time.Minute}, svc.HandleJob)

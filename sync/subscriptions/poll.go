@@ -153,6 +153,14 @@ func (s *Service) poll(ctx context.Context, sub *calgate.Subscription, actor str
 	if err := s.o.Store.RecordPoll(ctx, sub); err != nil {
 		return nil, fmt.Errorf("subscriptions: record poll of %s: %w", sub.ID, err)
 	}
+	switch {
+	case sub.State == calgate.SubscriptionError:
+		s.o.OnPoll("error")
+	case sub.LastResult.NotModified:
+		s.o.OnPoll("not_modified")
+	default:
+		s.o.OnPoll("updated")
+	}
 	return sub, nil
 }
 

@@ -62,6 +62,9 @@ type Options struct {
 	Horizon time.Duration
 	// Notify wakes the outbox dispatcher after a poll wrote changes.
 	Notify func()
+	// OnPoll, when set, is told the outcome of every poll: "updated",
+	// "not_modified" or "error" (for metrics).
+	OnPoll func(outcome string)
 	// Now is the clock (nil: time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -85,6 +88,9 @@ func New(o Options) *Service {
 	}
 	if o.Notify == nil {
 		o.Notify = func() {}
+	}
+	if o.OnPoll == nil {
+		o.OnPoll = func(string) {}
 	}
 	return &Service{o: o}
 }
