@@ -83,6 +83,12 @@ func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error
 // register plugs the capabilities into the queue and the API. Each
 // capability wires itself in a file of its own (wire_<capability>.go).
 func (a *app) register(ctx context.Context) error {
+	// Idempotency keys are kept for a day: long enough for any client's
+	// retries, short enough that the table stays small.
+	a.queue.Every("idempotency-purge", time.Hour, func(ctx context.Context) error {
+		_, err := a.store.PurgeIdempotentResponses(ctx, time.Now().Add(-24*time.Hour))
+		return err
+	})
 	for _, wire := range []func(context.Context) error{a.wireFeeds, a.wireWebhooks, a.wireSync, a.wireSubscriptions, a.wireImports} {
 		if err := wire(ctx); err != nil {
 			return err
