@@ -333,6 +333,19 @@ func TestSubscriptionSettingsAreValidated(t *testing.T) {
 		if items := list["items"].([]any); len(items) != 1 {
 			t.Fatalf("list = %v", list)
 		}
+		doc := decode(t, g.mustCall(t, http.StatusOK, "GET", "/openapi.json", nil))
+		paths := doc["paths"].(map[string]any)
+		schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+		for _, p := range []string{"/v1/ical-subscriptions", "/v1/ical-subscriptions/{id}", "/v1/ical-subscriptions/{id}/poll"} {
+			if paths[p] == nil {
+				t.Errorf("/openapi.json lacks %s", p)
+			}
+		}
+		for _, name := range []string{"Subscription", "SubscriptionRequest", "List_Subscription", "PollCounts"} {
+			if schemas[name] == nil {
+				t.Errorf("/openapi.json lacks schema %s", name)
+			}
+		}
 	})
 }
 
