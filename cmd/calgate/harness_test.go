@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -30,7 +31,7 @@ type testGateway struct {
 type engine struct {
 	name string
 	// configure fills the database and Redis settings.
-	configure func(t *testing.T, cfg *Config)
+	configure func(t testing.TB, cfg *Config)
 }
 
 // engines lists the combinations every end-to-end test runs on: SQLite
@@ -38,8 +39,8 @@ type engine struct {
 // real Redis (the production shape).
 func engines() []engine {
 	return []engine{
-		{name: "sqlite+embedded", configure: func(t *testing.T, cfg *Config) {}},
-		{name: "postgres+redis", configure: func(t *testing.T, cfg *Config) {
+		{name: "sqlite+embedded", configure: func(t testing.TB, cfg *Config) {}},
+		{name: "postgres+redis", configure: func(t testing.TB, cfg *Config) {
 			cfg.DatabaseURL = testenv.Postgres(t)
 			cfg.RedisURL = testenv.Redis(t)
 		}},
@@ -53,7 +54,7 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, e engine)) {
 	}
 }
 
-func testConfig(t *testing.T) *Config {
+func testConfig(t testing.TB) *Config {
 	return &Config{
 		Addr:                "127.0.0.1:0",
 		DataDir:             filepath.Join(t.TempDir(), "data"),
@@ -81,7 +82,7 @@ func testLogger(t testing.TB) *slog.Logger {
 
 // startGateway starts a gateway with roles serve on the engine; modify may
 // change the configuration first.
-func startGateway(t *testing.T, e engine, modify ...func(*Config)) *testGateway {
+func startGateway(t testing.TB, e engine, modify ...func(*Config)) *testGateway {
 	t.Helper()
 	cfg := testConfig(t)
 	e.configure(t, cfg)
@@ -91,7 +92,7 @@ func startGateway(t *testing.T, e engine, modify ...func(*Config)) *testGateway 
 	return startWithConfig(t, cfg, roleAPI|roleWorker)
 }
 
-func startWithConfig(t *testing.T, cfg *Config, roles role) *testGateway {
+func startWithConfig(t testing.TB, cfg *Config, roles role) *testGateway {
 	t.Helper()
 	logger := testLogger(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -118,6 +119,30 @@ func startWithConfig(t *testing.T, cfg *Config, roles role) *testGateway {
 	}
 	t.Cleanup(g.Stop)
 	return g
+}
+
+// startBenchGateway starts a quiet gateway for a benchmark.
+func startBenchGateway(b *testing.B, e engine) *testGateway {
+	b.Helper()
+	cfg := testConfig(b)
+	e.configure(b, cfg)
+	cfg.LogLevel = "error"
+	return startWithConfig(b, cfg, roleAPI|roleWorker)
+}
+
+// analyze refreshes PostgreSQL's planner statistics after a bulk load (the
+// development and CI servers run without autovacuum); on SQLite it does
+// nothing.
+func (g *testGateway) analyze(t testing.TB) {
+	if g.app.store.Dialect() != "postgres" {
+		return
+	}
+	if err := g.app.store.Tx(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec("ANALYZE")
+		return err
+	}); err != nil {
+		t.Fatalf("analyze: %v", err)
+	}
 }
 
 // Stop shuts the gateway down gracefully and waits for it.

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// BenchmarkHTTPSingleUpsert measures one new entry per request through the
+// whole HTTP handler (auth, validation, store, event), on both engines.
+func BenchmarkHTTPSingleUpsert(b *testing.B) {
+	for _, e := range engines() {
+		b.Run(e.name, func(b *testing.B) {
+			g := startBenchGateway(b, e)
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					i++
+					body := fmt.Sprintf(`{"external_id":"%p-%d","workstage":"Weld","order":"O-1","start":"2025-01-01 08:00:00","end":"2025-01-01 09:00:00"}`, pb, i)
+					req, _ := http.NewRequest("POST", g.URL+"/v1/jobs", bytes.NewBufferString(body))
+					req.Header.Set("Authorization", "Bearer "+g.Token)
+					req.Header.Set("Content-Type", "application/json")
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusCreated {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
+		})
+	}
+}
+
+// BenchmarkHTTPBulkUpsert10k measures a bulk request of 10,000 new entries
+// through the HTTP handler, events and history included.
+func BenchmarkHTTPBulkUpsert10k(b *testing.B) {
+	for _, e := range engines() {
+		b.Run(e.name, func(b *testing.B) {
+			g := startBenchGateway(b, e)
+			var elapsed time.Duration
+			for n := 0; n < b.N; n++ {
+				items := make([]map[string]any, 10000)
+				for i := range items {
+					items[i] = map[string]any{"external_id": fmt.Sprintf("b%d-%d", n, i), "workstage": "Weld", "order": "O-1",
+						"start": "2025-01-01 08:00:00", "end": "2025-01-01 09:00:00", "attributes": map[string]any{"line": i}}
+				}
+				body, _ := json.Marshal(map[string]any{"items": items})
+				req, _ := http.NewRequest("POST", g.URL+"/v1/jobs/bulk", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+g.Token)
+				req.Header.Set("Content-Type", "application/json")
+				start := time.Now()
+				resp, err := http.DefaultClient.Do(req)
+				elapsed += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var res map[string]any
+				_ = json.NewDecoder(resp.Body).Decode(&res)
+				resp.Body.Close()
+				if res["created"] != float64(10000) {
+					b.Fatalf("bulk: %d %v", resp.StatusCode, res["errors"])
+				}
+				g.analyze(b)
+			}
+			b.ReportMetric(float64(b.N*10000)/elapsed.Seconds(), "entries/s")
+		})
+	}
+}
