@@ -529,3 +529,35 @@ func TestEntryICSDownload(t *testing.T) {
 		}
 	})
 }
+
+func TestFeedOfTenThousandEntries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders and parses a 10,000-entry feed")
+	}
+	forEachEngine(t, func(t *testing.T, e engine) {
+		g := startGateway(t, e)
+		_, path := createFeed(t, g, g.Token, map[string]any{"name": "Everything"})
+		start := time.Date(2027, 1, 1, 6, 0, 0, 0, mustZone(t, "Europe/Berlin"))
+		items := make([]map[string]any, 10000)
+		for i := range items {
+			s := start.Add(time.Duration(i) * 3 * time.Hour)
+			items[i] = map[string]any{"external_id": "bulk-" + strconv.Itoa(i), "resource": "room-" + strconv.Itoa(i%7),
+				"title": "Booking " + strconv.Itoa(i) + ", Åbo; hall", "start": s.Format(time.RFC3339), "end": s.Add(90 * time.Minute).Format(time.RFC3339)}
+		}
+		res := decode(t, g.mustCall(t, http.StatusOK, "POST", "/v1/reservations/bulk", map[string]any{"items": items, "verbose": true}))
+		if res["created"] != float64(10000) {
+			t.Fatalf("bulk upsert: %v", res["created"])
+		}
+		want := make(map[string]wantEvent, len(items))
+		ids := make([]string, 0, len(items))
+		for _, op := range res["operations"].([]any) {
+			o := op.(map[string]any)
+			i := int(o["index"].(float64))
+			s := start.Add(time.Duration(i) * 3 * time.Hour)
+			want[o["id"].(string)] = wantEvent{Summary: items[i]["title"].(string), Status: "CONFIRMED", Start: s, End: s.Add(90 * time.Minute)}
+			ids = append(ids, o["id"].(string))
+		}
+		body := waitForFeed(t, g, path, ids...)
+		checkClients(t, body, want)
+	})
+}
