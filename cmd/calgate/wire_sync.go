@@ -1,8 +1,46 @@
 package main
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"time"
 
-// wireSync registers the sync capability.
+	"github.com/calgate/calgate/api"
+	"github.com/calgate/calgate/outbound"
+	"github.com/calgate/calgate/sync/caldavsync"
+)
+
+// caldavMaxResponse bounds one answer of a CalDAV server (a calendar's
+// PROPFIND listing can be large).
+const caldavMaxResponse = 64 << 20
+
+// wireSync registers CalDAV targets: the "caldav" destination, its push and
+// reconcile jobs, the periodic reconciliation
+// (CALGATE_CALDAV_RECONCILE_INTERVAL, default 15m) and the
+// /v1/caldav-targets routes.
 func (a *app) wireSync(ctx context.Context) error {
+	interval := caldavsync.DefaultReconcileInterval
+	if raw := env("CALGATE_CALDAV_RECONCILE_INTERVAL", ""); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < time.Second {
+			return fmt.Errorf("CALGATE_CALDAV_RECONCILE_INTERVAL: %q is not a duration of at least 1s (such as 15m)", raw)
+		}
+		interval = d
+	}
+	opts := caldavsync.Options{
+		Store: a.store, Jobs: a.queue, Sealer: a.vault,
+		HTTPClient:        a.httpClient(caldavMaxResponse, 30*time.Second),
+		Logger:            a.logger.With("capability", "caldav"),
+		ReconcileInterval: interval,
+	}
+	if !a.cfg.AllowPrivateTargets {
+		opts.CheckURL = func(ctx context.Context, raw string) error {
+			return outbound.CheckURL(ctx, raw, false, nil)
+		}
+	}
+	svc := caldavsync.New(opts)
+	svc.Register(a.queue)
+	a.server.Add(a.server.CalDAVRoutes(svc)...)
+	a.server.AddSchemas(api.CalDAVSchemas())
 	return nil
 }

@@ -88,7 +88,7 @@ type env struct {
 	jobs *jobs
 }
 
-func newEnv(t *testing.T, srv *caldavtest.Server) *env {
+func newEnv(t testing.TB, srv *caldavtest.Server) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "calgate.db"), nil)
@@ -113,7 +113,7 @@ func newEnv(t *testing.T, srv *caldavtest.Server) *env {
 func ptr[T any](v T) *T { return &v }
 
 // target creates a target on the server's calendar.
-func (e *env) target(t *testing.T, onArchive string) *calgate.CalDAVTarget {
+func (e *env) target(t testing.TB, onArchive string) *calgate.CalDAVTarget {
 	t.Helper()
 	tg, cals, err := e.svc.Create(context.Background(), e.ws, calgate.CalDAVTargetInput{
 		URL: ptr(e.srv.URL), Username: ptr(e.srv.Username), Password: ptr(e.srv.Password),
@@ -160,7 +160,7 @@ func (e *env) upsert(t *testing.T, externalID, title string, archive bool) *calg
 
 // push runs the push of an entry as the job would, and returns how many
 // requests it sent.
-func (e *env) push(t *testing.T, tg *calgate.CalDAVTarget, en *calgate.Entry) int64 {
+func (e *env) push(t testing.TB, tg *calgate.CalDAVTarget, en *calgate.Entry) int64 {
 	t.Helper()
 	before := e.reqs.n.Load()
 	if err := e.svc.runPush(context.Background(), []byte(fmt.Sprintf(`{"t":%q,"e":%q}`, tg.ID, en.ID))); err != nil {
@@ -171,7 +171,7 @@ func (e *env) push(t *testing.T, tg *calgate.CalDAVTarget, en *calgate.Entry) in
 
 // serverEvent fetches an object with a raw GET and parses it; nil when the
 // server has no such object.
-func (e *env) serverEvent(t *testing.T, name string) *goical.Event {
+func (e *env) serverEvent(t testing.TB, name string) *goical.Event {
 	t.Helper()
 	resp, err := e.srv.Do(context.Background(), http.MethodGet, e.srv.CalendarURL+name, nil, nil)
 	if err != nil {
@@ -225,7 +225,7 @@ func (e *env) rawDelete(t *testing.T, name string) {
 	resp.Body.Close()
 }
 
-func (e *env) reload(t *testing.T, tg *calgate.CalDAVTarget) *calgate.CalDAVTarget {
+func (e *env) reload(t testing.TB, tg *calgate.CalDAVTarget) *calgate.CalDAVTarget {
 	t.Helper()
 	got, err := e.db.CalDAVTarget(context.Background(), e.ws, tg.ID)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -228,17 +229,21 @@ func (s *Service) apply(ctx context.Context, cl *caldav.Client, obj *calgate.Cal
 	}
 	newTag, err := cl.Put(ctx, obj.Name, buf.Bytes(), tag)
 	if errors.Is(err, caldav.ErrPreconditionFailed) {
-		out.conflicts++
-		_, cur, gerr := cl.Get(ctx, obj.Name)
+		body, cur, gerr := cl.Get(ctx, obj.Name)
 		switch {
 		case errors.Is(gerr, calgate.ErrNotFound):
 			cur = ""
 			out.op = "created"
 		case gerr != nil:
 			return applied{}, gerr
+		case objectVersion(body) >= e.Version:
+			// Another worker (a reconciliation, a retried job) already
+			// wrote this version: no conflict, nothing to write.
+			return applied{etag: cur, state: calgate.CalDAVObjectPresent}, nil
 		default:
 			out.op = "updated"
 		}
+		out.conflicts++
 		newTag, err = cl.Put(ctx, obj.Name, buf.Bytes(), cur)
 	}
 	out.etag = newTag
@@ -262,4 +267,23 @@ func (s *Service) failed(ctx context.Context, t *calgate.CalDAVTarget, err error
 	}
 	s.log.Warn("caldav: push failed", "target", t.ID, "workspace", t.WorkspaceID, "err", err)
 	return nil
+}
+
+// objectVersion reads the entry version calgate wrote into an object
+// (X-CALGATE-VERSION); 0 when there is none.
+func objectVersion(ics []byte) int64 {
+	const prop = "\nX-CALGATE-VERSION:"
+	i := bytes.Index(ics, []byte(prop))
+	if i < 0 {
+		return 0
+	}
+	rest := ics[i+len(prop):]
+	if j := bytes.IndexAny(rest, "\r\n"); j >= 0 {
+		rest = rest[:j]
+	}
+	v, err := strconv.ParseInt(string(bytes.TrimSpace(rest)), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return v
 }

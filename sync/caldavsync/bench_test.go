@@ -1,0 +1,165 @@
+package caldavsync
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/sync/caldav/caldavtest"
+)
+
+// benchWorkers is how many pushes run at once, as queue workers would.
+const benchWorkers = 8
+
+// BenchmarkCalDAVPush1000 pushes 1,000 new entries into Radicale through
+// the push path (event → wanted version → push job) with 8 workers and
+// reports gateway-puts/s; in the same run it measures Radicale's own rate
+// for 1,000 raw PUTs from 8 clients (raw-puts/s), their ratio, and the time
+// from writing one change to the store until the server holds it
+// (ingest-to-visible-ms). Run it with -benchtime=1x.
+func BenchmarkCalDAVPush1000(b *testing.B) {
+	const n = 1000
+	srv := caldavtest.StartRadicale(b)
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		// Radicale slows down as a calendar grows: each side gets a fresh one.
+		gwCal, err := srv.MakeCalendar(ctx, fmt.Sprintf("bench-gw-%d", i), "Gateway", "VEVENT")
+		if err != nil {
+			b.Fatal(err)
+		}
+		rawCal, err := srv.MakeCalendar(ctx, fmt.Sprintf("bench-raw-%d", i), "Raw", "VEVENT")
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv.CalendarURL = gwCal
+		e := newEnv(b, srv)
+		e.svc.opts.HTTPClient = &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: benchWorkers}}
+		tg := e.target(b, calgate.OnArchiveDelete)
+
+		items := make([]calgate.UpsertItem, n)
+		for j := range items {
+			doc := fmt.Sprintf(`{"external_id": "bench-%d", "title": "Booking %d", "start": "2026-06-01T09:00:00+02:00", "end": "2026-06-01T10:00:00+02:00", "resource": "room-%d"}`, j, j, j%7)
+			en, err := calgate.ParseEntry(calgate.KindReservation, []byte(doc), "Europe/Berlin")
+			if err != nil {
+				b.Fatal(err)
+			}
+			items[j].Entry = en
+		}
+		if _, err := e.db.Upsert(ctx, e.ws, "bench", items, calgate.UpsertOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		entries, _, err := e.db.Entries(ctx, e.ws, calgate.EntryFilter{Limit: n})
+		if err != nil || len(entries) != n {
+			b.Fatalf("%d entries, %v", len(entries), err)
+		}
+
+		b.StartTimer()
+		start := time.Now()
+		for _, en := range entries {
+			if err := e.svc.HandleEvent(ctx, &calgate.Event{WorkspaceID: e.ws, Type: calgate.EventEntryCreated, EntryID: en.ID, Entry: en}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var jobs [][]byte
+		for _, j := range e.jobs.jobs {
+			if j.Type == JobPush {
+				jobs = append(jobs, j.Payload)
+			}
+		}
+		parallel(b, len(jobs), func(k int) error { return e.svc.runPush(ctx, jobs[k]) })
+		gwRate := float64(n) / time.Since(start).Seconds()
+		b.StopTimer()
+
+		if bl, err := e.db.CalDAVBacklog(ctx, tg.ID); err != nil || bl.Pending != 0 {
+			b.Fatalf("backlog after the push: %+v %v", bl, err)
+		}
+		listing, err := e.svc.Reconcile(ctx, e.reload(b, tg))
+		if err != nil || listing.Unchanged != n {
+			b.Fatalf("the server does not hold the %d entries: %+v %v", n, listing, err)
+		}
+
+		body := func(k int) []byte {
+			return fmt.Appendf(nil, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\nBEGIN:VEVENT\r\nUID:raw-%d\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260601T070000Z\r\nDTEND:20260601T080000Z\r\nSUMMARY:Booking %d\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", k, k)
+		}
+		hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: benchWorkers}}
+		start = time.Now()
+		parallel(b, n, func(k int) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPut, fmt.Sprintf("%sraw-%d.ics", rawCal, k), bytes.NewReader(body(k)))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Content-Type", "text/calendar")
+			req.SetBasicAuth(srv.Username, srv.Password)
+			resp, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode/100 != 2 {
+				return fmt.Errorf("raw PUT: %s", resp.Status)
+			}
+			return nil
+		})
+		rawRate := float64(n) / time.Since(start).Seconds()
+
+		// One change, from the store write to the object on the server.
+		start = time.Now()
+		items[0].Entry.Title = "Booking 0 (moved)"
+		res, err := e.db.Upsert(ctx, e.ws, "bench", items[:1], calgate.UpsertOptions{Verbose: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		changed, err := e.db.Entry(ctx, e.ws, calgate.KindReservation, res.Operations[0].ID, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := e.svc.HandleEvent(ctx, &calgate.Event{WorkspaceID: e.ws, Type: calgate.EventEntryUpdated, EntryID: changed.ID, Entry: changed}); err != nil {
+			b.Fatal(err)
+		}
+		e.push(b, tg, changed)
+		visible := time.Since(start)
+		if ev := e.serverEvent(b, ObjectName(changed.ID)); ev == nil || prop(ev, "SUMMARY") != "Booking 0 (moved)" {
+			b.Fatal("the change is not on the server")
+		}
+
+		b.ReportMetric(gwRate, "gateway-puts/s")
+		b.ReportMetric(rawRate, "raw-puts/s")
+		b.ReportMetric(gwRate/rawRate, "ratio")
+		b.ReportMetric(float64(visible.Microseconds())/1000, "ingest-to-visible-ms")
+	}
+}
+
+// parallel runs fn for 0..n-1 over benchWorkers goroutines.
+func parallel(b *testing.B, n int, fn func(k int) error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var firstErr error
+	for range benchWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= n {
+					return
+				}
+				if err := fn(k); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		b.Fatal(firstErr)
+	}
+}
