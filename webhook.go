@@ -133,8 +133,10 @@ type DeliveryAttempt struct {
 // EndpointChange is what an attempt does to its endpoint, written with
 // the attempt.
 type EndpointChange struct {
-	// Succeeded ends the failure streak.
+	// Succeeded records a success.
 	Succeeded bool
+	// ResetStreak ends the endpoint's failure streak (with Succeeded).
+	ResetStreak bool
 	// Disable, when not empty, disables the endpoint with this reason.
 	Disable string
 }
@@ -163,8 +165,10 @@ type WebhookStore interface {
 	// CreateDeliveries, in one transaction, creates one delivery of ev per
 	// enabled endpoint of its workspace that match accepts, skipping those
 	// that exist (a repeated event is a no-op), and returns the new ones.
-	// payload builds the body once, when some endpoint matches.
-	CreateDeliveries(ctx context.Context, ev *Event, match func(*Webhook) bool, payload func() (json.RawMessage, error)) ([]*Delivery, error)
+	// payload builds the body once, when some endpoint matches. The new
+	// deliveries are claimed by the caller until leaseUntil, so it can make
+	// their first attempts at once.
+	CreateDeliveries(ctx context.Context, ev *Event, match func(*Webhook) bool, payload func() (json.RawMessage, error), leaseUntil time.Time) ([]*Delivery, error)
 	// ClaimDelivery takes a pending, due delivery for one attempt until
 	// leaseUntil; ErrNotFound when it is not pending, not due or taken.
 	ClaimDelivery(ctx context.Context, id string, now, leaseUntil time.Time) (*Delivery, error)

@@ -195,7 +195,7 @@ func scanDeliveries(rows *sql.Rows) ([]*calgate.Delivery, error) {
 // CreateDeliveries writes, with one statement, a delivery of ev for every
 // enabled endpoint of its workspace that match accepts; an endpoint that
 // already has a delivery of the event is skipped.
-func (db *DB) CreateDeliveries(ctx context.Context, ev *calgate.Event, match func(*calgate.Webhook) bool, payload func() (json.RawMessage, error)) ([]*calgate.Delivery, error) {
+func (db *DB) CreateDeliveries(ctx context.Context, ev *calgate.Event, match func(*calgate.Webhook) bool, payload func() (json.RawMessage, error), leaseUntil time.Time) ([]*calgate.Delivery, error) {
 	rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT `+webhookColumns+` FROM webhooks
 		WHERE workspace_id = ? AND disabled = ? ORDER BY id`), ev.WorkspaceID, false)
 	if err != nil {
@@ -225,16 +225,17 @@ func (db *DB) CreateDeliveries(ctx context.Context, ev *calgate.Event, match fun
 	if len(list) == 0 {
 		return nil, nil
 	}
-	const cols = 10
+	const cols = 11
+	lease := dbTime(leaseUntil)
 	var q strings.Builder
-	q.WriteString(`INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, type, payload, status, attempts, next_attempt_at, created_at, updated_at) VALUES `)
+	q.WriteString(`INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, type, payload, status, attempts, next_attempt_at, lease_until, created_at, updated_at) VALUES `)
 	args := make([]any, 0, len(list)*cols)
 	for i, d := range list {
 		if i > 0 {
 			q.WriteByte(',')
 		}
-		q.WriteString(`(?,?,?,?,?,?,?,0,?,?,?)`)
-		args = append(args, d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type), string(d.Payload), d.Status, now, now, now)
+		q.WriteString(`(?,?,?,?,?,?,?,0,?,?,?,?)`)
+		args = append(args, d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type), string(d.Payload), d.Status, now, lease, now, now)
 	}
 	q.WriteString(` ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id`)
 	res, err := db.w.QueryContext(ctx, db.d.rebind(q.String()), args...)
@@ -287,6 +288,19 @@ func (db *DB) ReleaseDelivery(ctx context.Context, id string) error {
 func (db *DB) RecordAttempt(ctx context.Context, d *calgate.Delivery, a *calgate.DeliveryAttempt, change calgate.EndpointChange) (*time.Time, error) {
 	now := dbTime(time.Now())
 	d.UpdatedAt = now
+	if db.d.postgres && change.Disable == "" && change.Succeeded && !change.ResetStreak {
+		// The hot path: one statement, no transaction round trips.
+		_, err := db.w.ExecContext(ctx, `WITH a AS (INSERT INTO webhook_attempts
+			(delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms) VALUES ($1,$2,$3,$4,$5,$6,$7))
+			UPDATE webhook_deliveries SET status = $8, attempts = $9, next_attempt_at = $10, lease_until = NULL, updated_at = $11
+			WHERE id = $1`,
+			d.ID, dbTime(a.At), a.StatusCode, a.Latency.Microseconds(), a.Error, a.Response, a.RetryIn.Milliseconds(),
+			d.Status, d.Attempts, nullTime(d.NextAttemptAt), now)
+		if err != nil {
+			return nil, fmt.Errorf("store: record attempt of %s: %w", d.ID, err)
+		}
+		return nil, nil
+	}
 	var failing *time.Time
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO webhook_attempts
@@ -305,6 +319,7 @@ func (db *DB) RecordAttempt(ctx context.Context, d *calgate.Delivery, a *calgate
 				WHERE id = ? AND disabled = ?`), true, change.Disable, now, d.WebhookID, false); err != nil {
 				return fmt.Errorf("disable webhook: %w", err)
 			}
+		case change.Succeeded && !change.ResetStreak:
 		case change.Succeeded:
 			if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE webhooks SET failing_since = NULL
 				WHERE id = ? AND failing_since IS NOT NULL`), d.WebhookID); err != nil {
@@ -431,13 +446,15 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 	return list, nil
 }
 
-// DueDeliveries lists unclaimed pending deliveries due before a time.
+// DueDeliveries lists unclaimed pending deliveries of enabled endpoints due
+// before a time; those of a disabled endpoint wait until it is enabled.
 func (db *DB) DueDeliveries(ctx context.Context, before time.Time, limit int) ([]*calgate.Delivery, error) {
 	before = dbTime(before)
 	now := dbTime(time.Now())
-	rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT `+deliveryColumns+` FROM webhook_deliveries
-		WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-		ORDER BY next_attempt_at LIMIT ?`), before, now, clampLimit(limit))
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT `+prefixed("d.", deliveryColumns)+` FROM webhook_deliveries d
+		JOIN webhooks w ON w.id = d.webhook_id AND w.disabled = ?
+		WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until <= ?)
+		ORDER BY d.next_attempt_at LIMIT ?`), false, before, now, clampLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: due deliveries: %w", err)
 	}
@@ -446,4 +463,13 @@ func (db *DB) DueDeliveries(ctx context.Context, before time.Time, limit int) ([
 		return nil, fmt.Errorf("store: due deliveries: %w", err)
 	}
 	return list, nil
+}
+
+// prefixed qualifies every column of a column list with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -41,25 +42,53 @@ func (s *Service) Register(r calgate.Registry, interval time.Duration) {
 }
 
 // HandleEvent creates the event's deliveries, one per matching enabled
-// endpoint, and enqueues their first attempts. A repeated event creates
-// nothing.
+// endpoint, claimed at creation, and makes their first attempts at once,
+// side by side; a delivery whose endpoint has every call slot taken goes to
+// the queue instead. A repeated event creates and sends nothing.
 func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
 	if ev.Type == calgate.EventWebhookTest {
 		return nil
 	}
 	list, err := s.o.Store.CreateDeliveries(ctx, ev, func(w *calgate.Webhook) bool { return w.Matches(ev) },
-		func() (json.RawMessage, error) { return s.body(ev) })
+		func() (json.RawMessage, error) { return s.body(ev) }, time.Now().Add(s.lease()))
 	if err != nil {
 		return fmt.Errorf("webhooks: event %d: %w", ev.ID, err)
 	}
+	var wg sync.WaitGroup
 	for _, d := range list {
-		// What cannot be enqueued now goes out with the sweep.
-		if err := s.enqueue(ctx, d, time.Time{}, ""); err != nil {
-			s.logger.Warn("webhooks: enqueue attempt", "delivery", d.ID, "err", err)
+		release, ok := s.acquire(d.WebhookID)
+		if !ok {
+			s.handOff(ctx, d)
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer release()
+			if _, err := s.attempt(ctx, d); err != nil {
+				// The claim runs out and the sweep sends it again.
+				s.logger.Warn("webhooks: attempt", "delivery", d.ID, "err", err)
+			}
+		}()
 	}
+	wg.Wait()
 	return nil
 }
+
+// handOff gives a claimed delivery to the queue.
+func (s *Service) handOff(ctx context.Context, d *calgate.Delivery) {
+	if err := s.o.Store.ReleaseDelivery(ctx, d.ID); err != nil {
+		s.logger.Warn("webhooks: release delivery", "delivery", d.ID, "err", err)
+		return
+	}
+	// What cannot be enqueued now goes out with the sweep.
+	if err := s.enqueue(ctx, d, time.Now().Add(busyDelay), ""); err != nil {
+		s.logger.Warn("webhooks: enqueue attempt", "delivery", d.ID, "err", err)
+	}
+}
+
+// lease is how long a claim lasts: a call's timeout and some slack.
+func (s *Service) lease() time.Duration { return s.o.Timeout + 10*time.Second }
 
 // enqueue schedules an attempt of d at a time (zero: now). The job id is
 // the delivery id with its round attempt count, so the same attempt is
@@ -88,7 +117,7 @@ func (s *Service) attemptJob(ctx context.Context, payload []byte) error {
 	}
 	defer release()
 	now := time.Now()
-	d, err := s.o.Store.ClaimDelivery(ctx, deliveryID, now, now.Add(s.o.Timeout+10*time.Second))
+	d, err := s.o.Store.ClaimDelivery(ctx, deliveryID, now, now.Add(s.lease()))
 	if errors.Is(err, calgate.ErrNotFound) {
 		return nil // delivered, failed, not due yet, or taken by another worker
 	}
@@ -129,7 +158,7 @@ func (s *Service) attempt(ctx context.Context, d *calgate.Delivery) (*calgate.De
 	switch res.Outcome {
 	case Succeeded:
 		d.Status, d.NextAttemptAt = calgate.DeliverySucceeded, nil
-		change.Succeeded = true
+		change.Succeeded, change.ResetStreak = true, w.FailingSince != nil
 	case Gone:
 		d.Status, d.NextAttemptAt = calgate.DeliveryFailed, nil
 		change.Disable = "the endpoint answered 410 Gone"
