@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,24 @@ type Options struct {
 	Logger  *slog.Logger
 	// Now returns the current time (time.Now when nil).
 	Now func() time.Time
+	// Memo is how long a process trusts what it last read from Redis
+	// about a token (its feed and the ready copy's ETag) before asking
+	// again; DefaultMemo when zero, never when negative. Another API
+	// process may serve a rotated URL or the previous copy for this long.
+	Memo time.Duration
+}
+
+// DefaultMemo is the default Options.Memo.
+const DefaultMemo = time.Second
+
+// maxMemo bounds the tokens remembered at once.
+const maxMemo = 10000
+
+// memo is what a process last read from Redis about a token.
+type memo struct {
+	feedID string
+	head   head
+	at     time.Time
 }
 
 // Stats counts what the service did since it started.
@@ -65,13 +84,21 @@ type Service struct {
 	logger  *slog.Logger
 	now     func() time.Time
 
+	memoTTL time.Duration
+	memoMu  sync.Mutex
+	memos   map[string]memo // by token hash
+
 	renders, onTheSpot, hits, enqueued atomic.Int64
 }
 
 // New returns a feeds service.
 func New(st Store, cache *Cache, jobs calgate.Jobs, sealer Sealer, opts Options) *Service {
 	s := &Service{store: st, cache: cache, jobs: jobs, sealer: sealer,
-		base: strings.TrimRight(opts.PublicURL, "/"), refresh: opts.Refresh, logger: opts.Logger, now: opts.Now}
+		base: strings.TrimRight(opts.PublicURL, "/"), refresh: opts.Refresh, logger: opts.Logger, now: opts.Now,
+		memoTTL: opts.Memo, memos: map[string]memo{}}
+	if s.memoTTL == 0 {
+		s.memoTTL = DefaultMemo
+	}
 	if s.refresh <= 0 {
 		s.refresh = time.Hour
 	}
@@ -178,6 +205,7 @@ func (s *Service) Rotate(ctx context.Context, workspaceID, id string) (View, err
 		return View{}, err
 	}
 	oldHash := f.TokenHash
+	s.forget(oldHash)
 	s.newToken(f)
 	f.UpdatedAt = s.now()
 	if err := s.store.UpdateFeed(ctx, f); err != nil {
@@ -201,6 +229,7 @@ func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
 	if err := s.store.DeleteFeed(ctx, workspaceID, id); err != nil {
 		return err
 	}
+	s.forget(f.TokenHash)
 	if err := s.cache.forgetToken(ctx, f.TokenHash); err != nil {
 		return fmt.Errorf("feeds: delete %s: %w", id, err)
 	}
@@ -233,6 +262,12 @@ func (s *Service) Ready(ctx context.Context, token string) (*Ready, error) {
 		return nil, calgate.ErrNotFound
 	}
 	hash := calgate.HashSecret(token)
+	if m, ok := s.recall(hash); ok {
+		if r, err := s.cache.ready(ctx, m.feedID, m.head); err == nil {
+			s.hits.Add(1)
+			return r, nil
+		}
+	}
 	id, h, err := s.cache.byToken(ctx, hash)
 	switch {
 	case errors.Is(err, errMiss):
@@ -250,6 +285,7 @@ func (s *Service) Ready(ctx context.Context, token string) (*Ready, error) {
 	if h.etag != "" {
 		if r, err := s.cache.ready(ctx, id, h); err == nil {
 			s.hits.Add(1)
+			s.remember(hash, id, h)
 			return r, nil
 		} else if !errors.Is(err, errMiss) {
 			return nil, err
@@ -292,4 +328,39 @@ func (s *Service) renderAndStore(ctx context.Context, f *calgate.Feed, onlyIfAbs
 		return nil, false, err
 	}
 	return s.cache.store(ctx, f.ID, body, s.now(), onlyIfAbsent)
+}
+
+// recall returns what this process read about a token within the memo
+// time.
+func (s *Service) recall(hash string) (memo, bool) {
+	if s.memoTTL < 0 {
+		return memo{}, false
+	}
+	s.memoMu.Lock()
+	defer s.memoMu.Unlock()
+	m, ok := s.memos[hash]
+	if !ok || s.now().Sub(m.at) > s.memoTTL {
+		return memo{}, false
+	}
+	return m, true
+}
+
+// remember keeps what was read about a token for the memo time.
+func (s *Service) remember(hash, feedID string, h head) {
+	if s.memoTTL < 0 {
+		return
+	}
+	s.memoMu.Lock()
+	defer s.memoMu.Unlock()
+	if len(s.memos) >= maxMemo {
+		clear(s.memos)
+	}
+	s.memos[hash] = memo{feedID: feedID, head: h, at: s.now()}
+}
+
+// forget drops what this process remembers about a token.
+func (s *Service) forget(hash string) {
+	s.memoMu.Lock()
+	defer s.memoMu.Unlock()
+	delete(s.memos, hash)
 }

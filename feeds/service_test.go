@@ -208,7 +208,7 @@ func (fx *fixture) entry(id string, kind calgate.Kind, resource string, start ti
 func ptr[T any](v T) *T { return &v }
 
 // token returns the token of a feed URL.
-func token(t *testing.T, v View) string {
+func token(t testing.TB, v View) string {
 	t.Helper()
 	const prefix = "https://cal.example/feeds/"
 	if len(v.URL) <= len(prefix)+4 || v.URL[:len(prefix)] != prefix {
