@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,7 +21,11 @@ const MaxIdempotencyKeyLength = 255
 // nothing twice. A key reused with another body is refused.
 func (s *Server) idempotency(c *gin.Context) {
 	key := c.GetHeader("Idempotency-Key")
-	if c.Request.Method != http.MethodPost || key == "" {
+	// Files (CSV, Excel, multipart) are streamed, never held in memory, so
+	// keys apply to JSON requests only.
+	ct := c.ContentType()
+	isJSON := ct == "" || ct == "application/json" || strings.HasSuffix(ct, "+json")
+	if c.Request.Method != http.MethodPost || key == "" || !isJSON {
 		c.Next()
 		return
 	}
