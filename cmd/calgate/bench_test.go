@@ -16,6 +16,8 @@ func BenchmarkHTTPSingleUpsert(b *testing.B) {
 		b.Run(e.name, func(b *testing.B) {
 			g := startBenchGateway(b, e)
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			// 16 clients per core: an ERP pushing changes from many threads.
+			b.SetParallelism(16)
 			b.ResetTimer()
 			start := time.Now()
 			b.RunParallel(func(pb *testing.PB) {
