@@ -155,6 +155,8 @@ func (s *Service) Create(ctx context.Context, ws *calgate.Workspace, in *Input) 
 	if err := s.store.CreateFeed(ctx, f); err != nil {
 		return View{}, err
 	}
+	// Have it ready before the first subscriber asks.
+	s.changed(ctx, f)
 	s.logger.Info("feed created", "workspace", ws.ID, "feed", f.ID)
 	return s.viewOf(f), nil
 }

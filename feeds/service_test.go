@@ -297,6 +297,7 @@ func TestEventsReachFeedsMatchingBeforeOrAfter(t *testing.T) {
 	}
 	vAll, _ := fx.svc.Create(ctx, fx.ws, &Input{Name: ptr("all")})
 	vOther, _ := fx.svc.Create(ctx, &calgate.Workspace{ID: "ws_2", Timezone: "UTC"}, &Input{Name: ptr("other")})
+	fx.jobs.take() // the renders asked for on creation
 	e := fx.entry("ent_1", calgate.KindJob, "machine-b", fx.now.Add(time.Hour))
 	ev := &calgate.Event{ID: 1, WorkspaceID: fx.ws.ID, Type: calgate.EventEntryUpdated, Entry: e,
 		Diff: calgate.FieldDiff{"workstage": {From: "machine-a", To: "machine-b"}}}
