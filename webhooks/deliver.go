@@ -16,9 +16,12 @@ import (
 // "<delivery id> <endpoint id>".
 const JobAttempt = "webhook-attempt"
 
-// busyDelay is how long an attempt waits when its endpoint has every call
-// slot taken.
-const busyDelay = 100 * time.Millisecond
+// slotWait is how long an attempt waits for a call slot of its endpoint
+// before it goes back to the queue, to run busyDelay later.
+const (
+	slotWait  = 50 * time.Millisecond
+	busyDelay = 100 * time.Millisecond
+)
 
 var _ calgate.Destination = (*Service)(nil)
 
@@ -56,14 +59,14 @@ func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
 	}
 	var wg sync.WaitGroup
 	for _, d := range list {
-		release, ok := s.acquire(d.WebhookID)
-		if !ok {
-			s.handOff(ctx, d)
-			continue
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			release, ok := s.acquire(ctx, d.WebhookID, slotWait)
+			if !ok {
+				s.handOff(ctx, d)
+				return
+			}
 			defer release()
 			if _, err := s.attempt(ctx, d); err != nil {
 				// The claim runs out and the sweep sends it again.
@@ -109,7 +112,7 @@ func (s *Service) attemptJob(ctx context.Context, payload []byte) error {
 	if !ok {
 		return fmt.Errorf("webhooks: bad attempt payload %q", payload)
 	}
-	release, ok := s.acquire(endpointID)
+	release, ok := s.acquire(ctx, endpointID, slotWait)
 	if !ok {
 		d := &calgate.Delivery{ID: deliveryID, WebhookID: endpointID}
 		at := time.Now().Add(busyDelay)

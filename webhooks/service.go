@@ -176,9 +176,10 @@ func (s *Service) openSecrets(w *calgate.Webhook, now time.Time) ([][]byte, erro
 	return keys, nil
 }
 
-// acquire takes one of an endpoint's call slots without waiting; release
-// gives it back.
-func (s *Service) acquire(endpointID string) (release func(), ok bool) {
+// acquire takes one of an endpoint's call slots, waiting at most wait;
+// release gives it back. A fast endpoint frees a slot within milliseconds,
+// while a slow one costs its callers no more than wait.
+func (s *Service) acquire(ctx context.Context, endpointID string, wait time.Duration) (release func(), ok bool) {
 	s.mu.Lock()
 	sl := s.slots[endpointID]
 	if sl == nil {
@@ -199,9 +200,17 @@ func (s *Service) acquire(endpointID string) (release func(), ok bool) {
 	case sl.ch <- struct{}{}:
 		return func() { <-sl.ch; done() }, true
 	default:
-		done()
-		return nil, false
 	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case sl.ch <- struct{}{}:
+		return func() { <-sl.ch; done() }, true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	done()
+	return nil, false
 }
 
 // retryDelay is the wait before attempt number next, scaled, with jitter.

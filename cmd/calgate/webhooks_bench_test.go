@@ -199,8 +199,9 @@ func BenchmarkWebhookDeliveries(b *testing.B) {
 	}
 }
 
-// asynqNoopRate runs 20,000 no-op tasks through asynq on the gateway's
-// Redis with the gateway's concurrency and returns tasks/s.
+// asynqNoopRate runs no-op tasks through asynq on the gateway's Redis with
+// the gateway's concurrency and returns tasks/s: 20,000 on a real Redis,
+// 2,000 on the much slower embedded one.
 func asynqNoopRate(b *testing.B, redisURL string, a *app) float64 {
 	b.Helper()
 	var opt asynq.RedisConnOpt = a.queue.RedisConnOpt()
@@ -211,7 +212,10 @@ func asynqNoopRate(b *testing.B, redisURL string, a *app) float64 {
 		}
 		opt = o
 	}
-	const n = 20000
+	n := 20000
+	if redisURL == "" {
+		n = 2000
+	}
 	client := asynq.NewClient(opt)
 	defer client.Close()
 	var done atomic.Int64
@@ -238,7 +242,7 @@ func asynqNoopRate(b *testing.B, redisURL string, a *app) float64 {
 		}()
 	}
 	wg.Wait()
-	waitFor(b, func() bool { return done.Load() >= n })
+	waitFor(b, func() bool { return done.Load() >= int64(n) })
 	return float64(n) / time.Since(began).Seconds()
 }
 
