@@ -178,6 +178,9 @@ type WebhookStore interface {
 	// change to its endpoint in one transaction, and returns the endpoint's
 	// failing_since afterwards.
 	RecordAttempt(ctx context.Context, d *Delivery, a *DeliveryAttempt, change EndpointChange) (*time.Time, error)
+	// RecordSuccesses writes several first-try-style successes at once:
+	// each delivery's attempt and its succeeded state (endpoints untouched).
+	RecordSuccesses(ctx context.Context, list []*Delivery, attempts []*DeliveryAttempt) error
 	Deliveries(ctx context.Context, workspaceID, webhookID string, f DeliveryFilter) ([]*Delivery, string, error)
 	// RetryDelivery makes a delivery pending again, due now, in a new round.
 	RetryDelivery(ctx context.Context, workspaceID, webhookID, id string, now time.Time) (*Delivery, error)

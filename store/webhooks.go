@@ -345,6 +345,54 @@ func (db *DB) RecordAttempt(ctx context.Context, d *calgate.Delivery, a *calgate
 	return failing, nil
 }
 
+// RecordSuccesses writes successful attempts and their deliveries' state
+// in bulk: one statement on PostgreSQL, one transaction on SQLite.
+func (db *DB) RecordSuccesses(ctx context.Context, list []*calgate.Delivery, attempts []*calgate.DeliveryAttempt) error {
+	if len(list) == 0 {
+		return nil
+	}
+	now := dbTime(time.Now())
+	if !db.d.postgres {
+		return db.Tx(ctx, func(tx *sql.Tx) error {
+			for i, d := range list {
+				a := attempts[i]
+				if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts
+					(delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms) VALUES (?,?,?,?,?,?,0)`,
+					d.ID, dbTime(a.At), a.StatusCode, a.Latency.Microseconds(), a.Error, a.Response); err != nil {
+					return fmt.Errorf("store: record success of %s: %w", d.ID, err)
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'succeeded', attempts = ?,
+					next_attempt_at = NULL, lease_until = NULL, updated_at = ? WHERE id = ?`, d.Attempts, now, d.ID); err != nil {
+					return fmt.Errorf("store: record success of %s: %w", d.ID, err)
+				}
+			}
+			return nil
+		})
+	}
+	var ins, upd strings.Builder
+	args := make([]any, 0, len(list)*8+1)
+	args = append(args, now)
+	for i, d := range list {
+		a := attempts[i]
+		if i > 0 {
+			ins.WriteByte(',')
+			upd.WriteByte(',')
+		}
+		n := len(args)
+		fmt.Fprintf(&ins, "($%d,$%d::timestamptz,$%d::int,$%d::bigint,$%d,$%d,0)", n+1, n+2, n+3, n+4, n+5, n+6)
+		fmt.Fprintf(&upd, "($%d,$%d::int)", n+1, n+7)
+		args = append(args, d.ID, dbTime(a.At), a.StatusCode, a.Latency.Microseconds(), a.Error, a.Response, d.Attempts)
+	}
+	q := `WITH a AS (INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms)
+		VALUES ` + ins.String() + `)
+		UPDATE webhook_deliveries d SET status = 'succeeded', attempts = v.attempts, next_attempt_at = NULL, lease_until = NULL, updated_at = $1
+		FROM (VALUES ` + upd.String() + `) AS v(id, attempts) WHERE d.id = v.id`
+	if _, err := db.w.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("store: record %d successes: %w", len(list), err)
+	}
+	return nil
+}
+
 // Deliveries lists an endpoint's deliveries newest first, each with its
 // attempt log.
 func (db *DB) Deliveries(ctx context.Context, workspaceID, webhookID string, f calgate.DeliveryFilter) ([]*calgate.Delivery, string, error) {

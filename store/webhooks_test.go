@@ -24,6 +24,7 @@ func TestWebhookStore(t *testing.T) {
 				{"ClaimIsTakenOnce", testClaimIsTakenOnce},
 				{"AttemptsAreLoggedAndStreakKept", testAttemptsAreLogged},
 				{"OtherWorkspacesSeeNothing", testWebhookWorkspaceIsolation},
+				{"SuccessesAreRecordedTogether", testSuccessesRecordedTogether},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.run(t, eng.open(t)) })
 			}
@@ -145,5 +146,28 @@ func testWebhookWorkspaceIsolation(t *testing.T, db *DB) {
 	}
 	if createDeliveries(t, db, testEvent(b.ID, 2), time.Now()) != nil {
 		t.Errorf("an event of b made deliveries to a's endpoint")
+	}
+}
+
+func testSuccessesRecordedTogether(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "a")
+	w1, w2 := newWebhook(t, db, ws.ID, "*"), newWebhook(t, db, ws.ID, "*")
+	list := createDeliveries(t, db, testEvent(ws.ID, 1), time.Now().Add(time.Minute))
+	attempts := make([]*calgate.DeliveryAttempt, len(list))
+	for i, d := range list {
+		d.Attempts = i + 1
+		attempts[i] = &calgate.DeliveryAttempt{At: time.Now(), StatusCode: 200 + i, Latency: time.Millisecond, Response: "ok"}
+	}
+	if err := db.RecordSuccesses(ctx, list, attempts); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []*calgate.Webhook{w1, w2} {
+		got, _, err := db.Deliveries(ctx, ws.ID, w.ID, calgate.DeliveryFilter{Status: calgate.DeliverySucceeded})
+		if err != nil || len(got) != 1 || len(got[0].Log) != 1 || got[0].NextAttemptAt != nil {
+			t.Fatalf("deliveries of %s = %+v, %v", w.ID, got, err)
+		}
+	}
+	if due, _ := db.DueDeliveries(ctx, time.Now().Add(time.Hour), 10); len(due) != 0 {
+		t.Errorf("%d succeeded deliveries are due", len(due))
 	}
 }

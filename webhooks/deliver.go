@@ -178,6 +178,9 @@ func (s *Service) attempt(ctx context.Context, d *calgate.Delivery) (*calgate.De
 			d.Status, d.NextAttemptAt = calgate.DeliveryFailed, nil
 		}
 	}
+	if change.Succeeded && !change.ResetStreak {
+		return a, s.recordSuccess(context.WithoutCancel(ctx), d, a)
+	}
 	failingSince, err := s.o.Store.RecordAttempt(context.WithoutCancel(ctx), d, a, change)
 	if err != nil {
 		return a, err

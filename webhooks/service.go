@@ -81,6 +81,7 @@ type Service struct {
 	mu    sync.Mutex
 	slots map[string]*slot
 	cache map[string]cachedEndpoint
+	succ  successes
 }
 
 // slot is an endpoint's concurrency limit.

@@ -61,15 +61,15 @@ func benchGateway(b *testing.B, postgres bool) (*app, string) {
 // arrivals is a receiver that notes when each entry's first delivery
 // arrived, keyed by the entry's external id.
 type arrivals struct {
-	mu    sync.Mutex
-	first map[string]time.Time
-	total atomic.Int64
-	srv   *httptest.Server
+	mu      sync.Mutex
+	first   map[string]time.Time
+	total   atomic.Int64
+	handler http.Handler
 }
 
 func newArrivals(b *testing.B) *arrivals {
 	r := &arrivals{first: map[string]time.Time{}}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		now := time.Now()
 		var body struct {
 			Data struct {
@@ -85,9 +85,16 @@ func newArrivals(b *testing.B) *arrivals {
 		}
 		r.mu.Unlock()
 		r.total.Add(1)
-	}))
-	b.Cleanup(r.srv.Close)
+	})
 	return r
+}
+
+// url starts another server (another host:port, so another connection
+// pool, as distinct endpoints have) that counts into r.
+func (r *arrivals) url(b *testing.B) string {
+	srv := httptest.NewServer(r.handler)
+	b.Cleanup(srv.Close)
+	return srv.URL
 }
 
 func (r *arrivals) at(id string) (time.Time, bool) {
@@ -103,11 +110,12 @@ func benchEntry(id string) calgate.UpsertItem {
 		Start: s, End: s.Add(4 * time.Hour), Timezone: "UTC", Status: calgate.StatusConfirmed, Resource: "Welding", Order: "PROJ-1"}}
 }
 
-func benchWebhooks(b *testing.B, a *app, ws string, url string, n int) {
+// benchWebhooks registers n endpoints, each on a receiver server of its own.
+func benchWebhooks(b *testing.B, a *app, ws string, rcv *arrivals, n int) {
 	b.Helper()
 	for range n {
 		now := time.Now()
-		w := &calgate.Webhook{ID: calgate.NewID("wh"), WorkspaceID: ws, URL: url, Events: []string{"entry.*"},
+		w := &calgate.Webhook{ID: calgate.NewID("wh"), WorkspaceID: ws, URL: rcv.url(b), Events: []string{"entry.*"},
 			Secrets: []calgate.WebhookSecret{{Sealed: a.vault.Seal([]byte(webhooks.NewSecret()))}}, CreatedAt: now, UpdatedAt: now}
 		if err := a.store.CreateWebhook(context.Background(), w); err != nil {
 			b.Fatal(err)
@@ -134,7 +142,7 @@ func BenchmarkWebhookDeliveries(b *testing.B) {
 			}
 			rcv := newArrivals(b)
 			const endpoints, bulk = 8, 1000
-			benchWebhooks(b, a, ws.ID, rcv.srv.URL, endpoints)
+			benchWebhooks(b, a, ws.ID, rcv, endpoints)
 			round := 0
 			var rate float64
 			for b.Loop() {
@@ -165,7 +173,7 @@ func BenchmarkWebhookDeliveries(b *testing.B) {
 				b.Fatal(err)
 			}
 			lat := newArrivals(b)
-			benchWebhooks(b, a, ws2.ID, lat.srv.URL, 1)
+			benchWebhooks(b, a, ws2.ID, lat, 1)
 			const perSecond, seconds = 500, 3
 			sent := map[string]time.Time{}
 			tick := time.NewTicker(time.Second / perSecond)
