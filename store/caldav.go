@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -77,16 +78,8 @@ func (db *DB) CalDAVTargets(ctx context.Context, workspaceID string) ([]*calgate
 }
 
 func scanCalDAVTargets(rows *sql.Rows) ([]*calgate.CalDAVTarget, error) {
-	defer rows.Close()
-	out := []*calgate.CalDAVTarget{}
-	for rows.Next() {
-		t, err := scanCalDAVTarget(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: caldav targets: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanCalDAVTarget)
+	if err != nil {
 		return nil, fmt.Errorf("store: caldav targets: %w", err)
 	}
 	return out, nil
@@ -297,8 +290,11 @@ func (db *DB) CalDAVBacklog(ctx context.Context, targetID string) (calgate.CalDA
 	var oldest time.Time
 	row = db.r.QueryRowContext(ctx, db.Rebind(`SELECT pending_since FROM caldav_objects
 		WHERE target_id = ? AND pending_since IS NOT NULL ORDER BY pending_since LIMIT 1`), targetID)
-	if err := row.Scan(&oldest); err != nil {
-		return b, fmt.Errorf("store: caldav backlog of %s: %w", targetID, notFound(err))
+	if err := row.Scan(&oldest); errors.Is(err, sql.ErrNoRows) {
+		// Pushed between the two queries: nothing is pending any more.
+		return calgate.CalDAVBacklog{}, nil
+	} else if err != nil {
+		return b, fmt.Errorf("store: caldav backlog of %s: %w", targetID, err)
 	}
 	oldest = oldest.UTC()
 	b.Oldest = &oldest

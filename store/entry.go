@@ -69,8 +69,6 @@ func appendEntryArgs(args []any, e *calgate.Entry) ([]any, error) {
 		e.Version, e.CreatedAt, e.UpdatedAt, nullTime(e.ArchivedAt)), nil
 }
 
-type scanner interface{ Scan(...any) error }
-
 func scanEntry(row scanner) (*calgate.Entry, error) {
 	var e calgate.Entry
 	var det, attrs []byte
@@ -101,18 +99,7 @@ func scanEntry(row scanner) (*calgate.Entry, error) {
 	return &e, nil
 }
 
-func scanEntries(rows *sql.Rows) ([]*calgate.Entry, error) {
-	defer rows.Close()
-	out := []*calgate.Entry{}
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
+func scanEntries(rows *sql.Rows) ([]*calgate.Entry, error) { return scanAll(rows, scanEntry) }
 
 // Entry returns one entry of the workspace. An empty kind matches every
 // kind. Archived entries are found only when includeArchived.

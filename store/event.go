@@ -133,18 +133,7 @@ func scanEvent(row scanner) (*calgate.Event, error) {
 	return &ev, nil
 }
 
-func scanEvents(rows *sql.Rows) ([]*calgate.Event, error) {
-	defer rows.Close()
-	out := []*calgate.Event{}
-	for rows.Next() {
-		ev, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ev)
-	}
-	return out, rows.Err()
-}
+func scanEvents(rows *sql.Rows) ([]*calgate.Event, error) { return scanAll(rows, scanEvent) }
 
 // Events lists the sequenced events of a workspace by position: after
 // f.After ascending, or before it (when set) newest first with f.Desc.

@@ -116,30 +116,7 @@ func (db *DB) FeedByTokenHash(ctx context.Context, tokenHash string) (*calgate.F
 // Feeds lists a workspace's feeds in id order after cursor and returns the
 // next page's cursor.
 func (db *DB) Feeds(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.Feed, string, error) {
-	limit = clampLimit(limit)
-	rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT `+feedColumns+` FROM feeds WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?`),
-		workspaceID, cursor, limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("store: feeds of %s: %w", workspaceID, err)
-	}
-	defer rows.Close()
-	var list []*calgate.Feed
-	for rows.Next() {
-		f, err := scanFeed(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("store: feeds of %s: %w", workspaceID, err)
-		}
-		list = append(list, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("store: feeds of %s: %w", workspaceID, err)
-	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		next = list[limit-1].ID
-	}
-	return list, next, nil
+	return listPage(ctx, db, "feeds", feedColumns, workspaceID, cursor, limit, scanFeed, func(f *calgate.Feed) string { return f.ID })
 }
 
 // UpdateFeed writes every field of f but its id, workspace and creation

@@ -83,36 +83,12 @@ func (db *DB) PullImport(ctx context.Context, workspaceID, id string) (*calgate.
 }
 
 func scanPullImports(rows *sql.Rows) ([]*calgate.PullImport, error) {
-	defer rows.Close()
-	out := []*calgate.PullImport{}
-	for rows.Next() {
-		p, err := scanPullImport(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return scanAll(rows, scanPullImport)
 }
 
 // PullImports lists a workspace's pulls in id order after cursor.
 func (db *DB) PullImports(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.PullImport, string, error) {
-	limit = clampLimit(limit)
-	q := `SELECT ` + pullColumns + ` FROM pull_imports WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?`
-	rows, err := db.r.QueryContext(ctx, db.d.rebind(q), workspaceID, cursor, limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("store: pulls: %w", err)
-	}
-	out, err := scanPullImports(rows)
-	if err != nil {
-		return nil, "", fmt.Errorf("store: pulls: %w", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
-	return out, next, nil
+	return listPage(ctx, db, "pull_imports", pullColumns, workspaceID, cursor, limit, scanPullImport, func(p *calgate.PullImport) string { return p.ID })
 }
 
 // UpdatePullImport writes the settings and the next run of p.

@@ -70,35 +70,12 @@ func (db *DB) Subscription(ctx context.Context, workspaceID, id string) (*calgat
 
 // Subscriptions lists a workspace's subscriptions in id order.
 func (db *DB) Subscriptions(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.Subscription, string, error) {
-	limit = clampLimit(limit)
-	q := `SELECT ` + subscriptionColumns + ` FROM ical_subscriptions WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?`
-	rows, err := db.r.QueryContext(ctx, db.d.rebind(q), workspaceID, cursor, limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("store: subscriptions: %w", err)
-	}
-	out, err := scanSubscriptions(rows)
-	if err != nil {
-		return nil, "", fmt.Errorf("store: subscriptions: %w", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
-	return out, next, nil
+	return listPage(ctx, db, "ical_subscriptions", subscriptionColumns, workspaceID, cursor, limit, scanSubscription,
+		func(s *calgate.Subscription) string { return s.ID })
 }
 
 func scanSubscriptions(rows *sql.Rows) ([]*calgate.Subscription, error) {
-	defer rows.Close()
-	out := []*calgate.Subscription{}
-	for rows.Next() {
-		s, err := scanSubscription(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return scanAll(rows, scanSubscription)
 }
 
 // UpdateSubscriptionSettings writes the settings of s and its validators.

@@ -93,35 +93,10 @@ func (db *DB) WebhookByID(ctx context.Context, id string) (*calgate.Webhook, err
 
 // Webhooks lists a workspace's endpoints in id order.
 func (db *DB) Webhooks(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.Webhook, string, error) {
-	limit = clampLimit(limit)
-	rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT `+webhookColumns+` FROM webhooks
-		WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?`), workspaceID, cursor, limit)
-	if err != nil {
-		return nil, "", fmt.Errorf("store: webhooks of %s: %w", workspaceID, err)
-	}
-	list, err := scanWebhooks(rows)
-	if err != nil {
-		return nil, "", fmt.Errorf("store: webhooks of %s: %w", workspaceID, err)
-	}
-	next := ""
-	if len(list) == limit {
-		next = list[len(list)-1].ID
-	}
-	return list, next, nil
+	return listPage(ctx, db, "webhooks", webhookColumns, workspaceID, cursor, limit, scanWebhook, func(w *calgate.Webhook) string { return w.ID })
 }
 
-func scanWebhooks(rows *sql.Rows) ([]*calgate.Webhook, error) {
-	defer rows.Close()
-	out := []*calgate.Webhook{}
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
-}
+func scanWebhooks(rows *sql.Rows) ([]*calgate.Webhook, error) { return scanAll(rows, scanWebhook) }
 
 // UpdateWebhook writes an endpoint's mutable fields.
 func (db *DB) UpdateWebhook(ctx context.Context, w *calgate.Webhook) error {
@@ -180,16 +155,7 @@ func scanDelivery(row scanner) (*calgate.Delivery, error) {
 }
 
 func scanDeliveries(rows *sql.Rows) ([]*calgate.Delivery, error) {
-	defer rows.Close()
-	out := []*calgate.Delivery{}
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return scanAll(rows, scanDelivery)
 }
 
 // CreateDeliveries writes, with one statement, a delivery of ev for every

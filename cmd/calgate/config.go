@@ -42,6 +42,20 @@ func envBool(name string, def bool) bool {
 	return v
 }
 
+// envDuration reads a Go duration setting ("15s", "120h"); def when unset,
+// an error naming the variable when it is not a duration of at least min.
+func envDuration(name string, def, min time.Duration) (time.Duration, error) {
+	raw := env(name, "")
+	if raw == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < min {
+		return 0, fmt.Errorf("%s must be a duration of at least %s (such as %s), not %q", name, min, def, raw)
+	}
+	return d, nil
+}
+
 func envInt(name string, def int) int {
 	v, err := strconv.Atoi(env(name, strconv.Itoa(def)))
 	if err != nil {

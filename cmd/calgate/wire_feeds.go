@@ -20,13 +20,9 @@ const feedLocalCacheBytes = 256 << 20
 // CALGATE_FEED_REFRESH (a Go duration, default 1h) is the poll interval
 // announced to subscribers and the max-age of served feeds.
 func (a *app) wireFeeds(ctx context.Context) error {
-	refresh := time.Hour
-	if raw := env("CALGATE_FEED_REFRESH", ""); raw != "" {
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < time.Minute {
-			return fmt.Errorf("CALGATE_FEED_REFRESH must be a duration of at least 1m, such as 1h, not %q", raw)
-		}
-		refresh = d
+	refresh, err := envDuration("CALGATE_FEED_REFRESH", time.Hour, time.Minute)
+	if err != nil {
+		return err
 	}
 	cache := feeds.NewCache(a.redis, feeds.DefaultTTL, feedLocalCacheBytes)
 	svc := feeds.New(a.store, cache, a.queue, a.vault, feeds.Options{

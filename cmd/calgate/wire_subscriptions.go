@@ -18,13 +18,9 @@ import (
 // CALGATE_ICAL_HORIZON (a Go duration, default 8760h = one year) is how far
 // ahead recurring events of subscribed feeds are expanded.
 func (a *app) wireSubscriptions(ctx context.Context) error {
-	horizon := time.Duration(0)
-	if raw := env("CALGATE_ICAL_HORIZON", ""); raw != "" {
-		d, err := time.ParseDuration(raw)
-		if err != nil || d <= 0 {
-			return fmt.Errorf("CALGATE_ICAL_HORIZON must be a positive duration such as 8760h, not %q", raw)
-		}
-		horizon = d
+	horizon, err := envDuration("CALGATE_ICAL_HORIZON", 365*24*time.Hour, time.Hour)
+	if err != nil {
+		return err
 	}
 	polls := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "calgate_ical_subscription_polls_total",

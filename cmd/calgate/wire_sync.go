@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/calgate/calgate/api"
@@ -19,13 +18,9 @@ const caldavMaxResponse = 64 << 20
 // (CALGATE_CALDAV_RECONCILE_INTERVAL, default 15m) and the
 // /v1/caldav-targets routes.
 func (a *app) wireSync(ctx context.Context) error {
-	interval := caldavsync.DefaultReconcileInterval
-	if raw := env("CALGATE_CALDAV_RECONCILE_INTERVAL", ""); raw != "" {
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < time.Second {
-			return fmt.Errorf("CALGATE_CALDAV_RECONCILE_INTERVAL: %q is not a duration of at least 1s (such as 15m)", raw)
-		}
-		interval = d
+	interval, err := envDuration("CALGATE_CALDAV_RECONCILE_INTERVAL", caldavsync.DefaultReconcileInterval, time.Second)
+	if err != nil {
+		return err
 	}
 	opts := caldavsync.Options{
 		Store: a.store, Jobs: a.queue, Sealer: a.vault,

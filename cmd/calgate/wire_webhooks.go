@@ -23,15 +23,15 @@ import (
 //	CALGATE_WEBHOOK_SWEEP          how often overdue deliveries are re-enqueued (default 5s)
 //	CALGATE_WEBHOOK_RETRY_SCALE    factor on the retry schedule (default 1; for tests)
 func (a *app) wireWebhooks(ctx context.Context) error {
-	timeout, err := webhookEnvDuration("CALGATE_WEBHOOK_TIMEOUT", webhooks.DefaultTimeout)
+	timeout, err := envDuration("CALGATE_WEBHOOK_TIMEOUT", webhooks.DefaultTimeout, time.Millisecond)
 	if err != nil {
 		return err
 	}
-	disableAfter, err := webhookEnvDuration("CALGATE_WEBHOOK_DISABLE_AFTER", webhooks.DefaultDisableAfter)
+	disableAfter, err := envDuration("CALGATE_WEBHOOK_DISABLE_AFTER", webhooks.DefaultDisableAfter, time.Millisecond)
 	if err != nil {
 		return err
 	}
-	sweep, err := webhookEnvDuration("CALGATE_WEBHOOK_SWEEP", webhooks.DefaultSweepInterval)
+	sweep, err := envDuration("CALGATE_WEBHOOK_SWEEP", webhooks.DefaultSweepInterval, time.Millisecond)
 	if err != nil {
 		return err
 	}
@@ -64,17 +64,4 @@ func (a *app) wireWebhooks(ctx context.Context) error {
 	a.server.Add(a.server.WebhookRoutes(svc)...)
 	a.server.AddSchemas(api.WebhookSchemas())
 	return nil
-}
-
-// webhookEnvDuration reads a duration setting such as "15s" or "120h".
-func webhookEnvDuration(name string, def time.Duration) (time.Duration, error) {
-	raw := env(name, "")
-	if raw == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(raw)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s must be a positive duration such as 15s, not %q", name, raw)
-	}
-	return d, nil
 }
