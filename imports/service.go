@@ -16,7 +16,7 @@ import (
 const (
 	// ChunkSize is how many items one store upsert call takes: an import
 	// of any size is written in transactions of this many entries.
-	ChunkSize = 1000
+	ChunkSize = 5000
 	// MaxFileBytes bounds an uploaded CSV or Excel file and a pulled body.
 	MaxFileBytes = 100 << 20
 	// PullTimeout bounds one fetch of a scheduled pull.
