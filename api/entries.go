@@ -37,17 +37,27 @@ type listReply[T any] struct {
 	NextCursor string `json:"next_cursor"`
 }
 
+// entryBody reads and validates the body as one entry of kind k; on a bad
+// body it has answered already and returns false.
+func (s *Server) entryBody(c *gin.Context, k calgate.Kind) (*calgate.Entry, bool) {
+	data, err := readBody(c, MaxBodyBytes)
+	if err != nil {
+		s.fail(c, err)
+		return nil, false
+	}
+	e, err := calgate.ParseEntry(k, data, principal(c).Workspace.Timezone)
+	if err != nil {
+		s.fail(c, err)
+		return nil, false
+	}
+	return e, true
+}
+
 func (s *Server) upsertEntry(k calgate.Kind) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := principal(c)
-		data, err := readBody(c, MaxBodyBytes)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		e, err := calgate.ParseEntry(k, data, p.Workspace.Timezone)
-		if err != nil {
-			s.fail(c, err)
+		e, ok := s.entryBody(c, k)
+		if !ok {
 			return
 		}
 		res, err := s.Store.Upsert(c.Request.Context(), p.Workspace.ID, actor(c), []calgate.UpsertItem{{Entry: e}}, calgate.UpsertOptions{Verbose: true})
@@ -309,15 +319,8 @@ func (s *Server) mutate(c *gin.Context, k calgate.Kind, fn func(*calgate.Entry) 
 
 func (s *Server) putEntry(k calgate.Kind) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		p := principal(c)
-		data, err := readBody(c, MaxBodyBytes)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		next, err := calgate.ParseEntry(k, data, p.Workspace.Timezone)
-		if err != nil {
-			s.fail(c, err)
+		next, ok := s.entryBody(c, k)
+		if !ok {
 			return
 		}
 		s.mutate(c, k, func(e *calgate.Entry) error {
