@@ -77,6 +77,7 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 		if len(events) == 0 {
 			return total, nil
 		}
+		d.queue.recent.add(events)
 		ids, enqueueErr := d.enqueueAll(ctx, events, dests)
 		if len(ids) > 0 {
 			if err := d.store.MarkDispatched(ctx, ids); err != nil {

@@ -50,6 +50,8 @@ type Queue struct {
 	depthAt  time.Time
 	depthVal int
 	depthErr error
+
+	recent *recentEvents
 }
 
 type jobSpec struct {
@@ -72,7 +74,7 @@ func Open(opts Options, logger *slog.Logger) (*Queue, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 10 * time.Millisecond
 	}
-	q := &Queue{opts: opts, logger: logger, jobs: map[string]jobSpec{}}
+	q := &Queue{opts: opts, logger: logger, jobs: map[string]jobSpec{}, recent: newRecentEvents(recentEventsCap)}
 	if opts.RedisURL == "" {
 		m := miniredis.NewMiniRedis()
 		// Without ClockTTL miniredis never expires keys, and asynq's

@@ -74,12 +74,15 @@ func (q *Queue) eventHandler(events calgate.EventStore, d calgate.Destination) a
 		if err != nil {
 			return fmt.Errorf("queue: bad event task %q: %w", t.Payload(), asynq.SkipRetry)
 		}
-		ev, err := events.Event(ctx, id)
-		if errors.Is(err, calgate.ErrNotFound) {
-			return fmt.Errorf("queue: event %d is gone: %w", id, asynq.SkipRetry)
-		}
-		if err != nil {
-			return err
+		ev, ok := q.recent.get(id)
+		if !ok {
+			ev, err = events.Event(ctx, id)
+			if errors.Is(err, calgate.ErrNotFound) {
+				return fmt.Errorf("queue: event %d is gone: %w", id, asynq.SkipRetry)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		if err := d.HandleEvent(ctx, ev); err != nil {
 			q.logger.Warn("destination failed", "destination", d.Name(), "event", id, "err", err)
