@@ -68,6 +68,13 @@ type CalDAVTarget struct {
 	Conflicts      int64
 	// ReconcileAt is when the next periodic reconciliation is due.
 	ReconcileAt time.Time
+	// SyncToken is the calendar's sync-collection token as of the last
+	// reconciliation; empty when there is none. SyncTokenAt is when it was
+	// asked for: objects calgate wrote after that are in the server's
+	// changes since the token, or gone. SetCalDAVSyncToken writes both;
+	// UpdateCalDAVTarget keeps them unless the calendar URL changes.
+	SyncToken   string
+	SyncTokenAt *time.Time
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
@@ -126,6 +133,10 @@ type CalDAVStore interface {
 	// their next time to next, claiming each with a compare-and-swap so
 	// that one worker of several gets it.
 	ClaimCalDAVReconcile(ctx context.Context, now, next time.Time, limit int) ([]*CalDAVTarget, error)
+	// SetCalDAVSyncToken stores the sync-collection token a reconciliation
+	// ended with and when it was asked for (token empty: none, the next
+	// reconciliation lists everything).
+	SetCalDAVSyncToken(ctx context.Context, id, token string, at time.Time) error
 
 	// WantCalDAVObject records that an entry's version is wanted in a
 	// target (the wanted version only grows).

@@ -14,14 +14,14 @@ import (
 var _ calgate.CalDAVStore = (*DB)(nil)
 
 const caldavTargetColumns = `id, workspace_id, url, calendar_url, calendar_name, calendar_hint, username, password_sealed,
-	filter, on_archive, state, last_error, last_success_at, conflicts, reconcile_at, created_at, updated_at`
+	filter, on_archive, state, last_error, last_success_at, conflicts, reconcile_at, created_at, updated_at, sync_token, sync_token_at`
 
 func scanCalDAVTarget(row scanner) (*calgate.CalDAVTarget, error) {
 	var t calgate.CalDAVTarget
 	var filter []byte
-	var success sql.NullTime
+	var success, tokenAt sql.NullTime
 	if err := row.Scan(&t.ID, &t.WorkspaceID, &t.URL, &t.CalendarURL, &t.CalendarName, &t.CalendarHint, &t.Username, &t.SealedPassword,
-		&filter, &t.OnArchive, &t.State, &t.LastError, &success, &t.Conflicts, &t.ReconcileAt, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		&filter, &t.OnArchive, &t.State, &t.LastError, &success, &t.Conflicts, &t.ReconcileAt, &t.CreatedAt, &t.UpdatedAt, &t.SyncToken, &tokenAt); err != nil {
 		return nil, err
 	}
 	if len(filter) > 0 {
@@ -32,6 +32,10 @@ func scanCalDAVTarget(row scanner) (*calgate.CalDAVTarget, error) {
 	if success.Valid {
 		s := success.Time.UTC()
 		t.LastSuccessAt = &s
+	}
+	if tokenAt.Valid {
+		at := tokenAt.Time.UTC()
+		t.SyncTokenAt = &at
 	}
 	t.ReconcileAt, t.CreatedAt, t.UpdatedAt = t.ReconcileAt.UTC(), t.CreatedAt.UTC(), t.UpdatedAt.UTC()
 	return &t, nil
@@ -44,9 +48,9 @@ func (db *DB) CreateCalDAVTarget(ctx context.Context, t *calgate.CalDAVTarget) e
 		return fmt.Errorf("store: caldav target %s: encode filter: %w", t.ID, err)
 	}
 	t.CreatedAt, t.UpdatedAt, t.ReconcileAt = dbTime(t.CreatedAt), dbTime(t.UpdatedAt), dbTime(t.ReconcileAt)
-	q := db.Rebind(`INSERT INTO caldav_targets (` + caldavTargetColumns + `) VALUES (` + placeholders(17) + `)`)
+	q := db.Rebind(`INSERT INTO caldav_targets (` + caldavTargetColumns + `) VALUES (` + placeholders(19) + `)`)
 	_, err = db.w.ExecContext(ctx, q, t.ID, t.WorkspaceID, t.URL, t.CalendarURL, t.CalendarName, t.CalendarHint, t.Username, t.SealedPassword,
-		string(filter), t.OnArchive, t.State, t.LastError, nullTime(t.LastSuccessAt), t.Conflicts, t.ReconcileAt, t.CreatedAt, t.UpdatedAt)
+		string(filter), t.OnArchive, t.State, t.LastError, nullTime(t.LastSuccessAt), t.Conflicts, t.ReconcileAt, t.CreatedAt, t.UpdatedAt, t.SyncToken, nullTime(t.SyncTokenAt))
 	if err != nil {
 		return fmt.Errorf("store: create caldav target %s: %w", t.ID, err)
 	}
@@ -86,16 +90,21 @@ func scanCalDAVTargets(rows *sql.Rows) ([]*calgate.CalDAVTarget, error) {
 }
 
 // UpdateCalDAVTarget writes a target's settings, credentials and state.
+// The sync token is kept, except that a new calendar URL clears it: a
+// token belongs to one calendar.
 func (db *DB) UpdateCalDAVTarget(ctx context.Context, t *calgate.CalDAVTarget) error {
 	filter, err := json.Marshal(t.Filter)
 	if err != nil {
 		return fmt.Errorf("store: caldav target %s: encode filter: %w", t.ID, err)
 	}
 	t.UpdatedAt, t.ReconcileAt = dbTime(t.UpdatedAt), dbTime(t.ReconcileAt)
-	res, err := db.w.ExecContext(ctx, db.Rebind(`UPDATE caldav_targets SET url = ?, calendar_url = ?, calendar_name = ?, calendar_hint = ?,
+	res, err := db.w.ExecContext(ctx, db.Rebind(`UPDATE caldav_targets SET
+		sync_token = CASE WHEN calendar_url = ? THEN sync_token ELSE '' END,
+		sync_token_at = CASE WHEN calendar_url = ? THEN sync_token_at ELSE NULL END,
+		url = ?, calendar_url = ?, calendar_name = ?, calendar_hint = ?,
 		username = ?, password_sealed = ?, filter = ?, on_archive = ?, state = ?, last_error = ?, reconcile_at = ?, updated_at = ?
 		WHERE id = ? AND workspace_id = ?`),
-		t.URL, t.CalendarURL, t.CalendarName, t.CalendarHint, t.Username, t.SealedPassword, string(filter), t.OnArchive,
+		t.CalendarURL, t.CalendarURL, t.URL, t.CalendarURL, t.CalendarName, t.CalendarHint, t.Username, t.SealedPassword, string(filter), t.OnArchive,
 		t.State, t.LastError, t.ReconcileAt, t.UpdatedAt, t.ID, t.WorkspaceID)
 	if err != nil {
 		return fmt.Errorf("store: update caldav target %s: %w", t.ID, err)
@@ -129,6 +138,20 @@ func caldavAffected(res sql.Result, what string) error {
 		return fmt.Errorf("store: %s: %w", what, calgate.ErrNotFound)
 	}
 	return nil
+}
+
+// SetCalDAVSyncToken stores the sync-collection token of a target's
+// calendar and when it was asked for; an empty token clears both.
+func (db *DB) SetCalDAVSyncToken(ctx context.Context, id, token string, at time.Time) error {
+	var when any
+	if token != "" {
+		when = dbTime(at)
+	}
+	res, err := db.w.ExecContext(ctx, db.Rebind(`UPDATE caldav_targets SET sync_token = ?, sync_token_at = ? WHERE id = ?`), token, when, id)
+	if err != nil {
+		return fmt.Errorf("store: caldav target %s sync token: %w", id, err)
+	}
+	return caldavAffected(res, "caldav target "+id+" sync token")
 }
 
 // RecordCalDAVOutcome notes a push or reconciliation on the target.
