@@ -40,15 +40,52 @@ func forEachServer(t *testing.T, fn func(t *testing.T, e *env)) {
 	}
 }
 
-// counter is an http.RoundTripper that counts the requests it forwards.
+// counter is an http.RoundTripper that counts the requests it forwards and
+// notes each one's method and Depth. With noSync set it answers every
+// REPORT 403 itself, as a server without sync-collection may.
 type counter struct {
-	n    atomic.Int64
-	next http.RoundTripper
+	n      atomic.Int64
+	next   http.RoundTripper
+	noSync atomic.Bool
+
+	mu   sync.Mutex
+	sent []string
 }
 
 func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
+	c.mu.Lock()
+	c.sent = append(c.sent, strings.TrimSpace(r.Method+" "+r.Header.Get("Depth")))
+	c.mu.Unlock()
+	if c.noSync.Load() && r.Method == "REPORT" {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return &http.Response{StatusCode: http.StatusForbidden, Status: "403 Forbidden", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Content-Type": {"text/plain"}}, Body: io.NopCloser(strings.NewReader("no such report")), Request: r}, nil
+	}
 	return c.next.RoundTrip(r)
+}
+
+// requests returns the requests sent from now on, as "METHOD depth".
+func (c *counter) requests() func() []string {
+	c.mu.Lock()
+	from := len(c.sent)
+	c.mu.Unlock()
+	return func() []string {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return append([]string(nil), c.sent[from:]...)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // jobs records enqueued jobs, collapsing those with the same ID.
@@ -415,6 +452,115 @@ func TestReconcileRestoresDeletedObjectsAndLeavesForeignOnes(t *testing.T) {
 		res, err = e.svc.Reconcile(ctx, tg)
 		if err != nil || (*res != calgate.ReconcileResult{Unchanged: 3}) {
 			t.Errorf("second reconcile = %+v, %v", res, err)
+		}
+	})
+}
+
+func TestReconcileAsksOnlyForChangesSinceItsToken(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		tg := e.target(t, calgate.OnArchiveDelete)
+		a := e.upsert(t, "a", "Kept", false)
+		b := e.upsert(t, "b", "Deleted behind our back", false)
+		res, err := e.svc.Reconcile(ctx, e.reload(t, tg))
+		if err != nil || (*res != calgate.ReconcileResult{Created: 2}) {
+			t.Fatalf("first reconcile = %+v, %v", res, err)
+		}
+		first := e.reload(t, tg)
+		if first.SyncToken == "" || first.SyncTokenAt == nil {
+			t.Fatalf("no sync token after the first reconcile: %+v", first)
+		}
+
+		// Pushed after the token, then deleted on the server: a server
+		// need not report it, calgate must still notice.
+		c := e.upsert(t, "c", "Pushed after the token", false)
+		e.push(t, tg, c)
+		e.rawDelete(t, ObjectName(b.ID))
+		e.rawDelete(t, ObjectName(c.ID))
+		e.rawPut(t, "foreign.ics", "foreign@example.com", "Not calgate's")
+		sent := e.reqs.requests()
+		res, err = e.svc.Reconcile(ctx, e.reload(t, tg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (calgate.ReconcileResult{Created: 2, Unchanged: 1}); *res != want {
+			t.Errorf("incremental reconcile = %+v, want %+v", *res, want)
+		}
+		reqs := sent()
+		if !contains(reqs, "REPORT 0") || contains(reqs, "PROPFIND 1") {
+			t.Errorf("incremental reconcile sent %v, want a sync-collection REPORT and no listing", reqs)
+		}
+		for _, en := range []*calgate.Entry{a, b, c} {
+			if e.serverEvent(t, ObjectName(en.ID)) == nil {
+				t.Errorf("%s missing after the incremental reconcile", en.ExternalID)
+			}
+		}
+		if ev := e.serverEvent(t, "foreign.ics"); ev == nil || prop(ev, "SUMMARY") != "Not calgate's" {
+			t.Error("an object calgate did not create was touched")
+		}
+		if got := e.reload(t, tg); got.SyncToken == "" || got.SyncToken == first.SyncToken {
+			t.Errorf("sync token after the incremental reconcile %q, want a new one (was %q)", got.SyncToken, first.SyncToken)
+		}
+		res, err = e.svc.Reconcile(ctx, e.reload(t, tg))
+		if err != nil || (*res != calgate.ReconcileResult{Unchanged: 3}) {
+			t.Errorf("third reconcile = %+v, %v", res, err)
+		}
+	})
+}
+
+func TestReconcileListsEverythingWhenTheTokenIsRefused(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		tg := e.target(t, calgate.OnArchiveDelete)
+		a := e.upsert(t, "a", "Deleted behind our back", false)
+		if _, err := e.svc.Reconcile(ctx, e.reload(t, tg)); err != nil {
+			t.Fatal(err)
+		}
+		good := e.reload(t, tg).SyncToken
+		forgotten := good + "-forgotten"
+		if err := e.db.SetCalDAVSyncToken(ctx, tg.ID, forgotten, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e.rawDelete(t, ObjectName(a.ID))
+		res, err := e.svc.Reconcile(ctx, e.reload(t, tg))
+		if err != nil || (*res != calgate.ReconcileResult{Created: 1}) {
+			t.Fatalf("reconcile with a refused token = %+v, %v", res, err)
+		}
+		if e.serverEvent(t, ObjectName(a.ID)) == nil {
+			t.Error("the deleted object was not restored")
+		}
+		if got := e.reload(t, tg); got.SyncToken == "" || got.SyncToken == forgotten || got.State != calgate.CalDAVStateOK {
+			t.Errorf("after the fallback: sync token %q, state %q", got.SyncToken, got.State)
+		}
+	})
+}
+
+func TestReconcileListsEverythingWithoutSyncCollection(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.reqs.noSync.Store(true)
+		tg := e.target(t, calgate.OnArchiveDelete)
+		a := e.upsert(t, "a", "Deleted behind our back", false)
+		b := e.upsert(t, "b", "Kept", false)
+		if _, err := e.svc.Reconcile(ctx, e.reload(t, tg)); err != nil {
+			t.Fatal(err)
+		}
+		e.rawDelete(t, ObjectName(a.ID))
+		sent := e.reqs.requests()
+		res, err := e.svc.Reconcile(ctx, e.reload(t, tg))
+		if err != nil || (*res != calgate.ReconcileResult{Created: 1, Unchanged: 1}) {
+			t.Fatalf("reconcile without sync-collection = %+v, %v", res, err)
+		}
+		if reqs := sent(); !contains(reqs, "PROPFIND 1") {
+			t.Errorf("reconcile without sync-collection sent %v, want a Depth-1 listing", reqs)
+		}
+		for _, en := range []*calgate.Entry{a, b} {
+			if e.serverEvent(t, ObjectName(en.ID)) == nil {
+				t.Errorf("%s missing after reconcile", en.ExternalID)
+			}
+		}
+		if got := e.reload(t, tg); got.SyncToken != "" || got.State != calgate.CalDAVStateOK {
+			t.Errorf("without sync-collection: sync token %q, state %q", got.SyncToken, got.State)
 		}
 	})
 }

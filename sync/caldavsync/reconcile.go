@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/calgate/calgate"
 	"github.com/calgate/calgate/sync/caldav"
@@ -18,18 +19,20 @@ const entryPage = 1000
 // version), deletes calgate's objects that should no longer be there, and
 // leaves alone every object calgate did not create. One bad object does not
 // stop the run; wrong credentials put the target in state error.
+//
+// With a sync token from the last run, the server is asked only what
+// changed since (sync-collection) and calgate's records of its own objects
+// fill in the rest. Without one, or when the server refuses the token,
+// everything is listed. A run that wrote every object keeps the server's
+// new token for next time.
 func (s *Service) Reconcile(ctx context.Context, t *calgate.CalDAVTarget) (*calgate.ReconcileResult, error) {
 	cl, err := s.client(t)
 	if err != nil {
 		return nil, err
 	}
-	listing, err := cl.List(ctx)
+	view, err := s.listServer(ctx, t, cl)
 	if err != nil {
 		return nil, s.reconcileFailed(ctx, t, err)
-	}
-	onServer := make(map[string]string, len(listing))
-	for _, o := range listing {
-		onServer[o.Name] = o.ETag
 	}
 	known, err := s.opts.Store.CalDAVObjects(ctx, t.ID)
 	if err != nil {
@@ -39,6 +42,7 @@ func (s *Service) Reconcile(ctx context.Context, t *calgate.CalDAVTarget) (*calg
 	for _, o := range known {
 		objs[o.EntryID] = o
 	}
+	onServer := view.objects(known, t.SyncTokenAt)
 
 	res := &calgate.ReconcileResult{}
 	selected := map[string]bool{}
@@ -90,12 +94,94 @@ func (s *Service) Reconcile(ctx context.Context, t *calgate.CalDAVTarget) (*calg
 			return res, err
 		}
 	}
+	token := view.token
+	if res.Failed > 0 {
+		// An object calgate could not write may differ from its record:
+		// the next run lists everything.
+		token = ""
+	}
+	if err := s.opts.Store.SetCalDAVSyncToken(ctx, t.ID, token, view.at); err != nil {
+		return res, err
+	}
+	t.SyncToken, t.SyncTokenAt = token, nil
+	if token != "" {
+		at := view.at
+		t.SyncTokenAt = &at
+	}
 	if err := s.opts.Store.RecordCalDAVOutcome(ctx, t.ID, "", "", s.now(), res.Conflicts); err != nil {
 		return res, err
 	}
-	s.log.Info("caldav: reconciled", "target", t.ID, "workspace", t.WorkspaceID, "created", res.Created,
+	s.log.Info("caldav: reconciled", "target", t.ID, "workspace", t.WorkspaceID, "incremental", view.incremental, "created", res.Created,
 		"updated", res.Updated, "deleted", res.Deleted, "unchanged", res.Unchanged, "failed", res.Failed)
 	return res, nil
+}
+
+// serverView is what a reconciliation learnt of the calendar's objects.
+type serverView struct {
+	// listed holds every object (a full listing) or those created or
+	// changed since the stored token (incremental).
+	listed []caldav.Object
+	// deleted names the objects removed since the stored token.
+	deleted []string
+	// incremental is true when listed and deleted are changes only.
+	incremental bool
+	// token is the server's sync token as of the listing; empty when the
+	// server gave none. at is when it was asked for.
+	token string
+	at    time.Time
+}
+
+// objects returns the ETag of every object the server holds, by name, as
+// far as calgate's objects are concerned. After an incremental listing
+// calgate's records of the objects it put there stand for those the server
+// reported no change of, but only for records older than the token
+// (tokenAt): an object written since then is in the changes if it is still
+// there, since a server need not report an object created and deleted
+// after the token. Objects calgate did not create may be missing.
+func (v *serverView) objects(known []*calgate.CalDAVObject, tokenAt *time.Time) map[string]string {
+	onServer := make(map[string]string, len(v.listed)+len(known))
+	if v.incremental && tokenAt != nil {
+		for _, o := range known {
+			if o.State == calgate.CalDAVObjectPresent && o.UpdatedAt.Before(*tokenAt) {
+				onServer[o.Name] = o.ETag
+			}
+		}
+	}
+	for _, o := range v.listed {
+		onServer[o.Name] = o.ETag
+	}
+	for _, name := range v.deleted {
+		delete(onServer, name)
+	}
+	return onServer
+}
+
+// listServer asks the server what it holds: the changes since the stored
+// sync token when there is one; otherwise (or when the server refuses the
+// token, or answers the incremental request with an error) a full
+// sync-collection listing that starts a new token; and when the server has
+// no sync-collection, a Depth-1 PROPFIND. Only the last one's failure
+// stops the run: it is the one whose error says what is wrong.
+func (s *Service) listServer(ctx context.Context, t *calgate.CalDAVTarget, cl *caldav.Client) (*serverView, error) {
+	// The time before the request: a write that raced the listing counts
+	// as newer than the token, which only costs a request.
+	at := s.now()
+	if t.SyncToken != "" && t.SyncTokenAt != nil {
+		changed, deleted, token, err := cl.Changes(ctx, t.SyncToken)
+		if err == nil && token != "" {
+			return &serverView{listed: changed, deleted: deleted, incremental: true, token: token, at: at}, nil
+		}
+		s.log.Info("caldav: incremental listing refused, listing everything", "target", t.ID, "err", err)
+	}
+	all, _, token, err := cl.Changes(ctx, "")
+	if err == nil && token != "" {
+		return &serverView{listed: all, token: token, at: at}, nil
+	}
+	all, err = cl.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &serverView{listed: all}, nil
 }
 
 // reconcileOne writes one object and counts the outcome. It returns an
@@ -118,6 +204,11 @@ func (s *Service) reconcileOne(ctx context.Context, t *calgate.CalDAVTarget, cl 
 		res.Updated++
 	case "deleted":
 		res.Deleted++
+	default:
+		if present {
+			// The server held this version already.
+			res.Unchanged++
+		}
 	}
 	version := max(obj.PushedVersion, obj.WantedVersion)
 	if e != nil {
