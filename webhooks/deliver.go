@@ -68,7 +68,7 @@ func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
 				return
 			}
 			defer release()
-			if _, err := s.attempt(ctx, d); err != nil {
+			if _, err := s.attempt(ctx, d, release); err != nil {
 				// The claim runs out and the sweep sends it again.
 				s.logger.Warn("webhooks: attempt", "delivery", d.ID, "err", err)
 			}
@@ -127,12 +127,14 @@ func (s *Service) attemptJob(ctx context.Context, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.attempt(ctx, d)
+	_, err = s.attempt(ctx, d, release)
 	return err
 }
 
-// attempt sends a claimed delivery once and records what happened.
-func (s *Service) attempt(ctx context.Context, d *calgate.Delivery) (*calgate.DeliveryAttempt, error) {
+// attempt sends a claimed delivery once and records what happened. It
+// calls release, which gives back the endpoint's call slot, as soon as the
+// call is over: recording the outcome does not need the endpoint.
+func (s *Service) attempt(ctx context.Context, d *calgate.Delivery, release func()) (*calgate.DeliveryAttempt, error) {
 	w, secrets, err := s.endpoint(ctx, d.WebhookID)
 	if errors.Is(err, calgate.ErrNotFound) {
 		return nil, nil // the endpoint was deleted with its deliveries
@@ -148,6 +150,7 @@ func (s *Service) attempt(ctx context.Context, d *calgate.Delivery) (*calgate.De
 	callCtx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 	res := Send(callCtx, s.o.Client, w.URL, secrets, Message{ID: d.ID, Type: string(d.Type), Body: d.Payload})
 	cancel()
+	release()
 	if ctx.Err() != nil {
 		// The worker is stopping: give the delivery back unattempted, so the
 		// next worker sends it again with the same webhook-id.

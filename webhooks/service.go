@@ -178,7 +178,7 @@ func (s *Service) openSecrets(w *calgate.Webhook, now time.Time) ([][]byte, erro
 }
 
 // acquire takes one of an endpoint's call slots, waiting at most wait;
-// release gives it back. A fast endpoint frees a slot within milliseconds,
+// release gives it back (calling it again does nothing). A fast endpoint frees a slot within milliseconds,
 // while a slow one costs its callers no more than wait.
 func (s *Service) acquire(ctx context.Context, endpointID string, wait time.Duration) (release func(), ok bool) {
 	s.mu.Lock()
@@ -197,16 +197,18 @@ func (s *Service) acquire(ctx context.Context, endpointID string, wait time.Dura
 		}
 		s.mu.Unlock()
 	}
+	// release may be called more than once; only the first call counts.
+	release = sync.OnceFunc(func() { <-sl.ch; done() })
 	select {
 	case sl.ch <- struct{}{}:
-		return func() { <-sl.ch; done() }, true
+		return release, true
 	default:
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case sl.ch <- struct{}{}:
-		return func() { <-sl.ch; done() }, true
+		return release, true
 	case <-t.C:
 	case <-ctx.Done():
 	}
