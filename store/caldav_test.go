@@ -69,6 +69,15 @@ func testCalDAVSyncToken(t *testing.T, db *DB) {
 			t.Errorf("%s: sync token %q, want %q", st.name, got, st.want)
 		}
 	}
+	if err := db.SetCalDAVSyncToken(ctx, tg.ID, "http://radicale.org/ns/sync/2", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetCalDAVSyncToken(ctx, tg.ID, "", now); err != nil {
+		t.Fatal(err)
+	}
+	if got := token(); got != "" {
+		t.Errorf("sync token after clearing it: %q", got)
+	}
 	if err := db.SetCalDAVSyncToken(ctx, "cdt_missing", "x", now); err == nil {
 		t.Error("setting the token of a missing target succeeded")
 	}
