@@ -508,6 +508,32 @@ func TestReconcileAsksOnlyForChangesSinceItsToken(t *testing.T) {
 	})
 }
 
+func TestReconcileDeletesAnObjectWhosePushIsStillPending(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		tg := e.target(t, calgate.OnArchiveDelete)
+		a := e.upsert(t, "a", "Archived before its push ran", false)
+		for range 2 {
+			if _, err := e.svc.Reconcile(ctx, e.reload(t, tg)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The archive is announced (the record ages) but never pushed; the
+		// server reports no change of the object since the token.
+		a = e.upsert(t, "a", "Archived before its push ran", true)
+		if err := e.svc.HandleEvent(ctx, &calgate.Event{WorkspaceID: e.ws, Type: calgate.EventEntryUpdated, EntryID: a.ID, Entry: a}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.svc.Reconcile(ctx, e.reload(t, tg))
+		if err != nil || (*res != calgate.ReconcileResult{Deleted: 1}) {
+			t.Fatalf("reconcile = %+v, %v; want the archived entry's object deleted", res, err)
+		}
+		if e.serverEvent(t, ObjectName(a.ID)) != nil {
+			t.Error("the archived entry's object is still on the server")
+		}
+	})
+}
+
 func TestReconcileListsEverythingWhenTheTokenIsRefused(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
 		ctx := context.Background()

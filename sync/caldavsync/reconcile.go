@@ -42,7 +42,10 @@ func (s *Service) Reconcile(ctx context.Context, t *calgate.CalDAVTarget) (*calg
 	for _, o := range known {
 		objs[o.EntryID] = o
 	}
-	onServer := view.objects(known, t.SyncTokenAt)
+	onServer, unsure := view.objects(known, t.SyncTokenAt)
+	if err := resolve(ctx, cl, onServer, unsure); err != nil {
+		return nil, s.reconcileFailed(ctx, t, err)
+	}
 
 	res := &calgate.ReconcileResult{}
 	selected := map[string]bool{}
@@ -132,28 +135,57 @@ type serverView struct {
 }
 
 // objects returns the ETag of every object the server holds, by name, as
-// far as calgate's objects are concerned. After an incremental listing
-// calgate's records of the objects it put there stand for those the server
-// reported no change of, but only for records older than the token
-// (tokenAt): an object written since then is in the changes if it is still
-// there, since a server need not report an object created and deleted
-// after the token. Objects calgate did not create may be missing.
-func (v *serverView) objects(known []*calgate.CalDAVObject, tokenAt *time.Time) map[string]string {
-	onServer := make(map[string]string, len(v.listed)+len(known))
-	if v.incremental && tokenAt != nil {
-		for _, o := range known {
-			if o.State == calgate.CalDAVObjectPresent && o.UpdatedAt.Before(*tokenAt) {
-				onServer[o.Name] = o.ETag
-			}
-		}
-	}
+// far as calgate's objects are concerned, and the names of calgate's
+// objects whose presence the listing leaves open. After an incremental
+// listing calgate's records stand for the objects the server reported no
+// change of, but only records older than the token (tokenAt): an object
+// written since is in the changes while it is there, yet a server need not
+// report one created and deleted after the token, and a record also ages
+// when a newer version is announced. Objects calgate did not create may be
+// missing.
+func (v *serverView) objects(known []*calgate.CalDAVObject, tokenAt *time.Time) (onServer map[string]string, unsure []string) {
+	onServer = make(map[string]string, len(v.listed)+len(known))
 	for _, o := range v.listed {
 		onServer[o.Name] = o.ETag
 	}
+	if !v.incremental || tokenAt == nil {
+		return onServer, nil
+	}
+	gone := make(map[string]bool, len(v.deleted))
 	for _, name := range v.deleted {
+		gone[name] = true
 		delete(onServer, name)
 	}
-	return onServer
+	for _, o := range known {
+		if o.State != calgate.CalDAVObjectPresent || gone[o.Name] {
+			continue
+		}
+		if _, changed := onServer[o.Name]; changed {
+			continue
+		}
+		if o.UpdatedAt.Before(*tokenAt) {
+			onServer[o.Name] = o.ETag
+		} else {
+			unsure = append(unsure, o.Name)
+		}
+	}
+	return onServer, unsure
+}
+
+// resolve asks the server for each object whose presence the listing left
+// open and records it in onServer when it is there.
+func resolve(ctx context.Context, cl *caldav.Client, onServer map[string]string, unsure []string) error {
+	for _, name := range unsure {
+		_, tag, err := cl.Get(ctx, name)
+		switch {
+		case errors.Is(err, calgate.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			onServer[name] = tag
+		}
+	}
+	return nil
 }
 
 // listServer asks the server what it holds: the changes since the stored
