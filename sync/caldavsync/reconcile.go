@@ -13,6 +13,11 @@ import (
 // entryPage is how many entries a reconciliation reads at a time.
 const entryPage = 1000
 
+// clockSkew is how far apart the clocks of the workers that push and
+// reconcile may be: a record written this shortly before a sync token was
+// asked for is not trusted to be older than the token.
+const clockSkew = 10 * time.Second
+
 // Reconcile compares what the target's calendar holds with what its filter
 // selects and converges: it creates the objects that are missing, rewrites
 // those that differ (another ETag than calgate recorded, or an older
@@ -138,11 +143,11 @@ type serverView struct {
 // far as calgate's objects are concerned, and the names of calgate's
 // objects whose presence the listing leaves open. After an incremental
 // listing calgate's records stand for the objects the server reported no
-// change of, but only records older than the token (tokenAt): an object
-// written since is in the changes while it is there, yet a server need not
-// report one created and deleted after the token, and a record also ages
-// when a newer version is announced. Objects calgate did not create may be
-// missing.
+// change of, but only records older than the token (tokenAt, less
+// clockSkew): an object written since is in the changes while it is there,
+// yet a server need not report one created and deleted after the token,
+// and a record also ages when a newer version is announced. Objects
+// calgate did not create may be missing.
 func (v *serverView) objects(known []*calgate.CalDAVObject, tokenAt *time.Time) (onServer map[string]string, unsure []string) {
 	onServer = make(map[string]string, len(v.listed)+len(known))
 	for _, o := range v.listed {
@@ -163,7 +168,7 @@ func (v *serverView) objects(known []*calgate.CalDAVObject, tokenAt *time.Time) 
 		if _, changed := onServer[o.Name]; changed {
 			continue
 		}
-		if o.UpdatedAt.Before(*tokenAt) {
+		if o.UpdatedAt.Before(tokenAt.Add(-clockSkew)) {
 			onServer[o.Name] = o.ETag
 		} else {
 			unsure = append(unsure, o.Name)
