@@ -28,7 +28,7 @@ type EventAppender interface {
 
 // Defaults of Options.
 const (
-	DefaultConcurrency   = 4
+	DefaultConcurrency   = 8
 	DefaultDisableAfter  = 120 * time.Hour
 	DefaultSweepInterval = 5 * time.Second
 	DefaultTimeout       = 15 * time.Second
@@ -58,7 +58,7 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, when set, counts deliveries and their latency.
 	Metrics *Metrics
-	// Concurrency bounds the calls in flight to one endpoint (default 4).
+	// Concurrency bounds the calls in flight to one endpoint (default 8).
 	Concurrency int
 	// DisableAfter disables an endpoint failing that long (default 120 h).
 	DisableAfter time.Duration

@@ -18,7 +18,7 @@ import (
 // deliveries, the metrics and the routes. Settings (environment):
 //
 //	CALGATE_WEBHOOK_TIMEOUT        one call's limit (default 15s)
-//	CALGATE_WEBHOOK_CONCURRENCY    calls in flight per endpoint (default 4)
+//	CALGATE_WEBHOOK_CONCURRENCY    calls in flight per endpoint (default 8)
 //	CALGATE_WEBHOOK_DISABLE_AFTER  failure streak that disables an endpoint (default 120h)
 //	CALGATE_WEBHOOK_SWEEP          how often overdue deliveries are re-enqueued (default 5s)
 //	CALGATE_WEBHOOK_RETRY_SCALE    factor on the retry schedule (default 1; for tests)
