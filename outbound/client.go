@@ -65,16 +65,18 @@ func NewClient(o Options) *http.Client {
 	}
 	d := &guardedDialer{dialer: dialer, resolver: o.Resolver, allowPrivate: o.AllowPrivate}
 	transport := &http.Transport{
-		Proxy:                  nil,
-		DialContext:            d.DialContext,
-		ForceAttemptHTTP2:      true,
-		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:    stage,
-		ResponseHeaderTimeout:  o.Timeout,
-		ExpectContinueTimeout:  time.Second,
-		IdleConnTimeout:        90 * time.Second,
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    4,
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:   stage,
+		ResponseHeaderTimeout: o.Timeout,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          100,
+		// Webhook receivers take several calls at once per endpoint: keep
+		// that many connections open instead of closing all but a few.
+		MaxIdleConnsPerHost:    32,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
 	return &http.Client{

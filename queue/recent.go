@@ -30,6 +30,11 @@ func (r *recentEvents) add(events []*calgate.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, ev := range events {
+		// Only sequenced events are final: one committed after the last
+		// Sequence still gets its position, so workers read it afresh.
+		if ev.Position == 0 {
+			continue
+		}
 		if _, ok := r.byID[ev.ID]; ok {
 			continue
 		}

@@ -10,7 +10,7 @@ func TestRecentEventsKeepsTheNewestAndHandsOutCopies(t *testing.T) {
 	r := newRecentEvents(3)
 	var evs []*calgate.Event
 	for id := int64(1); id <= 5; id++ {
-		evs = append(evs, &calgate.Event{ID: id, Type: calgate.EventEntryCreated})
+		evs = append(evs, &calgate.Event{ID: id, Position: id, Type: calgate.EventEntryCreated})
 	}
 	r.add(evs[:2])
 	r.add(evs[1:])
@@ -25,5 +25,13 @@ func TestRecentEventsKeepsTheNewestAndHandsOutCopies(t *testing.T) {
 		if ok && (got.ID != tc.id || got == evs[tc.id-1]) {
 			t.Fatalf("event %d: got %+v, want a copy", tc.id, got)
 		}
+	}
+}
+
+func TestRecentEventsSkipsUnsequencedEvents(t *testing.T) {
+	r := newRecentEvents(3)
+	r.add([]*calgate.Event{{ID: 1}})
+	if _, ok := r.get(1); ok {
+		t.Fatal("an event without a position was remembered")
 	}
 }
