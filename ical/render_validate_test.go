@@ -220,16 +220,7 @@ func renderCheckTime(t *testing.T, parser, what string, got seenTime, instant ti
 // event's DTSTART and DTEND resolve to the rendered instants.
 func renderGoICal(t *testing.T, doc []byte, events []Event) {
 	t.Helper()
-	var cal *goical.Calendar
-	err := func() (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("go-ical panicked: %v", r)
-			}
-		}()
-		cal, err = goical.NewDecoder(bytes.NewReader(doc)).Decode()
-		return err
-	}()
+	cal, err := DecodeCalendar(bytes.NewReader(doc))
 	if err != nil {
 		t.Fatalf("go-ical: %v", err)
 	}

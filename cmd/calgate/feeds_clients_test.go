@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	goical "github.com/emersion/go-ical"
 
+	"github.com/calgate/calgate/ical"
 	"github.com/calgate/calgate/internal/testenv"
 )
 
@@ -113,16 +113,7 @@ func runParser(t *testing.T, cmd *exec.Cmd) seenCalendar {
 // bad input) and reports its events like the scripts do.
 func parseGoICal(t *testing.T, doc []byte) seenCalendar {
 	t.Helper()
-	var cal *goical.Calendar
-	err := func() (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("go-ical panicked: %v", r)
-			}
-		}()
-		cal, err = goical.NewDecoder(bytes.NewReader(doc)).Decode()
-		return err
-	}()
+	cal, err := ical.DecodeCalendar(bytes.NewReader(doc))
 	if err != nil {
 		t.Fatalf("go-ical: the feed does not parse: %v", err)
 	}
