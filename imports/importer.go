@@ -47,6 +47,18 @@ type pending struct {
 	ref     string
 	item    *calgate.UpsertItem
 	skipped string
+	// keepKey ("source\x00external id") is the key of a failed entry that
+	// a sync must keep alive.
+	keepKey string
+}
+
+// batch is one chunk of outcomes, handed from the reader to the writer,
+// with the number of records or rows it came from.
+type batch struct {
+	items   []pending
+	records int
+	// syncSkipped says why a sync must not archive (set once).
+	syncSkipped string
 }
 
 // seenKey is what a chunked import remembers per entry: the chunk that
@@ -56,19 +68,25 @@ type seenKey struct {
 	sum   uint64
 }
 
-// importRun is the state of one import, streamed in chunks. Each chunk is
-// one store upsert; a sync archives, at the end and in one pass, what no
-// chunk named; a simulation rolls every chunk back and corrects, from the
-// fingerprints of earlier chunks, the outcome of an entry named again.
+// importRun is the state of one import, streamed in chunks. Reading,
+// mapping and validating run in one goroutine and fill a batch while the
+// caller's goroutine writes the previous one, so parsing and the store's
+// work overlap. Each batch is one store upsert; a sync archives, at the end
+// and in one pass, what no chunk named; a simulation rolls every chunk back
+// and corrects, from the fingerprints of earlier chunks, the outcome of an
+// entry named again.
 type importRun struct {
-	s       *Service
-	ws      *calgate.Workspace
-	t       *Template
-	actor   string
-	opts    ImportOptions
-	rep     *Report
-	chunk   []pending
-	items   int // global item index
+	s     *Service
+	ws    *calgate.Workspace
+	t     *Template
+	actor string
+	opts  ImportOptions
+	rep   *Report
+	// Reader side.
+	cur   batch
+	items int // global item index
+	out   chan<- batch
+	// Writer side.
 	chunks  int
 	seen    map[string]seenKey // source \x00 external id
 	sources map[string]bool
@@ -88,10 +106,78 @@ func (s *Service) newRun(ws *calgate.Workspace, t *Template, actor string, opts 
 	}
 	r := &importRun{s: s, ws: ws, t: t, actor: actor, opts: opts, sources: map[string]bool{},
 		rep: &Report{BulkResult: calgate.BulkResult{Simulated: opts.Simulate, Errors: []calgate.ItemResult{}}, Template: t.Name, Mode: opts.Mode}}
-	if opts.Mode == calgate.ImportModeSync || opts.Simulate {
+	if r.tracksKeys() {
 		r.seen = map[string]seenKey{}
 	}
 	return r, nil
+}
+
+// run reads with read in a goroutine of its own and writes each batch it
+// hands over in the caller's goroutine. read calls r.produced or r.add per
+// outcome and r.record after each record, where a full batch is handed
+// over. The writer stops early on the first failure with StopOnError, or
+// when a write fails; otherwise what read returns is the import's error,
+// after the batches handed over before it are written.
+func (r *importRun) run(ctx context.Context, read func(ctx context.Context) error) (*Report, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan batch)
+	readErr := make(chan error, 1)
+	r.out = batches
+	go func() {
+		defer close(batches)
+		err := read(ctx)
+		if err == nil {
+			err = r.handOver(ctx, batches)
+		}
+		readErr <- err
+	}()
+	for b := range batches {
+		if r.stopped {
+			continue // the reader sees the cancellation at its next hand-over
+		}
+		if err := r.flush(ctx, b); err != nil {
+			cancel()
+			for range batches {
+			}
+			return nil, err
+		}
+		if r.stopped {
+			cancel()
+		}
+	}
+	if err := <-readErr; err != nil && !r.stopped {
+		return nil, err
+	}
+	return r.finish(ctx)
+}
+
+// record counts one record read and hands the batch over when it is full.
+func (r *importRun) record(ctx context.Context) error {
+	r.cur.records++
+	return r.handOverFull(ctx)
+}
+
+// handOverFull hands the batch over when it is full.
+func (r *importRun) handOverFull(ctx context.Context) error {
+	if len(r.cur.items) < r.s.o.ChunkSize {
+		return nil
+	}
+	return r.handOver(ctx, r.out)
+}
+
+// handOver passes the reader's batch to the writer.
+func (r *importRun) handOver(ctx context.Context, batches chan<- batch) error {
+	if len(r.cur.items) == 0 && r.cur.records == 0 {
+		return nil
+	}
+	select {
+	case batches <- r.cur:
+		r.cur = batch{}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // ImportJSON imports a JSON document (one record or a list of records)
@@ -116,30 +202,32 @@ func (s *Service) ImportJSON(ctx context.Context, ws *calgate.Workspace, templat
 	if !list {
 		records = []any{v}
 	}
-	for i, rec := range records {
-		if r.stopped {
-			break
+	return r.run(ctx, func(ctx context.Context) error {
+		for i, rec := range records {
+			prefix := ""
+			if list {
+				prefix = fmt.Sprintf("[%d]", i)
+			}
+			ps, err := t.Map(rec)
+			if err != nil {
+				r.add(pending{ref: orRecord(prefix), item: &calgate.UpsertItem{Ref: orRecord(prefix), Err: calgate.Invalid(orRecord(prefix), "%v", err)}})
+			} else if len(ps) == 0 {
+				r.add(pending{ref: orRecord(prefix), skipped: "the record yields no entry"})
+			}
+			for _, p := range ps {
+				p.Ref = joinRef(prefix, p.Ref)
+				r.produced(p)
+				// A large record spreads over several batches.
+				if err := r.handOverFull(ctx); err != nil {
+					return err
+				}
+			}
+			if err := r.record(ctx); err != nil {
+				return err
+			}
 		}
-		prefix := ""
-		if list {
-			prefix = fmt.Sprintf("[%d]", i)
-		}
-		ps, err := t.Map(rec)
-		if err != nil {
-			r.add(ctx, pending{ref: orRecord(prefix), item: &calgate.UpsertItem{Ref: orRecord(prefix), Err: calgate.Invalid(orRecord(prefix), "%v", err)}})
-		} else if len(ps) == 0 {
-			r.add(ctx, pending{ref: orRecord(prefix), skipped: "the record yields no entry"})
-		}
-		for _, p := range ps {
-			p.Ref = joinRef(prefix, p.Ref)
-			r.produced(ctx, p)
-		}
-		r.rep.Records++
-		if err := r.maybeFlush(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return r.finish(ctx)
+		return nil
+	})
 }
 
 func joinRef(prefix, ref string) string {
@@ -174,52 +262,50 @@ func (s *Service) ImportRows(ctx context.Context, ws *calgate.Workspace, templat
 		return nil, calgate.Invalid("file", "%v", err)
 	}
 	defer rows.Close()
-	for !r.stopped {
-		row, err := rows.Next()
-		var pe *csv.ParseError
-		switch {
-		case errors.Is(err, io.EOF):
-			return r.finish(ctx)
-		case errors.As(err, &pe):
-			ref := fmt.Sprintf("line %d", pe.StartLine)
-			r.add(ctx, pending{ref: ref, item: &calgate.UpsertItem{Ref: ref, Err: calgate.Invalid(ref, "%v", pe.Err)}})
-		case err != nil:
-			return nil, calgate.Invalid("file", "%v", err)
-		default:
-			r.produced(ctx, t.MapRow(row))
+	return r.run(ctx, func(ctx context.Context) error {
+		for {
+			row, err := rows.Next()
+			var pe *csv.ParseError
+			switch {
+			case errors.Is(err, io.EOF):
+				return nil
+			case errors.As(err, &pe):
+				ref := fmt.Sprintf("line %d", pe.StartLine)
+				r.add(pending{ref: ref, item: &calgate.UpsertItem{Ref: ref, Err: calgate.Invalid(ref, "%v", pe.Err)}})
+			case err != nil:
+				return calgate.Invalid("file", "%v", err)
+			default:
+				r.produced(t.MapRow(row))
+			}
+			if err := r.record(ctx); err != nil {
+				return err
+			}
 		}
-		r.rep.Records++
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := r.maybeFlush(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return r.finish(ctx)
+	})
 }
 
 // produced queues one produced entry: parsed, skipped or failed.
-func (r *importRun) produced(ctx context.Context, p Produced) {
+func (r *importRun) produced(p Produced) {
 	if p.Skipped != "" {
-		r.add(ctx, pending{ref: p.Ref, skipped: p.Skipped})
+		r.add(pending{ref: p.Ref, skipped: p.Skipped})
 		return
 	}
 	e, err := r.t.Parse(p, r.ws.Timezone)
 	it := &calgate.UpsertItem{Ref: p.Ref, Entry: e, Err: err}
+	pd := pending{ref: p.Ref, item: it}
 	if err != nil {
 		it.Entry = nil
 		// A failed entry whose key is known keeps its stored entry alive in
 		// a sync.
-		if ext, src := rawKey(p.Entry); ext != "" && r.seen != nil {
+		if ext, src := rawKey(p.Entry); ext != "" && r.tracksKeys() {
 			if src != "" {
-				r.seen[src+"\x00"+ext] = seenKey{chunk: -1}
+				pd.keepKey = src + "\x00" + ext
 			}
-		} else if r.opts.Mode == calgate.ImportModeSync && r.rep.SyncSkipped == "" {
-			r.rep.SyncSkipped = fmt.Sprintf("%s failed before its external id was known, so nothing is archived", orRecord(p.Ref))
+		} else if r.opts.Mode == calgate.ImportModeSync && r.cur.syncSkipped == "" {
+			r.cur.syncSkipped = fmt.Sprintf("%s failed before its external id was known, so nothing is archived", orRecord(p.Ref))
 		}
 	}
-	r.add(ctx, pending{ref: p.Ref, item: it})
+	r.add(pd)
 }
 
 func rawKey(raw json.RawMessage) (externalID, source string) {
@@ -242,28 +328,35 @@ func rawKey(raw json.RawMessage) (externalID, source string) {
 	return str(k.ExternalID), str(k.Source)
 }
 
-func (r *importRun) add(_ context.Context, p pending) {
+// tracksKeys says whether the run remembers the keys it wrote: a sync
+// needs them, and so does a simulation to correct repeated keys.
+func (r *importRun) tracksKeys() bool {
+	return r.opts.Mode == calgate.ImportModeSync || r.opts.Simulate
+}
+
+func (r *importRun) add(p pending) {
 	p.index = r.items
 	r.items++
-	r.chunk = append(r.chunk, p)
+	r.cur.items = append(r.cur.items, p)
 }
 
-func (r *importRun) maybeFlush(ctx context.Context) error {
-	if len(r.chunk) < r.s.o.ChunkSize {
-		return nil
-	}
-	return r.flush(ctx)
-}
-
-// flush writes the chunk with one upsert and adds its outcomes, in item
+// flush writes a batch with one upsert and adds its outcomes, in item
 // order, to the report.
-func (r *importRun) flush(ctx context.Context) error {
-	if len(r.chunk) == 0 {
+func (r *importRun) flush(ctx context.Context, b batch) error {
+	r.rep.Records += b.records
+	if r.rep.SyncSkipped == "" {
+		r.rep.SyncSkipped = b.syncSkipped
+	}
+	chunk := b.items
+	if len(chunk) == 0 {
 		return nil
 	}
-	chunk := r.chunk
-	r.chunk = nil
 	r.chunks++
+	for _, p := range chunk {
+		if p.keepKey != "" {
+			r.seen[p.keepKey] = seenKey{chunk: -1}
+		}
+	}
 	if err := r.filterSwitches(ctx, chunk); err != nil {
 		return err
 	}
@@ -392,9 +485,6 @@ func (r *importRun) filterSwitches(ctx context.Context, chunk []pending) error {
 
 // finish writes the last chunk, runs the sync pass and notifies.
 func (r *importRun) finish(ctx context.Context) (*Report, error) {
-	if err := r.flush(ctx); err != nil {
-		return nil, err
-	}
 	if r.opts.Mode == calgate.ImportModeSync {
 		switch {
 		case r.stopped:
