@@ -26,10 +26,19 @@ var _ calgate.Store = (*DB)(nil)
 const SQLiteFile = "calgate.db"
 
 // sqliteParams are the settings of the SQLite writer connection: WAL, a
-// busy timeout, foreign keys, immediate write transactions, a cache large
-// enough for a bulk import's pages, and times written in a form that sorts
-// as text.
-const sqliteParams = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate&_time_format=sqlite"
+// busy timeout, foreign keys, immediate write transactions, an 8 MB page
+// cache (the operating system caches the file too; 64 MB made a
+// 100,000-row import no faster and the process 56 MB larger), statement
+// journals in memory (a multi-row INSERT keeps one to undo itself), no
+// automatic checkpoints (the checkpointer runs them beside the writes), a
+// log file trimmed to 64 MB, and times written in a form that sorts as
+// text.
+const sqliteParams = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
+	"&_pragma=cache_size(-8192)&_pragma=temp_store(2)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)" +
+	"&_txlock=immediate&_time_format=sqlite"
+
+// sqliteCheckpointParams are the settings of the checkpointer's connection.
+const sqliteCheckpointParams = "_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)"
 
 // sqliteReadParams are the settings of the SQLite reader connections, which
 // refuse writes.
@@ -39,8 +48,9 @@ const sqliteReadParams = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pr
 // calgate.Store.
 type DB struct {
 	d      dialect
-	w      *sql.DB // writes; a single connection on SQLite
-	r      *sql.DB // reads; the same pool as w on PostgreSQL
+	w      *sql.DB       // writes; a single connection on SQLite
+	r      *sql.DB       // reads; the same pool as w on PostgreSQL
+	ckpt   *checkpointer // SQLite only
 	logger *slog.Logger
 }
 
@@ -88,6 +98,10 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (*DB, err
 	r.SetMaxIdleConns(readers)
 	db := &DB{d: dialect{}, w: w, r: r, logger: logger}
 	if err := db.start(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if db.ckpt, err = startCheckpointer(path, logger); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -160,7 +174,11 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (db *DB) Close() error {
-	err := db.w.Close()
+	var err error
+	if db.ckpt != nil {
+		err = db.ckpt.close()
+	}
+	err = errors.Join(err, db.w.Close())
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
 	}

@@ -32,7 +32,13 @@ func (w testWriter) Write(p []byte) (int, error) {
 // openSQLite opens a fresh SQLite database in a temporary directory.
 func openSQLite(t testing.TB) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), "", filepath.Join(t.TempDir(), "data"), testLogger(t))
+	return openSQLiteIn(t, filepath.Join(t.TempDir(), "data"))
+}
+
+// openSQLiteIn opens a fresh SQLite database in dir.
+func openSQLiteIn(t testing.TB, dir string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), "", dir, testLogger(t))
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
