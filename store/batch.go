@@ -61,3 +61,73 @@ func (b *batchInsert) close() {
 		b.full.Close()
 	}
 }
+
+// rowArgs is the values of one chunk of rows, or the error of building
+// them.
+type rowArgs struct {
+	n    int
+	args []any
+	err  error
+}
+
+// writeRows writes list through b, b.rows rows per statement, the values of
+// each row appended by appendRow. When list spans several statements, the
+// values of the next statement are built in another goroutine while the
+// database runs the current one: encoding (JSON snapshots, details) and the
+// database's work overlap, and on SQLite the single writer connection
+// never waits for Go-side encoding beyond the first statement. appendRow
+// must not touch state the caller changes meanwhile.
+func writeRows[T any](ctx context.Context, b *batchInsert, list []T, appendRow func([]any, T) ([]any, error)) error {
+	build := func(part []T) rowArgs {
+		args := make([]any, 0, len(part)*strings.Count(b.row, "?"))
+		for _, v := range part {
+			var err error
+			if args, err = appendRow(args, v); err != nil {
+				return rowArgs{err: err}
+			}
+		}
+		return rowArgs{n: len(part), args: args}
+	}
+	if len(list) <= b.rows {
+		if len(list) == 0 {
+			return nil
+		}
+		r := build(list)
+		if r.err != nil {
+			return r.err
+		}
+		return b.exec(ctx, r.n, r.args)
+	}
+	chunks := make(chan rowArgs, 1)
+	stop := make(chan struct{})
+	defer func() {
+		// On an early return, wait for the builder: list is the
+		// caller's again once writeRows returns.
+		close(stop)
+		for range chunks {
+		}
+	}()
+	go func() {
+		defer close(chunks)
+		for start := 0; start < len(list); start += b.rows {
+			r := build(list[start:min(start+b.rows, len(list))])
+			select {
+			case chunks <- r:
+			case <-stop:
+				return
+			}
+			if r.err != nil {
+				return
+			}
+		}
+	}()
+	for r := range chunks {
+		if r.err != nil {
+			return r.err
+		}
+		if err := b.exec(ctx, r.n, r.args); err != nil {
+			return err
+		}
+	}
+	return nil
+}

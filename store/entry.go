@@ -62,7 +62,7 @@ func normalize(e *calgate.Entry) {
 func appendEntryArgs(args []any, e *calgate.Entry) ([]any, error) {
 	det, err := entryDetails(e)
 	if err != nil {
-		return nil, fmt.Errorf("encode details: %w", err)
+		return nil, fmt.Errorf("entry %s/%s: encode details: %w", e.Source, e.ExternalID, err)
 	}
 	return append(args, e.ID, e.WorkspaceID, string(e.Kind), e.Source, e.ExternalID, e.Title, e.Description, e.Location,
 		e.Start, e.End, e.AllDay, e.Timezone, string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes),
@@ -344,21 +344,17 @@ func (db *DB) updateEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Ent
 			` FROM v WHERE entries.id = v.id AND entries.workspace_id = v.workspace_id`,
 	}
 	defer ins.close()
-	for start := 0; start < len(list); start += ins.rows {
-		part := list[start:min(start+ins.rows, len(list))]
-		args := make([]any, 0, len(part)*len(entryUpdateColumns))
-		for _, e := range part {
-			det, err := entryDetails(e)
-			if err != nil {
-				return fmt.Errorf("entry %s: encode details: %w", e.ID, err)
-			}
-			args = append(args, e.ID, e.WorkspaceID, e.Source, e.ExternalID, e.Title, e.Description, e.Location,
-				e.Start, e.End, e.AllDay, e.Timezone, string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes),
-				e.Version, e.UpdatedAt, nullTime(e.ArchivedAt))
+	err := writeRows(ctx, ins, list, func(args []any, e *calgate.Entry) ([]any, error) {
+		det, err := entryDetails(e)
+		if err != nil {
+			return nil, fmt.Errorf("entry %s: encode details: %w", e.ID, err)
 		}
-		if err := ins.exec(ctx, len(part), args); err != nil {
-			return fmt.Errorf("update entries: %w", err)
-		}
+		return append(args, e.ID, e.WorkspaceID, e.Source, e.ExternalID, e.Title, e.Description, e.Location,
+			e.Start, e.End, e.AllDay, e.Timezone, string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes),
+			e.Version, e.UpdatedAt, nullTime(e.ArchivedAt)), nil
+	})
+	if err != nil {
+		return fmt.Errorf("update entries: %w", err)
 	}
 	return nil
 }
@@ -367,18 +363,8 @@ func (db *DB) updateEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Ent
 func (db *DB) insertEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Entry) error {
 	ins := db.newBatchInsert(tx, `INSERT INTO entries (`+entryColumns+`) VALUES `, entryColumnCount, 250)
 	defer ins.close()
-	for start := 0; start < len(list); start += ins.rows {
-		part := list[start:min(start+ins.rows, len(list))]
-		args := make([]any, 0, len(part)*entryColumnCount)
-		for _, e := range part {
-			var err error
-			if args, err = appendEntryArgs(args, e); err != nil {
-				return fmt.Errorf("entry %s/%s: %w", e.Source, e.ExternalID, err)
-			}
-		}
-		if err := ins.exec(ctx, len(part), args); err != nil {
-			return fmt.Errorf("insert entries: %w", err)
-		}
+	if err := writeRows(ctx, ins, list, appendEntryArgs); err != nil {
+		return fmt.Errorf("insert entries: %w", err)
 	}
 	return nil
 }

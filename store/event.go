@@ -69,7 +69,7 @@ func appendEventArgs(args []any, ev *calgate.Event) ([]any, error) {
 	ev.CreatedAt = dbTime(ev.CreatedAt)
 	snap, err := encodeSnapshot(ev.Entry)
 	if err != nil {
-		return nil, fmt.Errorf("encode entry: %w", err)
+		return nil, fmt.Errorf("event %s of %s: encode entry: %w", ev.Type, ev.EntryID, err)
 	}
 	var diff []byte
 	if len(ev.Diff) > 0 {
@@ -86,18 +86,8 @@ func appendEventArgs(args []any, ev *calgate.Event) ([]any, error) {
 func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, list []*calgate.Event) error {
 	ins := db.newBatchInsert(tx, `INSERT INTO events (`+eventInsertColumns+`) VALUES `, eventInsertColumnCount, 500)
 	defer ins.close()
-	for start := 0; start < len(list); start += ins.rows {
-		part := list[start:min(start+ins.rows, len(list))]
-		args := make([]any, 0, len(part)*eventInsertColumnCount)
-		for _, ev := range part {
-			var err error
-			if args, err = appendEventArgs(args, ev); err != nil {
-				return fmt.Errorf("event %s of %s: %w", ev.Type, ev.EntryID, err)
-			}
-		}
-		if err := ins.exec(ctx, len(part), args); err != nil {
-			return fmt.Errorf("insert events: %w", err)
-		}
+	if err := writeRows(ctx, ins, list, appendEventArgs); err != nil {
+		return fmt.Errorf("insert events: %w", err)
 	}
 	return nil
 }
