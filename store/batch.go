@@ -3,12 +3,14 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 )
 
 // batchInsert writes rows with multi-row statements (INSERT … VALUES, or
 // an UPDATE from a VALUES list) of a fixed size, prepared once per
-// transaction; the last, shorter chunk gets its own statement.
+// transaction (on SQLite, once per process: see DB.stmt); the last,
+// shorter chunk gets its own statement.
 type batchInsert struct {
 	db     *DB
 	tx     *sql.Tx
@@ -46,7 +48,7 @@ func (b *batchInsert) exec(ctx context.Context, n int, args []any) error {
 		return err
 	}
 	if b.full == nil {
-		stmt, err := b.tx.PrepareContext(ctx, b.statement(b.rows))
+		stmt, err := b.db.stmt(ctx, b.tx, b.statement(b.rows))
 		if err != nil {
 			return err
 		}
@@ -60,6 +62,53 @@ func (b *batchInsert) close() {
 	if b.full != nil {
 		b.full.Close()
 	}
+}
+
+// Statements of the bulk writes, in the full size every large write uses.
+var (
+	entryInsertBatch = batchSpec{prefix: `INSERT INTO entries (` + entryColumns + `) VALUES `, columns: entryColumnCount, rows: 250}
+	eventInsertBatch = batchSpec{prefix: `INSERT INTO events (` + eventInsertColumns + `) VALUES `, columns: eventInsertColumnCount, rows: 500}
+)
+
+// batchSpec describes a multi-row INSERT.
+type batchSpec struct {
+	prefix  string
+	columns int
+	rows    int
+}
+
+func (db *DB) batch(tx *sql.Tx, s batchSpec) *batchInsert {
+	return db.newBatchInsert(tx, s.prefix, s.columns, s.rows)
+}
+
+// prepareBulk prepares, on SQLite's writer connection, the full-size
+// statements of the bulk writes: a 250-row INSERT takes SQLite longer to
+// compile than to run, and every chunk of an import needs it again.
+// Transactions use them through DB.stmt.
+func (db *DB) prepareBulk(ctx context.Context) error {
+	queries := []string{
+		db.batch(nil, entryInsertBatch).statement(entryInsertBatch.rows),
+		db.batch(nil, eventInsertBatch).statement(eventInsertBatch.rows),
+		db.loadQuery(loadChunk),
+	}
+	db.prepared = make(map[string]*sql.Stmt, len(queries))
+	for _, q := range queries {
+		s, err := db.w.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("store: prepare bulk statements: %w", err)
+		}
+		db.prepared[q] = s
+	}
+	return nil
+}
+
+// stmt returns query prepared for tx: the statement prepareBulk prepared,
+// when there is one, or a new one. Close it after use.
+func (db *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if s, ok := db.prepared[query]; ok {
+		return tx.StmtContext(ctx, s), nil
+	}
+	return tx.PrepareContext(ctx, query)
 }
 
 // rowArgs is the values of one chunk of rows, or the error of building

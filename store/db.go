@@ -47,11 +47,14 @@ const sqliteReadParams = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pr
 // DB is calgate's database: PostgreSQL or SQLite. It implements
 // calgate.Store.
 type DB struct {
-	d      dialect
-	w      *sql.DB       // writes; a single connection on SQLite
-	r      *sql.DB       // reads; the same pool as w on PostgreSQL
-	ckpt   *checkpointer // SQLite only
-	logger *slog.Logger
+	d    dialect
+	w    *sql.DB       // writes; a single connection on SQLite
+	r    *sql.DB       // reads; the same pool as w on PostgreSQL
+	ckpt *checkpointer // SQLite only
+	// prepared holds SQLite's bulk statements, prepared once on the
+	// writer connection (see prepareBulk); read-only after open.
+	prepared map[string]*sql.Stmt
+	logger   *slog.Logger
 }
 
 // Open opens the database named by dsn and applies the migrations. An empty
@@ -98,6 +101,10 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (*DB, err
 	r.SetMaxIdleConns(readers)
 	db := &DB{d: dialect{}, w: w, r: r, logger: logger}
 	if err := db.start(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.prepareBulk(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -177,6 +184,9 @@ func (db *DB) Close() error {
 	var err error
 	if db.ckpt != nil {
 		err = db.ckpt.close()
+	}
+	for _, s := range db.prepared {
+		err = errors.Join(err, s.Close())
 	}
 	err = errors.Join(err, db.w.Close())
 	if db.r != db.w {

@@ -361,7 +361,7 @@ func (db *DB) updateEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Ent
 
 // insertEntries writes new entries with multi-row INSERTs.
 func (db *DB) insertEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Entry) error {
-	ins := db.newBatchInsert(tx, `INSERT INTO entries (`+entryColumns+`) VALUES `, entryColumnCount, 250)
+	ins := db.batch(tx, entryInsertBatch)
 	defer ins.close()
 	if err := writeRows(ctx, ins, list, appendEntryArgs); err != nil {
 		return fmt.Errorf("insert entries: %w", err)

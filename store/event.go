@@ -84,7 +84,7 @@ func appendEventArgs(args []any, ev *calgate.Event) ([]any, error) {
 // insertEvents writes events with multi-row INSERTs (their ids are not read
 // back).
 func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, list []*calgate.Event) error {
-	ins := db.newBatchInsert(tx, `INSERT INTO events (`+eventInsertColumns+`) VALUES `, eventInsertColumnCount, 500)
+	ins := db.batch(tx, eventInsertBatch)
 	defer ins.close()
 	if err := writeRows(ctx, ins, list, appendEventArgs); err != nil {
 		return fmt.Errorf("insert events: %w", err)

@@ -248,13 +248,7 @@ func (u *upsertRun) load(ctx context.Context, keys []entryKey) error {
 			for _, id := range part {
 				args = append(args, id)
 			}
-			q := `SELECT ` + entryColumns + ` FROM entries WHERE workspace_id = ? AND kind = ? AND source = ? AND external_id IN (` +
-				placeholders(len(part)) + `)` + u.db.d.forUpdate()
-			rows, err := u.tx.QueryContext(ctx, u.db.d.rebind(q), args...)
-			if err != nil {
-				return fmt.Errorf("store: upsert: load %s/%s: %w", s.kind, s.source, err)
-			}
-			list, err := scanEntries(rows)
+			list, err := u.loadPart(ctx, args)
 			if err != nil {
 				return fmt.Errorf("store: upsert: load %s/%s: %w", s.kind, s.source, err)
 			}
@@ -264,6 +258,31 @@ func (u *upsertRun) load(ctx context.Context, keys []entryKey) error {
 		}
 	}
 	return nil
+}
+
+// loadQuery reads the entries of n external ids of one scope.
+func (db *DB) loadQuery(n int) string {
+	return db.d.rebind(`SELECT ` + entryColumns + ` FROM entries WHERE workspace_id = ? AND kind = ? AND source = ? AND external_id IN (` +
+		placeholders(n) + `)` + db.d.forUpdate())
+}
+
+// loadPart runs loadQuery with args: the workspace, kind and source, then
+// the external ids.
+func (u *upsertRun) loadPart(ctx context.Context, args []any) ([]*calgate.Entry, error) {
+	q := u.db.loadQuery(len(args) - 3)
+	var rows *sql.Rows
+	var err error
+	if s, ok := u.db.prepared[q]; ok {
+		stmt := u.tx.StmtContext(ctx, s)
+		defer stmt.Close()
+		rows, err = stmt.QueryContext(ctx, args...)
+	} else {
+		rows, err = u.tx.QueryContext(ctx, q, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return scanEntries(rows)
 }
 
 // apply works out one good item's change and queues its writes.
