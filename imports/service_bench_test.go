@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -106,7 +108,30 @@ func BenchmarkImportCSV100k(b *testing.B) {
 		}
 		b.ReportMetric(rows/time.Since(start).Seconds(), "rows/s")
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+		if rss, ok := peakRSS(); ok {
+			b.ReportMetric(rss, "peak-rss-MB")
+		}
 	}
+}
+
+// peakRSS returns the process's peak resident memory so far (Linux only):
+// the Go heap with the collector's headroom, SQLite's page cache and the
+// test binary itself, so an upper bound of what the import needs.
+func peakRSS() (float64, bool) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if err != nil {
+				return 0, false
+			}
+			return float64(kb) / 1024, true
+		}
+	}
+	return 0, false
 }
 
 func BenchmarkImportOrder10kTasks(b *testing.B) {
