@@ -357,6 +357,13 @@ func midnight(t time.Time, loc *time.Location) time.Time {
 // in loc.
 func ParseTime(s string, loc *time.Location) (t time.Time, dateOnly bool, err error) {
 	s = strings.TrimSpace(s)
+	// The common local forms first, chosen by shape: every failed attempt
+	// below costs an error value, and imports parse two times a row.
+	if len(s) >= 16 && (s[10] == ' ' || s[10] == 'T') && !hasZone(s) {
+		if t, err = time.ParseInLocation(localLayout(s), s, loc); err == nil {
+			return t, false, nil
+		}
+	}
 	if len(s) == len(DateLayout) {
 		t, err = time.ParseInLocation(DateLayout, s, loc)
 		if err == nil {
@@ -372,6 +379,29 @@ func ParseTime(s string, loc *time.Location) (t time.Time, dateOnly bool, err er
 		}
 	}
 	return time.Time{}, false, fmt.Errorf("%q is not a time: use RFC 3339 (2025-10-26T08:00:00+01:00), YYYY-MM-DD HH:MM:SS or YYYY-MM-DD", s)
+}
+
+// hasZone reports whether a date-time ends in a zone: Z or an offset
+// after the minutes.
+func hasZone(s string) bool {
+	if last := s[len(s)-1]; last == 'Z' || last == 'z' {
+		return true
+	}
+	return strings.ContainsAny(s[16:], "+-")
+}
+
+// localLayout is the layout of a local date-time of s's shape.
+func localLayout(s string) string {
+	switch {
+	case len(s) == 16 && s[10] == 'T':
+		return "2006-01-02T15:04"
+	case len(s) == 16:
+		return "2006-01-02 15:04"
+	case s[10] == 'T':
+		return localDateTimeTLayout
+	default:
+		return LocalDateTimeLayout
+	}
 }
 
 // zones caches loaded time zones: time.LoadLocation reads and parses the

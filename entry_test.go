@@ -123,3 +123,48 @@ func TestWireFormNamesTheKindsResourceField(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTimeForms(t *testing.T) {
+	berlin, err := LoadZone("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(y int, mo time.Month, d, h, mi, s, ns int, loc *time.Location) time.Time {
+		return time.Date(y, mo, d, h, mi, s, ns, loc)
+	}
+	tests := []struct {
+		in       string
+		want     time.Time
+		dateOnly bool
+		bad      bool
+	}{
+		{in: "2025-07-01", want: at(2025, 7, 1, 0, 0, 0, 0, berlin), dateOnly: true},
+		{in: "2025-07-01 09:30:15", want: at(2025, 7, 1, 9, 30, 15, 0, berlin)},
+		{in: "2025-07-01T09:30:15", want: at(2025, 7, 1, 9, 30, 15, 0, berlin)},
+		{in: " 2025-07-01 09:30 ", want: at(2025, 7, 1, 9, 30, 0, 0, berlin)},
+		{in: "2025-07-01T09:30", want: at(2025, 7, 1, 9, 30, 0, 0, berlin)},
+		{in: "2025-07-01 09:30:15.25", want: at(2025, 7, 1, 9, 30, 15, 250000000, berlin)},
+		{in: "2025-07-01T09:30:15Z", want: at(2025, 7, 1, 9, 30, 15, 0, time.UTC)},
+		{in: "2025-07-01T09:30:15.5+02:00", want: at(2025, 7, 1, 7, 30, 15, 500000000, time.UTC)},
+		{in: "2025-07-01T09:30:15-05:00", want: at(2025, 7, 1, 14, 30, 15, 0, time.UTC)},
+		{in: "2025-03-30 02:30:00", want: time.Date(2025, 3, 30, 2, 30, 0, 0, berlin)}, // in the spring gap
+		{in: "2025-07-01 09:30:15+02:00", bad: true},                                   // an offset needs the T
+		{in: "2025-07-01T09:30+02:00", bad: true},                                      // and seconds
+		{in: "2025-13-01 09:00:00", bad: true},
+		{in: "01.07.2025 09:00", bad: true},
+		{in: "2025-07-01 9:00", want: at(2025, 7, 1, 9, 0, 0, 0, berlin)}, // a one-digit hour is read too
+		{in: "soon", bad: true},
+		{in: "", bad: true},
+	}
+	for _, tt := range tests {
+		got, dateOnly, err := ParseTime(tt.in, berlin)
+		switch {
+		case tt.bad && err == nil:
+			t.Errorf("%q: parsed as %v, want an error", tt.in, got)
+		case !tt.bad && err != nil:
+			t.Errorf("%q: %v", tt.in, err)
+		case !tt.bad && (!got.Equal(tt.want) || dateOnly != tt.dateOnly):
+			t.Errorf("%q: %v (date only %v), want %v (%v)", tt.in, got, dateOnly, tt.want, tt.dateOnly)
+		}
+	}
+}
