@@ -40,6 +40,7 @@ const sniffSize = 64 << 10
 type CSVReader struct {
 	r        *csv.Reader
 	header   []string
+	cols     *columns
 	comma    rune
 	encoding string
 }
@@ -77,18 +78,8 @@ func NewCSVReader(r io.Reader) (*CSVReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imports: csv: header: %w", err)
 	}
-	seen := map[string]int{}
-	for i, h := range rec {
-		h = strings.TrimSpace(h)
-		if h == "" {
-			h = "column " + strconv.Itoa(i+1)
-		}
-		k := normColumn(h)
-		if j, dup := seen[k]; dup {
-			return nil, fmt.Errorf("imports: csv: header: columns %d and %d are both named %q", j+1, i+1, h)
-		}
-		seen[k] = i
-		c.header = append(c.header, h)
+	if c.header, c.cols, err = parseHeader(rec); err != nil {
+		return nil, fmt.Errorf("imports: csv: header: %w", err)
 	}
 	return c, nil
 }
@@ -125,7 +116,7 @@ func (c *CSVReader) Next() (Row, error) {
 			continue
 		}
 		line, _ := c.r.FieldPos(0)
-		row := Row{Line: line, Values: make(map[string]string, len(c.header))}
+		row := Row{Line: line, Values: make(map[string]string, len(c.header)), cols: c.cols}
 		for i, h := range c.header {
 			if i < len(rec) {
 				row.Values[h] = c.text(rec[i])

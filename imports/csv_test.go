@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -89,6 +90,9 @@ func TestCSVReaderDetectsEncodingAndDelimiter(t *testing.T) {
 				t.Fatalf("header = %q, want %q", r.Header(), tt.header)
 			}
 			rows := readAll(t, r)
+			for i := range rows {
+				rows[i].cols = nil // the header lookup rows share
+			}
 			if !reflect.DeepEqual(rows, tt.rows) {
 				t.Fatalf("rows = %+v\nwant   %+v", rows, tt.rows)
 			}
@@ -220,6 +224,36 @@ func TestMapRowReportsBadDateOnLine7(t *testing.T) {
 	}
 	if len(failed) != 1 || !strings.Contains(failed[0], `line 7, column "end": end:`) {
 		t.Fatalf("failures = %q", failed)
+	}
+}
+
+// Rows from a reader share their file's header lookup; a Row built by
+// hand has none. Both must map alike, extra columns and odd spellings
+// included.
+func TestMapRowSameFromReaderAndByHand(t *testing.T) {
+	tp := mustTemplate(t, roomTemplate)
+	r, err := NewCSVReader(strings.NewReader(" BOOKING ;Room;start;END;Diet\nb1;Blue;01.10.2025 09:00;01.10.2025 10:00;vegan;extra\nb2;Red;01.10.2025 09:00;bad\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range readAll(t, r) {
+		if row.cols == nil {
+			t.Fatal("a reader's row carries no header lookup")
+		}
+		byHand := row
+		byHand.cols = nil
+		got, want := tp.MapRow(row), tp.MapRow(byHand)
+		e1, err1 := tp.Parse(got, "UTC")
+		e2, err2 := tp.Parse(want, "UTC")
+		if fmt.Sprint(err1) != fmt.Sprint(err2) || string(got.Entry) != string(want.Entry) {
+			t.Errorf("line %d: from the reader %s (%v), by hand %s (%v)", row.Line, got.Entry, err1, want.Entry, err2)
+		}
+		if row.Line == 2 && (e1 == nil || string(e1.Attributes) != `{"Diet":"vegan","column 6":"extra"}`) {
+			t.Errorf("line 2: %+v, %v", e1, err1)
+		}
+		if row.Line == 3 && (err1 == nil || !strings.Contains(err1.Error(), `line 3, column "END"`)) {
+			t.Errorf("line 3: %v, %v", e2, err1)
+		}
 	}
 }
 

@@ -18,23 +18,91 @@ type Row struct {
 	// Missing lists the headers of trailing columns the row lacks; their
 	// values are empty.
 	Missing []string
+	// cols is the file's header in lookup form, shared by its rows (nil
+	// for a Row built by hand).
+	cols *columns
+}
+
+// columns is a header in the form rows are looked up by, worked out once
+// per file rather than once per row.
+type columns struct {
+	norm    map[string]string // header as spelled → lookup form
+	headers map[string]string // lookup form → header, trimmed
+}
+
+// parseHeader reads a header line or row: names are trimmed, a blank one
+// becomes "column N", and two columns may not share a name (in any case).
+func parseHeader(cells []string) ([]string, *columns, error) {
+	header := make([]string, 0, len(cells))
+	seen := map[string]int{}
+	for i, h := range cells {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			h = "column " + strconv.Itoa(i+1)
+		}
+		k := normColumn(h)
+		if j, dup := seen[k]; dup {
+			return nil, nil, fmt.Errorf("columns %d and %d are both named %q", j+1, i+1, h)
+		}
+		seen[k] = i
+		header = append(header, h)
+	}
+	return header, newColumns(header), nil
+}
+
+func newColumns(header []string) *columns {
+	c := &columns{norm: make(map[string]string, len(header)), headers: make(map[string]string, len(header))}
+	for _, h := range header {
+		k := normColumn(h)
+		c.norm[h] = k
+		c.headers[k] = strings.TrimSpace(h)
+	}
+	return c
 }
 
 // rowGetter looks columns up by name without regard to case or surrounding
 // spaces.
 type rowGetter struct {
-	vals    map[string]string
-	headers map[string]string
+	vals    map[string]string // lookup form → value
+	headers map[string]string // lookup form → header (the file's, shared)
+	extra   map[string]string // the same for columns beyond the header
 }
 
 func newRowGetter(row Row) rowGetter {
-	g := rowGetter{vals: make(map[string]string, len(row.Values)), headers: make(map[string]string, len(row.Values))}
+	g := rowGetter{vals: make(map[string]string, len(row.Values))}
+	if row.cols != nil {
+		g.headers = row.cols.headers
+	} else {
+		g.headers = make(map[string]string, len(row.Values))
+	}
 	for h, v := range row.Values {
-		k := normColumn(h)
+		k, ok := "", false
+		if row.cols != nil {
+			k, ok = row.cols.norm[h]
+		}
+		if !ok {
+			k = normColumn(h)
+			if row.cols == nil {
+				g.headers[k] = strings.TrimSpace(h)
+			} else {
+				if g.extra == nil {
+					g.extra = map[string]string{}
+				}
+				g.extra[k] = strings.TrimSpace(h)
+			}
+		}
 		g.vals[k] = v
-		g.headers[k] = strings.TrimSpace(h)
 	}
 	return g
+}
+
+// header returns the header of a column given in lookup form.
+func (g rowGetter) header(col string) (string, bool) {
+	if h, ok := g.headers[col]; ok {
+		return h, true
+	}
+	h, ok := g.extra[col]
+	return h, ok
 }
 
 func (g rowGetter) get(p path) (any, bool) {
@@ -57,7 +125,7 @@ func (t *Template) MapRow(row Row) Produced {
 		if fm.path == nil {
 			return ref + ", " + fm.field
 		}
-		h, ok := g.headers[fm.path.col]
+		h, ok := g.header(fm.path.col)
 		if !ok {
 			h = strings.TrimSpace(fm.path.raw)
 		}
@@ -68,7 +136,7 @@ func (t *Template) MapRow(row Row) Produced {
 			if t.refs[col] || strings.TrimSpace(v) == "" {
 				continue
 			}
-			name := g.headers[col]
+			name, _ := g.header(col)
 			if name == "" {
 				continue
 			}

@@ -30,6 +30,7 @@ type XLSXReader struct {
 	rows   *excelize.Rows
 	sheet  string
 	header []string
+	cols   *columns
 	line   int
 }
 
@@ -70,19 +71,9 @@ func NewXLSXReader(r io.Reader) (*XLSXReader, error) {
 		if blank(cells) {
 			continue
 		}
-		seen := map[string]int{}
-		for i, h := range cells {
-			h = strings.TrimSpace(h)
-			if h == "" {
-				h = "column " + strconv.Itoa(i+1)
-			}
-			k := normColumn(h)
-			if j, dup := seen[k]; dup {
-				_ = x.Close()
-				return nil, fmt.Errorf("imports: xlsx: sheet %q, header row %d: columns %d and %d are both named %q", x.sheet, x.line, j+1, i+1, h)
-			}
-			seen[k] = i
-			x.header = append(x.header, h)
+		if x.header, x.cols, err = parseHeader(cells); err != nil {
+			_ = x.Close()
+			return nil, fmt.Errorf("imports: xlsx: sheet %q, header row %d: %w", x.sheet, x.line, err)
 		}
 		return x, nil
 	}
@@ -122,7 +113,7 @@ func (x *XLSXReader) Next() (Row, error) {
 		if blank(cells) {
 			continue
 		}
-		row := Row{Line: x.line, Values: make(map[string]string, len(x.header))}
+		row := Row{Line: x.line, Values: make(map[string]string, len(x.header)), cols: x.cols}
 		for i, h := range x.header {
 			if i < len(cells) {
 				row.Values[h] = cells[i]
