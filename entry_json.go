@@ -194,9 +194,8 @@ func (w *wireEntry) entry(kind Kind, defaultTZ string) (*Entry, error) {
 		v.Add("kind", "is %q, but this resource holds %q entries", w.Kind, kind)
 	}
 	// Fields of other kinds are refused by name.
-	present := w.presentFields()
 	for _, f := range foreignFields[kind] {
-		if present[f] {
+		if w.present(f) {
 			v.Add(f, "is not a field of %s entries", kind)
 		}
 	}
@@ -289,13 +288,30 @@ func (w *wireEntry) entry(kind Kind, defaultTZ string) (*Entry, error) {
 	return e, v.Err()
 }
 
-func (w *wireEntry) presentFields() map[string]bool {
-	return map[string]bool{
-		"resource": w.Resource != nil, "workstage": w.Workstage != nil, "cost_centre": w.CostCentre != nil,
-		"customer": w.Customer != nil, "quantity": w.Quantity != nil, "order": w.Order != nil,
-		"order_item": w.OrderItem != nil, "product": w.Product != nil, "position": w.Position != nil,
-		"activity": w.Activity != nil,
+func (w *wireEntry) present(field string) bool {
+	switch field {
+	case "resource":
+		return w.Resource != nil
+	case "workstage":
+		return w.Workstage != nil
+	case "cost_centre":
+		return w.CostCentre != nil
+	case "customer":
+		return w.Customer != nil
+	case "quantity":
+		return w.Quantity != nil
+	case "order":
+		return w.Order != nil
+	case "order_item":
+		return w.OrderItem != nil
+	case "product":
+		return w.Product != nil
+	case "position":
+		return w.Position != nil
+	case "activity":
+		return w.Activity != nil
 	}
+	return false
 }
 
 func (e *Entry) parseTimes(w *wireEntry, loc *time.Location, v *ValidationError) {
