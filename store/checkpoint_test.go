@@ -58,3 +58,48 @@ func TestCheckpointerCopiesTheLogIntoTheDatabaseFile(t *testing.T) {
 		t.Fatalf("entries after checkpoint: %d, %v", len(list), err)
 	}
 }
+
+// Bulk writes format times themselves on SQLite; the text must be exactly
+// what the driver writes for a time.Time, or comparisons between times
+// written the two ways (start_at < ?, updated_at > ?) would go wrong.
+func TestSQLiteTimeArgIsTheDriversText(t *testing.T) {
+	db := openSQLite(t)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	times := []time.Time{
+		time.Date(2025, 7, 1, 9, 0, 0, 0, time.UTC),
+		time.Date(2025, 7, 1, 9, 0, 0, 123456000, time.UTC),
+		time.Date(2025, 12, 31, 23, 59, 59, 999999999, berlin),
+		time.Date(1999, 1, 2, 3, 4, 5, 600000000, time.FixedZone("", -7*3600)),
+	}
+	for _, tm := range times {
+		var same bool
+		if err := db.w.QueryRowContext(ctx, `SELECT ? = ?`, dbTime(tm), db.d.timeArg(tm)).Scan(&same); err != nil {
+			t.Fatal(err)
+		}
+		if !same {
+			t.Errorf("%v: timeArg wrote %q, the driver something else", tm, db.d.timeArg(tm))
+		}
+	}
+	ws := &calgate.Workspace{Name: "times", Timezone: "UTC"}
+	if err := db.CreateWorkspace(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	items := bulkItems(300) // more than one statement: built beside the writer
+	last := items[299].Entry
+	last.Start, last.End = times[2], times[2].Add(time.Hour)
+	if _, err := db.Upsert(ctx, ws.ID, "test", items, calgate.UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Read back through a TIMESTAMP column as the same instant, and found
+	// by a window whose bounds the driver writes.
+	list, _, err := db.Entries(ctx, ws.ID, calgate.EntryFilter{From: times[2].Add(-time.Minute), To: times[2].Add(time.Minute)})
+	if err != nil || len(list) != 1 || list[0].ExternalID != last.ExternalID {
+		t.Fatalf("window query found %d entries, %v", len(list), err)
+	}
+	if !list[0].Start.Equal(dbTime(times[2])) {
+		t.Errorf("start read back as %v, want %v", list[0].Start, dbTime(times[2]))
+	}
+}

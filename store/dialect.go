@@ -103,6 +103,31 @@ func dbTime(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
+// sqliteTimeLayout is how the SQLite driver writes a time.Time with
+// _time_format=sqlite (see sqliteParams); stored times are UTC, so they
+// sort as text. TestSQLiteTimeArgIsTheDriversText pins it.
+const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
+
+// timeArg converts a time to the query argument of a stored time. On
+// SQLite it is the text the driver would write, formatted here rather than
+// by the driver: bulk writes build their arguments beside the single
+// writer connection (writeRows), and formatting times was a third of the
+// writer's binding work.
+func (d dialect) timeArg(t time.Time) any {
+	if d.postgres {
+		return dbTime(t)
+	}
+	return dbTime(t).Format(sqliteTimeLayout)
+}
+
+// nullTimeArg is timeArg for an optional time: NULL when nil.
+func (d dialect) nullTimeArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return d.timeArg(*t)
+}
+
 // nullTime converts an optional time to a query argument.
 func nullTime(t *time.Time) any {
 	if t == nil {

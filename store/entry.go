@@ -59,14 +59,14 @@ func normalize(e *calgate.Entry) {
 }
 
 // appendEntryArgs appends the query arguments of e in entryColumns order.
-func appendEntryArgs(args []any, e *calgate.Entry) ([]any, error) {
+func (d dialect) appendEntryArgs(args []any, e *calgate.Entry) ([]any, error) {
 	det, err := entryDetails(e)
 	if err != nil {
 		return nil, fmt.Errorf("entry %s/%s: encode details: %w", e.Source, e.ExternalID, err)
 	}
 	return append(args, e.ID, e.WorkspaceID, string(e.Kind), e.Source, e.ExternalID, e.Title, e.Description, e.Location,
-		e.Start, e.End, e.AllDay, e.Timezone, string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes),
-		e.Version, e.CreatedAt, e.UpdatedAt, nullTime(e.ArchivedAt)), nil
+		d.timeArg(e.Start), d.timeArg(e.End), e.AllDay, e.Timezone, string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes),
+		e.Version, d.timeArg(e.CreatedAt), d.timeArg(e.UpdatedAt), d.nullTimeArg(e.ArchivedAt)), nil
 }
 
 func scanEntry(row scanner) (*calgate.Entry, error) {
@@ -273,19 +273,19 @@ const updateEntrySQL = `UPDATE entries SET source = ?, external_id = ?, title = 
 	attributes = ?, version = ?, updated_at = ?, archived_at = ?
 	WHERE id = ? AND workspace_id = ?`
 
-func updateEntryArgs(e *calgate.Entry) ([]any, error) {
+func (d dialect) updateEntryArgs(e *calgate.Entry) ([]any, error) {
 	det, err := entryDetails(e)
 	if err != nil {
 		return nil, fmt.Errorf("entry %s: encode details: %w", e.ID, err)
 	}
-	return []any{e.Source, e.ExternalID, e.Title, e.Description, e.Location, e.Start, e.End, e.AllDay, e.Timezone,
-		string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes), e.Version, e.UpdatedAt,
-		nullTime(e.ArchivedAt), e.ID, e.WorkspaceID}, nil
+	return []any{e.Source, e.ExternalID, e.Title, e.Description, e.Location, d.timeArg(e.Start), d.timeArg(e.End), e.AllDay, e.Timezone,
+		string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes), e.Version, d.timeArg(e.UpdatedAt),
+		d.nullTimeArg(e.ArchivedAt), e.ID, e.WorkspaceID}, nil
 }
 
 // updateEntry writes every column of an existing entry.
 func (db *DB) updateEntry(ctx context.Context, tx *sql.Tx, e *calgate.Entry) error {
-	args, err := updateEntryArgs(e)
+	args, err := db.d.updateEntryArgs(e)
 	if err != nil {
 		return err
 	}
@@ -317,7 +317,7 @@ func (db *DB) updateEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Ent
 		}
 		defer stmt.Close()
 		for _, e := range list {
-			args, err := updateEntryArgs(e)
+			args, err := db.d.updateEntryArgs(e)
 			if err != nil {
 				return err
 			}
@@ -350,8 +350,8 @@ func (db *DB) updateEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Ent
 			return nil, fmt.Errorf("entry %s: encode details: %w", e.ID, err)
 		}
 		return append(args, e.ID, e.WorkspaceID, e.Source, e.ExternalID, e.Title, e.Description, e.Location,
-			e.Start, e.End, e.AllDay, e.Timezone, string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes),
-			e.Version, e.UpdatedAt, nullTime(e.ArchivedAt)), nil
+			db.d.timeArg(e.Start), db.d.timeArg(e.End), e.AllDay, e.Timezone, string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes),
+			e.Version, db.d.timeArg(e.UpdatedAt), db.d.nullTimeArg(e.ArchivedAt)), nil
 	})
 	if err != nil {
 		return fmt.Errorf("update entries: %w", err)
@@ -363,7 +363,7 @@ func (db *DB) updateEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Ent
 func (db *DB) insertEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Entry) error {
 	ins := db.batch(tx, entryInsertBatch)
 	defer ins.close()
-	if err := writeRows(ctx, ins, list, appendEntryArgs); err != nil {
+	if err := writeRows(ctx, ins, list, db.d.appendEntryArgs); err != nil {
 		return fmt.Errorf("insert entries: %w", err)
 	}
 	return nil

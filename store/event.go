@@ -62,7 +62,7 @@ const eventInsertColumns = `workspace_id, type, kind, entry_id, entry, diff, dat
 
 const eventInsertColumnCount = 9
 
-func appendEventArgs(args []any, ev *calgate.Event) ([]any, error) {
+func (d dialect) appendEventArgs(args []any, ev *calgate.Event) ([]any, error) {
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = time.Now()
 	}
@@ -78,7 +78,7 @@ func appendEventArgs(args []any, ev *calgate.Event) ([]any, error) {
 		}
 	}
 	return append(args, ev.WorkspaceID, string(ev.Type), string(ev.Kind), ev.EntryID, jsonArg(snap), jsonArg(diff),
-		jsonArg(ev.Data), ev.Actor, ev.CreatedAt), nil
+		jsonArg(ev.Data), ev.Actor, d.timeArg(ev.CreatedAt)), nil
 }
 
 // insertEvents writes events with multi-row INSERTs (their ids are not read
@@ -86,7 +86,7 @@ func appendEventArgs(args []any, ev *calgate.Event) ([]any, error) {
 func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, list []*calgate.Event) error {
 	ins := db.batch(tx, eventInsertBatch)
 	defer ins.close()
-	if err := writeRows(ctx, ins, list, appendEventArgs); err != nil {
+	if err := writeRows(ctx, ins, list, db.d.appendEventArgs); err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}
 	return nil
@@ -189,7 +189,7 @@ func (db *DB) AppendEventTx(ctx context.Context, tx *sql.Tx, ev *calgate.Event) 
 	if ev.WorkspaceID == "" || ev.Type == "" {
 		return fmt.Errorf("store: append event: workspace and type are required")
 	}
-	args, err := appendEventArgs(nil, ev)
+	args, err := db.d.appendEventArgs(nil, ev)
 	if err != nil {
 		return fmt.Errorf("store: append event %s: %w", ev.Type, err)
 	}
