@@ -28,14 +28,10 @@ type checkpointer struct {
 }
 
 func startCheckpointer(path string, logger *slog.Logger) (*checkpointer, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?"+sqliteCheckpointParams)
+	db, err := openSQLitePool(path, sqliteCheckpointParams, 1)
 	if err != nil {
-		return nil, fmt.Errorf("store: open sqlite %s for checkpoints: %w", path, err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxIdleTime(0)
-	db.SetConnMaxLifetime(0)
 	c := &checkpointer{db: db, logger: logger, stop: make(chan struct{})}
 	c.done.Add(1)
 	go c.loop()

@@ -83,22 +83,15 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (*DB, err
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	w, err := sql.Open("sqlite", "file:"+path+"?"+sqliteParams)
+	w, err := openSQLitePool(path, sqliteParams, 1)
 	if err != nil {
-		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+		return nil, err
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxIdleTime(0)
-	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", "file:"+path+"?"+sqliteReadParams)
+	r, err := openSQLitePool(path, sqliteReadParams, max(4, runtime.NumCPU()))
 	if err != nil {
 		w.Close()
-		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+		return nil, err
 	}
-	readers := max(4, runtime.NumCPU())
-	r.SetMaxOpenConns(readers)
-	r.SetMaxIdleConns(readers)
 	db := &DB{d: dialect{}, w: w, r: r, logger: logger}
 	if err := db.start(ctx); err != nil {
 		db.Close()
@@ -113,6 +106,20 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (*DB, err
 		return nil, err
 	}
 	return db, nil
+}
+
+// openSQLitePool opens a pool of at most n connections to the SQLite file
+// with the given settings, kept open for the life of the process.
+func openSQLitePool(path, params string, n int) (*sql.DB, error) {
+	p, err := sql.Open("sqlite", "file:"+path+"?"+params)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	p.SetMaxOpenConns(n)
+	p.SetMaxIdleConns(n)
+	p.SetConnMaxIdleTime(0)
+	p.SetConnMaxLifetime(0)
+	return p, nil
 }
 
 // OpenPostgres connects to PostgreSQL at url and applies the migrations.
