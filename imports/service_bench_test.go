@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/calgate/calgate"
 	"github.com/calgate/calgate/imports"
-	"github.com/calgate/calgate/store"
 )
 
 const benchTemplate = `{"name": "bench-bookings", "kind": "reservation", "direction": "import", "input": "table",
@@ -47,20 +45,7 @@ func (c *csvSource) Read(p []byte) (int, error) {
 }
 
 func openBench(b *testing.B) (*imports.Service, *calgate.Workspace) {
-	b.Helper()
-	db, err := store.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	ws := &calgate.Workspace{ID: calgate.NewID("ws"), Name: "bench", Timezone: "Europe/Berlin", CreatedAt: time.Now().UTC()}
-	if err := db.CreateWorkspace(context.Background(), ws); err != nil {
-		b.Fatal(err)
-	}
-	svc := imports.New(imports.Options{Store: db})
-	if _, _, err := svc.SaveTemplate(context.Background(), ws.ID, "", []byte(benchTemplate), true); err != nil {
-		b.Fatal(err)
-	}
+	svc, _, ws := openService(b, 0, benchTemplate)
 	return svc, ws
 }
 

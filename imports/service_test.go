@@ -18,24 +18,31 @@ const chunkTemplate = `{"name": "chunked", "kind": "reservation", "direction": "
  "columns": {"Booking": "external_id", "Guest": "title", "Start": "start", "End": "end"},
  "fields": {"source": {"const": "shop"}, "resource": {"const": "Room 1"}}}`
 
-// chunkService opens a SQLite store and an import service that writes
-// three items per chunk, so that a few rows span several chunks.
-func chunkService(t *testing.T) (*imports.Service, *store.DB, *calgate.Workspace) {
-	t.Helper()
-	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "calgate.db"), nil)
+// openService opens a SQLite store with one workspace and an import
+// service writing chunk items per chunk (0: the default), with template
+// installed.
+func openService(tb testing.TB, chunk int, template string) (*imports.Service, *store.DB, *calgate.Workspace) {
+	tb.Helper()
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(tb.TempDir(), "calgate.db"), nil)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	ws := &calgate.Workspace{ID: calgate.NewID("ws"), Name: "chunks", Timezone: "Europe/Berlin", CreatedAt: time.Now().UTC()}
+	tb.Cleanup(func() { db.Close() })
+	ws := &calgate.Workspace{ID: calgate.NewID("ws"), Name: "imports", Timezone: "Europe/Berlin", CreatedAt: time.Now().UTC()}
 	if err := db.CreateWorkspace(context.Background(), ws); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	svc := imports.New(imports.Options{Store: db, ChunkSize: 3})
-	if _, _, err := svc.SaveTemplate(context.Background(), ws.ID, "", []byte(chunkTemplate), true); err != nil {
-		t.Fatal(err)
+	svc := imports.New(imports.Options{Store: db, ChunkSize: chunk})
+	if _, _, err := svc.SaveTemplate(context.Background(), ws.ID, "", []byte(template), true); err != nil {
+		tb.Fatal(err)
 	}
 	return svc, db, ws
+}
+
+// chunkService writes three items per chunk, so that a few rows span
+// several chunks.
+func chunkService(t *testing.T) (*imports.Service, *store.DB, *calgate.Workspace) {
+	return openService(t, 3, chunkTemplate)
 }
 
 // rows builds a CSV of the named bookings; a booking named "bad…" gets a
