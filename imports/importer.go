@@ -2,7 +2,6 @@ package imports
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -128,7 +127,7 @@ func (r *importRun) run(ctx context.Context, read func(ctx context.Context) erro
 		defer close(batches)
 		err := read(ctx)
 		if err == nil {
-			err = r.handOver(ctx, batches)
+			err = r.handOver(ctx)
 		}
 		readErr <- err
 	}()
@@ -163,16 +162,16 @@ func (r *importRun) handOverFull(ctx context.Context) error {
 	if len(r.cur.items) < r.s.o.ChunkSize {
 		return nil
 	}
-	return r.handOver(ctx, r.out)
+	return r.handOver(ctx)
 }
 
 // handOver passes the reader's batch to the writer.
-func (r *importRun) handOver(ctx context.Context, batches chan<- batch) error {
+func (r *importRun) handOver(ctx context.Context) error {
 	if len(r.cur.items) == 0 && r.cur.records == 0 {
 		return nil
 	}
 	select {
-	case batches <- r.cur:
+	case r.out <- r.cur:
 		r.cur = batch{}
 		return nil
 	case <-ctx.Done():
@@ -264,16 +263,14 @@ func (s *Service) ImportRows(ctx context.Context, ws *calgate.Workspace, templat
 	defer rows.Close()
 	return r.run(ctx, func(ctx context.Context) error {
 		for {
-			row, err := rows.Next()
-			var pe *csv.ParseError
+			row, ref, bad, err := nextRow(rows)
 			switch {
 			case errors.Is(err, io.EOF):
 				return nil
-			case errors.As(err, &pe):
-				ref := fmt.Sprintf("line %d", pe.StartLine)
-				r.add(pending{ref: ref, item: &calgate.UpsertItem{Ref: ref, Err: calgate.Invalid(ref, "%v", pe.Err)}})
 			case err != nil:
 				return calgate.Invalid("file", "%v", err)
+			case bad != nil:
+				r.add(pending{ref: ref, item: &calgate.UpsertItem{Ref: ref, Err: bad}})
 			default:
 				r.produced(t.MapRow(row))
 			}

@@ -63,16 +63,14 @@ func (t *Template) ReadRows(ctx context.Context, r RowReader, defaultTZ string, 
 				return err
 			}
 		}
-		row, err := r.Next()
-		var pe *csv.ParseError
+		row, ref, bad, err := nextRow(r)
 		switch {
 		case errors.Is(err, io.EOF):
 			return nil
-		case errors.As(err, &pe):
-			// A malformed record spoils that record only.
-			err = fn(Item{Ref: fmt.Sprintf("line %d", pe.StartLine), Err: calgate.Invalid(fmt.Sprintf("line %d", pe.StartLine), "%v", pe.Err)})
 		case err != nil:
 			return err
+		case bad != nil:
+			err = fn(Item{Ref: ref, Err: bad})
 		default:
 			err = fn(t.item(t.MapRow(row), defaultTZ))
 		}
@@ -80,6 +78,19 @@ func (t *Template) ReadRows(ctx context.Context, r RowReader, defaultTZ string, 
 			return err
 		}
 	}
+}
+
+// nextRow reads the next row of r. A record r cannot decode spoils that
+// record only: it comes back as bad, named after ref (its line), with err
+// nil. io.EOF ends the rows.
+func nextRow(r RowReader) (row Row, ref string, bad, err error) {
+	row, err = r.Next()
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		ref = fmt.Sprintf("line %d", pe.StartLine)
+		return Row{}, ref, calgate.Invalid(ref, "%v", pe.Err), nil
+	}
+	return row, "", nil, err
 }
 
 // OpenRows returns an XLSXReader for an Excel workbook (recognised by the
