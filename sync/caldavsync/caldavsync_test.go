@@ -206,6 +206,26 @@ func (e *env) push(t testing.TB, tg *calgate.CalDAVTarget, en *calgate.Entry) in
 	return e.reqs.n.Load() - before
 }
 
+// mustHold fails t for each entry whose object the server lacks after
+// what.
+func (e *env) mustHold(t testing.TB, what string, entries ...*calgate.Entry) {
+	t.Helper()
+	for _, en := range entries {
+		if e.serverEvent(t, ObjectName(en.ID)) == nil {
+			t.Errorf("%s missing after %s", en.ExternalID, what)
+		}
+	}
+}
+
+// mustKeepForeign fails t unless the object calgate did not create,
+// foreign.ics, is still there as it was written.
+func (e *env) mustKeepForeign(t testing.TB) {
+	t.Helper()
+	if ev := e.serverEvent(t, "foreign.ics"); ev == nil || prop(ev, "SUMMARY") != "Not calgate's" {
+		t.Error("an object calgate did not create was touched")
+	}
+}
+
 // serverEvent fetches an object with a raw GET and parses it; nil when the
 // server has no such object.
 func (e *env) serverEvent(t testing.TB, name string) *goical.Event {
@@ -438,17 +458,11 @@ func TestReconcileRestoresDeletedObjectsAndLeavesForeignOnes(t *testing.T) {
 		if *res != want {
 			t.Errorf("reconcile = %+v, want %+v", *res, want)
 		}
-		for _, en := range []*calgate.Entry{a, b, d} {
-			if e.serverEvent(t, ObjectName(en.ID)) == nil {
-				t.Errorf("%s missing after reconcile", en.ExternalID)
-			}
-		}
+		e.mustHold(t, "reconcile", a, b, d)
 		if e.serverEvent(t, ObjectName(c.ID)) != nil {
 			t.Error("the archived entry's object is still there")
 		}
-		if ev := e.serverEvent(t, "foreign.ics"); ev == nil || prop(ev, "SUMMARY") != "Not calgate's" {
-			t.Error("an object calgate did not create was touched")
-		}
+		e.mustKeepForeign(t)
 		res, err = e.svc.Reconcile(ctx, tg)
 		if err != nil || (*res != calgate.ReconcileResult{Unchanged: 3}) {
 			t.Errorf("second reconcile = %+v, %v", res, err)
@@ -490,14 +504,8 @@ func TestReconcileAsksOnlyForChangesSinceItsToken(t *testing.T) {
 		if !contains(reqs, "REPORT 0") || contains(reqs, "PROPFIND 1") {
 			t.Errorf("incremental reconcile sent %v, want a sync-collection REPORT and no listing", reqs)
 		}
-		for _, en := range []*calgate.Entry{a, b, c} {
-			if e.serverEvent(t, ObjectName(en.ID)) == nil {
-				t.Errorf("%s missing after the incremental reconcile", en.ExternalID)
-			}
-		}
-		if ev := e.serverEvent(t, "foreign.ics"); ev == nil || prop(ev, "SUMMARY") != "Not calgate's" {
-			t.Error("an object calgate did not create was touched")
-		}
+		e.mustHold(t, "the incremental reconcile", a, b, c)
+		e.mustKeepForeign(t)
 		if got := e.reload(t, tg); got.SyncToken == "" || got.SyncToken == first.SyncToken {
 			t.Errorf("sync token after the incremental reconcile %q, want a new one (was %q)", got.SyncToken, first.SyncToken)
 		}
@@ -580,11 +588,7 @@ func TestReconcileListsEverythingWithoutSyncCollection(t *testing.T) {
 		if reqs := sent(); !contains(reqs, "PROPFIND 1") {
 			t.Errorf("reconcile without sync-collection sent %v, want a Depth-1 listing", reqs)
 		}
-		for _, en := range []*calgate.Entry{a, b} {
-			if e.serverEvent(t, ObjectName(en.ID)) == nil {
-				t.Errorf("%s missing after reconcile", en.ExternalID)
-			}
-		}
+		e.mustHold(t, "reconcile", a, b)
 		if got := e.reload(t, tg); got.SyncToken != "" || got.State != calgate.CalDAVStateOK {
 			t.Errorf("without sync-collection: sync token %q, state %q", got.SyncToken, got.State)
 		}
