@@ -51,7 +51,7 @@ func FuzzMapJSON(f *testing.F) {
 			return
 		}
 		for _, p := range ps {
-			if p.Entry != nil {
+			if p.Fields != nil {
 				_, _ = tp.Parse(p, "UTC")
 			}
 		}

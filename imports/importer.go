@@ -294,7 +294,7 @@ func (r *importRun) produced(p Produced) {
 		it.Entry = nil
 		// A failed entry whose key is known keeps its stored entry alive in
 		// a sync.
-		if ext, src := rawKey(p.Entry); ext != "" && r.tracksKeys() {
+		if ext, src := p.key(); ext != "" && r.tracksKeys() {
 			if src != "" {
 				pd.keepKey = src + "\x00" + ext
 			}
@@ -305,24 +305,12 @@ func (r *importRun) produced(p Produced) {
 	r.add(pd)
 }
 
-func rawKey(raw json.RawMessage) (externalID, source string) {
-	if len(raw) == 0 {
+// key returns the external id and source a produced entry was given.
+func (p Produced) key() (externalID, source string) {
+	if p.Fields == nil {
 		return "", ""
 	}
-	var k struct {
-		ExternalID any `json:"external_id"`
-		Source     any `json:"source"`
-	}
-	if json.Unmarshal(raw, &k) != nil {
-		return "", ""
-	}
-	str := func(v any) string {
-		if v == nil {
-			return ""
-		}
-		return fmt.Sprint(v)
-	}
-	return str(k.ExternalID), str(k.Source)
+	return p.Fields.Key()
 }
 
 // tracksKeys says whether the run remembers the keys it wrote: a sync

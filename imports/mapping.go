@@ -1,7 +1,6 @@
 package imports
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -16,9 +15,9 @@ type Produced struct {
 	// Ref locates the entry's record inside the mapped document, as in
 	// "positions[1].tasks[0]", or "line 7" for a row.
 	Ref string `json:"ref"`
-	// Entry is the wire-form JSON object for calgate.ParseEntry(t.Kind, …);
-	// nil when the entry was skipped or failed.
-	Entry json.RawMessage `json:"entry,omitempty"`
+	// Fields is the entry's wire form, for calgate.ParseEntryFields(t.Kind,
+	// …); nil when the entry was skipped or failed.
+	Fields *calgate.EntryFields `json:"entry,omitempty"`
 	// Skipped says why the entry was left out, as when a task has no
 	// production window yet; empty otherwise.
 	Skipped string `json:"skipped,omitempty"`
@@ -144,8 +143,8 @@ func prefixRef(ref, name string) string {
 }
 
 // build evaluates every mapping and assembles the wire entry.
-func (t *Template) build(p *Produced, g getter, label func(*fieldMap) string, extra func(out *entryBuilder)) {
-	b := newEntryBuilder(t.Kind)
+func (t *Template) build(p *Produced, g getter, label func(*fieldMap) string, extra func(out *calgate.EntryFields)) {
+	b := &calgate.EntryFields{}
 	errs := &calgate.ValidationError{}
 	p.where = func(field string) (string, bool) {
 		for _, fm := range t.fields {
@@ -159,7 +158,7 @@ func (t *Template) build(p *Produced, g getter, label func(*fieldMap) string, ex
 	for _, fm := range t.fields {
 		v, ok, err := fm.eval(g)
 		if err == nil && ok {
-			err = b.set(fm.field, v)
+			err = setField(b, fm.field, v)
 		}
 		if err != nil {
 			errs.Add(label(fm), "%s: %v", fm.field, err)
@@ -173,7 +172,7 @@ func (t *Template) build(p *Produced, g getter, label func(*fieldMap) string, ex
 		extra(b)
 	}
 	for _, f := range t.SkipIfMissing {
-		if !b.has(f) && !failed[f] {
+		if !b.Has(f) && !failed[f] {
 			at, _ := p.where(f)
 			p.Skipped = fmt.Sprintf("%s is missing (%s)", f, at)
 			return
@@ -183,12 +182,7 @@ func (t *Template) build(p *Produced, g getter, label func(*fieldMap) string, ex
 		p.Err = errs
 		return
 	}
-	data, err := json.Marshal(b.m)
-	if err != nil {
-		p.Err = calgate.Invalid(orRecord(p.Ref), "cannot be encoded: %v", err)
-		return
-	}
-	p.Entry = data
+	p.Fields = b
 }
 
 // eval computes a mapping's value; ok is false when there is none.
@@ -222,37 +216,11 @@ func (fm *fieldMap) eval(g getter) (any, bool, error) {
 
 // entryBuilder assembles the wire form, converting each value to the type
 // its field takes.
-type entryBuilder struct {
-	kind calgate.Kind
-	m    map[string]any
-}
-
-func newEntryBuilder(kind calgate.Kind) *entryBuilder {
-	return &entryBuilder{kind: kind, m: make(map[string]any, 12)}
-}
-
-func (b *entryBuilder) sub(name string) map[string]any {
-	if s, ok := b.m[name].(map[string]any); ok {
-		return s
-	}
-	s := map[string]any{}
-	b.m[name] = s
-	return s
-}
-
-func (b *entryBuilder) has(field string) bool {
-	if sub, key, ok := strings.Cut(field, "."); ok {
-		s, _ := b.m[sub].(map[string]any)
-		_, found := s[key]
-		return found
-	}
-	_, found := b.m[field]
-	return found
-}
-
-func (b *entryBuilder) set(field string, v any) error {
+// setField sets one wire field from a mapped value, converted to the
+// field's type.
+func setField(f *calgate.EntryFields, field string, v any) error {
 	if key, ok := strings.CutPrefix(field, "attributes."); ok {
-		b.sub("attributes")[key] = v
+		f.SetAttribute(key, v)
 		return nil
 	}
 	switch field {
@@ -261,26 +229,19 @@ func (b *entryBuilder) set(field string, v any) error {
 		if err != nil {
 			return err
 		}
-		b.m[field] = x
-		return nil
+		return f.SetBool(field, x)
 	case "quantity":
 		x, err := toInt(v)
 		if err != nil {
 			return err
 		}
-		b.m[field] = x
-		return nil
+		return f.SetInt(field, x)
 	}
 	s, err := text(v)
 	if err != nil {
 		return err
 	}
-	if key, ok := strings.CutPrefix(field, "customer."); ok {
-		b.sub("customer")[key] = s
-		return nil
-	}
-	b.m[field] = s
-	return nil
+	return f.SetString(field, s)
 }
 
 func toBool(v any) (bool, error) {
@@ -320,10 +281,10 @@ func (t *Template) Parse(p Produced, defaultTZ string) (*calgate.Entry, error) {
 	if p.Err != nil {
 		return nil, p.Err
 	}
-	if p.Entry == nil {
+	if p.Fields == nil {
 		return nil, fmt.Errorf("imports: %s: nothing to parse (skipped: %s)", orRecord(p.Ref), p.Skipped)
 	}
-	e, err := calgate.ParseEntry(t.Kind, p.Entry, defaultTZ)
+	e, err := calgate.ParseEntryFields(t.Kind, p.Fields, defaultTZ)
 	if err == nil {
 		return e, nil
 	}

@@ -131,7 +131,7 @@ func (t *Template) MapRow(row Row) Produced {
 		}
 		return fmt.Sprintf("%s, column %q", ref, h)
 	}
-	extra := func(b *entryBuilder) {
+	extra := func(b *calgate.EntryFields) {
 		for col, v := range g.vals {
 			if t.refs[col] || strings.TrimSpace(v) == "" {
 				continue
@@ -140,8 +140,8 @@ func (t *Template) MapRow(row Row) Produced {
 			if name == "" {
 				continue
 			}
-			if !b.has("attributes." + name) {
-				b.sub("attributes")[name] = v
+			if !b.Has("attributes." + name) {
+				b.SetAttribute(name, v)
 			}
 		}
 	}

@@ -147,7 +147,7 @@ func TestMapWalksNestedArraysOneEntryPerTask(t *testing.T) {
 	if string(e.Attributes) != `{"first_pos":10}` {
 		t.Fatalf("attributes = %s", e.Attributes)
 	}
-	if ps[1].Skipped == "" || ps[1].Entry != nil || ps[1].Err != nil {
+	if ps[1].Skipped == "" || ps[1].Fields != nil || ps[1].Err != nil {
 		t.Fatalf("task without an end: %+v, want skipped", ps[1])
 	}
 	if !strings.Contains(ps[1].Skipped, "positions[1].tasks[0].to") {
@@ -168,7 +168,7 @@ func TestMapAcceptsAListOfRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ps) != 2 || ps[0].Ref != "[0].positions[0].tasks[0]" || ps[0].Entry == nil || ps[1].Err == nil {
+	if len(ps) != 2 || ps[0].Ref != "[0].positions[0].tasks[0]" || ps[0].Fields == nil || ps[1].Err == nil {
 		t.Fatalf("produced %+v", ps)
 	}
 	if _, err := tp.Map("text"); err == nil {

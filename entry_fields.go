@@ -1,0 +1,183 @@
+package calgate
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// EntryFields is an entry's wire form put together one field at a time, as
+// an import template maps a foreign record. ParseEntryFields validates it
+// exactly as ParseEntry validates the same fields sent as JSON, without
+// writing and reading that JSON.
+//
+// Field names are wire names: "title", "start", "cost_centre",
+// "customer.name", "attributes.Note" and so on.
+type EntryFields struct {
+	w     wireEntry
+	attrs map[string]any
+	// customer records which customer fields were set, even to "".
+	customer map[string]bool
+}
+
+// SetString sets a text field. Bytes that are not UTF-8 are replaced, as
+// JSON encoding would.
+func (f *EntryFields) SetString(field, s string) error {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if key, ok := strings.CutPrefix(field, "customer."); ok {
+		if f.w.Customer == nil {
+			f.w.Customer = &Customer{}
+			f.customer = map[string]bool{}
+		}
+		switch key {
+		case "name":
+			f.w.Customer.Name = s
+		case "email":
+			f.w.Customer.Email = s
+		case "phone":
+			f.w.Customer.Phone = s
+		default:
+			return fmt.Errorf("%s is not an entry field", field)
+		}
+		f.customer[key] = true
+		return nil
+	}
+	p := f.text(field)
+	if p == nil {
+		return fmt.Errorf("%s is not a text field", field)
+	}
+	*p = &s
+	return nil
+}
+
+// SetBool sets all_day.
+func (f *EntryFields) SetBool(field string, b bool) error {
+	if field != "all_day" {
+		return fmt.Errorf("%s is not a yes/no field", field)
+	}
+	f.w.AllDay = &b
+	return nil
+}
+
+// SetInt sets quantity.
+func (f *EntryFields) SetInt(field string, n int) error {
+	if field != "quantity" {
+		return fmt.Errorf("%s is not a number field", field)
+	}
+	f.w.Quantity = &n
+	return nil
+}
+
+// SetAttribute sets one key of the attributes object; v is anything
+// encoding/json can write.
+func (f *EntryFields) SetAttribute(name string, v any) {
+	if f.attrs == nil {
+		f.attrs = map[string]any{}
+	}
+	f.attrs[name] = v
+}
+
+// Has says whether a field was set.
+func (f *EntryFields) Has(field string) bool {
+	if name, ok := strings.CutPrefix(field, "attributes."); ok {
+		_, found := f.attrs[name]
+		return found
+	}
+	if key, ok := strings.CutPrefix(field, "customer."); ok {
+		return f.customer[key]
+	}
+	switch field {
+	case "all_day":
+		return f.w.AllDay != nil
+	case "quantity":
+		return f.w.Quantity != nil
+	}
+	p := f.text(field)
+	return p != nil && *p != nil
+}
+
+// Key returns the external id and the source as set, empty when unset.
+func (f *EntryFields) Key() (externalID, source string) {
+	if f.w.ExternalID != nil {
+		externalID = *f.w.ExternalID
+	}
+	if f.w.Source != nil {
+		source = *f.w.Source
+	}
+	return externalID, source
+}
+
+// MarshalJSON writes the fields as the wire-form object ParseEntry reads.
+func (f *EntryFields) MarshalJSON() ([]byte, error) {
+	w, err := f.wire()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(&w)
+}
+
+// ParseEntryFields validates the fields as an entry of the given kind, as
+// ParseEntry does for JSON; defaultTZ is used when they name no time zone.
+func ParseEntryFields(kind Kind, f *EntryFields, defaultTZ string) (*Entry, error) {
+	w, err := f.wire()
+	if err != nil {
+		return nil, Invalid("attributes", "cannot be encoded: %v", err)
+	}
+	return w.entry(kind, defaultTZ)
+}
+
+// wire returns the wire entry with its attributes object encoded.
+func (f *EntryFields) wire() (wireEntry, error) {
+	w := f.w
+	if len(f.attrs) > 0 {
+		raw, err := json.Marshal(f.attrs)
+		if err != nil {
+			return w, err
+		}
+		w.Attributes = raw
+	}
+	return w, nil
+}
+
+// text returns the wire entry's pointer for a text field, nil for a field
+// that is not text.
+func (f *EntryFields) text(field string) **string {
+	w := &f.w
+	switch field {
+	case "source":
+		return &w.Source
+	case "external_id":
+		return &w.ExternalID
+	case "title":
+		return &w.Title
+	case "description":
+		return &w.Description
+	case "location":
+		return &w.Location
+	case "start":
+		return &w.Start
+	case "end":
+		return &w.End
+	case "timezone":
+		return &w.Timezone
+	case "status":
+		return &w.Status
+	case "resource":
+		return &w.Resource
+	case "workstage":
+		return &w.Workstage
+	case "cost_centre":
+		return &w.CostCentre
+	case "order":
+		return &w.Order
+	case "order_item":
+		return &w.OrderItem
+	case "product":
+		return &w.Product
+	case "position":
+		return &w.Position
+	case "activity":
+		return &w.Activity
+	}
+	return nil
+}
