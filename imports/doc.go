@@ -4,7 +4,8 @@
 // A Template, written as a JSON document, maps one record of another system
 // (a PlanningNow order, a Skyplanner order, a row of a Planyo CSV report) to
 // zero, one or several entries in calgate's wire form, ready for
-// calgate.ParseEntry; an export template renders an entry in the shape
+// calgate.ParseEntryFields (the validation calgate.ParseEntry gives JSON);
+// an export template renders an entry in the shape
 // another system expects. CSVReader and XLSXReader stream the rows of
 // spreadsheet files for tabular templates. Service runs imports into the
 // store (in chunks, so files of any size import in constant memory), serves

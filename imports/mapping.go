@@ -273,10 +273,10 @@ func toInt(v any) (int, error) {
 	return int(f), nil
 }
 
-// Parse validates a produced entry with calgate.ParseEntry and names every
-// bad field after where its value came from (the record path, or the line
-// and column of a row). defaultTZ is the time zone of entries that name
-// none.
+// Parse validates a produced entry with calgate.ParseEntryFields and names
+// every bad field after where its value came from (the record path, or the
+// line and column of a row). defaultTZ is the time zone of entries that
+// name none.
 func (t *Template) Parse(p Produced, defaultTZ string) (*calgate.Entry, error) {
 	if p.Err != nil {
 		return nil, p.Err
