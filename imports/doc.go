@@ -6,10 +6,10 @@
 // zero, one or several entries in calgate's wire form, ready for
 // calgate.ParseEntryFields (the validation calgate.ParseEntry gives JSON);
 // an export template renders an entry in the shape another system expects.
-// CSVReader and XLSXReader stream the rows of
-// spreadsheet files for tabular templates. Service runs imports into the
-// store (in chunks, so files of any size import in constant memory), serves
-// exports, and runs scheduled pulls from other systems.
+// CSVReader and XLSXReader stream the rows of spreadsheet files for tabular
+// templates. Service runs imports into the store (in chunks, so files of any
+// size import in constant memory), serves exports, and runs scheduled pulls
+// from other systems.
 //
 // # Import templates
 //
