@@ -64,7 +64,7 @@ func (s *Server) ImportRoutes(svc *imports.Service) []Route {
 		{Method: http.MethodDelete, Path: "/v1/templates/:name", Summary: "Remove an installed template", Tag: "imports",
 			Status: http.StatusNoContent, Handler: s.deleteTemplate(svc)},
 		{Method: http.MethodPost, Path: "/v1/import/:template", Summary: "Import foreign JSON, CSV or Excel through a template", Tag: "imports",
-			Request: "ImportRequest", Response: "ImportReport", Query: []string{"simulate", "verbose", "stop_on_error", "mode"}, Handler: s.runImport(svc)},
+			Request: "ImportRequest", Response: "ImportReport", Query: []string{"simulate", "verbose", "stop_on_error", "mode", "sheet"}, Handler: s.runImport(svc)},
 		{Method: http.MethodGet, Path: "/v1/export/:template", Summary: "Entries changed since a time, rendered through an export template", Tag: "imports",
 			Response: "ExportPage", Query: []string{"since", "cursor", "limit"}, Handler: s.runExport(svc)},
 		{Method: http.MethodPost, Path: "/v1/pull-imports", Summary: "Schedule a pull of a URL through a template", Tag: "imports",
@@ -166,6 +166,7 @@ func importOptions(c *gin.Context, form func(string) string) (imports.ImportOpti
 		}
 	}
 	o.Mode = get("mode")
+	o.Sheet = get("sheet")
 	return o, nil
 }
 

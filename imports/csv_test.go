@@ -309,7 +309,7 @@ func TestReadRowsHandsEveryOutcomeOnAndStopsWhenAsked(t *testing.T) {
 		"b2;Blue;\"01.10.2025 \"11:00;01.10.2025 12:00\n" +
 		"b3;Blue;01.10.2025 13:00;01.10.2025 12:00\n" +
 		"b4;Blue;01.10.2025 15:00;01.10.2025 16:00\n"
-	r, err := OpenRows(strings.NewReader(data))
+	r, err := OpenRows(strings.NewReader(data), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestReadRowsHandsEveryOutcomeOnAndStopsWhenAsked(t *testing.T) {
 	}
 
 	stop := errors.New("stop on error")
-	r, _ = OpenRows(strings.NewReader(data))
+	r, _ = OpenRows(strings.NewReader(data), "")
 	n := 0
 	err = tp.ReadRows(context.Background(), r, "UTC", func(it Item) error {
 		n++
@@ -348,7 +348,7 @@ func TestReadRowsHandsEveryOutcomeOnAndStopsWhenAsked(t *testing.T) {
 }
 
 func TestOpenRowsRecognisesAWorkbook(t *testing.T) {
-	r, err := OpenRows(bytes.NewReader(planyoWorkbook(t)))
+	r, err := OpenRows(bytes.NewReader(planyoWorkbook(t)), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,9 @@ type ImportOptions struct {
 	StopOnError bool
 	// Mode is calgate.ImportModeUpsert (default) or calgate.ImportModeSync.
 	Mode string
+	// Sheet names the worksheet of an Excel workbook to read; the first
+	// one when empty. Only for files.
+	Sheet string
 	// Progress, when set, is called with the number of records or rows
 	// read after each chunk and at the end.
 	Progress func(records int)
@@ -256,7 +259,10 @@ func (s *Service) ImportRows(ctx context.Context, ws *calgate.Workspace, templat
 	if err != nil {
 		return nil, err
 	}
-	rows, err := OpenRows(file)
+	rows, err := OpenRows(file, opts.Sheet)
+	if errors.Is(err, ErrNoSheet) || errors.Is(err, ErrSheetOfCSV) {
+		return nil, calgate.Invalid("sheet", "%v", err)
+	}
 	if err != nil {
 		return nil, calgate.Invalid("file", "%v", err)
 	}

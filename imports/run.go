@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/calgate/calgate"
 )
@@ -94,12 +95,20 @@ func nextRow(r RowReader) (row Row, ref string, bad, err error) {
 }
 
 // OpenRows returns an XLSXReader for an Excel workbook (recognised by the
-// zip signature at its start) and a CSVReader for anything else.
-func OpenRows(r io.Reader) (RowReader, error) {
+// zip signature at its start) and a CSVReader for anything else. sheet
+// names the workbook's sheet to read (the first when empty); a CSV file
+// has none, so naming one for it is an error.
+func OpenRows(r io.Reader, sheet string) (RowReader, error) {
 	br := bufio.NewReader(r)
 	head, _ := br.Peek(4)
 	if bytes.Equal(head, []byte("PK\x03\x04")) {
-		return NewXLSXReader(br)
+		return NewXLSXReader(br, sheet)
+	}
+	if strings.TrimSpace(sheet) != "" {
+		return nil, ErrSheetOfCSV
 	}
 	return NewCSVReader(br)
 }
+
+// ErrSheetOfCSV is returned when a sheet is named for a CSV file.
+var ErrSheetOfCSV = errors.New("imports: a sheet was named, but the file is CSV, not an Excel workbook")

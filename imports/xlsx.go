@@ -13,8 +13,29 @@ import (
 // MaxXLSXSize bounds the unpacked size of an Excel workbook.
 const MaxXLSXSize = 256 << 20
 
-// XLSXReader streams the rows of the first worksheet of an Excel (.xlsx)
-// workbook whose first row is the header.
+// ErrNoSheet is returned when a workbook has no sheet of the wanted name.
+var ErrNoSheet = errors.New("no such sheet")
+
+// pickSheet returns the sheet named want, or the first when want is empty.
+func pickSheet(sheets []string, want string) (string, error) {
+	want = strings.TrimSpace(want)
+	if want == "" {
+		return sheets[0], nil
+	}
+	for _, s := range sheets {
+		if strings.EqualFold(s, want) {
+			return s, nil
+		}
+	}
+	quoted := make([]string, len(sheets))
+	for i, s := range sheets {
+		quoted[i] = strconv.Quote(s)
+	}
+	return "", fmt.Errorf("imports: xlsx: %w %q; the workbook has %s", ErrNoSheet, want, strings.Join(quoted, ", "))
+}
+
+// XLSXReader streams the rows of one worksheet (the first, unless another
+// is named) of an Excel (.xlsx) workbook whose first row is the header.
 //
 // The compressed workbook is held in memory (a zip file needs random
 // access), but the worksheet is decoded one row at a time. Values come as
@@ -34,9 +55,10 @@ type XLSXReader struct {
 	line   int
 }
 
-// NewXLSXReader opens a workbook and reads the header row of its first
-// sheet. Close releases the workbook.
-func NewXLSXReader(r io.Reader) (*XLSXReader, error) {
+// NewXLSXReader opens a workbook and reads the header row of the named
+// sheet, or of the first one when sheet is empty. Sheet names compare
+// without case, as Excel compares them. Close releases the workbook.
+func NewXLSXReader(r io.Reader, sheet string) (*XLSXReader, error) {
 	f, err := excelize.OpenReader(r, excelize.Options{
 		UnzipSizeLimit: MaxXLSXSize,
 		// Excel's built-in date formats follow the reader's regional
@@ -53,12 +75,17 @@ func NewXLSXReader(r io.Reader) (*XLSXReader, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("imports: xlsx: the workbook has no sheet")
 	}
-	rows, err := f.Rows(sheets[0])
+	name, err := pickSheet(sheets, sheet)
 	if err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("imports: xlsx: sheet %q: %w", sheets[0], err)
+		return nil, err
 	}
-	x := &XLSXReader{f: f, rows: rows, sheet: sheets[0]}
+	rows, err := f.Rows(name)
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("imports: xlsx: sheet %q: %w", name, err)
+	}
+	x := &XLSXReader{f: f, rows: rows, sheet: name}
 	for {
 		cells, err := x.next()
 		if err != nil {

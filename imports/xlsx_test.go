@@ -2,6 +2,7 @@ package imports
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func planyoWorkbook(t *testing.T) []byte {
 func ptr[T any](v T) *T { return &v }
 
 func TestXLSXReaderReadsTheFirstSheetWithExcelRowNumbers(t *testing.T) {
-	r, err := NewXLSXReader(bytes.NewReader(planyoWorkbook(t)))
+	r, err := NewXLSXReader(bytes.NewReader(planyoWorkbook(t)), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestPlanyoTemplateReadsAnExcelReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewXLSXReader(bytes.NewReader(planyoWorkbook(t)))
+	r, err := NewXLSXReader(bytes.NewReader(planyoWorkbook(t)), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,8 +113,50 @@ func TestPlanyoTemplateReadsAnExcelReport(t *testing.T) {
 }
 
 func TestXLSXReaderRefusesWhatIsNotAWorkbook(t *testing.T) {
-	_, err := NewXLSXReader(strings.NewReader("a;b\n1;2\n"))
+	_, err := NewXLSXReader(strings.NewReader("a;b\n1;2\n"), "")
 	if err == nil || !strings.Contains(err.Error(), "imports: xlsx") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestXLSXReaderReadsTheNamedSheet(t *testing.T) {
+	f := excelize.NewFile()
+	defer f.Close()
+	if err := f.SetSheetRow("Sheet1", "A1", &[]any{"Printed", "by"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.NewSheet("Bookings"); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range [][]any{{"Booking", "Start"}, {"b1", "2025-07-01"}} {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("Bookings", cell, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		sheet, want, header string
+	}{{"", "Sheet1", "Printed"}, {"bookings", "Bookings", "Booking"}, {" Bookings ", "Bookings", "Booking"}}
+	for _, tc := range cases {
+		r, err := OpenRows(bytes.NewReader(buf.Bytes()), tc.sheet)
+		if err != nil {
+			t.Fatalf("sheet %q: %v", tc.sheet, err)
+		}
+		x := r.(*XLSXReader)
+		if x.Sheet() != tc.want || x.Header()[0] != tc.header {
+			t.Errorf("sheet %q: read %q with header %q", tc.sheet, x.Sheet(), x.Header())
+		}
+		_ = x.Close()
+	}
+	_, err := OpenRows(bytes.NewReader(buf.Bytes()), "Invoices")
+	if !errors.Is(err, ErrNoSheet) || !strings.Contains(err.Error(), `"Sheet1", "Bookings"`) {
+		t.Errorf("missing sheet: %v", err)
+	}
+	if _, err := OpenRows(strings.NewReader("a,b\n1,2\n"), "Bookings"); !errors.Is(err, ErrSheetOfCSV) {
+		t.Errorf("sheet of a CSV file: %v", err)
 	}
 }

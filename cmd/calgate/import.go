@@ -22,7 +22,7 @@ import (
 	"github.com/calgate/calgate/store"
 )
 
-const importUsage = "usage: calgate import --template T [--workspace W | --url https://gateway --token TOKEN] [--simulate] [--verbose] [--stop-on-error] [--mode upsert|sync] FILE"
+const importUsage = "usage: calgate import --template T [--workspace W | --url https://gateway --token TOKEN] [--simulate] [--verbose] [--stop-on-error] [--mode upsert|sync] [--sheet NAME] FILE"
 
 // runImport imports a CSV, Excel or JSON file through a template, into the
 // configured database or through a remote gateway's /v1/import, with a
@@ -38,6 +38,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	verbose := fs.Bool("verbose", false, "list every item's operation in the report")
 	stopOnError := fs.Bool("stop-on-error", false, "stop at the first failed item")
 	mode := fs.String("mode", calgate.ImportModeUpsert, "upsert, or sync to archive the source's entries the file no longer contains")
+	sheet := fs.String("sheet", "", "the worksheet of an Excel workbook to read (default: the first)")
 	cfg, err := loadConfig(fs, args)
 	if err != nil {
 		return err
@@ -57,9 +58,12 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	bar := newProgress(stderr, st.Size())
 	in := &countingReader{r: f, n: &bar.bytes}
-	opts := imports.ImportOptions{Simulate: *simulate, Verbose: *verbose, StopOnError: *stopOnError, Mode: *mode,
+	opts := imports.ImportOptions{Simulate: *simulate, Verbose: *verbose, StopOnError: *stopOnError, Mode: *mode, Sheet: *sheet,
 		Progress: func(n int) { bar.rows.Store(int64(n)); bar.draw(false) }}
 	isJSON := strings.EqualFold(filepath.Ext(rest[0]), ".json")
+	if isJSON && *sheet != "" {
+		return errors.New("--sheet is for Excel workbooks, not JSON files")
+	}
 	var report any
 	if *remote != "" {
 		report, err = importRemote(ctx, *remote, *token, *template, rest[0], in, isJSON, opts, bar)
@@ -102,6 +106,9 @@ func importRemote(ctx context.Context, base, token, template, name string, in io
 	q.Set("verbose", strconv.FormatBool(opts.Verbose))
 	q.Set("stop_on_error", strconv.FormatBool(opts.StopOnError))
 	q.Set("mode", opts.Mode)
+	if opts.Sheet != "" {
+		q.Set("sheet", opts.Sheet)
+	}
 	target := strings.TrimRight(base, "/") + "/v1/import/" + url.PathEscape(template)
 	var body io.Reader = in
 	ctype := "text/csv"

@@ -236,15 +236,23 @@ func TestImportsCSVEdgeCasesThroughEndpoint(t *testing.T) {
 	}
 }
 
-func TestImportsXLSXRawAndMultipart(t *testing.T) {
-	g := startGateway(t, engines()[0])
-	g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/templates", json.RawMessage(csvTemplate))
+// bookingsWorkbook is a workbook for csvTemplate whose two bookings are on
+// its second sheet, "Bookings", after a cover sheet, as exports often are.
+func bookingsWorkbook(t *testing.T) []byte {
+	t.Helper()
 	f := excelize.NewFile()
+	defer f.Close()
+	if err := f.SetSheetRow("Sheet1", "A1", &[]any{"Report", "July"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.NewSheet("Bookings"); err != nil {
+		t.Fatal(err)
+	}
 	rows := [][]any{{"Booking", "Room", "Guest", "Start", "End"}, {"x1", "Hall", "Ann", "01.07.2025 09:00", "01.07.2025 10:00"},
 		{"x2", "Hall", "Bob", "02.07.2025 09:00", "02.07.2025 10:00"}}
 	for i, r := range rows {
 		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := f.SetSheetRow("Sheet1", cell, &r); err != nil {
+		if err := f.SetSheetRow("Bookings", cell, &r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -252,19 +260,53 @@ func TestImportsXLSXRawAndMultipart(t *testing.T) {
 	if err := f.Write(&buf); err != nil {
 		t.Fatal(err)
 	}
-	status, rep := g.postRaw(t, "/v1/import/shop-bookings", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buf.Bytes())
+	return buf.Bytes()
+}
+
+func TestImportsXLSXRawAndMultipart(t *testing.T) {
+	g := startGateway(t, engines()[0])
+	g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/templates", json.RawMessage(csvTemplate))
+	buf := bytes.NewBuffer(bookingsWorkbook(t))
+	const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	status, rep := g.postRaw(t, "/v1/import/shop-bookings?sheet=bookings", xlsxType, buf.Bytes())
 	if status != http.StatusOK || num(rep, "created") != 2 {
 		t.Fatalf("xlsx: %d %s %v", status, counts(rep), rep["errors"])
 	}
-	var mp bytes.Buffer
-	w := multipart.NewWriter(&mp)
-	_ = w.WriteField("simulate", "true")
-	fw, _ := w.CreateFormFile("file", "bookings.xlsx")
-	fw.Write(buf.Bytes())
-	w.Close()
-	status, rep = g.postRaw(t, "/v1/import/shop-bookings", w.FormDataContentType(), mp.Bytes())
+	multipartBody := func(fields map[string]string, file []byte) (string, []byte) {
+		var mp bytes.Buffer
+		w := multipart.NewWriter(&mp)
+		for k, v := range fields {
+			_ = w.WriteField(k, v)
+		}
+		fw, _ := w.CreateFormFile("file", "bookings.xlsx")
+		fw.Write(file)
+		w.Close()
+		return w.FormDataContentType(), mp.Bytes()
+	}
+	ctype, body := multipartBody(map[string]string{"simulate": "true", "sheet": "Bookings"}, buf.Bytes())
+	status, rep = g.postRaw(t, "/v1/import/shop-bookings", ctype, body)
 	if status != http.StatusOK || num(rep, "unchanged") != 2 || rep["simulated"] != true {
 		t.Fatalf("multipart: %d %s %v", status, counts(rep), rep)
+	}
+	// Naming a sheet the workbook lacks, or one for a CSV file, is a 422
+	// that names the setting, and imports nothing.
+	for _, tc := range []struct{ query, ctype string }{
+		{"?sheet=Invoices", xlsxType},
+		{"?sheet=Bookings", "text/csv"},
+	} {
+		file := buf.Bytes()
+		if tc.ctype == "text/csv" {
+			file = []byte("Booking,Room,Guest,Start,End\nx3,Hall,Cy,03.07.2025 09:00,03.07.2025 10:00\n")
+		}
+		status, rep = g.postRaw(t, "/v1/import/shop-bookings"+tc.query, tc.ctype, file)
+		errs, _ := rep["errors"].([]any)
+		if status != http.StatusUnprocessableEntity || len(errs) != 1 || errs[0].(map[string]any)["field"] != "sheet" {
+			t.Fatalf("%s %s: %d %v", tc.query, tc.ctype, status, rep)
+		}
+	}
+	list := decode(t, g.mustCall(t, http.StatusOK, http.MethodGet, "/v1/reservations?source=shop", nil))
+	if items, _ := list["items"].([]any); len(items) != 2 {
+		t.Fatalf("after refused imports: %d entries, want the 2 imported", len(items))
 	}
 }
 
@@ -357,5 +399,27 @@ func TestImportsCLILocalAndRemote(t *testing.T) {
 	remote := decode(t, out.Bytes())
 	if num(remote, "created") != num(rep, "created") {
 		t.Fatalf("remote: %s, local %s", counts(remote), counts(rep))
+	}
+
+	// A workbook's sheet is chosen by name, locally and remotely.
+	book := filepath.Join(dir, "bookings.xlsx")
+	if err := os.WriteFile(book, bookingsWorkbook(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/templates", json.RawMessage(csvTemplate))
+	out.Reset()
+	err = run(context.Background(), []string{"import", "--template", "shop-bookings", "--url", g.URL, "--token", g.Token, "--sheet", "Bookings", book}, &out, &errOut)
+	if err != nil || num(decode(t, out.Bytes()), "created") != 2 {
+		t.Fatalf("remote sheet: %v %s\n%s", err, out.String(), errOut.String())
+	}
+	out.Reset()
+	err = run(context.Background(), []string{"import", "--template", "shop-bookings", "--url", g.URL, "--token", g.Token, "--sheet", "Invoices", book}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "Invoices") {
+		t.Fatalf("remote, missing sheet: %v %s", err, out.String())
+	}
+	out.Reset()
+	err = run(context.Background(), []string{"import", "--template", "planyo-reservations", "--data-dir", dataDir, "--sheet", "Invoices", book}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "Invoices") {
+		t.Fatalf("local, missing sheet: %v %s", err, out.String())
 	}
 }
