@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/charmap"
 )
 
@@ -236,37 +235,12 @@ func TestImportsCSVEdgeCasesThroughEndpoint(t *testing.T) {
 	}
 }
 
-// bookingsWorkbook is a workbook for csvTemplate whose two bookings are on
-// its second sheet, "Bookings", after a cover sheet, as exports often are.
-func bookingsWorkbook(t *testing.T) []byte {
-	t.Helper()
-	f := excelize.NewFile()
-	defer f.Close()
-	if err := f.SetSheetRow("Sheet1", "A1", &[]any{"Report", "July"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.NewSheet("Bookings"); err != nil {
-		t.Fatal(err)
-	}
-	rows := [][]any{{"Booking", "Room", "Guest", "Start", "End"}, {"x1", "Hall", "Ann", "01.07.2025 09:00", "01.07.2025 10:00"},
-		{"x2", "Hall", "Bob", "02.07.2025 09:00", "02.07.2025 10:00"}}
-	for i, r := range rows {
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := f.SetSheetRow("Bookings", cell, &r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var buf bytes.Buffer
-	if err := f.Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 func TestImportsXLSXRawAndMultipart(t *testing.T) {
 	g := startGateway(t, engines()[0])
 	g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/templates", json.RawMessage(csvTemplate))
-	buf := bytes.NewBuffer(bookingsWorkbook(t))
+	// The bookings are on the workbook's second sheet, after a cover
+	// sheet, as exports often are.
+	buf := bytes.NewBuffer(readTestdata(t, "bookings-two-sheets.xlsx"))
 	const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	status, rep := g.postRaw(t, "/v1/import/shop-bookings?sheet=bookings", xlsxType, buf.Bytes())
 	if status != http.StatusOK || num(rep, "created") != 2 {
@@ -403,7 +377,7 @@ func TestImportsCLILocalAndRemote(t *testing.T) {
 
 	// A workbook's sheet is chosen by name, locally and remotely.
 	book := filepath.Join(dir, "bookings.xlsx")
-	if err := os.WriteFile(book, bookingsWorkbook(t), 0o600); err != nil {
+	if err := os.WriteFile(book, readTestdata(t, "bookings-two-sheets.xlsx"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/templates", json.RawMessage(csvTemplate))
