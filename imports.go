@@ -50,9 +50,12 @@ type PullImport struct {
 	Query json.RawMessage `json:"query"`
 	// SinceParam, when set, is the query parameter that carries the start
 	// time of the last successful run, written in SinceFormat.
-	SinceParam   string    `json:"since_param"`
-	SinceFormat  string    `json:"since_format"`
-	Template     string    `json:"template"`
+	SinceParam  string `json:"since_param"`
+	SinceFormat string `json:"since_format"`
+	Template    string `json:"template"`
+	// Sheet names the worksheet read from a fetched Excel workbook; empty
+	// for the first.
+	Sheet        string    `json:"sheet"`
 	Mode         string    `json:"mode"`
 	Schedule     string    `json:"schedule"`
 	NotifyEmails []string  `json:"notify_emails"`

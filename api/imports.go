@@ -39,6 +39,7 @@ type pullRequest struct {
 	SinceParam   *string            `json:"since_param"`
 	SinceFormat  *string            `json:"since_format"`
 	Template     *string            `json:"template"`
+	Sheet        *string            `json:"sheet"`
 	Mode         *string            `json:"mode"`
 	Schedule     *string            `json:"schedule"`
 	NotifyEmails *[]string          `json:"notify_emails"`
@@ -46,7 +47,7 @@ type pullRequest struct {
 
 func (r *pullRequest) input() imports.PullInput {
 	return imports.PullInput{Name: r.Name, URL: r.URL, Headers: r.Headers, Query: r.Query, SinceParam: r.SinceParam,
-		SinceFormat: r.SinceFormat, Template: r.Template, Mode: r.Mode, Schedule: r.Schedule, NotifyEmails: r.NotifyEmails}
+		SinceFormat: r.SinceFormat, Template: r.Template, Sheet: r.Sheet, Mode: r.Mode, Schedule: r.Schedule, NotifyEmails: r.NotifyEmails}
 }
 
 // ImportRoutes are the routes of templates, imports, exports and
@@ -377,7 +378,8 @@ func ImportSchemas() map[string]any {
 	pull := object(obj{"id": str(""), "workspace_id": str(""), "name": str(""), "url": str(""),
 		"header_names": arrayOf(str("header values are stored encrypted and never shown")),
 		"query":        obj{"type": "object"}, "since_param": str(""), "since_format": str("rfc3339, yyyyMMddHHmmss, unix or a Go layout"),
-		"template": str(""), "mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str("cron expression or @every 15m"),
+		"template": str(""), "sheet": str("worksheet of a fetched Excel workbook; empty for the first"),
+		"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str("cron expression or @every 15m"),
 		"notify_emails": arrayOf(str("")), "next_run_at": strFmt("date-time"), "running_since": nullable(strFmt("date-time")),
 		"last_run_at": nullable(strFmt("date-time")), "last_success_at": nullable(strFmt("date-time")),
 		"last_status": enum("", calgate.PullRunOK, calgate.PullRunFailed), "last_error": str(""),
@@ -395,7 +397,7 @@ func ImportSchemas() map[string]any {
 		"ExportPage": object(obj{"items": arrayOf(obj{"type": "object"}), "next_cursor": str("")}),
 		"PullImport": pull, "List_PullImport": listOf("PullImport"),
 		"PullImportRequest": object(obj{"name": str(""), "url": str("http(s) URL"), "headers": obj{"type": "object", "additionalProperties": str("")},
-			"query": obj{"type": "object"}, "since_param": str(""), "since_format": str(""), "template": str(""),
+			"query": obj{"type": "object"}, "since_param": str(""), "since_format": str(""), "template": str(""), "sheet": str(""),
 			"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str(""), "notify_emails": arrayOf(str(""))}),
 		"PullRun": object(obj{"id": str(""), "pull_id": str(""), "started_at": strFmt("date-time"), "finished_at": strFmt("date-time"),
 			"since": nullable(strFmt("date-time")), "status": enum(calgate.PullRunOK, calgate.PullRunFailed), "error": str(""),

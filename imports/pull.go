@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-querystring/query"
 	"github.com/robfig/cron/v3"
@@ -33,10 +34,14 @@ type PullInput struct {
 	SinceParam   *string
 	SinceFormat  *string
 	Template     *string
+	Sheet        *string
 	Mode         *string
 	Schedule     *string
 	NotifyEmails *[]string
 }
+
+// maxSheetName is the length limit Excel sets on sheet names.
+const maxSheetName = 31
 
 // ParseSchedule reads a cron expression (five fields, or @every 15m,
 // @hourly, …) or a bare Go duration ("15m", the same as @every 15m).
@@ -213,8 +218,10 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 		}
 		p.SinceFormat = *in.SinceFormat
 	}
+	var t *Template
 	if in.Template != nil {
-		t, err := s.resolve(ctx, p.WorkspaceID, *in.Template)
+		var err error
+		t, err = s.resolve(ctx, p.WorkspaceID, *in.Template)
 		switch {
 		case errors.Is(err, calgate.ErrNotFound):
 			errs.Add("template", "no template named %q", *in.Template)
@@ -226,6 +233,23 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 		p.Template = *in.Template
 	} else if create {
 		errs.Add("template", "is required")
+	}
+	if in.Sheet != nil {
+		p.Sheet = strings.TrimSpace(*in.Sheet)
+		if utf8.RuneCountInString(p.Sheet) > maxSheetName {
+			errs.Add("sheet", "must be at most %d characters, as Excel's sheet names are", maxSheetName)
+		}
+	}
+	if p.Sheet != "" && (in.Sheet != nil || in.Template != nil) {
+		if t == nil && in.Template == nil {
+			var err error
+			if t, err = s.resolve(ctx, p.WorkspaceID, p.Template); err != nil && !errors.Is(err, calgate.ErrNotFound) {
+				return err
+			}
+		}
+		if t != nil && !t.Tabular {
+			errs.Add("sheet", "is for templates that read CSV or Excel rows; %q maps JSON records", p.Template)
+		}
 	}
 	if in.Mode != nil {
 		if *in.Mode != calgate.ImportModeUpsert && *in.Mode != calgate.ImportModeSync {
@@ -446,7 +470,7 @@ func (s *Service) runPull(ctx context.Context, p *calgate.PullImport) (*Report, 
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", p.Template, err)
 	}
-	opts := ImportOptions{Mode: p.Mode}
+	opts := ImportOptions{Mode: p.Mode, Sheet: p.Sheet}
 	actor := "pull/" + p.ID
 	if t.Tabular {
 		return s.ImportRows(ctx, ws, p.Template, actor, resp.Body, opts)

@@ -10,7 +10,7 @@ import (
 	"github.com/calgate/calgate"
 )
 
-const pullColumns = `id, workspace_id, name, url, header_names, sealed_headers, query, since_param, since_format, template, mode,
+const pullColumns = `id, workspace_id, name, url, header_names, sealed_headers, query, since_param, since_format, template, sheet, mode,
 	schedule, notify_emails, next_run_at, running_since, last_run_at, last_success_at, last_status, last_error, created_at, updated_at`
 
 func optTime(t sql.NullTime) *time.Time {
@@ -26,7 +26,7 @@ func scanPullImport(row scanner) (*calgate.PullImport, error) {
 	var names, query, emails []byte
 	var running, lastRun, lastOK sql.NullTime
 	if err := row.Scan(&p.ID, &p.WorkspaceID, &p.Name, &p.URL, &names, &p.SealedHeaders, &query, &p.SinceParam, &p.SinceFormat,
-		&p.Template, &p.Mode, &p.Schedule, &emails, &p.NextRunAt, &running, &lastRun, &lastOK, &p.LastStatus, &p.LastError,
+		&p.Template, &p.Sheet, &p.Mode, &p.Schedule, &emails, &p.NextRunAt, &running, &lastRun, &lastOK, &p.LastStatus, &p.LastError,
 		&p.CreatedAt, &p.UpdatedAt); err != nil {
 		return nil, err
 	}
@@ -62,9 +62,9 @@ func (db *DB) CreatePullImport(ctx context.Context, p *calgate.PullImport) error
 	if err != nil {
 		return fmt.Errorf("store: create pull %s: %w", p.ID, err)
 	}
-	q := `INSERT INTO pull_imports (` + pullColumns + `) VALUES (` + placeholders(21) + `)`
+	q := `INSERT INTO pull_imports (` + pullColumns + `) VALUES (` + placeholders(22) + `)`
 	_, err = db.w.ExecContext(ctx, db.d.rebind(q), p.ID, p.WorkspaceID, p.Name, p.URL, names, p.SealedHeaders, jsonArg(p.Query),
-		p.SinceParam, p.SinceFormat, p.Template, p.Mode, p.Schedule, emails, dbTime(p.NextRunAt), nullTime(p.RunningSince),
+		p.SinceParam, p.SinceFormat, p.Template, p.Sheet, p.Mode, p.Schedule, emails, dbTime(p.NextRunAt), nullTime(p.RunningSince),
 		nullTime(p.LastRunAt), nullTime(p.LastSuccessAt), p.LastStatus, p.LastError, dbTime(p.CreatedAt), dbTime(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: create pull %s: %w", p.ID, err)
@@ -102,9 +102,9 @@ func (db *DB) UpdatePullImport(ctx context.Context, p *calgate.PullImport) error
 		return fmt.Errorf("store: update pull %s: %w", p.ID, err)
 	}
 	q := `UPDATE pull_imports SET name = ?, url = ?, header_names = ?, sealed_headers = ?, query = ?, since_param = ?, since_format = ?,
-		template = ?, mode = ?, schedule = ?, notify_emails = ?, next_run_at = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`
+		template = ?, sheet = ?, mode = ?, schedule = ?, notify_emails = ?, next_run_at = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`
 	res, err := db.w.ExecContext(ctx, db.d.rebind(q), p.Name, p.URL, names, p.SealedHeaders, jsonArg(p.Query), p.SinceParam,
-		p.SinceFormat, p.Template, p.Mode, p.Schedule, emails, dbTime(p.NextRunAt), dbTime(p.UpdatedAt), p.WorkspaceID, p.ID)
+		p.SinceFormat, p.Template, p.Sheet, p.Mode, p.Schedule, emails, dbTime(p.NextRunAt), dbTime(p.UpdatedAt), p.WorkspaceID, p.ID)
 	return subscriptionRow(res, err, "update pull "+p.ID)
 }
 

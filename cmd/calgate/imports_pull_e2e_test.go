@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,4 +172,50 @@ func TestImportsScheduledPullIncrementalAndFailure(t *testing.T) {
 	}
 	g.mustCall(t, http.StatusNoContent, http.MethodDelete, "/v1/pull-imports/"+id, nil)
 	g.mustCall(t, http.StatusNotFound, http.MethodGet, "/v1/pull-imports/"+id, nil)
+}
+
+// A pull of an Excel workbook reads the sheet it names, on both databases.
+func TestImportsPullReadsANamedSheet(t *testing.T) {
+	book := readTestdata(t, "bookings-two-sheets.xlsx")
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		w.Write(book)
+	}))
+	defer src.Close()
+	forEachEngine(t, func(t *testing.T, e engine) {
+		g := startGateway(t, e)
+		g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/templates", json.RawMessage(csvTemplate))
+		pull := decode(t, g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/pull-imports", map[string]any{
+			"url": src.URL + "/report.xlsx", "template": "shop-bookings", "sheet": "Bookings", "schedule": "@every 1h"}))
+		id := pull["id"].(string)
+		if pull["sheet"] != "Bookings" {
+			t.Fatalf("created: %v", pull)
+		}
+		run := decode(t, g.mustCall(t, http.StatusOK, http.MethodPost, "/v1/pull-imports/"+id+"/run", nil))
+		if rep, _ := run["report"].(map[string]any); run["status"] != "ok" || num(rep, "created") != 2 {
+			t.Fatalf("run: %v", run)
+		}
+
+		// A sheet the workbook lacks fails the run, and names the sheets it has.
+		g.mustCall(t, http.StatusOK, http.MethodPatch, "/v1/pull-imports/"+id, map[string]any{"sheet": "Invoices"})
+		run = decode(t, g.mustCall(t, http.StatusOK, http.MethodPost, "/v1/pull-imports/"+id+"/run", nil))
+		if msg, _ := run["error"].(string); run["status"] != "failed" || !strings.Contains(msg, `"Bookings"`) {
+			t.Fatalf("run with a missing sheet: %v", run)
+		}
+
+		for name, body := range map[string]map[string]any{
+			"JSON template": {"url": src.URL, "template": "planningnow-order", "sheet": "Bookings", "schedule": "@every 1h"},
+			"long name":     {"url": src.URL, "template": "shop-bookings", "sheet": strings.Repeat("x", 32), "schedule": "@every 1h"},
+		} {
+			status, resp, _ := g.call(t, http.MethodPost, "/v1/pull-imports", body)
+			if status != http.StatusUnprocessableEntity || !slices.Contains(problemFields(t, resp), "sheet") {
+				t.Errorf("%s: %d %s", name, status, resp)
+			}
+		}
+		// Moving the pull to a JSON template while it names a sheet is refused too.
+		status, resp, _ := g.call(t, http.MethodPatch, "/v1/pull-imports/"+id, map[string]any{"template": "planningnow-order"})
+		if status != http.StatusUnprocessableEntity || !slices.Contains(problemFields(t, resp), "sheet") {
+			t.Errorf("JSON template with a sheet: %d %s", status, resp)
+		}
+	})
 }
