@@ -15,8 +15,10 @@ import (
 // Limits and defaults of the import service.
 const (
 	// ChunkSize is how many items one store upsert call takes: an import
-	// of any size is written in transactions of this many entries.
-	ChunkSize = 5000
+	// of any size is written in transactions of this many entries. Two
+	// chunks are in memory at once (one read, one written); 5,000 made a
+	// 100,000-row import 2-3% faster and the process 20 MB larger.
+	ChunkSize = 2500
 	// MaxFileBytes bounds an uploaded CSV or Excel file and a pulled body.
 	MaxFileBytes = 100 << 20
 	// PullTimeout bounds one fetch of a scheduled pull.

@@ -30,8 +30,8 @@ const SQLiteFile = "calgate.db"
 // cache (the operating system caches the file too; 64 MB made a
 // 100,000-row import no faster and the process 56 MB larger) that may grow
 // by the pages one transaction changes rather than write them to the log
-// before the commit (cache_spill off: a 5,000-row chunk changes about
-// 10 MB), statement journals in memory (a multi-row INSERT keeps one to
+// before the commit (cache_spill off: an import's 2,500-row chunk changes
+// about 5 MB), statement journals in memory (a multi-row INSERT keeps one to
 // undo itself), no automatic checkpoints (the checkpointer runs them beside
 // the writes), a log file trimmed to 64 MB, and times written in a form
 // that sorts as text.
