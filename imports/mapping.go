@@ -214,8 +214,6 @@ func (fm *fieldMap) eval(g getter) (any, bool, error) {
 	return v, ok, nil
 }
 
-// entryBuilder assembles the wire form, converting each value to the type
-// its field takes.
 // setField sets one wire field from a mapped value, converted to the
 // field's type.
 func setField(f *calgate.EntryFields, field string, v any) error {
