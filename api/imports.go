@@ -190,7 +190,7 @@ func (s *Server) runImport(svc *imports.Service) gin.HandlerFunc {
 				return
 			}
 			rep, err = svc.ImportJSON(ctx, &p.Workspace, c.Param("template"), actor(c), req.Model, imports.ImportOptions{
-				Simulate: req.Simulate, Verbose: req.Verbose, StopOnError: req.StopOnError, Mode: req.Mode})
+				Simulate: req.Simulate, Verbose: req.Verbose, StopOnError: req.StopOnError, Mode: req.Mode, Sheet: c.Query("sheet")})
 		case mt == "multipart/form-data":
 			rep, err = s.importMultipart(c, svc, params["boundary"])
 		case mt == "text/csv" || mt == "text/plain" || mt == xlsxContentType || mt == "application/octet-stream" || mt == "application/vnd.ms-excel":

@@ -192,6 +192,9 @@ func (s *Service) ImportJSON(ctx context.Context, ws *calgate.Workspace, templat
 	if t.Tabular {
 		return nil, calgate.Invalid("model", "template %q reads CSV or Excel rows: send the file as text/csv or .xlsx", t.Name)
 	}
+	if opts.Sheet != "" {
+		return nil, calgate.Invalid("sheet", "is for Excel workbooks, not JSON records")
+	}
 	r, err := s.newRun(ws, t, actor, opts)
 	if err != nil {
 		return nil, err

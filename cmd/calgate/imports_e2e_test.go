@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -277,6 +278,11 @@ func TestImportsXLSXRawAndMultipart(t *testing.T) {
 		if status != http.StatusUnprocessableEntity || len(errs) != 1 || errs[0].(map[string]any)["field"] != "sheet" {
 			t.Fatalf("%s %s: %d %v", tc.query, tc.ctype, status, rep)
 		}
+	}
+	// JSON records have no sheets either.
+	status, body, _ = g.call(t, http.MethodPost, "/v1/import/planningnow-order?sheet=Bookings", map[string]any{"model": map[string]any{"id": 1}})
+	if status != http.StatusUnprocessableEntity || !slices.Contains(problemFields(t, body), "sheet") {
+		t.Fatalf("JSON import with a sheet: %d %s", status, body)
 	}
 	list := decode(t, g.mustCall(t, http.StatusOK, http.MethodGet, "/v1/reservations?source=shop", nil))
 	if items, _ := list["items"].([]any); len(items) != 2 {
