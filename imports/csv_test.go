@@ -358,6 +358,15 @@ func TestOpenRowsRecognisesAWorkbook(t *testing.T) {
 	}
 }
 
+// An Excel 97-2003 file is refused by name instead of read as a CSV file
+// of binary garbage.
+func TestOpenRowsRefusesALegacyWorkbook(t *testing.T) {
+	xls := append([]byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}, make([]byte, 504)...)
+	if _, err := OpenRows(bytes.NewReader(xls), ""); !errors.Is(err, ErrLegacyWorkbook) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestCSVReaderDecodesALateWindows1252FieldOnItsOwn(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("name;city\n")

@@ -100,15 +100,25 @@ func nextRow(r RowReader) (row Row, ref string, bad, err error) {
 // has none, so naming one for it is an error.
 func OpenRows(r io.Reader, sheet string) (RowReader, error) {
 	br := bufio.NewReader(r)
-	head, _ := br.Peek(4)
-	if bytes.Equal(head, []byte("PK\x03\x04")) {
+	head, _ := br.Peek(8)
+	switch {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		return NewXLSXReader(br, sheet)
+	case bytes.Equal(head, oleSignature):
+		return nil, ErrLegacyWorkbook
 	}
 	if strings.TrimSpace(sheet) != "" {
 		return nil, ErrSheetOfCSV
 	}
 	return NewCSVReader(br)
 }
+
+// oleSignature starts Compound File documents: Excel 97-2003 (.xls)
+// workbooks, and .xlsx workbooks saved with a password.
+var oleSignature = []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}
+
+// ErrLegacyWorkbook is returned for an Excel 97-2003 or encrypted workbook.
+var ErrLegacyWorkbook = errors.New("imports: the file is an Excel 97-2003 (.xls) or password-protected workbook; save it as .xlsx without a password, or as CSV")
 
 // ErrSheetOfCSV is returned when a sheet is named for a CSV file.
 var ErrSheetOfCSV = errors.New("imports: a sheet was named, but the file is CSV, not an Excel workbook")

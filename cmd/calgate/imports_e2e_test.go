@@ -284,6 +284,13 @@ func TestImportsXLSXRawAndMultipart(t *testing.T) {
 	if status != http.StatusUnprocessableEntity || !slices.Contains(problemFields(t, body), "sheet") {
 		t.Fatalf("JSON import with a sheet: %d %s", status, body)
 	}
+	// An Excel 97-2003 file is refused with what to do about it.
+	xls := append([]byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}, make([]byte, 504)...)
+	status, rep = g.postRaw(t, "/v1/import/shop-bookings", "application/vnd.ms-excel", xls)
+	if errs, _ := rep["errors"].([]any); status != http.StatusUnprocessableEntity || len(errs) != 1 ||
+		errs[0].(map[string]any)["field"] != "file" || !strings.Contains(fmt.Sprint(errs[0]), ".xlsx") {
+		t.Fatalf("legacy workbook: %d %v", status, rep)
+	}
 	list := decode(t, g.mustCall(t, http.StatusOK, http.MethodGet, "/v1/reservations?source=shop", nil))
 	if items, _ := list["items"].([]any); len(items) != 2 {
 		t.Fatalf("after refused imports: %d entries, want the 2 imported", len(items))
