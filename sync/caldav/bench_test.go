@@ -1,7 +1,6 @@
 package caldav_test
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"sync"
@@ -46,22 +45,7 @@ func BenchmarkRadicalePut(b *testing.B) {
 	})
 	rawRate := parallelRate(b, func(i int) error {
 		uid := fmt.Sprintf("bench-raw-%d", i)
-		req, err := http.NewRequestWithContext(b.Context(), http.MethodPut, rawCal+uid+".ics",
-			bytes.NewReader(fixture(b, "event.ics", uid)))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "text/calendar")
-		req.SetBasicAuth(s.Username, s.Password)
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("raw PUT: %s", resp.Status)
-		}
-		return nil
+		return s.Put(b.Context(), hc, rawCal+uid+".ics", fixture(b, "event.ics", uid))
 	})
 	b.StopTimer()
 	b.ReportMetric(clientRate, "client-puts/s")

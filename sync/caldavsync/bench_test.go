@@ -147,21 +147,7 @@ func rawPuts(b *testing.B, srv *caldavtest.Server, cal string, n int, body func(
 	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: benchWorkers}}
 	start := time.Now()
 	parallel(b, n, func(k int) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, fmt.Sprintf("%sraw-%d.ics", cal, k), bytes.NewReader(body(k)))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "text/calendar")
-		req.SetBasicAuth(srv.Username, srv.Password)
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("raw PUT: %s", resp.Status)
-		}
-		return nil
+		return srv.Put(ctx, hc, fmt.Sprintf("%sraw-%d.ics", cal, k), body(k))
 	})
 	return float64(n) / time.Since(start).Seconds()
 }

@@ -257,6 +257,25 @@ func (s *Server) MakeCalendar(ctx context.Context, name, displayName string, com
 // Do sends a raw request with the server's credentials, bypassing any
 // client under test: to change the server behind a client's back.
 func (s *Server) Do(ctx context.Context, method, rawURL string, body []byte, hdr http.Header) (*http.Response, error) {
+	return s.send(ctx, http.DefaultClient, method, rawURL, body, hdr)
+}
+
+// Put stores an iCalendar object at rawURL with one plain PUT through hc,
+// as a client without any CalDAV library would: the baseline benchmarks
+// compare with. A status other than 2xx is an error.
+func (s *Server) Put(ctx context.Context, hc *http.Client, rawURL string, body []byte) error {
+	resp, err := s.send(ctx, hc, http.MethodPut, rawURL, body, http.Header{"Content-Type": {"text/calendar"}})
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("caldavtest: PUT %s: %s", rawURL, resp.Status)
+	}
+	return nil
+}
+
+func (s *Server) send(ctx context.Context, hc *http.Client, method, rawURL string, body []byte, hdr http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, rawURL, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -265,7 +284,7 @@ func (s *Server) Do(ctx context.Context, method, rawURL string, body []byte, hdr
 		req.Header[k] = v
 	}
 	req.SetBasicAuth(s.Username, s.Password)
-	return http.DefaultClient.Do(req)
+	return hc.Do(req)
 }
 
 func (s *Server) logTail() string {
