@@ -42,7 +42,7 @@ func (f *EntryFields) SetString(field, s string) error {
 		f.customer[key] = true
 		return nil
 	}
-	p := f.text(field)
+	p := f.w.textField(field)
 	if p == nil {
 		return fmt.Errorf("%s is not a text field", field)
 	}
@@ -86,14 +86,10 @@ func (f *EntryFields) Has(field string) bool {
 	if key, ok := strings.CutPrefix(field, "customer."); ok {
 		return f.customer[key]
 	}
-	switch field {
-	case "all_day":
+	if field == "all_day" {
 		return f.w.AllDay != nil
-	case "quantity":
-		return f.w.Quantity != nil
 	}
-	p := f.text(field)
-	return p != nil && *p != nil
+	return f.w.present(field)
 }
 
 // Key returns the external id and the source as set, empty when unset.
@@ -137,47 +133,4 @@ func (f *EntryFields) wire() (wireEntry, error) {
 		w.Attributes = raw
 	}
 	return w, nil
-}
-
-// text returns the wire entry's pointer for a text field, nil for a field
-// that is not text.
-func (f *EntryFields) text(field string) **string {
-	w := &f.w
-	switch field {
-	case "source":
-		return &w.Source
-	case "external_id":
-		return &w.ExternalID
-	case "title":
-		return &w.Title
-	case "description":
-		return &w.Description
-	case "location":
-		return &w.Location
-	case "start":
-		return &w.Start
-	case "end":
-		return &w.End
-	case "timezone":
-		return &w.Timezone
-	case "status":
-		return &w.Status
-	case "resource":
-		return &w.Resource
-	case "workstage":
-		return &w.Workstage
-	case "cost_centre":
-		return &w.CostCentre
-	case "order":
-		return &w.Order
-	case "order_item":
-		return &w.OrderItem
-	case "product":
-		return &w.Product
-	case "position":
-		return &w.Position
-	case "activity":
-		return &w.Activity
-	}
-	return nil
 }

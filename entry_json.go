@@ -290,28 +290,55 @@ func (w *wireEntry) entry(kind Kind, defaultTZ string) (*Entry, error) {
 
 func (w *wireEntry) present(field string) bool {
 	switch field {
-	case "resource":
-		return w.Resource != nil
-	case "workstage":
-		return w.Workstage != nil
-	case "cost_centre":
-		return w.CostCentre != nil
 	case "customer":
 		return w.Customer != nil
 	case "quantity":
 		return w.Quantity != nil
-	case "order":
-		return w.Order != nil
-	case "order_item":
-		return w.OrderItem != nil
-	case "product":
-		return w.Product != nil
-	case "position":
-		return w.Position != nil
-	case "activity":
-		return w.Activity != nil
 	}
-	return false
+	p := w.textField(field)
+	return p != nil && *p != nil
+}
+
+// textField returns the pointer to a text field by its wire name, nil for
+// a field that is not text.
+func (w *wireEntry) textField(field string) **string {
+	switch field {
+	case "source":
+		return &w.Source
+	case "external_id":
+		return &w.ExternalID
+	case "title":
+		return &w.Title
+	case "description":
+		return &w.Description
+	case "location":
+		return &w.Location
+	case "start":
+		return &w.Start
+	case "end":
+		return &w.End
+	case "timezone":
+		return &w.Timezone
+	case "status":
+		return &w.Status
+	case "resource":
+		return &w.Resource
+	case "workstage":
+		return &w.Workstage
+	case "cost_centre":
+		return &w.CostCentre
+	case "order":
+		return &w.Order
+	case "order_item":
+		return &w.OrderItem
+	case "product":
+		return &w.Product
+	case "position":
+		return &w.Position
+	case "activity":
+		return &w.Activity
+	}
+	return nil
 }
 
 func (e *Entry) parseTimes(w *wireEntry, loc *time.Location, v *ValidationError) {
