@@ -201,10 +201,35 @@ type EventStore interface {
 	// Sequence gives positions to committed events that have none, in
 	// commit order, and reports how many it placed.
 	Sequence(ctx context.Context) (int, error)
-	// Undispatched lists events not yet handed to the queue.
-	Undispatched(ctx context.Context, limit int) ([]*Event, error)
-	// MarkDispatched records that the events are in the queue.
-	MarkDispatched(ctx context.Context, ids []int64) error
+	OutboxStore
+}
+
+// OutboxStore records what each destination still owes, as batches of
+// event positions, from the moment the events are handed to the queue
+// until the destination has handled them.
+type OutboxStore interface {
+	// InitCursors starts the record of every destination not seen before
+	// at the newest event: it owes what is written from now on.
+	InitCursors(ctx context.Context, destinations []string) error
+	// OpenBatches sequences committed events and, for every destination,
+	// records the events it has not been handed yet as new batches of at
+	// most size events, owed until due; it returns the new batches. A
+	// destination seen for the first time starts after the newest event.
+	OpenBatches(ctx context.Context, destinations []string, size int, due time.Time) ([]*Batch, error)
+	// Batch returns an owed batch; ErrNotFound once it is done.
+	Batch(ctx context.Context, id int64) (*Batch, error)
+	// BatchEvents returns the events of a batch in position order.
+	BatchEvents(ctx context.Context, b *Batch) ([]*Event, error)
+	// CompleteBatch records that the destination handled the batch, except
+	// the events at the positions in failed, which stay owed as new
+	// batches due at retryAt with the error noted. It returns those.
+	CompleteBatch(ctx context.Context, b *Batch, failed map[int64]error, retryAt time.Time) ([]*Batch, error)
+	// ClaimOverdueBatches takes up to limit batches whose due time has
+	// passed, moves their due time to due and counts the claim, so that of
+	// several processes sweeping at once one hands each to the queue.
+	ClaimOverdueBatches(ctx context.Context, now, due time.Time, limit int) ([]*Batch, error)
+	// OwedWork summarises the owed batches of every destination.
+	OwedWork(ctx context.Context) ([]Owed, error)
 }
 
 // StoredResponse is the first answer to a request with an Idempotency-Key.

@@ -100,6 +100,25 @@ func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
 
 // Handler builds the gin engine from the route table.
 func (s *Server) Handler() http.Handler {
+	s.engine = s.build(s.routes)
+	return s.engine
+}
+
+// OperationsHandler serves only /healthz, /readyz and /metrics: what a
+// process without the API (calgate worker) offers its orchestrator and
+// its Prometheus.
+func (s *Server) OperationsHandler() http.Handler {
+	var ops []Route
+	for _, r := range s.routes {
+		switch r.Path {
+		case "/healthz", "/readyz", "/metrics":
+			ops = append(ops, r)
+		}
+	}
+	return s.build(ops)
+}
+
+func (s *Server) build(routes []Route) *gin.Engine {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
@@ -108,7 +127,7 @@ func (s *Server) Handler() http.Handler {
 	e.NoMethod(func(c *gin.Context) {
 		writeProblem(c, http.StatusMethodNotAllowed, "method not allowed on this route", nil)
 	})
-	for _, r := range s.routes {
+	for _, r := range routes {
 		chain := []gin.HandlerFunc{}
 		if !r.Public {
 			chain = append(chain, s.authenticate, s.idempotency)
@@ -116,7 +135,6 @@ func (s *Server) Handler() http.Handler {
 		chain = append(chain, r.Handler)
 		e.Handle(r.Method, r.Path, chain...)
 	}
-	s.engine = e
 	return e
 }
 

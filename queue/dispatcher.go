@@ -3,36 +3,35 @@ package queue
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	calgate "github.com/calgate/calgate"
 )
 
-// Dispatcher moves committed events from the outbox into the queue: it
-// sequences them (gives the change feed its order), enqueues one task per
-// event and destination, and marks them dispatched. It runs when notified
-// after a commit and on a timer, so events that could not be enqueued (Redis
-// down, process killed) go out later.
+// Dispatcher hands committed events to the destinations: it sequences them
+// (gives the change feed its order), records for every destination the new
+// events as owed batches, and enqueues one task per batch. It runs when
+// notified after a commit and on a timer. A batch stays owed in the
+// database until its destination has handled it; the sweep hands batches
+// lost from the queue to it again.
 type Dispatcher struct {
-	store    calgate.EventStore
+	store    calgate.OutboxStore
 	queue    *Queue
 	logger   *slog.Logger
 	interval time.Duration
-	batch    int
 	wake     chan struct{}
 	// OnDispatched, when set, is called with the number of events handed
-	// to the queue (metrics).
+	// to the queue, counted once per destination (metrics).
 	OnDispatched func(n int)
 }
 
-// NewDispatcher returns a dispatcher that sweeps the outbox every interval
-// (default 1 s) and whenever Notify is called.
-func NewDispatcher(store calgate.EventStore, q *Queue, logger *slog.Logger, interval time.Duration) *Dispatcher {
+// NewDispatcher returns a dispatcher that looks for new events every
+// interval (default 1 s) and whenever Notify is called.
+func NewDispatcher(store calgate.OutboxStore, q *Queue, logger *slog.Logger, interval time.Duration) *Dispatcher {
 	if interval <= 0 {
 		interval = time.Second
 	}
-	return &Dispatcher{store: store, queue: q, logger: logger, interval: interval, batch: 500, wake: make(chan struct{}, 1)}
+	return &Dispatcher{store: store, queue: q, logger: logger, interval: interval, wake: make(chan struct{}, 1)}
 }
 
 // Notify asks for a dispatch run now; it never blocks.
@@ -43,8 +42,23 @@ func (d *Dispatcher) Notify() {
 	}
 }
 
-// Run dispatches until ctx ends. It starts with a full sweep, which is how
-// events left behind by a previous process go out.
+// Init records every registered destination that the database has not
+// seen before, so that it owes every event written from now on. Call it
+// before serving requests.
+func (d *Dispatcher) Init(ctx context.Context) error {
+	return d.store.InitCursors(ctx, d.names())
+}
+
+func (d *Dispatcher) names() []string {
+	dests := d.queue.Destinations()
+	names := make([]string, len(dests))
+	for i, dest := range dests {
+		names[i] = dest.Name()
+	}
+	return names
+}
+
+// Run dispatches until ctx ends.
 func (d *Dispatcher) Run(ctx context.Context) {
 	t := time.NewTicker(d.interval)
 	defer t.Stop()
@@ -61,86 +75,25 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-// Drain sequences and dispatches everything pending and reports how many
-// events it handed to the queue.
+// Drain records every event not yet handed to a destination as owed
+// batches and enqueues them; it reports how many events it handed over
+// (counted once per destination). A batch that cannot be enqueued now
+// stays owed and goes out with the sweep.
 func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
-	if _, err := d.store.Sequence(ctx); err != nil {
+	batches, err := d.store.OpenBatches(ctx, d.names(), d.queue.opts.BatchSize, time.Now().Add(d.queue.opts.Lease))
+	if err != nil {
 		return 0, err
 	}
-	dests := d.queue.Destinations()
 	total := 0
-	for {
-		events, err := d.store.Undispatched(ctx, d.batch)
-		if err != nil {
-			return total, err
-		}
-		if len(events) == 0 {
-			return total, nil
-		}
-		d.queue.recent.add(events)
-		ids, enqueueErr := d.enqueueAll(ctx, events, dests)
-		if len(ids) > 0 {
-			if err := d.store.MarkDispatched(ctx, ids); err != nil {
-				return total, err
-			}
-			total += len(ids)
-			if d.OnDispatched != nil {
-				d.OnDispatched(len(ids))
-			}
-		}
-		if enqueueErr != nil {
-			return total, enqueueErr
-		}
-		if len(events) < d.batch {
-			return total, nil
-		}
-	}
-}
-
-// enqueueWorkers bounds the enqueue calls in flight: one Redis round trip
-// each, so a batch of events × destinations goes out in parallel.
-const enqueueWorkers = 16
-
-// enqueueAll hands every event to every destination and returns, in order,
-// the ids of the events whose tasks are all queued, with the first error.
-func (d *Dispatcher) enqueueAll(ctx context.Context, events []*calgate.Event, dests []calgate.Destination) ([]int64, error) {
-	type job struct{ event, dest int }
-	failed := make([]error, len(events))
-	jobs := make(chan job)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for w := 0; w < enqueueWorkers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				if err := d.queue.enqueueEvent(ctx, dests[j.dest], events[j.event].ID); err != nil {
-					mu.Lock()
-					if failed[j.event] == nil {
-						failed[j.event] = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := range events {
-		for k := range dests {
-			jobs <- job{i, k}
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	ids := make([]int64, 0, len(events))
 	var firstErr error
-	for i, ev := range events {
-		if failed[i] != nil {
-			if firstErr == nil {
-				firstErr = failed[i]
-			}
-			continue
+	for _, b := range batches {
+		if err := d.queue.enqueueBatch(ctx, b, time.Time{}); err != nil && firstErr == nil {
+			firstErr = err
 		}
-		ids = append(ids, ev.ID)
+		total += b.Len()
 	}
-	return ids, firstErr
+	if total > 0 && d.OnDispatched != nil {
+		d.OnDispatched(total)
+	}
+	return total, firstErr
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -28,7 +27,25 @@ type Options struct {
 	// PollInterval is how often an idle worker looks for tasks and how
 	// often due retries are promoted (default 10 ms and 100 ms).
 	PollInterval time.Duration
+	// BatchSize bounds the events of one destination task (default
+	// DefaultBatchSize).
+	BatchSize int
+	// Lease is how long a batch handed to the queue may take before it
+	// counts as lost and the sweep hands it over again (default
+	// DefaultLease).
+	Lease time.Duration
+	// SweepInterval is how often every worker looks for lost batches
+	// (default DefaultSweepInterval); it also runs once when a worker
+	// starts.
+	SweepInterval time.Duration
 }
+
+// Defaults of Options.
+const (
+	DefaultBatchSize     = 256
+	DefaultLease         = 30 * time.Second
+	DefaultSweepInterval = 5 * time.Second
+)
 
 // Queue connects to Redis (real or embedded) and implements
 // calgate.Registry and calgate.Jobs. Register capabilities before calling
@@ -51,7 +68,7 @@ type Queue struct {
 	depthVal int
 	depthErr error
 
-	recent *recentEvents
+	recent *recentBatches
 }
 
 type jobSpec struct {
@@ -74,7 +91,16 @@ func Open(opts Options, logger *slog.Logger) (*Queue, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 10 * time.Millisecond
 	}
-	q := &Queue{opts: opts, logger: logger, jobs: map[string]jobSpec{}, recent: newRecentEvents(recentEventsCap)}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultLease
+	}
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = DefaultSweepInterval
+	}
+	q := &Queue{opts: opts, logger: logger, jobs: map[string]jobSpec{}, recent: newRecentBatches(recentBatchesCap)}
 	if opts.RedisURL == "" {
 		m := miniredis.NewMiniRedis()
 		// Without ClockTTL miniredis never expires keys, and asynq's
@@ -169,16 +195,54 @@ func policyOptions(p calgate.Policy) []asynq.Option {
 	return opts
 }
 
-// enqueueEvent hands one event to one destination. The task id makes a
-// second dispatch of the same event a no-op while the first is queued.
-func (q *Queue) enqueueEvent(ctx context.Context, d calgate.Destination, eventID int64) error {
-	payload := []byte(strconv.FormatInt(eventID, 10))
-	opts := append([]asynq.Option{asynq.Queue(queueName), asynq.TaskID(fmt.Sprintf("dest:%s:%d", d.Name(), eventID))}, policyOptions(d.Policy())...)
-	_, err := q.client.EnqueueContext(ctx, asynq.NewTask("dest:"+d.Name(), payload), opts...)
+// enqueueBatch hands an owed batch to its destination's task type, at a
+// time (zero: now). The task id names the batch and its hand-over, so a
+// second enqueue of the same hand-over is a no-op while the first is
+// queued, and a hand-over by the sweep is a task of its own.
+func (q *Queue) enqueueBatch(ctx context.Context, b *calgate.Batch, at time.Time) error {
+	q.mu.Lock()
+	d, ok := q.destination(b.Destination)
+	q.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("queue: batch %d of unknown destination %q", b.ID, b.Destination)
+	}
+	opts := append([]asynq.Option{asynq.Queue(queueName), asynq.TaskID(fmt.Sprintf("dest:%s:%d:%d", b.Destination, b.ID, b.Claims))},
+		policyOptions(d.Policy())...)
+	if !at.IsZero() {
+		opts = append(opts, asynq.ProcessAt(at))
+	}
+	_, err := q.client.EnqueueContext(ctx, asynq.NewTask("dest:"+b.Destination, encodeBatch(b)), opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("queue: enqueue batch %d of %s: %w", b.ID, b.Destination, err)
+	}
+	return nil
+}
+
+// destination finds a registered destination by name; q.mu is held.
+func (q *Queue) destination(name string) (calgate.Destination, bool) {
+	for _, d := range q.dests {
+		if d.Name() == name {
+			return d, true
+		}
+	}
+	return nil, false
+}
+
+// encodeBatch is a batch task's payload: "id after through attempts", all
+// a worker needs to run it without reading the batch back.
+func encodeBatch(b *calgate.Batch) []byte {
+	return fmt.Appendf(nil, "%d %d %d %d", b.ID, b.After, b.Through, b.Attempts)
+}
+
+func decodeBatch(dest string, payload []byte) (*calgate.Batch, error) {
+	b := &calgate.Batch{Destination: dest}
+	if _, err := fmt.Sscanf(string(payload), "%d %d %d %d", &b.ID, &b.After, &b.Through, &b.Attempts); err != nil || b.Through <= b.After {
+		return nil, fmt.Errorf("queue: bad batch task %q", payload)
+	}
+	return b, nil
 }
 
 // Ping checks that Redis answers.

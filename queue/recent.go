@@ -6,58 +6,58 @@ import (
 	calgate "github.com/calgate/calgate"
 )
 
-// recentEvents keeps the events the dispatcher last handed to the queue, so
-// a worker in the same process runs their tasks without reading each event
-// back from the database. Sequenced events never change; a worker of
-// another process, or one whose event has been pushed out, reads the
-// database as before.
-type recentEvents struct {
+// recentBatches keeps the events of the batches a worker of this process
+// last read, by position range. The dispatcher cuts the same ranges for
+// every destination, so one read serves them all; sequenced events never
+// change.
+type recentBatches struct {
 	mu    sync.Mutex
-	byID  map[int64]*calgate.Event
-	order []int64 // ring of ids, oldest at next
+	byKey map[rangeKey][]*calgate.Event
+	order []rangeKey // ring, oldest at next
 	next  int
 }
 
-// recentEventsCap bounds the cache: a few dispatch batches.
-const recentEventsCap = 4096
+type rangeKey struct{ after, through int64 }
 
-func newRecentEvents(capacity int) *recentEvents {
-	return &recentEvents{byID: make(map[int64]*calgate.Event, capacity), order: make([]int64, 0, capacity)}
+// recentBatchesCap bounds the cache: a few rounds of batches.
+const recentBatchesCap = 64
+
+func newRecentBatches(capacity int) *recentBatches {
+	return &recentBatches{byKey: make(map[rangeKey][]*calgate.Event, capacity), order: make([]rangeKey, 0, capacity)}
 }
 
-// add remembers events, pushing out the oldest beyond the capacity.
-func (r *recentEvents) add(events []*calgate.Event) {
+// add remembers the events of a range, pushing out the oldest range beyond
+// the capacity.
+func (r *recentBatches) add(after, through int64, events []*calgate.Event) {
+	k := rangeKey{after, through}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, ev := range events {
-		// Only sequenced events are final: one committed after the last
-		// Sequence still gets its position, so workers read it afresh.
-		if ev.Position == 0 {
-			continue
-		}
-		if _, ok := r.byID[ev.ID]; ok {
-			continue
-		}
-		if len(r.order) < cap(r.order) {
-			r.order = append(r.order, ev.ID)
-		} else {
-			delete(r.byID, r.order[r.next])
-			r.order[r.next] = ev.ID
-			r.next = (r.next + 1) % len(r.order)
-		}
-		r.byID[ev.ID] = ev
+	if _, ok := r.byKey[k]; ok {
+		return
 	}
+	if len(r.order) < cap(r.order) {
+		r.order = append(r.order, k)
+	} else {
+		delete(r.byKey, r.order[r.next])
+		r.order[r.next] = k
+		r.next = (r.next + 1) % len(r.order)
+	}
+	r.byKey[k] = events
 }
 
-// get returns a copy of a remembered event, so destinations running side by
-// side do not share one value.
-func (r *recentEvents) get(id int64) (*calgate.Event, bool) {
+// get returns copies of a remembered range's events, so destinations
+// running side by side do not share one value.
+func (r *recentBatches) get(after, through int64) ([]*calgate.Event, bool) {
 	r.mu.Lock()
-	ev, ok := r.byID[id]
+	evs, ok := r.byKey[rangeKey{after, through}]
 	r.mu.Unlock()
 	if !ok {
 		return nil, false
 	}
-	cp := *ev
-	return &cp, true
+	out := make([]*calgate.Event, len(evs))
+	for i, ev := range evs {
+		cp := *ev
+		out[i] = &cp
+	}
+	return out, true
 }

@@ -6,32 +6,28 @@ import (
 	calgate "github.com/calgate/calgate"
 )
 
-func TestRecentEventsKeepsTheNewestAndHandsOutCopies(t *testing.T) {
-	r := newRecentEvents(3)
-	var evs []*calgate.Event
-	for id := int64(1); id <= 5; id++ {
-		evs = append(evs, &calgate.Event{ID: id, Position: id, Type: calgate.EventEntryCreated})
+func TestRecentBatchesKeepTheNewestAndHandOutCopies(t *testing.T) {
+	r := newRecentBatches(2)
+	ev := func(pos int64) []*calgate.Event {
+		return []*calgate.Event{{ID: pos, Position: pos, Type: calgate.EventEntryCreated}}
 	}
-	r.add(evs[:2])
-	r.add(evs[1:])
-	for _, tc := range []struct {
-		id   int64
-		want bool
-	}{{1, false}, {2, false}, {3, true}, {4, true}, {5, true}} {
-		got, ok := r.get(tc.id)
-		if ok != tc.want {
-			t.Fatalf("event %d remembered = %v, want %v", tc.id, ok, tc.want)
-		}
-		if ok && (got.ID != tc.id || got == evs[tc.id-1]) {
-			t.Fatalf("event %d: got %+v, want a copy", tc.id, got)
+	first := ev(1)
+	r.add(0, 1, first)
+	r.add(1, 2, ev(2))
+	r.add(2, 3, ev(3))
+	if _, ok := r.get(0, 1); ok {
+		t.Fatal("the oldest range was kept beyond the capacity")
+	}
+	for _, k := range []rangeKey{{1, 2}, {2, 3}} {
+		got, ok := r.get(k.after, k.through)
+		if !ok || len(got) != 1 || got[0].Position != k.through {
+			t.Fatalf("range %v: got %v, %v", k, got, ok)
 		}
 	}
-}
-
-func TestRecentEventsSkipsUnsequencedEvents(t *testing.T) {
-	r := newRecentEvents(3)
-	r.add([]*calgate.Event{{ID: 1}})
-	if _, ok := r.get(1); ok {
-		t.Fatal("an event without a position was remembered")
+	r2 := newRecentBatches(2)
+	r2.add(0, 1, first)
+	got, _ := r2.get(0, 1)
+	if got[0] == first[0] {
+		t.Fatal("get handed out the cached event itself, not a copy")
 	}
 }

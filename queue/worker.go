@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,7 +38,7 @@ func (q *Queue) RunWorker(ctx context.Context, events calgate.EventStore, shutdo
 	})
 	mux := asynq.NewServeMux()
 	for _, d := range q.Destinations() {
-		mux.HandleFunc("dest:"+d.Name(), q.eventHandler(events, d))
+		mux.HandleFunc("dest:"+d.Name(), q.batchHandler(events, d))
 	}
 	q.mu.Lock()
 	for typ, spec := range q.jobs {
@@ -50,6 +49,10 @@ func (q *Queue) RunWorker(ctx context.Context, events calgate.EventStore, shutdo
 	}
 	periodicWork := append([]periodic(nil), q.periodic...)
 	q.mu.Unlock()
+	if events != nil {
+		periodicWork = append(periodicWork, periodic{name: "outbox-sweep", interval: q.opts.SweepInterval,
+			fn: func(ctx context.Context) error { return q.Sweep(ctx, events) }})
+	}
 
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("queue: start worker: %w", err)
@@ -68,41 +71,158 @@ func (q *Queue) RunWorker(ctx context.Context, events calgate.EventStore, shutdo
 	return nil
 }
 
-func (q *Queue) eventHandler(events calgate.EventStore, d calgate.Destination) asynq.HandlerFunc {
+// batchHandler runs one destination's batch task: it reads the batch's
+// events (from this process's cache when another destination's task just
+// read them), hands them to the destination and records the outcome. The
+// events that failed stay owed as batches of their own, retried with
+// backoff; a worker stopping mid-batch leaves the whole batch owed.
+func (q *Queue) batchHandler(st calgate.EventStore, d calgate.Destination) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
-		id, err := strconv.ParseInt(string(t.Payload()), 10, 64)
+		b, err := decodeBatch(d.Name(), t.Payload())
 		if err != nil {
-			return fmt.Errorf("queue: bad event task %q: %w", t.Payload(), asynq.SkipRetry)
+			q.logger.Error("queue: dropping a malformed batch task", "destination", d.Name(), "err", err)
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 		}
-		ev, ok := q.recent.get(id)
+		evs, ok := q.recent.get(b.After, b.Through)
 		if !ok {
-			ev, err = events.Event(ctx, id)
-			if errors.Is(err, calgate.ErrNotFound) {
-				return fmt.Errorf("queue: event %d is gone: %w", id, asynq.SkipRetry)
-			}
-			if err != nil {
+			if evs, err = st.BatchEvents(ctx, b); err != nil {
 				return err
 			}
+			q.recent.add(b.After, b.Through, cloneEvents(evs))
 		}
-		if err := d.HandleEvent(ctx, ev); err != nil {
-			q.logger.Warn("destination failed", "destination", d.Name(), "event", id, "err", err)
+		failed := runDestination(ctx, d, evs)
+		if len(failed) > 0 && ctx.Err() != nil {
+			// The worker is stopping: the batch stays owed as it was.
+			return ctx.Err()
+		}
+		for pos, err := range failed {
+			q.logger.Warn("destination failed", "destination", d.Name(), "position", pos, "batch", b.ID, "err", err)
+		}
+		retryAt := time.Now().Add(retryDelay(b.Attempts + 1))
+		retries, err := st.CompleteBatch(context.WithoutCancel(ctx), b, failed, retryAt.Add(q.opts.Lease))
+		if err != nil {
 			return err
+		}
+		for _, r := range retries {
+			if err := q.enqueueBatch(ctx, r, retryAt); err != nil {
+				q.logger.Warn("queue: enqueue retry; the sweep will hand it over", "batch", r.ID, "err", err)
+			}
 		}
 		return nil
 	}
 }
 
+// retryDelay is the wait before a failed event's next run: 1 s, 2 s, 4 s …
+// capped at 10 minutes. Events are never dropped.
+func retryDelay(attempt int) time.Duration {
+	return min(time.Second<<min(attempt-1, 10), 10*time.Minute)
+}
+
+// perEventConcurrency bounds the events of one batch that a destination
+// without batch support handles at once.
+const perEventConcurrency = 16
+
+// runDestination hands a batch's events to d and returns the positions of
+// those it could not handle, with their errors.
+func runDestination(ctx context.Context, d calgate.Destination, evs []*calgate.Event) map[int64]error {
+	if bd, ok := d.(calgate.BatchDestination); ok {
+		return failedPositions(evs, bd.HandleEvents(ctx, evs))
+	}
+	errs := make(calgate.EventErrors)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, perEventConcurrency)
+	for _, ev := range evs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := d.HandleEvent(ctx, ev); err != nil {
+				mu.Lock()
+				errs[ev.ID] = err
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) == 0 {
+		return nil
+	}
+	return failedPositions(evs, errs)
+}
+
+// failedPositions maps a destination's error to the positions it covers:
+// the events EventErrors names, or every event for another error.
+func failedPositions(evs []*calgate.Event, err error) map[int64]error {
+	if err == nil {
+		return nil
+	}
+	out := map[int64]error{}
+	var ee calgate.EventErrors
+	if errors.As(err, &ee) {
+		for _, ev := range evs {
+			if e, ok := ee[ev.ID]; ok {
+				out[ev.Position] = e
+			}
+		}
+		return out
+	}
+	for _, ev := range evs {
+		out[ev.Position] = err
+	}
+	return out
+}
+
+func cloneEvents(evs []*calgate.Event) []*calgate.Event {
+	out := make([]*calgate.Event, len(evs))
+	for i, ev := range evs {
+		cp := *ev
+		out[i] = &cp
+	}
+	return out
+}
+
+// sweepPage bounds the batches one sweep claims at a time.
+const sweepPage = 500
+
+// Sweep hands the batches whose lease ran out back to the queue: those
+// whose task was lost with Redis's data or with a killed worker, and
+// retries whose task was. It is safe in every worker at once: each batch
+// is claimed by one.
+func (q *Queue) Sweep(ctx context.Context, st calgate.OutboxStore) error {
+	for {
+		now := time.Now()
+		list, err := st.ClaimOverdueBatches(ctx, now, now.Add(q.opts.Lease), sweepPage)
+		if err != nil {
+			return err
+		}
+		for _, b := range list {
+			if err := q.enqueueBatch(ctx, b, time.Time{}); err != nil {
+				return err
+			}
+		}
+		if len(list) > 0 {
+			q.logger.Info("queue: handed lost batches to the queue again", "batches", len(list))
+		}
+		if len(list) < sweepPage {
+			return nil
+		}
+	}
+}
+
+// runPeriodic runs periodic work once at start, which is how a new
+// process takes over what a dead one left, and then every interval.
 func (q *Queue) runPeriodic(ctx context.Context, p periodic) {
 	t := time.NewTicker(p.interval)
 	defer t.Stop()
 	for {
+		if err := p.fn(ctx); err != nil && ctx.Err() == nil {
+			q.logger.Warn("periodic work failed", "work", p.name, "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := p.fn(ctx); err != nil && ctx.Err() == nil {
-				q.logger.Warn("periodic work failed", "work", p.name, "err", err)
-			}
 		}
 	}
 }

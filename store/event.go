@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -209,74 +208,38 @@ func (db *DB) AppendEventTx(ctx context.Context, tx *sql.Tx, ev *calgate.Event) 
 func (db *DB) Sequence(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		var placed int64
+		var placed int
 		err := db.Tx(ctx, func(tx *sql.Tx) error {
-			if db.d.postgres {
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(sequencerLockID)); err != nil {
-					return err
-				}
-			}
-			// Rows are locked in id order, as MarkDispatched locks them,
-			// so the two never deadlock.
-			res, err := tx.ExecContext(ctx, db.d.rebind(`WITH
-				top AS (SELECT COALESCE(MAX(position), 0) AS p FROM events WHERE position IS NOT NULL),
-				locked AS (SELECT id FROM events WHERE position IS NULL ORDER BY id LIMIT ?`+db.d.forUpdate()+`),
-				todo AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM locked)
-				UPDATE events SET position = top.p + todo.n FROM top, todo WHERE events.id = todo.id`), sequenceBatch)
-			if err != nil {
-				return err
-			}
-			placed, err = res.RowsAffected()
+			var err error
+			placed, err = db.sequenceTx(ctx, tx, sequenceBatch)
 			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("store: sequence: %w", err)
 		}
-		total += int(placed)
+		total += placed
 		if placed < sequenceBatch {
 			return total, nil
 		}
 	}
 }
 
-// Undispatched lists events not yet handed to the queue, sequenced or not,
-// in id order. limit defaults to 100 and is capped at 1000.
-func (db *DB) Undispatched(ctx context.Context, limit int) ([]*calgate.Event, error) {
-	rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT `+eventColumns+` FROM events
-		WHERE dispatched_at IS NULL ORDER BY id LIMIT ?`), clampLimit(limit))
-	if err != nil {
-		return nil, fmt.Errorf("store: undispatched events: %w", err)
-	}
-	list, err := scanEvents(rows)
-	if err != nil {
-		return nil, fmt.Errorf("store: undispatched events: %w", err)
-	}
-	return list, nil
-}
-
-// MarkDispatched records that the events are in the queue.
-func (db *DB) MarkDispatched(ctx context.Context, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	now := dbTime(time.Now())
-	ids = slices.Clone(ids)
-	slices.Sort(ids)
-	const chunk = 500
-	return db.Tx(ctx, func(tx *sql.Tx) error {
-		for start := 0; start < len(ids); start += chunk {
-			part := ids[start:min(start+chunk, len(ids))]
-			args := make([]any, 0, len(part)+1)
-			args = append(args, now)
-			for _, id := range part {
-				args = append(args, id)
-			}
-			q := `UPDATE events SET dispatched_at = ? WHERE id IN (SELECT id FROM events
-				WHERE dispatched_at IS NULL AND id IN (` + placeholders(len(part)) + `) ORDER BY id` + db.d.forUpdate() + `)`
-			if _, err := tx.ExecContext(ctx, db.d.rebind(q), args...); err != nil {
-				return fmt.Errorf("store: mark %d events dispatched: %w", len(ids), err)
-			}
+// sequenceTx places up to limit events inside tx, taking the sequencer's
+// lock first on PostgreSQL.
+func (db *DB) sequenceTx(ctx context.Context, tx *sql.Tx, limit int) (int, error) {
+	if db.d.postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(sequencerLockID)); err != nil {
+			return 0, err
 		}
-		return nil
-	})
+	}
+	res, err := tx.ExecContext(ctx, db.d.rebind(`WITH
+		top AS (SELECT COALESCE(MAX(position), 0) AS p FROM events WHERE position IS NOT NULL),
+		locked AS (SELECT id FROM events WHERE position IS NULL ORDER BY id LIMIT ?`+db.d.forUpdate()+`),
+		todo AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM locked)
+		UPDATE events SET position = top.p + todo.n FROM top, todo WHERE events.id = todo.id`), limit)
+	if err != nil {
+		return 0, err
+	}
+	placed, err := res.RowsAffected()
+	return int(placed), err
 }

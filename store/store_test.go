@@ -40,8 +40,10 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) *DB) {
 		{"SequencePlacesLateCommitsAfter", testSequenceLateCommit},
 		{"FeedReaderMissesNothingUnderConcurrentWrites", testFeedUnderLoad},
 		{"EventsFilters", testEventsFilters},
-		{"UndispatchedAndMarkDispatched", testUndispatched},
-		{"SequenceAndMarkDispatchedRunTogether", testSequenceWithDispatch},
+		{"OpenBatchesCutsEveryDestinationOnce", testOpenBatches},
+		{"OpenBatchesUnderConcurrentWritersSkipsNothing", testOpenBatchesUnderLoad},
+		{"CompleteBatchKeepsOnlyTheFailedOwed", testCompleteBatch},
+		{"OverdueBatchesAreClaimedOnce", testClaimOverdueBatches},
 		{"IdempotencyKeys", testIdempotency},
 	}
 	for _, tc := range tests {
@@ -393,7 +395,7 @@ func testUpsertSameKeyTwice(t *testing.T, db *DB) {
 func testUpsertSimulate(t *testing.T, db *DB) {
 	ws := newWorkspace(t, db, "acme").ID
 	upsert(t, db, ws, calgate.UpsertOptions{}, items(parse(t, calgate.KindReservation, reservation("keep", "K")))...)
-	before, _ := db.Undispatched(ctx, 1000)
+	before := countEvents(t, db)
 	res := upsert(t, db, ws, calgate.UpsertOptions{Simulate: true, Sync: &calgate.SyncScope{Kind: calgate.KindReservation, Source: "erp"}},
 		items(parse(t, calgate.KindReservation, reservation("n-1", "A")), parse(t, calgate.KindReservation, reservation("n-2", "B")))...)
 	checkCounts(t, res, counts{created: 2, archived: 1})
@@ -404,9 +406,8 @@ func testUpsertSimulate(t *testing.T, db *DB) {
 	if err != nil || len(list) != 1 || list[0].ExternalID != "keep" || list[0].Archived() {
 		t.Errorf("entries after simulate = %+v, %v", list, err)
 	}
-	after, _ := db.Undispatched(ctx, 1000)
-	if len(after) != len(before) {
-		t.Errorf("simulate wrote %d events", len(after)-len(before))
+	if after := countEvents(t, db); after != before {
+		t.Errorf("simulate wrote %d events", after-before)
 	}
 }
 
@@ -905,35 +906,6 @@ func testEventsFilters(t *testing.T, db *DB) {
 	}
 }
 
-func testUndispatched(t *testing.T, db *DB) {
-	ws := newWorkspace(t, db, "acme").ID
-	upsert(t, db, ws, calgate.UpsertOptions{}, items(parse(t, calgate.KindReservation, reservation("a", "A")), parse(t, calgate.KindReservation, reservation("b", "B")))...)
-	if _, err := db.Sequence(ctx); err != nil {
-		t.Fatal(err)
-	}
-	upsert(t, db, ws, calgate.UpsertOptions{}, items(parse(t, calgate.KindReservation, reservation("c", "C")))...)
-	evs, err := db.Undispatched(ctx, 10)
-	if err != nil || len(evs) != 3 {
-		t.Fatalf("undispatched = %d, %v; want 3 (sequenced or not)", len(evs), err)
-	}
-	if evs[2].Position != 0 || evs[0].Position == 0 || evs[0].Entry == nil || evs[0].Entry.ExternalID != "a" {
-		t.Errorf("undispatched = %+v", evs)
-	}
-	if page, _ := db.Undispatched(ctx, 2); len(page) != 2 || page[0].ID != evs[0].ID {
-		t.Errorf("limited undispatched = %d", len(page))
-	}
-	if err := db.MarkDispatched(ctx, []int64{evs[0].ID, evs[2].ID}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.MarkDispatched(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	rest, err := db.Undispatched(ctx, 10)
-	if err != nil || len(rest) != 1 || rest[0].ID != evs[1].ID {
-		t.Errorf("after marking = %+v, %v", rest, err)
-	}
-}
-
 func testIdempotency(t *testing.T, db *DB) {
 	ws := newWorkspace(t, db, "acme").ID
 	other := newWorkspace(t, db, "other").ID
@@ -1129,61 +1101,17 @@ func testFeedUnderLoad(t *testing.T, db *DB) {
 		t.Fatal(err)
 	}
 	read()
-	all, err := db.Undispatched(ctx, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(seen) != len(all) || len(all) == 0 {
-		t.Errorf("reader saw %d events, %d were written", len(seen), len(all))
+	if all := countEvents(t, db); len(seen) != all || all == 0 {
+		t.Errorf("reader saw %d events, %d were written", len(seen), all)
 	}
 }
 
-// testSequenceWithDispatch runs the sequencer and the dispatcher's marking
-// over the same events at once; neither may fail (no deadlock).
-func testSequenceWithDispatch(t *testing.T, db *DB) {
-	ws := newWorkspace(t, db, "acme").ID
-	for round := range 3 {
-		var list []*calgate.Entry
-		for i := range 300 {
-			list = append(list, parse(t, calgate.KindReservation, reservation(fmt.Sprintf("d%d-%d", round, i), "D")))
-		}
-		upsert(t, db, ws, calgate.UpsertOptions{}, items(list...)...)
-		pending, err := db.Undispatched(ctx, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids := make([]int64, len(pending))
-		for i, ev := range pending {
-			ids[len(ids)-1-i] = ev.ID // newest first, against the sequencer's order
-		}
-		var wg sync.WaitGroup
-		errs := make(chan error, 4)
-		for range 2 {
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				if _, err := db.Sequence(ctx); err != nil {
-					errs <- err
-				}
-			}()
-			go func() {
-				defer wg.Done()
-				if err := db.MarkDispatched(ctx, ids); err != nil {
-					errs <- err
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Errorf("round %d: %v", round, err)
-		}
+// countEvents counts every event written, sequenced or not.
+func countEvents(t *testing.T, db *DB) int {
+	t.Helper()
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n); err != nil {
+		t.Fatal(err)
 	}
-	if rest, _ := db.Undispatched(ctx, 10); len(rest) != 0 {
-		t.Errorf("%d events left undispatched", len(rest))
-	}
-	evs, err := db.Events(ctx, ws, calgate.EventFilter{Limit: 1000})
-	if err != nil || len(evs) != 900 || evs[899].Position != 900 {
-		t.Errorf("sequenced %d events, %v", len(evs), err)
-	}
+	return n
 }

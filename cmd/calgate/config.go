@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/calgate/calgate/queue"
 )
 
 // Config is every setting of the gateway, filled from the environment and
@@ -25,6 +27,15 @@ type Config struct {
 	Concurrency         int
 	ShutdownTimeout     time.Duration
 	DefaultTimezone     string
+	// OutboxLease is how long a batch of events handed to the queue may
+	// take before the sweep hands it over again; OutboxSweep is how often
+	// workers look for such batches; OutboxBatch bounds a batch's events.
+	OutboxLease time.Duration
+	OutboxSweep time.Duration
+	OutboxBatch int
+	// WorkerAddr is where calgate worker serves /healthz, /readyz and
+	// /metrics (empty: nowhere).
+	WorkerAddr string
 }
 
 func env(name, def string) string {
@@ -80,8 +91,26 @@ func loadConfig(fs *flag.FlagSet, args []string) (*Config, error) {
 	fs.IntVar(&c.Concurrency, "concurrency", envInt("CALGATE_WORKER_CONCURRENCY", 20), "tasks a worker runs at once (CALGATE_WORKER_CONCURRENCY)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests and tasks may take to finish on shutdown")
 	fs.StringVar(&c.DefaultTimezone, "timezone", env("CALGATE_TIMEZONE", "UTC"), "time zone of workspaces created at start (CALGATE_TIMEZONE)")
+	lease, err := envDuration("CALGATE_OUTBOX_LEASE", queue.DefaultLease, 100*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	sweep, err := envDuration("CALGATE_OUTBOX_SWEEP", queue.DefaultSweepInterval, 10*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	fs.DurationVar(&c.OutboxLease, "outbox-lease", lease, "how long a batch of events handed to the queue may take before it is handed over again (CALGATE_OUTBOX_LEASE)")
+	fs.DurationVar(&c.OutboxSweep, "outbox-sweep", sweep, "how often workers hand lost batches to the queue again (CALGATE_OUTBOX_SWEEP)")
+	fs.IntVar(&c.OutboxBatch, "outbox-batch", envInt("CALGATE_OUTBOX_BATCH", queue.DefaultBatchSize), "most events in one destination task (CALGATE_OUTBOX_BATCH)")
+	fs.StringVar(&c.WorkerAddr, "worker-addr", env("CALGATE_WORKER_ADDR", ":9090"), "where calgate worker serves /healthz, /readyz and /metrics; empty for nowhere (CALGATE_WORKER_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if c.OutboxLease < 100*time.Millisecond || c.OutboxSweep < 10*time.Millisecond {
+		return nil, fmt.Errorf("CALGATE_OUTBOX_LEASE must be at least 100ms and CALGATE_OUTBOX_SWEEP at least 10ms")
+	}
+	if c.OutboxBatch < 1 || c.OutboxBatch > 10000 {
+		return nil, fmt.Errorf("CALGATE_OUTBOX_BATCH must be between 1 and 10000, not %d", c.OutboxBatch)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return nil, fmt.Errorf("CALGATE_LOG_FORMAT must be text or json, not %q", c.LogFormat)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,6 +130,7 @@ func TestChangeFeedPagesInBothOrdersAndFiltersTypes(t *testing.T) {
 
 // recorder is a destination that records the events it is given.
 type recorder struct {
+	started atomic.Int64
 	mu      sync.Mutex
 	seen    map[int64]int
 	entries map[string]int
@@ -138,6 +140,7 @@ type recorder struct {
 func (r *recorder) Name() string           { return "test-recorder" }
 func (r *recorder) Policy() calgate.Policy { return calgate.Policy{MaxRetry: 3} }
 func (r *recorder) HandleEvent(ctx context.Context, ev *calgate.Event) error {
+	r.started.Add(1)
 	if r.delay > 0 {
 		time.Sleep(r.delay)
 	}
@@ -199,23 +202,43 @@ func TestOutboxDispatchesEventsWrittenWhileRedisWasDown(t *testing.T) {
 		// Writes succeed while Redis is down: the outbox holds the events.
 		g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": "during-" + string(rune('a'+i)), "workstage": "W", "start": "2025-01-01"})
 	}
-	pending, err := g.app.store.Undispatched(context.Background(), 100)
-	if err != nil || len(pending) != 5 {
-		t.Fatalf("undispatched while Redis is down: %d, %v", len(pending), err)
+	// The database owes them to every destination.
+	eventually(t, "the five events to be owed to the recorder", func() bool { return owedEvents(t, g, rec.Name()) == 5 })
+	if m := string(g.mustCall(t, http.StatusOK, "GET", "/metrics", nil)); !strings.Contains(m, `calgate_outbox_owed_events{destination="test-recorder"} 5`) {
+		t.Errorf("/metrics does not show the owed events:\n%s", m)
 	}
 	redisServer.Start() // empty: it kept nothing
 	eventually(t, "the outbox to reach the queue", func() bool { return rec.count() == 6 })
-	if left, _ := g.app.store.Undispatched(context.Background(), 100); len(left) != 0 {
-		t.Fatalf("%d events still undispatched", len(left))
+	eventually(t, "nothing to be owed any more", func() bool { return owedEvents(t, g, "") == 0 })
+}
+
+// owedEvents counts the events the database records as owed to a
+// destination (every destination when dest is empty).
+func owedEvents(t *testing.T, g *testGateway, dest string) int64 {
+	t.Helper()
+	owed, err := g.app.store.OwedWork(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
+	var n int64
+	for _, o := range owed {
+		if dest == "" || o.Destination == dest {
+			n += o.Events
+		}
+	}
+	return n
 }
 
 func TestOutboxRedispatchesAfterAProcessDiedBeforeEnqueue(t *testing.T) {
 	cfg := testConfig(t)
-	// An API-only process that never dispatches stands for one that died
-	// right after commit: its events stay in the outbox.
+	// A process that started (so its destinations owe what comes) but died
+	// right after a commit, before any dispatch: its event stays owed.
 	db, err := openApp(context.Background(), cfg, testLogger(t))
 	if err != nil {
+		t.Fatal(err)
+	}
+	db.queue.AddDestination(&recorder{seen: map[int64]int{}})
+	if err := db.dispatcher.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.bootstrap(context.Background(), io.Discard); err != nil {
@@ -244,11 +267,7 @@ func TestGracefulShutdownFinishesRequestsAndTasksInFlight(t *testing.T) {
 		items[i] = map[string]any{"external_id": fmt.Sprintf("bulk-%d", i), "workstage": "W", "start": "2025-01-01"}
 	}
 	g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": "slow", "workstage": "W", "start": "2025-01-01"})
-	eventually(t, "the task to be handed to the queue", func() bool {
-		n, _ := g.app.store.Undispatched(context.Background(), 10)
-		return len(n) == 0
-	})
-	time.Sleep(100 * time.Millisecond) // let a worker pick it up
+	eventually(t, "a worker to pick the task up", func() bool { return rec.started.Load() == 1 })
 	body, _ := json.Marshal(map[string]any{"items": items})
 	type answer struct {
 		status int

@@ -60,12 +60,14 @@ func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error
 		db.Close()
 		return nil, err
 	}
-	a.queue, err = queue.Open(queue.Options{RedisURL: cfg.RedisURL, Concurrency: cfg.Concurrency}, logger)
+	a.queue, err = queue.Open(queue.Options{RedisURL: cfg.RedisURL, Concurrency: cfg.Concurrency,
+		BatchSize: cfg.OutboxBatch, Lease: cfg.OutboxLease, SweepInterval: cfg.OutboxSweep}, logger)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	a.metrics.QueueDepth(a.queue.Depth)
+	a.metrics.OwedWork(db.OwedWork)
 	a.redis = a.queue.RedisConnOpt().MakeRedisClient().(redis.UniversalClient)
 	a.dispatcher = queue.NewDispatcher(db, a.queue, logger, time.Second)
 	a.dispatcher.OnDispatched = func(n int) { a.metrics.EventsDispatched.Add(float64(n)) }
@@ -193,6 +195,9 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer, roles role
 // taking requests, requests and tasks in flight finish, and the outbox is
 // drained one last time. ready, when set, receives the listen address.
 func (a *app) run(ctx context.Context, roles role, ready chan<- string) error {
+	if err := a.dispatcher.Init(ctx); err != nil {
+		return err
+	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
@@ -213,15 +218,25 @@ func (a *app) run(ctx context.Context, roles role, ready chan<- string) error {
 		}()
 	}
 	var srv *http.Server
-	if roles&roleAPI != 0 {
-		ln, err := net.Listen("tcp", a.cfg.Addr)
+	addr, handler := a.cfg.Addr, http.Handler(nil)
+	switch {
+	case roles&roleAPI != 0:
+		handler = a.server.Handler()
+	case a.cfg.WorkerAddr != "":
+		// A worker alone serves its health and metrics (webhook and
+		// CalDAV metrics are recorded only where tasks run).
+		addr, handler = a.cfg.WorkerAddr, a.server.OperationsHandler()
+	}
+	if handler != nil {
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			stopWork()
 			wg.Wait()
-			return fmt.Errorf("listen %s: %w", a.cfg.Addr, err)
+			return fmt.Errorf("listen %s: %w", addr, err)
 		}
-		srv = &http.Server{Handler: a.server.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-		a.logger.Info("listening", "addr", ln.Addr().String(), "database", a.store.Dialect(), "embedded_redis", a.queue.Embedded())
+		srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		a.logger.Info("listening", "addr", ln.Addr().String(), "database", a.store.Dialect(), "embedded_redis", a.queue.Embedded(),
+			"api", roles&roleAPI != 0, "worker", roles&roleWorker != 0)
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- err

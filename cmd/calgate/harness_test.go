@@ -66,6 +66,9 @@ func testConfig(t testing.TB) *Config {
 		Concurrency:         10,
 		ShutdownTimeout:     5 * time.Second,
 		DefaultTimezone:     "Europe/Berlin",
+		// Lost batches go out again within seconds, not half a minute.
+		OutboxLease: 3 * time.Second,
+		OutboxSweep: 200 * time.Millisecond,
 	}
 }
 
