@@ -75,8 +75,21 @@ type CalDAVTarget struct {
 	// UpdateCalDAVTarget keeps them unless the calendar URL changes.
 	SyncToken   string
 	SyncTokenAt *time.Time
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// PushAttempts counts the flushes in a row that found the server
+	// failing; PushRetryAt, while set, holds the target's pushes off until
+	// that backoff ends.
+	PushAttempts int
+	PushRetryAt  *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// CalDAVWant is an entry version wanted in a target.
+type CalDAVWant struct {
+	TargetID string
+	EntryID  string
+	Name     string
+	Version  int64
 }
 
 // CalDAVObject is what calgate knows of one entry's object in one target.
@@ -141,6 +154,20 @@ type CalDAVStore interface {
 	// WantCalDAVObject records that an entry's version is wanted in a
 	// target (the wanted version only grows).
 	WantCalDAVObject(ctx context.Context, targetID, entryID, name string, version int64, at time.Time) error
+	// WantCalDAVObjects is WantCalDAVObject for many objects at once.
+	WantCalDAVObjects(ctx context.Context, wants []CalDAVWant, at time.Time) error
+	// ClaimCalDAVPushes takes up to limit pending objects of a target that
+	// no flush holds, until leaseUntil, oldest first.
+	ClaimCalDAVPushes(ctx context.Context, targetID string, now, leaseUntil time.Time, limit int) ([]*CalDAVObject, error)
+	// LeaseCalDAVPushes moves the claims on objects of a target to until;
+	// nil gives them back unpushed.
+	LeaseCalDAVPushes(ctx context.Context, targetID string, entryIDs []string, until *time.Time) error
+	// CalDAVTargetsOwingPushes lists targets in state ok, not backing off,
+	// with objects pending since before a time that no flush holds.
+	CalDAVTargetsOwingPushes(ctx context.Context, pendingBefore, now time.Time, limit int) ([]string, error)
+	// SetCalDAVPushRetry records a target's push backoff (retryAt nil:
+	// none).
+	SetCalDAVPushRetry(ctx context.Context, targetID string, attempts int, retryAt *time.Time) error
 	// CalDAVObject returns one object; ErrNotFound when none was recorded.
 	CalDAVObject(ctx context.Context, targetID, entryID string) (*CalDAVObject, error)
 	CalDAVObjects(ctx context.Context, targetID string) ([]*CalDAVObject, error)

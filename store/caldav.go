@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -16,13 +17,22 @@ var _ calgate.CalDAVStore = (*DB)(nil)
 const caldavTargetColumns = `id, workspace_id, url, calendar_url, calendar_name, calendar_hint, username, password_sealed,
 	filter, on_archive, state, last_error, last_success_at, conflicts, reconcile_at, created_at, updated_at, sync_token, sync_token_at`
 
+// caldavTargetReadColumns adds the push backoff, which only the flush
+// writes, to the columns read.
+const caldavTargetReadColumns = caldavTargetColumns + `, push_attempts, push_retry_at`
+
 func scanCalDAVTarget(row scanner) (*calgate.CalDAVTarget, error) {
 	var t calgate.CalDAVTarget
 	var filter []byte
-	var success, tokenAt sql.NullTime
+	var success, tokenAt, retryAt sql.NullTime
 	if err := row.Scan(&t.ID, &t.WorkspaceID, &t.URL, &t.CalendarURL, &t.CalendarName, &t.CalendarHint, &t.Username, &t.SealedPassword,
-		&filter, &t.OnArchive, &t.State, &t.LastError, &success, &t.Conflicts, &t.ReconcileAt, &t.CreatedAt, &t.UpdatedAt, &t.SyncToken, &tokenAt); err != nil {
+		&filter, &t.OnArchive, &t.State, &t.LastError, &success, &t.Conflicts, &t.ReconcileAt, &t.CreatedAt, &t.UpdatedAt, &t.SyncToken, &tokenAt,
+		&t.PushAttempts, &retryAt); err != nil {
 		return nil, err
+	}
+	if retryAt.Valid {
+		at := retryAt.Time.UTC()
+		t.PushRetryAt = &at
 	}
 	if len(filter) > 0 {
 		if err := json.Unmarshal(filter, &t.Filter); err != nil {
@@ -59,7 +69,7 @@ func (db *DB) CreateCalDAVTarget(ctx context.Context, t *calgate.CalDAVTarget) e
 
 // CalDAVTarget returns one target; an empty workspaceID matches any.
 func (db *DB) CalDAVTarget(ctx context.Context, workspaceID, id string) (*calgate.CalDAVTarget, error) {
-	q := `SELECT ` + caldavTargetColumns + ` FROM caldav_targets WHERE id = ?`
+	q := `SELECT ` + caldavTargetReadColumns + ` FROM caldav_targets WHERE id = ?`
 	args := []any{id}
 	if workspaceID != "" {
 		q += ` AND workspace_id = ?`
@@ -74,7 +84,7 @@ func (db *DB) CalDAVTarget(ctx context.Context, workspaceID, id string) (*calgat
 
 // CalDAVTargets lists a workspace's targets in id order.
 func (db *DB) CalDAVTargets(ctx context.Context, workspaceID string) ([]*calgate.CalDAVTarget, error) {
-	rows, err := db.r.QueryContext(ctx, db.Rebind(`SELECT `+caldavTargetColumns+` FROM caldav_targets WHERE workspace_id = ? ORDER BY id`), workspaceID)
+	rows, err := db.r.QueryContext(ctx, db.Rebind(`SELECT `+caldavTargetReadColumns+` FROM caldav_targets WHERE workspace_id = ? ORDER BY id`), workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("store: caldav targets: %w", err)
 	}
@@ -178,7 +188,7 @@ func (db *DB) RecordCalDAVOutcome(ctx context.Context, id, state, lastError stri
 // reconciliation is due, each claimed by moving reconcile_at to next with a
 // compare-and-swap: of several workers, one gets each target.
 func (db *DB) ClaimCalDAVReconcile(ctx context.Context, now, next time.Time, limit int) ([]*calgate.CalDAVTarget, error) {
-	rows, err := db.r.QueryContext(ctx, db.Rebind(`SELECT `+caldavTargetColumns+` FROM caldav_targets
+	rows, err := db.r.QueryContext(ctx, db.Rebind(`SELECT `+caldavTargetReadColumns+` FROM caldav_targets
 		WHERE reconcile_at <= ? AND state = ? ORDER BY reconcile_at LIMIT ?`), dbTime(now), calgate.CalDAVStateOK, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: due caldav targets: %w", err)
@@ -281,6 +291,7 @@ func (db *DB) SaveCalDAVObject(ctx context.Context, o *calgate.CalDAVObject) err
 	_, err := db.w.ExecContext(ctx, db.Rebind(`INSERT INTO caldav_objects (`+caldavObjectColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (target_id, entry_id) DO UPDATE SET
+			lease_until = NULL,
 			name = excluded.name,
 			etag = excluded.etag,
 			pushed_version = excluded.pushed_version,
@@ -322,4 +333,110 @@ func (db *DB) CalDAVBacklog(ctx context.Context, targetID string) (calgate.CalDA
 	oldest = oldest.UTC()
 	b.Oldest = &oldest
 	return b, nil
+}
+
+// WantCalDAVObjects records many wanted versions with multi-row upserts;
+// for one object it does what WantCalDAVObject does. Each object appears
+// once.
+func (db *DB) WantCalDAVObjects(ctx context.Context, wants []calgate.CalDAVWant, at time.Time) error {
+	at = dbTime(at)
+	const chunk = 200
+	for start := 0; start < len(wants); start += chunk {
+		part := wants[start:min(start+chunk, len(wants))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO caldav_objects (` + caldavObjectColumns + `) VALUES `)
+		args := make([]any, 0, len(part)*7)
+		for i, w := range part {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(`(?, ?, ?, '', 0, ?, ?, ?, ?)`)
+			args = append(args, w.TargetID, w.EntryID, w.Name, w.Version, calgate.CalDAVObjectAbsent, db.d.timeArg(at), db.d.timeArg(at))
+		}
+		q.WriteString(` ON CONFLICT (target_id, entry_id) DO UPDATE SET
+			wanted_version = excluded.wanted_version,
+			pending_since = CASE WHEN excluded.wanted_version > caldav_objects.pushed_version
+				THEN COALESCE(caldav_objects.pending_since, excluded.pending_since) ELSE caldav_objects.pending_since END,
+			updated_at = excluded.updated_at
+		WHERE excluded.wanted_version > caldav_objects.wanted_version`)
+		if _, err := db.w.ExecContext(ctx, db.Rebind(q.String()), args...); err != nil {
+			return fmt.Errorf("store: want %d caldav objects: %w", len(part), err)
+		}
+	}
+	return nil
+}
+
+// ClaimCalDAVPushes leases up to limit unclaimed pending objects of a
+// target, oldest first; on PostgreSQL rows another flush is claiming are
+// skipped.
+func (db *DB) ClaimCalDAVPushes(ctx context.Context, targetID string, now, leaseUntil time.Time, limit int) ([]*calgate.CalDAVObject, error) {
+	lock := ""
+	if db.d.postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := db.w.QueryContext(ctx, db.Rebind(`UPDATE caldav_objects SET lease_until = ?
+		WHERE target_id = ? AND entry_id IN (SELECT entry_id FROM caldav_objects
+			WHERE target_id = ? AND pending_since IS NOT NULL AND (lease_until IS NULL OR lease_until <= ?)
+			ORDER BY pending_since LIMIT ?`+lock+`)
+		RETURNING `+caldavObjectColumns), db.d.timeArg(leaseUntil), targetID, targetID, db.d.timeArg(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim caldav pushes of %s: %w", targetID, err)
+	}
+	list, err := scanAll(rows, scanCalDAVObject)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim caldav pushes of %s: %w", targetID, err)
+	}
+	return list, nil
+}
+
+// LeaseCalDAVPushes moves the claims on objects of a target to until (nil:
+// none).
+func (db *DB) LeaseCalDAVPushes(ctx context.Context, targetID string, entryIDs []string, until *time.Time) error {
+	const chunk = 500
+	for start := 0; start < len(entryIDs); start += chunk {
+		part := entryIDs[start:min(start+chunk, len(entryIDs))]
+		args := make([]any, 0, len(part)+2)
+		args = append(args, db.d.nullTimeArg(until), targetID)
+		for _, id := range part {
+			args = append(args, id)
+		}
+		if _, err := db.w.ExecContext(ctx, db.Rebind(`UPDATE caldav_objects SET lease_until = ?
+			WHERE target_id = ? AND entry_id IN (`+placeholders(len(part))+`)`), args...); err != nil {
+			return fmt.Errorf("store: lease caldav pushes of %s: %w", targetID, err)
+		}
+	}
+	return nil
+}
+
+// CalDAVTargetsOwingPushes lists targets in state ok, not backing off,
+// with unclaimed objects pending since before pendingBefore.
+func (db *DB) CalDAVTargetsOwingPushes(ctx context.Context, pendingBefore, now time.Time, limit int) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, db.Rebind(`SELECT t.id FROM caldav_targets t
+		WHERE t.state = ? AND (t.push_retry_at IS NULL OR t.push_retry_at <= ?)
+		AND EXISTS (SELECT 1 FROM caldav_objects o WHERE o.target_id = t.id AND o.pending_since IS NOT NULL
+			AND o.pending_since <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?))
+		ORDER BY t.id LIMIT ?`), calgate.CalDAVStateOK, db.d.timeArg(now), db.d.timeArg(pendingBefore), db.d.timeArg(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: caldav targets owing pushes: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: caldav targets owing pushes: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// SetCalDAVPushRetry records a target's push backoff.
+func (db *DB) SetCalDAVPushRetry(ctx context.Context, targetID string, attempts int, retryAt *time.Time) error {
+	res, err := db.w.ExecContext(ctx, db.Rebind(`UPDATE caldav_targets SET push_attempts = ?, push_retry_at = ? WHERE id = ?`),
+		attempts, db.d.nullTimeArg(retryAt), targetID)
+	if err != nil {
+		return fmt.Errorf("store: caldav target %s push retry: %w", targetID, err)
+	}
+	return caldavAffected(res, "caldav target "+targetID+" push retry")
 }

@@ -13,8 +13,9 @@ import (
 // PROPFIND listing can be large).
 const caldavMaxResponse = 64 << 20
 
-// wireSync registers CalDAV targets: the "caldav" destination, its push and
-// reconcile jobs, the periodic reconciliation
+// wireSync registers CalDAV targets: the "caldav" destination, its flush,
+// push and reconcile jobs, the sweep of lost flushes (the outbox's lease and
+// sweep interval), the periodic reconciliation
 // (CALGATE_CALDAV_RECONCILE_INTERVAL, default 15m) and the
 // /v1/caldav-targets routes.
 func (a *app) wireSync(ctx context.Context) error {
@@ -27,6 +28,8 @@ func (a *app) wireSync(ctx context.Context) error {
 		HTTPClient:        a.httpClient(caldavMaxResponse, 30*time.Second),
 		Logger:            a.logger.With("capability", "caldav"),
 		ReconcileInterval: interval,
+		PushLease:         a.cfg.OutboxLease,
+		SweepInterval:     a.cfg.OutboxSweep,
 	}
 	if !a.cfg.AllowPrivateTargets {
 		opts.CheckURL = func(ctx context.Context, raw string) error {

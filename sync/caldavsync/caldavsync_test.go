@@ -367,8 +367,8 @@ func TestPushNeverSendsAnOlderVersion(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if n := e.jobs.count(JobPush); n != 1 {
-			t.Errorf("%d push jobs, want 1 per target and entry", n)
+		if n := e.jobs.count(JobFlush); n != 1 {
+			t.Errorf("%d flush jobs, want 1 per target and batch", n)
 		}
 		e.push(t, tg, v1)
 		if n := e.push(t, tg, v1); n != 0 {

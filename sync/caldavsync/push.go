@@ -2,11 +2,15 @@ package caldavsync
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -14,10 +18,13 @@ import (
 	"github.com/calgate/calgate/sync/caldav"
 )
 
-// pushPolicy retries network failures and 5xx for about a day with the
-// queue's backoff (capped at 10 minutes); the periodic reconciliation
-// catches up on anything left behind after that.
+// pushPolicy retries network failures and 5xx of a single-entry push job
+// for about a day with the queue's backoff (capped at 10 minutes); the
+// periodic reconciliation catches up on anything left behind after that.
 var pushPolicy = calgate.Policy{MaxRetry: 150, Timeout: 2 * time.Minute}
+
+// flushPolicy: a flush records its own failures as the target's backoff.
+var flushPolicy = calgate.Policy{MaxRetry: 3, Timeout: 10 * time.Minute}
 
 // pushJob is the payload of a JobPush.
 type pushJob struct {
@@ -35,53 +42,263 @@ func (s *Service) Name() string { return "caldav" }
 // Policy is how the queue runs the destination's event tasks.
 func (s *Service) Policy() calgate.Policy { return calgate.Policy{MaxRetry: 25, Timeout: time.Minute} }
 
-// HandleEvent records, for every target whose filter the entry matches now
-// or matched before the change, that the entry's version is wanted, and
-// enqueues a push. Pushes of one entry to one target collapse into one job.
-// Handling an event twice, or out of order, changes nothing: the wanted
-// version only grows and the push reads the current entry.
+// HandleEvent is HandleEvents for one event.
 func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
-	if ev.Entry == nil || ev.EntryID == "" {
+	return s.HandleEvents(ctx, []*calgate.Event{ev})
+}
+
+// HandleEvents records, for every target whose filter an entry matches now
+// or matched before its change, that the entry's version is wanted, in
+// grouped writes, and starts a flush of each target concerned. Handling
+// events twice, or out of order, changes nothing: the wanted version only
+// grows and a push reads the current entry. The wanted versions are the
+// record of what each target owes: a flush lost with the queue is started
+// again by the sweep.
+func (s *Service) HandleEvents(ctx context.Context, evs []*calgate.Event) error {
+	targets := map[string][]*calgate.CalDAVTarget{}
+	wanted := map[[2]string]calgate.CalDAVWant{}
+	flush := map[string]bool{}
+	var last int64
+	for _, ev := range evs {
+		last = max(last, ev.Position)
+		if ev.Entry == nil || ev.EntryID == "" {
+			continue
+		}
+		list, ok := targets[ev.WorkspaceID]
+		if !ok {
+			var err error
+			if list, err = s.opts.Store.CalDAVTargets(ctx, ev.WorkspaceID); err != nil {
+				return err
+			}
+			targets[ev.WorkspaceID] = list
+		}
+		var prev *calgate.Entry
+		if len(list) > 0 {
+			prev = ev.Previous()
+		}
+		for _, t := range list {
+			f := t.Filter.EntryFilter()
+			f.IncludeArchived = true
+			if !f.Matches(ev.Entry) && (prev == nil || !f.Matches(prev)) {
+				continue
+			}
+			k := [2]string{t.ID, ev.EntryID}
+			if w, ok := wanted[k]; !ok || w.Version < ev.Entry.Version {
+				wanted[k] = calgate.CalDAVWant{TargetID: t.ID, EntryID: ev.EntryID, Name: ObjectName(ev.EntryID), Version: ev.Entry.Version}
+			}
+			if t.State == calgate.CalDAVStateOK {
+				flush[t.ID] = true
+			}
+		}
+	}
+	if len(wanted) == 0 {
 		return nil
 	}
-	targets, err := s.opts.Store.CalDAVTargets(ctx, ev.WorkspaceID)
-	if err != nil {
+	list := make([]calgate.CalDAVWant, 0, len(wanted))
+	for _, w := range wanted {
+		list = append(list, w)
+	}
+	slices.SortFunc(list, func(a, b calgate.CalDAVWant) int {
+		return cmp.Or(cmp.Compare(a.TargetID, b.TargetID), cmp.Compare(a.EntryID, b.EntryID))
+	})
+	if err := s.opts.Store.WantCalDAVObjects(ctx, list, s.now()); err != nil {
 		return err
 	}
-	var prev *calgate.Entry
-	if len(targets) > 0 {
-		prev = ev.Previous()
-	}
-	for _, t := range targets {
-		f := t.Filter.EntryFilter()
-		f.IncludeArchived = true
-		if !f.Matches(ev.Entry) && (prev == nil || !f.Matches(prev)) {
-			continue
-		}
-		if err := s.opts.Store.WantCalDAVObject(ctx, t.ID, ev.EntryID, ObjectName(ev.EntryID), ev.Entry.Version, s.now()); err != nil {
-			return err
-		}
-		if t.State != calgate.CalDAVStateOK {
-			continue
-		}
-		if err := s.enqueuePush(ctx, t.ID, ev.EntryID); err != nil {
-			return err
+	for id := range flush {
+		// One flush per target and batch: a flush already running may be
+		// past these objects, so this one is not folded into it.
+		if err := s.enqueueFlush(ctx, id, strconv.FormatInt(last, 10), time.Time{}); err != nil {
+			s.log.Warn("caldav: enqueue flush; the sweep will start it", "target", id, "err", err)
 		}
 	}
 	return nil
 }
 
-func (s *Service) enqueuePush(ctx context.Context, targetID, entryID string) error {
-	payload, err := json.Marshal(pushJob{Target: targetID, Entry: entryID})
-	if err != nil {
-		return fmt.Errorf("caldavsync: push job: %w", err)
-	}
-	return s.opts.Jobs.Enqueue(ctx, calgate.Job{Type: JobPush, ID: targetID + ":" + entryID, Payload: payload})
+func (s *Service) enqueueFlush(ctx context.Context, targetID, tag string, at time.Time) error {
+	return s.opts.Jobs.Enqueue(ctx, calgate.Job{Type: JobFlush, ID: targetID + ":" + tag, Payload: []byte(targetID + " " + tag), At: at})
 }
 
-// runPush is the JobPush handler. An error (server unreachable, 5xx)
-// retries the job with backoff; wrong credentials put the target in state
-// error and end the job.
+// Flush sizes: the objects one flush claims at a time, and how many of
+// them it writes at once over the kept-alive connections to the server.
+const (
+	flushPage        = 64
+	flushConcurrency = 8
+)
+
+// runFlush is the JobFlush handler; its payload is "<target> <tag>".
+func (s *Service) runFlush(ctx context.Context, payload []byte) error {
+	target, tag, _ := strings.Cut(string(payload), " ")
+	return s.flush(ctx, target, tag)
+}
+
+// retryJobAt is when a job meant for at should run: the queue schedules to
+// the second, so the next whole second never runs it early.
+func retryJobAt(at time.Time) time.Time {
+	return at.Truncate(time.Second).Add(time.Second)
+}
+
+// Flush writes the pending objects of a target to its server, a page of
+// claimed objects at a time, until none is left. When the server fails
+// (unreachable, 5xx), the claims of what was not written are dropped and
+// the target backs off: its pushes wait for the next attempt, which a job
+// scheduled for then (or, were it lost, the sweep) starts. Wrong
+// credentials put the target in state error.
+func (s *Service) Flush(ctx context.Context, targetID string) error {
+	return s.flush(ctx, targetID, "")
+}
+
+func (s *Service) flush(ctx context.Context, targetID, tag string) error {
+	st := s.opts.Store
+	t, err := st.CalDAVTarget(ctx, "", targetID)
+	if errors.Is(err, calgate.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if t.State != calgate.CalDAVStateOK {
+		return nil
+	}
+	if t.PushRetryAt != nil && s.now().Before(*t.PushRetryAt) {
+		// Backing off. A job scheduled for the end of the backoff that
+		// runs early (the queue schedules to the second) tries again then.
+		if strings.HasPrefix(tag, "retry:") {
+			return s.enqueueFlush(ctx, t.ID, tag+":again", retryJobAt(*t.PushRetryAt))
+		}
+		return nil
+	}
+	cl, err := s.client(t)
+	if err != nil {
+		return err
+	}
+	wrote := false
+	for {
+		now := s.now()
+		objs, err := st.ClaimCalDAVPushes(ctx, t.ID, now, now.Add(s.opts.PushLease), flushPage)
+		if err != nil || len(objs) == 0 {
+			if err == nil && wrote && t.PushAttempts > 0 {
+				err = st.SetCalDAVPushRetry(ctx, t.ID, 0, nil)
+			}
+			return err
+		}
+		conflicts, failed, err := s.pushAll(ctx, t, cl, objs)
+		if len(failed) > 0 {
+			if rerr := st.LeaseCalDAVPushes(context.WithoutCancel(ctx), t.ID, failed, nil); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+		}
+		if err != nil {
+			return s.flushFailed(ctx, t, err)
+		}
+		wrote = true
+		if err := st.RecordCalDAVOutcome(ctx, t.ID, "", "", s.now(), conflicts); err != nil {
+			return err
+		}
+	}
+}
+
+// pushAll writes claimed objects side by side. It returns the conflicts
+// met, the entries it did not write and the first error that stops the
+// flush (the server failing, or refusing the credentials); other failures
+// of one object are logged and left to the reconciliation.
+func (s *Service) pushAll(ctx context.Context, t *calgate.CalDAVTarget, cl *caldav.Client, objs []*calgate.CalDAVObject) (int, []string, error) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	conflicts := 0
+	var failed []string
+	var stop error
+	sem := make(chan struct{}, flushConcurrency)
+	for _, obj := range objs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			mu.Lock()
+			halted := stop != nil
+			mu.Unlock()
+			if halted {
+				mu.Lock()
+				failed = append(failed, obj.EntryID)
+				mu.Unlock()
+				return
+			}
+			n, err := s.pushObject(ctx, t, cl, obj)
+			mu.Lock()
+			defer mu.Unlock()
+			conflicts += n
+			if err == nil {
+				return
+			}
+			if errors.Is(err, caldav.ErrUnauthorized) || caldav.IsRetryable(err) || ctx.Err() != nil {
+				failed = append(failed, obj.EntryID)
+				if stop == nil {
+					stop = err
+				}
+				return
+			}
+			// The server refused this object alone: it waits for the next
+			// reconciliation instead of being sent again at once.
+			s.log.Warn("caldav: push failed", "target", t.ID, "workspace", t.WorkspaceID, "entry", obj.EntryID, "err", err)
+			until := s.now().Add(s.opts.ReconcileInterval)
+			if rerr := s.opts.Store.LeaseCalDAVPushes(context.WithoutCancel(ctx), t.ID, []string{obj.EntryID}, &until); rerr != nil {
+				s.log.Warn("caldav: hold push", "target", t.ID, "entry", obj.EntryID, "err", rerr)
+			}
+		}()
+	}
+	wg.Wait()
+	return conflicts, failed, stop
+}
+
+// flushFailed records a flush's failure on the target: wrong credentials
+// stop it (state error); a failing server sets its backoff and schedules
+// the next flush for when it ends.
+func (s *Service) flushFailed(ctx context.Context, t *calgate.CalDAVTarget, err error) error {
+	rec := context.WithoutCancel(ctx)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if ferr := s.failed(rec, t, err); ferr == nil {
+		return nil
+	}
+	attempts := t.PushAttempts + 1
+	retryAt := s.now().Add(retryDelay(attempts))
+	if rerr := s.opts.Store.SetCalDAVPushRetry(rec, t.ID, attempts, &retryAt); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	if jerr := s.enqueueFlush(rec, t.ID, "retry:"+strconv.Itoa(attempts), retryJobAt(retryAt)); jerr != nil {
+		s.log.Warn("caldav: schedule flush retry; the sweep will start it", "target", t.ID, "err", jerr)
+	}
+	s.log.Warn("caldav: server failing; pushes wait", "target", t.ID, "attempts", attempts, "retry_at", retryAt, "err", err)
+	return nil
+}
+
+// retryDelay is a failing server's backoff: 1 s, 2 s, 4 s … capped at
+// 10 minutes.
+func retryDelay(attempt int) time.Duration {
+	return min(time.Second<<min(attempt-1, 10), 10*time.Minute)
+}
+
+// SweepPushes starts a flush of every target with pushes pending longer
+// than the lease that no flush holds: those whose flush was lost with the
+// queue or with a killed worker. It is safe in every worker at once:
+// flushes claim objects, so two flushes of one target share the work.
+func (s *Service) SweepPushes(ctx context.Context) error {
+	now := s.now()
+	ids, err := s.opts.Store.CalDAVTargetsOwingPushes(ctx, now.Add(-s.opts.PushLease), now, 500)
+	if err != nil {
+		return err
+	}
+	tag := "sweep:" + strconv.FormatInt(now.UnixNano()/int64(s.opts.PushLease), 10)
+	var errs []error
+	for _, id := range ids {
+		errs = append(errs, s.enqueueFlush(ctx, id, tag, time.Time{}))
+	}
+	return errors.Join(errs...)
+}
+
+// runPush is the JobPush handler, kept for single-entry push jobs queued
+// by earlier releases. An error (server unreachable, 5xx) retries the job
+// with backoff; wrong credentials put the target in state error.
 func (s *Service) runPush(ctx context.Context, payload []byte) error {
 	var j pushJob
 	if err := json.Unmarshal(payload, &j); err != nil || j.Target == "" || j.Entry == "" {
@@ -120,40 +337,15 @@ func (s *Service) Push(ctx context.Context, targetID, entryID string) (again boo
 	} else if err != nil {
 		return false, err
 	}
-	e, err := st.Entry(ctx, t.WorkspaceID, "", entryID, true)
-	if errors.Is(err, calgate.ErrNotFound) {
-		e = nil
-	} else if err != nil {
-		return false, err
-	}
-	version := obj.WantedVersion
-	if e != nil {
-		version = e.Version
-	}
-	if obj.PushedVersion >= version {
-		if obj.WantedVersion > obj.PushedVersion {
-			// Only older versions were announced late: nothing to send.
-			obj.WantedVersion = obj.PushedVersion
-			obj.UpdatedAt = s.now()
-			return false, st.SaveCalDAVObject(ctx, obj)
-		}
-		return false, nil
-	}
 	cl, err := s.client(t)
 	if err != nil {
 		return false, err
 	}
-	out, err := s.apply(ctx, cl, obj, e, s.selects(t, e, obj), "")
+	conflicts, err := s.pushObject(ctx, t, cl, obj)
 	if err != nil {
 		return false, s.failed(ctx, t, err)
 	}
-	obj.ETag, obj.State, obj.PushedVersion = out.etag, out.state, version
-	obj.WantedVersion = max(obj.WantedVersion, version)
-	obj.UpdatedAt = s.now()
-	if err := st.SaveCalDAVObject(ctx, obj); err != nil {
-		return false, err
-	}
-	if err := st.RecordCalDAVOutcome(ctx, t.ID, "", "", s.now(), out.conflicts); err != nil {
+	if err := st.RecordCalDAVOutcome(ctx, t.ID, "", "", s.now(), conflicts); err != nil {
 		return false, err
 	}
 	cur, err := st.CalDAVObject(ctx, t.ID, entryID)
@@ -161,6 +353,36 @@ func (s *Service) Push(ctx context.Context, targetID, entryID string) (again boo
 		return false, err
 	}
 	return cur.WantedVersion > cur.PushedVersion, nil
+}
+
+// pushObject writes one object as the entry now stands (or removes it) and
+// records what the server holds. It returns the conflicts it met.
+func (s *Service) pushObject(ctx context.Context, t *calgate.CalDAVTarget, cl *caldav.Client, obj *calgate.CalDAVObject) (int, error) {
+	st := s.opts.Store
+	e, err := st.Entry(ctx, t.WorkspaceID, "", obj.EntryID, true)
+	if errors.Is(err, calgate.ErrNotFound) {
+		e = nil
+	} else if err != nil {
+		return 0, err
+	}
+	version := obj.WantedVersion
+	if e != nil {
+		version = e.Version
+	}
+	if obj.PushedVersion >= version {
+		// Only older versions were announced late: nothing to send.
+		obj.WantedVersion = obj.PushedVersion
+		obj.UpdatedAt = s.now()
+		return 0, st.SaveCalDAVObject(ctx, obj)
+	}
+	out, err := s.apply(ctx, cl, obj, e, s.selects(t, e, obj), "")
+	if err != nil {
+		return out.conflicts, err
+	}
+	obj.ETag, obj.State, obj.PushedVersion = out.etag, out.state, version
+	obj.WantedVersion = max(obj.WantedVersion, version)
+	obj.UpdatedAt = s.now()
+	return out.conflicts, st.SaveCalDAVObject(ctx, obj)
 }
 
 // selects reports whether the entry's object belongs on the server: the

@@ -15,8 +15,10 @@ import (
 
 // Job types the service registers.
 const (
-	// JobPush pushes one entry to one target.
+	// JobPush pushes one entry to one target (queued by earlier releases).
 	JobPush = "caldav.push"
+	// JobFlush writes a target's pending objects.
+	JobFlush = "caldav.flush"
 	// JobReconcile reconciles one target.
 	JobReconcile = "caldav.reconcile"
 )
@@ -51,6 +53,11 @@ type Options struct {
 	// ReconcileInterval is how often each target is reconciled (default
 	// DefaultReconcileInterval).
 	ReconcileInterval time.Duration
+	// PushLease is how long a flush may hold a pending object before the
+	// sweep counts the flush as lost (default 30 s); SweepInterval is how
+	// often every worker looks for such objects (default 5 s).
+	PushLease     time.Duration
+	SweepInterval time.Duration
 	// Now returns the time (default time.Now).
 	Now func() time.Time
 }
@@ -75,6 +82,12 @@ func New(o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.PushLease <= 0 {
+		o.PushLease = 30 * time.Second
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = 5 * time.Second
+	}
 	return &Service{opts: o, log: o.Logger}
 }
 
@@ -83,6 +96,8 @@ func New(o Options) *Service {
 func (s *Service) Register(reg calgate.Registry) {
 	reg.AddDestination(s)
 	reg.HandleJob(JobPush, pushPolicy, s.runPush)
+	reg.HandleJob(JobFlush, flushPolicy, s.runFlush)
+	reg.Every("caldav.push-sweep", s.opts.SweepInterval, s.SweepPushes)
 	reg.HandleJob(JobReconcile, calgate.Policy{MaxRetry: 10, Timeout: 30 * time.Minute}, s.runReconcile)
 	reg.Every("caldav.reconcile", min(s.opts.ReconcileInterval, time.Minute), s.ReconcileDue)
 }
