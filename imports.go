@@ -106,16 +106,18 @@ type ImportStore interface {
 	UpdatePullImport(ctx context.Context, p *PullImport) error
 	DeletePullImport(ctx context.Context, workspaceID, id string) error
 	// ClaimDuePullImports moves next_run_at of up to limit pulls due at now
-	// to next(p), each with a compare-and-swap, and returns the pulls this
-	// caller claimed with NextRunAt still holding the claimed due time.
-	ClaimDuePullImports(ctx context.Context, now time.Time, limit int, next func(*PullImport) time.Time) ([]*PullImport, error)
+	// to leaseUntil, so that one worker of several gets each and a run lost
+	// with the queue comes due again, and returns those this caller claimed
+	// with NextRunAt holding the due time it claimed. The run schedules the
+	// next one when it finishes.
+	ClaimDuePullImports(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*PullImport, error)
 	// StartPullRun sets running_since to now when no run holds the pull
 	// (or the holder started before staleBefore) and reports whether this
 	// caller got it.
 	StartPullRun(ctx context.Context, workspaceID, id string, now, staleBefore time.Time) (bool, error)
 	// FinishPullRun records a run, its outcome on the pull, and releases
 	// running_since.
-	FinishPullRun(ctx context.Context, run *PullRun) error
+	FinishPullRun(ctx context.Context, run *PullRun, next time.Time) error
 	PullRuns(ctx context.Context, workspaceID, pullID, cursor string, limit int) ([]*PullRun, string, error)
 
 	// ExistingExternalIDs returns which of ids have a live or archived

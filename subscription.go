@@ -78,12 +78,13 @@ type SubscriptionStore interface {
 	// resource, poll interval, next poll, validators) of s.
 	UpdateSubscriptionSettings(ctx context.Context, s *Subscription) error
 	// RecordPoll writes the outcome of a poll (state, last error, validators,
-	// times and counts) without touching the settings.
+	// times and counts) and the next poll, without touching the settings.
 	RecordPoll(ctx context.Context, s *Subscription) error
 	DeleteSubscription(ctx context.Context, workspaceID, id string) error
 	// ClaimDueSubscriptions moves the next poll of up to limit subscriptions
-	// due at now to now plus their interval, each with a compare-and-swap,
-	// and returns those this caller claimed with NextPollAt still holding
-	// the due time it claimed.
-	ClaimDueSubscriptions(ctx context.Context, now time.Time, limit int) ([]*Subscription, error)
+	// due at now to leaseUntil, so that one worker of several gets each and
+	// a poll lost with the queue comes due again, and returns those this
+	// caller claimed with NextPollAt holding the due time it claimed. The
+	// poll schedules the next one when it records its outcome.
+	ClaimDueSubscriptions(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*Subscription, error)
 }

@@ -343,11 +343,16 @@ type pullJob struct {
 	ID          string `json:"id"`
 }
 
+// pullLease is how long a claimed run may wait before its pull comes due
+// again: a run lost with the queue or a killed worker is claimed anew
+// after it (a run still going meanwhile makes the new job skip).
+const pullLease = 5 * time.Minute
+
 // Sweep claims the pulls that are due and enqueues one run job for each,
 // with the pull and its due time as the job id.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
-	due, err := s.o.Store.ClaimDuePullImports(ctx, now, sweepBatch, func(p *calgate.PullImport) time.Time { return nextRun(p, now) })
+	due, err := s.o.Store.ClaimDuePullImports(ctx, now, now.Add(pullLease), sweepBatch)
 	var errs []error
 	if err != nil {
 		errs = append(errs, err)
@@ -409,7 +414,7 @@ func (s *Service) RunPull(ctx context.Context, workspaceID, id string) (*calgate
 	}
 	// The outcome is recorded even when the caller's context ended.
 	rec := context.WithoutCancel(ctx)
-	if err := s.o.Store.FinishPullRun(rec, run); err != nil {
+	if err := s.o.Store.FinishPullRun(rec, run, nextRun(p, run.FinishedAt)); err != nil {
 		return nil, err
 	}
 	if runErr != nil {

@@ -119,34 +119,15 @@ func (db *DB) DeletePullImport(ctx context.Context, workspaceID, id string) erro
 	})
 }
 
-// ClaimDuePullImports claims the pulls due at now, each with an UPDATE of
-// next_run_at guarded by its old value, so every due run goes to exactly
-// one of the workers sweeping at once.
-func (db *DB) ClaimDuePullImports(ctx context.Context, now time.Time, limit int, next func(*calgate.PullImport) time.Time) ([]*calgate.PullImport, error) {
-	now = dbTime(now)
-	q := `SELECT ` + pullColumns + ` FROM pull_imports WHERE next_run_at <= ? ORDER BY next_run_at LIMIT ?`
-	rows, err := db.r.QueryContext(ctx, db.d.rebind(q), now, clampLimit(limit))
+// ClaimDuePullImports claims the pulls due at now by moving their next run
+// to leaseUntil (see claimDue); FinishPullRun sets the next scheduled run.
+func (db *DB) ClaimDuePullImports(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*calgate.PullImport, error) {
+	list, err := claimDue(ctx, db, "pull_imports", "next_run_at", pullColumns, now, leaseUntil, limit, scanPullImport,
+		func(p *calgate.PullImport) *time.Time { return &p.NextRunAt })
 	if err != nil {
-		return nil, fmt.Errorf("store: due pulls: %w", err)
+		return nil, fmt.Errorf("store: claim due pulls: %w", err)
 	}
-	due, err := scanPullImports(rows)
-	if err != nil {
-		return nil, fmt.Errorf("store: due pulls: %w", err)
-	}
-	claimed := due[:0]
-	for _, p := range due {
-		res, err := db.w.ExecContext(ctx, db.d.rebind(`UPDATE pull_imports SET next_run_at = ? WHERE id = ? AND next_run_at = ?`),
-			dbTime(next(p)), p.ID, dbTime(p.NextRunAt))
-		if err != nil {
-			return claimed, fmt.Errorf("store: claim pull %s: %w", p.ID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return claimed, fmt.Errorf("store: claim pull %s: %w", p.ID, err)
-		} else if n == 1 {
-			claimed = append(claimed, p)
-		}
-	}
-	return claimed, nil
+	return list, nil
 }
 
 // StartPullRun takes running_since with a compare-and-swap.
@@ -168,8 +149,9 @@ func (db *DB) StartPullRun(ctx context.Context, workspaceID, id string, now, sta
 	return n == 1, nil
 }
 
-// FinishPullRun records a run and its outcome on the pull, and releases it.
-func (db *DB) FinishPullRun(ctx context.Context, r *calgate.PullRun) error {
+// FinishPullRun records a run and its outcome on the pull, releases it and
+// schedules its next run.
+func (db *DB) FinishPullRun(ctx context.Context, r *calgate.PullRun, next time.Time) error {
 	return db.Tx(ctx, func(tx *sql.Tx) error {
 		q := `INSERT INTO pull_import_runs (id, pull_id, workspace_id, started_at, finished_at, since, status, error, report)
 			VALUES (` + placeholders(9) + `)`
@@ -177,12 +159,13 @@ func (db *DB) FinishPullRun(ctx context.Context, r *calgate.PullRun) error {
 			nullTime(r.Since), r.Status, r.Error, jsonArg(r.Report)); err != nil {
 			return fmt.Errorf("store: record pull run %s: %w", r.PullID, err)
 		}
-		q = `UPDATE pull_imports SET running_since = NULL, last_run_at = ?, last_status = ?, last_error = ? WHERE workspace_id = ? AND id = ?`
-		args := []any{dbTime(r.StartedAt), r.Status, r.Error, r.WorkspaceID, r.PullID}
+		q = `UPDATE pull_imports SET running_since = NULL, last_run_at = ?, last_status = ?, last_error = ?, next_run_at = ?
+			WHERE workspace_id = ? AND id = ?`
+		args := []any{dbTime(r.StartedAt), r.Status, r.Error, dbTime(next), r.WorkspaceID, r.PullID}
 		if r.Status == calgate.PullRunOK {
-			q = `UPDATE pull_imports SET running_since = NULL, last_run_at = ?, last_status = ?, last_error = ?, last_success_at = ?
-				WHERE workspace_id = ? AND id = ?`
-			args = []any{dbTime(r.StartedAt), r.Status, r.Error, dbTime(r.StartedAt), r.WorkspaceID, r.PullID}
+			q = `UPDATE pull_imports SET running_since = NULL, last_run_at = ?, last_status = ?, last_error = ?, next_run_at = ?,
+				last_success_at = ? WHERE workspace_id = ? AND id = ?`
+			args = []any{dbTime(r.StartedAt), r.Status, r.Error, dbTime(next), dbTime(r.StartedAt), r.WorkspaceID, r.PullID}
 		}
 		res, err := tx.ExecContext(ctx, db.d.rebind(q), args...)
 		return subscriptionRow(res, err, "finish pull run "+r.PullID)

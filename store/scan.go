@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // scanner is a *sql.Row or *sql.Rows.
@@ -44,4 +45,73 @@ func listPage[T any](ctx context.Context, db *DB, table, columns, workspaceID, c
 		next = id(list[limit-1])
 	}
 	return list, next, nil
+}
+
+// claimDue claims up to limit rows of table whose due column has passed:
+// in one transaction it moves their due time to leaseUntil, so of several
+// workers sweeping at once each row goes to one (on PostgreSQL rows another
+// sweeper is claiming are skipped; SQLite has one writer). The work a row
+// stands for sets its next due time when it is done; until then the lease
+// brings it back, so work lost with the queue or a killed worker is
+// claimed again. due points into a scanned row at its due time, which is
+// set back to the time claimed (for job ids).
+func claimDue[T any](ctx context.Context, db *DB, table, column, columns string, now, leaseUntil time.Time, limit int,
+	scan func(scanner) (T, error), due func(T) *time.Time) ([]T, error) {
+	lock := ""
+	if db.d.postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var out []T
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, db.d.rebind(`SELECT id, `+column+` FROM `+table+` WHERE `+column+` <= ? ORDER BY `+column+` LIMIT ?`+lock),
+			db.d.timeArg(now), clampLimit(limit))
+		if err != nil {
+			return err
+		}
+		was := map[string]time.Time{}
+		var ids []any
+		for rows.Next() {
+			var id string
+			var at time.Time
+			if err := rows.Scan(&id, &at); err != nil {
+				rows.Close()
+				return err
+			}
+			was[id] = at.UTC()
+			ids = append(ids, id)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return rows.Err()
+		}
+		rows, err = tx.QueryContext(ctx, db.d.rebind(`UPDATE `+table+` SET `+column+` = ? WHERE id IN (`+placeholders(len(ids))+`)
+			RETURNING id, `+columns), append([]any{db.d.timeArg(leaseUntil)}, ids...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			v, err := scan(idScanner{rows, &id})
+			if err != nil {
+				return err
+			}
+			*due(v) = was[id]
+			out = append(out, v)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// idScanner scans a leading id column before the row's own.
+type idScanner struct {
+	rows *sql.Rows
+	id   *string
+}
+
+func (w idScanner) Scan(dest ...any) error {
+	return w.rows.Scan(append([]any{w.id}, dest...)...)
 }

@@ -94,9 +94,9 @@ func (db *DB) RecordPoll(ctx context.Context, s *calgate.Subscription) error {
 		return fmt.Errorf("store: record poll %s: %w", s.ID, err)
 	}
 	q := `UPDATE ical_subscriptions SET state = ?, last_error = ?, etag = ?, last_modified = ?, last_polled_at = ?,
-		last_success_at = ?, last_result = ? WHERE workspace_id = ? AND id = ?`
+		last_success_at = ?, last_result = ?, next_poll_at = ? WHERE workspace_id = ? AND id = ?`
 	res, err := db.w.ExecContext(ctx, db.d.rebind(q), s.State, s.LastError, s.ETag, s.LastModified, nullTime(s.LastPolledAt),
-		nullTime(s.LastSuccessAt), string(result), s.WorkspaceID, s.ID)
+		nullTime(s.LastSuccessAt), string(result), dbTime(s.NextPollAt), s.WorkspaceID, s.ID)
 	return subscriptionRow(res, err, "record poll "+s.ID)
 }
 
@@ -106,35 +106,18 @@ func (db *DB) DeleteSubscription(ctx context.Context, workspaceID, id string) er
 	return subscriptionRow(res, err, "delete subscription "+id)
 }
 
-// ClaimDueSubscriptions claims the subscriptions due at now: each claim is
-// an UPDATE of next_poll_at guarded by its old value, so when several
-// workers sweep at once every due poll goes to exactly one of them.
-func (db *DB) ClaimDueSubscriptions(ctx context.Context, now time.Time, limit int) ([]*calgate.Subscription, error) {
-	now = dbTime(now)
-	q := `SELECT ` + subscriptionColumns + ` FROM ical_subscriptions WHERE next_poll_at <= ? ORDER BY next_poll_at LIMIT ?`
-	rows, err := db.r.QueryContext(ctx, db.d.rebind(q), now, clampLimit(limit))
+// ClaimDueSubscriptions claims the subscriptions due at now by moving
+// their next poll to leaseUntil: of several workers sweeping at once one
+// gets each, and a poll lost with the queue comes due again then. The poll
+// itself schedules the next one (RecordPoll). The claimed subscriptions
+// keep the due time they were claimed at in NextPollAt.
+func (db *DB) ClaimDueSubscriptions(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*calgate.Subscription, error) {
+	list, err := claimDue(ctx, db, "ical_subscriptions", "next_poll_at", subscriptionColumns, now, leaseUntil, limit, scanSubscription,
+		func(s *calgate.Subscription) *time.Time { return &s.NextPollAt })
 	if err != nil {
-		return nil, fmt.Errorf("store: due subscriptions: %w", err)
+		return nil, fmt.Errorf("store: claim due subscriptions: %w", err)
 	}
-	due, err := scanSubscriptions(rows)
-	if err != nil {
-		return nil, fmt.Errorf("store: due subscriptions: %w", err)
-	}
-	claimed := due[:0]
-	for _, s := range due {
-		next := now.Add(s.PollInterval)
-		res, err := db.w.ExecContext(ctx, db.d.rebind(`UPDATE ical_subscriptions SET next_poll_at = ? WHERE id = ? AND next_poll_at = ?`),
-			next, s.ID, dbTime(s.NextPollAt))
-		if err != nil {
-			return claimed, fmt.Errorf("store: claim subscription %s: %w", s.ID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return claimed, fmt.Errorf("store: claim subscription %s: %w", s.ID, err)
-		} else if n == 1 {
-			claimed = append(claimed, s)
-		}
-	}
-	return claimed, nil
+	return list, nil
 }
 
 // subscriptionRow turns the result of a write that must touch exactly one row into

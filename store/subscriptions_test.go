@@ -25,6 +25,7 @@ func runSubscriptionSuite(t *testing.T, open func(t *testing.T) *DB) {
 		{"CreateGetListUpdateDelete", testSubscriptionCRUD},
 		{"RecordPollKeepsSettings", testSubscriptionRecordPoll},
 		{"ClaimDueRunsEachPollOnce", testSubscriptionClaimOnce},
+		{"PullRunLostWithTheQueueComesDueAgain", testPullClaimLease},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
@@ -117,7 +118,7 @@ func testSubscriptionClaimOnce(t *testing.T, db *DB) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got, err := db.ClaimDueSubscriptions(ctx, now, 10)
+			got, err := db.ClaimDueSubscriptions(ctx, now, now.Add(5*time.Minute), 10)
 			if err != nil {
 				t.Error(err)
 				return
@@ -135,10 +136,50 @@ func testSubscriptionClaimOnce(t *testing.T, db *DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := dbTime(now.Add(due.PollInterval)); !got.NextPollAt.Equal(want) {
-		t.Fatalf("next poll = %s, want %s", got.NextPollAt, want)
+	if want := dbTime(now.Add(5 * time.Minute)); !got.NextPollAt.Equal(want) {
+		t.Fatalf("next poll = %s, want the end of the lease %s", got.NextPollAt, want)
 	}
-	if again, err := db.ClaimDueSubscriptions(ctx, now, 10); err != nil || len(again) != 0 {
+	if again, err := db.ClaimDueSubscriptions(ctx, now, now.Add(5*time.Minute), 10); err != nil || len(again) != 0 {
 		t.Fatalf("second sweep claimed %d (%v)", len(again), err)
+	}
+	// A poll that never ran (its job was lost) comes due when the lease
+	// ends, with the lease's end as its due time.
+	lost, err := db.ClaimDueSubscriptions(ctx, now.Add(5*time.Minute), now.Add(10*time.Minute), 10)
+	if err != nil || len(lost) != 1 || lost[0].ID != due.ID || !lost[0].NextPollAt.Equal(dbTime(now.Add(5*time.Minute))) {
+		t.Fatalf("claim after the lease = %+v, %v", lost, err)
+	}
+}
+
+// testPullClaimLease claims a due pull, loses its run (no FinishPullRun),
+// and sees it come due again when the lease ends; a finished run schedules
+// the next one.
+func testPullClaimLease(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "a")
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	p := &calgate.PullImport{ID: calgate.NewID("pull"), WorkspaceID: ws.ID, Name: "erp", URL: "https://example.com/x.csv",
+		Template: "planyo", Mode: "upsert", Schedule: "@hourly", NextRunAt: now.Add(-time.Minute), CreatedAt: now, UpdatedAt: now}
+	if err := db.CreatePullImport(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	lease := now.Add(5 * time.Minute)
+	got, err := db.ClaimDuePullImports(ctx, now, lease, 10)
+	if err != nil || len(got) != 1 || !got[0].NextRunAt.Equal(p.NextRunAt) {
+		t.Fatalf("claim = %+v, %v; want the pull with its due time", got, err)
+	}
+	if again, err := db.ClaimDuePullImports(ctx, now.Add(time.Minute), lease, 10); err != nil || len(again) != 0 {
+		t.Fatalf("claimed again within the lease: %d, %v", len(again), err)
+	}
+	lost, err := db.ClaimDuePullImports(ctx, lease, lease.Add(5*time.Minute), 10)
+	if err != nil || len(lost) != 1 {
+		t.Fatalf("claim after the lease = %d, %v; want the lost run claimed again", len(lost), err)
+	}
+	run := &calgate.PullRun{ID: calgate.NewID("run"), PullID: p.ID, WorkspaceID: ws.ID, StartedAt: lease, FinishedAt: lease, Status: calgate.PullRunOK}
+	next := lease.Add(time.Hour)
+	if err := db.FinishPullRun(ctx, run, next); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := db.PullImport(ctx, ws.ID, p.ID)
+	if err != nil || !cur.NextRunAt.Equal(dbTime(next)) {
+		t.Fatalf("next run after finishing = %v, %v; want %s", cur.NextRunAt, err, next)
 	}
 }

@@ -131,6 +131,7 @@ func describeFetchError(err error) error {
 func (s *Service) poll(ctx context.Context, sub *calgate.Subscription, actor string) (*calgate.Subscription, error) {
 	now := s.now()
 	sub.LastPolledAt = &now
+	sub.NextPollAt = now.Add(sub.PollInterval)
 	counts, validators, err := s.pollOnce(ctx, sub, now, actor)
 	var fe *feedError
 	switch {
@@ -218,12 +219,18 @@ type pollJob struct {
 	ID          string `json:"id"`
 }
 
+// PollLease is how long a claimed poll may take before the subscription
+// comes due again: a poll lost with the queue or a killed worker is
+// claimed anew after it.
+const PollLease = 5 * time.Minute
+
 // Sweep claims the subscriptions that are due and enqueues one poll job
 // for each. It runs in every worker: the claim in the database makes each
 // due poll go to one of them, and the job id (subscription and due time)
 // drops duplicates in the queue.
 func (s *Service) Sweep(ctx context.Context) error {
-	due, err := s.o.Store.ClaimDueSubscriptions(ctx, s.now(), sweepBatch)
+	now := s.now()
+	due, err := s.o.Store.ClaimDueSubscriptions(ctx, now, now.Add(PollLease), sweepBatch)
 	var errs []error
 	if err != nil {
 		errs = append(errs, err)
