@@ -1,17 +1,12 @@
 #!/usr/bin/env bash
 # Installs the reference Standard Webhooks verifier (npm "standardwebhooks")
 # that the webhooks tests run through node to check our signatures, and
-# exports CALGATE_TEST_NODE_PATH. Idempotent; meant to be sourced from the
-# repository root, so it leaves the caller's shell options alone.
+# exports CALGATE_TEST_NODE_PATH. Node comes from setup-node.sh. Idempotent;
+# meant to be sourced from the repository root, so it leaves the caller's
+# shell options alone.
 
 (
 	set -euo pipefail
-	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-		if ! apt-cache show nodejs npm >/dev/null 2>&1; then
-			apt-get update
-		fi
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm
-	fi
 	if [ ! -f .ci/.tools/node_modules/standardwebhooks/package.json ]; then
 		mkdir -p .ci/.tools
 		npm install --prefix .ci/.tools --no-audit --no-fund standardwebhooks@1.1.1
