@@ -5,11 +5,16 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/calgate ./cmd/calgate
+# The data directory, owned by the image's unprivileged user, so that a
+# volume created from it is writable by calgate.
+RUN mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/calgate /usr/local/bin/calgate
+COPY --from=build --chown=65532:65532 /out/data /var/lib/calgate
 ENV CALGATE_DATA_DIR=/var/lib/calgate
 VOLUME /var/lib/calgate
-EXPOSE 8080
+# 8080: the API (serve, api); 9090: a worker's /healthz, /readyz and /metrics.
+EXPOSE 8080 9090
 ENTRYPOINT ["/usr/local/bin/calgate"]
 CMD ["serve"]
