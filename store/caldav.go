@@ -370,15 +370,11 @@ func (db *DB) WantCalDAVObjects(ctx context.Context, wants []calgate.CalDAVWant,
 // target, oldest first; on PostgreSQL rows another flush is claiming are
 // skipped.
 func (db *DB) ClaimCalDAVPushes(ctx context.Context, targetID string, now, leaseUntil time.Time, limit int) ([]*calgate.CalDAVObject, error) {
-	lock := ""
-	if db.d.postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	rows, err := db.w.QueryContext(ctx, db.Rebind(`UPDATE caldav_objects SET lease_until = ?
-		WHERE target_id = ? AND entry_id IN (SELECT entry_id FROM caldav_objects
+	rows, err := db.w.QueryContext(ctx, db.Rebind(`WITH c (claimed) AS MATERIALIZED (SELECT entry_id FROM caldav_objects
 			WHERE target_id = ? AND pending_since IS NOT NULL AND (lease_until IS NULL OR lease_until <= ?)
-			ORDER BY pending_since LIMIT ?`+lock+`)
-		RETURNING `+caldavObjectColumns), db.d.timeArg(leaseUntil), targetID, targetID, db.d.timeArg(now), limit)
+			ORDER BY pending_since LIMIT ?`+db.d.skipLocked()+`)
+		UPDATE caldav_objects SET lease_until = ? FROM c WHERE target_id = ? AND entry_id = c.claimed
+		RETURNING `+caldavObjectColumns), targetID, db.d.timeArg(now), limit, db.d.timeArg(leaseUntil), targetID)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim caldav pushes of %s: %w", targetID, err)
 	}

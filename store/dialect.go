@@ -98,6 +98,17 @@ func (d dialect) forUpdate() string {
 	return ""
 }
 
+// skipLocked is the clause that lets a claim pass over rows another
+// transaction is claiming (PostgreSQL); SQLite has one writer and needs
+// none. Claims select their rows in a MATERIALIZED common table
+// expression, so that the locked selection runs once and the LIMIT holds.
+func (d dialect) skipLocked() string {
+	if d.postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
 // dbTime is how every time is stored: UTC, microseconds.
 func dbTime(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)

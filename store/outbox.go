@@ -284,13 +284,10 @@ func failedRuns(b *calgate.Batch, failed map[int64]error, due time.Time) []*calg
 // due and counts the claim. On PostgreSQL rows another sweeper holds are
 // skipped; SQLite has one writer.
 func (db *DB) ClaimOverdueBatches(ctx context.Context, now, due time.Time, limit int) ([]*calgate.Batch, error) {
-	lock := ""
-	if db.d.postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	rows, err := db.w.QueryContext(ctx, db.d.rebind(`UPDATE destination_batches SET due_at = ?, claims = claims + 1
-		WHERE id IN (SELECT id FROM destination_batches WHERE due_at <= ? ORDER BY due_at LIMIT ?`+lock+`)
-		RETURNING `+batchColumns), db.d.timeArg(due), db.d.timeArg(now), clampLimit(limit))
+	rows, err := db.w.QueryContext(ctx, db.d.rebind(`WITH c (claimed) AS MATERIALIZED (SELECT id FROM destination_batches
+			WHERE due_at <= ? ORDER BY due_at LIMIT ?`+db.d.skipLocked()+`)
+		UPDATE destination_batches SET due_at = ?, claims = claims + 1 FROM c WHERE id = c.claimed
+		RETURNING `+batchColumns), db.d.timeArg(now), clampLimit(limit), db.d.timeArg(due))
 	if err != nil {
 		return nil, fmt.Errorf("store: claim overdue batches: %w", err)
 	}

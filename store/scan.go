@@ -57,13 +57,9 @@ func listPage[T any](ctx context.Context, db *DB, table, columns, workspaceID, c
 // set back to the time claimed (for job ids).
 func claimDue[T any](ctx context.Context, db *DB, table, column, columns string, now, leaseUntil time.Time, limit int,
 	scan func(scanner) (T, error), due func(T) *time.Time) ([]T, error) {
-	lock := ""
-	if db.d.postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
 	var out []T
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, db.d.rebind(`SELECT id, `+column+` FROM `+table+` WHERE `+column+` <= ? ORDER BY `+column+` LIMIT ?`+lock),
+		rows, err := tx.QueryContext(ctx, db.d.rebind(`SELECT id, `+column+` FROM `+table+` WHERE `+column+` <= ? ORDER BY `+column+` LIMIT ?`+db.d.skipLocked()),
 			db.d.timeArg(now), clampLimit(limit))
 		if err != nil {
 			return err
