@@ -162,13 +162,21 @@ type WebhookStore interface {
 	UpdateWebhook(ctx context.Context, w *Webhook) error
 	DeleteWebhook(ctx context.Context, workspaceID, id string) error
 
-	// CreateDeliveries, in one transaction, creates one delivery of ev per
-	// enabled endpoint of its workspace that match accepts, skipping those
-	// that exist (a repeated event is a no-op), and returns the new ones.
-	// payload builds the body once, when some endpoint matches. The new
-	// deliveries are claimed by the caller until leaseUntil, so it can make
-	// their first attempts at once.
-	CreateDeliveries(ctx context.Context, ev *Event, match func(*Webhook) bool, payload func() (json.RawMessage, error), leaseUntil time.Time) ([]*Delivery, error)
+	// CreateDeliveries creates one delivery of each event per enabled
+	// endpoint of its workspace that match accepts, skipping those that
+	// exist (a repeated event is a no-op), and returns the new ones in
+	// event order. payload builds an event's body once, when some endpoint
+	// matches. The new deliveries are claimed by the caller until
+	// leaseUntil, so it can make their first attempts at once.
+	CreateDeliveries(ctx context.Context, evs []*Event, match func(*Webhook, *Event) bool, payload func(*Event) (json.RawMessage, error), leaseUntil time.Time) ([]*Delivery, error)
+	// ClaimEndpointDeliveries takes up to limit due, pending, unclaimed
+	// deliveries of one endpoint until leaseUntil, oldest first.
+	ClaimEndpointDeliveries(ctx context.Context, webhookID string, now, leaseUntil time.Time, limit int) ([]*Delivery, error)
+	// ReleaseDeliveries gives claimed deliveries back without an attempt.
+	ReleaseDeliveries(ctx context.Context, ids []string) error
+	// EndpointsOwingDeliveries lists enabled endpoints with unclaimed
+	// pending deliveries due before a time.
+	EndpointsOwingDeliveries(ctx context.Context, before time.Time, limit int) ([]string, error)
 	// ClaimDelivery takes a pending, due delivery for one attempt until
 	// leaseUntil; ErrNotFound when it is not pending, not due or taken.
 	ClaimDelivery(ctx context.Context, id string, now, leaseUntil time.Time) (*Delivery, error)

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -158,67 +160,55 @@ func scanDeliveries(rows *sql.Rows) ([]*calgate.Delivery, error) {
 	return scanAll(rows, scanDelivery)
 }
 
-// CreateDeliveries writes, with one statement, a delivery of ev for every
-// enabled endpoint of its workspace that match accepts; an endpoint that
-// already has a delivery of the event is skipped.
-func (db *DB) CreateDeliveries(ctx context.Context, ev *calgate.Event, match func(*calgate.Webhook) bool, payload func() (json.RawMessage, error), leaseUntil time.Time) ([]*calgate.Delivery, error) {
-	rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT `+webhookColumns+` FROM webhooks
-		WHERE workspace_id = ? AND disabled = ? ORDER BY id`), ev.WorkspaceID, false)
-	if err != nil {
-		return nil, fmt.Errorf("store: deliveries of event %d: %w", ev.ID, err)
-	}
-	hooks, err := scanWebhooks(rows)
-	if err != nil {
-		return nil, fmt.Errorf("store: deliveries of event %d: %w", ev.ID, err)
-	}
-	var body json.RawMessage
-	var list []*calgate.Delivery
+// CreateDeliveries writes, with multi-row statements, a delivery of each
+// event for every enabled endpoint of its workspace that match accepts
+// (each workspace's endpoints are read once); an endpoint that already has
+// a delivery of the event is skipped. The new deliveries are claimed until
+// leaseUntil and returned in the order of the events.
+func (db *DB) CreateDeliveries(ctx context.Context, evs []*calgate.Event, match func(*calgate.Webhook, *calgate.Event) bool,
+	payload func(*calgate.Event) (json.RawMessage, error), leaseUntil time.Time) ([]*calgate.Delivery, error) {
+	hooks := map[string][]*calgate.Webhook{}
 	now := dbTime(time.Now())
-	for _, w := range hooks {
-		if !match(w) {
-			continue
-		}
-		if body == nil {
-			if body, err = payload(); err != nil {
-				return nil, fmt.Errorf("store: deliveries of event %d: %w", ev.ID, err)
+	var list []*calgate.Delivery
+	for _, ev := range evs {
+		ws, ok := hooks[ev.WorkspaceID]
+		if !ok {
+			rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT `+webhookColumns+` FROM webhooks
+				WHERE workspace_id = ? AND disabled = ? ORDER BY id`), ev.WorkspaceID, false)
+			if err != nil {
+				return nil, fmt.Errorf("store: endpoints of %s: %w", ev.WorkspaceID, err)
 			}
+			if ws, err = scanWebhooks(rows); err != nil {
+				return nil, fmt.Errorf("store: endpoints of %s: %w", ev.WorkspaceID, err)
+			}
+			hooks[ev.WorkspaceID] = ws
 		}
-		list = append(list, &calgate.Delivery{
-			ID: calgate.NewID("msg"), WebhookID: w.ID, WorkspaceID: ev.WorkspaceID, EventID: ev.ID, Type: ev.Type,
-			Payload: body, Status: calgate.DeliveryPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now,
-		})
+		var body json.RawMessage
+		for _, w := range ws {
+			if !match(w, ev) {
+				continue
+			}
+			if body == nil {
+				var err error
+				if body, err = payload(ev); err != nil {
+					return nil, fmt.Errorf("store: deliveries of event %d: %w", ev.ID, err)
+				}
+			}
+			list = append(list, &calgate.Delivery{
+				ID: calgate.NewID("msg"), WebhookID: w.ID, WorkspaceID: ev.WorkspaceID, EventID: ev.ID, Type: ev.Type,
+				Payload: body, Status: calgate.DeliveryPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now,
+			})
+		}
 	}
 	if len(list) == 0 {
 		return nil, nil
 	}
-	const cols = 11
-	lease := dbTime(leaseUntil)
-	var q strings.Builder
-	q.WriteString(`INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, type, payload, status, attempts, next_attempt_at, lease_until, created_at, updated_at) VALUES `)
-	args := make([]any, 0, len(list)*cols)
-	for i, d := range list {
-		if i > 0 {
-			q.WriteByte(',')
+	created := make(map[string]bool, len(list))
+	const chunk = 500 // 11 values a row: within both engines' limits
+	for start := 0; start < len(list); start += chunk {
+		if err := db.insertDeliveries(ctx, list[start:min(start+chunk, len(list))], dbTime(leaseUntil), created); err != nil {
+			return nil, err
 		}
-		q.WriteString(`(?,?,?,?,?,?,?,0,?,?,?,?)`)
-		args = append(args, d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type), string(d.Payload), d.Status, now, lease, now, now)
-	}
-	q.WriteString(` ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id`)
-	res, err := db.w.QueryContext(ctx, db.d.rebind(q.String()), args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: create deliveries of event %d: %w", ev.ID, err)
-	}
-	defer res.Close()
-	created := map[string]bool{}
-	for res.Next() {
-		var id string
-		if err := res.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: create deliveries of event %d: %w", ev.ID, err)
-		}
-		created[id] = true
-	}
-	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("store: create deliveries of event %d: %w", ev.ID, err)
 	}
 	out := list[:0]
 	for _, d := range list {
@@ -227,6 +217,100 @@ func (db *DB) CreateDeliveries(ctx context.Context, ev *calgate.Event, match fun
 		}
 	}
 	return out, nil
+}
+
+// insertDeliveries writes one chunk and notes which rows were new.
+func (db *DB) insertDeliveries(ctx context.Context, list []*calgate.Delivery, lease time.Time, created map[string]bool) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, type, payload, status, attempts, next_attempt_at, lease_until, created_at, updated_at) VALUES `)
+	args := make([]any, 0, len(list)*11)
+	for i, d := range list {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(`(?,?,?,?,?,?,?,0,?,?,?,?)`)
+		args = append(args, d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type), string(d.Payload), d.Status,
+			db.d.timeArg(d.CreatedAt), db.d.timeArg(lease), db.d.timeArg(d.CreatedAt), db.d.timeArg(d.CreatedAt))
+	}
+	q.WriteString(` ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id`)
+	rows, err := db.w.QueryContext(ctx, db.d.rebind(q.String()), args...)
+	if err != nil {
+		return fmt.Errorf("store: create %d deliveries: %w", len(list), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("store: create deliveries: %w", err)
+		}
+		created[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: create deliveries: %w", err)
+	}
+	return nil
+}
+
+// ClaimEndpointDeliveries takes up to limit due, pending, unclaimed
+// deliveries of one endpoint until leaseUntil, oldest first (by due time,
+// then by event); on PostgreSQL
+// rows another sender is claiming are skipped.
+func (db *DB) ClaimEndpointDeliveries(ctx context.Context, webhookID string, now, leaseUntil time.Time, limit int) ([]*calgate.Delivery, error) {
+	rows, err := db.w.QueryContext(ctx, db.d.rebind(`WITH c (claimed) AS MATERIALIZED (SELECT id FROM webhook_deliveries
+			WHERE webhook_id = ? AND status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+			ORDER BY next_attempt_at, event_id LIMIT ?`+db.d.skipLocked()+`)
+		UPDATE webhook_deliveries SET lease_until = ? FROM c WHERE id = c.claimed
+		RETURNING `+deliveryColumns), webhookID, db.d.timeArg(now), db.d.timeArg(now), clampLimit(limit), db.d.timeArg(leaseUntil))
+	if err != nil {
+		return nil, fmt.Errorf("store: claim deliveries of %s: %w", webhookID, err)
+	}
+	list, err := scanDeliveries(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim deliveries of %s: %w", webhookID, err)
+	}
+	slices.SortFunc(list, func(a, b *calgate.Delivery) int {
+		return cmp.Or(a.NextAttemptAt.Compare(*b.NextAttemptAt), cmp.Compare(a.EventID, b.EventID))
+	})
+	return list, nil
+}
+
+// ReleaseDeliveries drops the claims on deliveries without an attempt.
+func (db *DB) ReleaseDeliveries(ctx context.Context, ids []string) error {
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		if _, err := db.w.ExecContext(ctx, db.d.rebind(`UPDATE webhook_deliveries SET lease_until = NULL WHERE id IN (`+placeholders(len(part))+`)`), args...); err != nil {
+			return fmt.Errorf("store: release %d deliveries: %w", len(part), err)
+		}
+	}
+	return nil
+}
+
+// EndpointsOwingDeliveries lists enabled endpoints with unclaimed pending
+// deliveries due before a time: those whose sending was lost.
+func (db *DB) EndpointsOwingDeliveries(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	now := db.d.timeArg(time.Now())
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT w.id FROM webhooks w WHERE w.disabled = ?
+		AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending'
+			AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until <= ?))
+		ORDER BY w.id LIMIT ?`), false, db.d.timeArg(before), now, clampLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("store: endpoints owing deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: endpoints owing deliveries: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 // ClaimDelivery takes a due, pending, unclaimed delivery until leaseUntil.

@@ -25,6 +25,8 @@ func TestWebhookStore(t *testing.T) {
 				{"AttemptsAreLoggedAndStreakKept", testAttemptsAreLogged},
 				{"OtherWorkspacesSeeNothing", testWebhookWorkspaceIsolation},
 				{"SuccessesAreRecordedTogether", testSuccessesRecordedTogether},
+				{"ABatchOfEventsCreatesItsDeliveriesTogether", testBatchDeliveries},
+				{"EndpointDeliveriesAreClaimedOnce", testEndpointClaims},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.run(t, eng.open(t)) })
 			}
@@ -49,8 +51,8 @@ func testEvent(ws string, id int64) *calgate.Event {
 
 func createDeliveries(t *testing.T, db *DB, ev *calgate.Event, lease time.Time) []*calgate.Delivery {
 	t.Helper()
-	list, err := db.CreateDeliveries(ctx, ev, func(w *calgate.Webhook) bool { return w.MatchesType(ev.Type) },
-		func() (json.RawMessage, error) { return json.RawMessage(`{"type":"entry.created"}`), nil }, lease)
+	list, err := db.CreateDeliveries(ctx, []*calgate.Event{ev}, func(w *calgate.Webhook, ev *calgate.Event) bool { return w.MatchesType(ev.Type) },
+		func(*calgate.Event) (json.RawMessage, error) { return json.RawMessage(`{"type":"entry.created"}`), nil }, lease)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,5 +171,106 @@ func testSuccessesRecordedTogether(t *testing.T, db *DB) {
 	}
 	if due, _ := db.DueDeliveries(ctx, time.Now().Add(time.Hour), 10); len(due) != 0 {
 		t.Errorf("%d succeeded deliveries are due", len(due))
+	}
+}
+
+func testBatchDeliveries(t *testing.T, db *DB) {
+	a, b := newWorkspace(t, db, "a"), newWorkspace(t, db, "b")
+	wa1, wa2 := newWebhook(t, db, a.ID, "*"), newWebhook(t, db, a.ID, "entry.*")
+	wb := newWebhook(t, db, b.ID, "entry.cancelled")
+	evs := []*calgate.Event{testEvent(a.ID, 1), testEvent(b.ID, 2), testEvent(a.ID, 3)}
+	evs[1].Type = calgate.EventEntryCancelled
+	bodies := 0
+	got, err := db.CreateDeliveries(ctx, evs, func(w *calgate.Webhook, ev *calgate.Event) bool { return w.MatchesType(ev.Type) },
+		func(ev *calgate.Event) (json.RawMessage, error) { bodies++; return json.RawMessage(`{}`), nil }, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type pair struct {
+		event int64
+		hook  string
+	}
+	var pairs []pair
+	for _, d := range got {
+		pairs = append(pairs, pair{d.EventID, d.WebhookID})
+	}
+	first, second := wa1.ID, wa2.ID
+	if second < first {
+		first, second = second, first
+	}
+	want := []pair{{1, first}, {1, second}, {2, wb.ID}, {3, first}, {3, second}}
+	if len(pairs) != len(want) {
+		t.Fatalf("deliveries %v, want %v", pairs, want)
+	}
+	for i := range want {
+		if pairs[i] != want[i] {
+			t.Fatalf("deliveries %v, want %v (in event order, endpoints by id)", pairs, want)
+		}
+	}
+	if bodies != 3 {
+		t.Errorf("built %d bodies for 3 events", bodies)
+	}
+	if again, err := db.CreateDeliveries(ctx, evs, func(*calgate.Webhook, *calgate.Event) bool { return true },
+		func(*calgate.Event) (json.RawMessage, error) { return json.RawMessage(`{}`), nil }, time.Now()); err != nil || len(again) != 0 {
+		t.Fatalf("the repeated batch created %d deliveries (%v), want none", len(again), err)
+	}
+}
+
+func testEndpointClaims(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "a")
+	w := newWebhook(t, db, ws.ID, "*")
+	other := newWebhook(t, db, ws.ID, "*")
+	var evs []*calgate.Event
+	for i := range 30 {
+		evs = append(evs, testEvent(ws.ID, int64(i+1)))
+	}
+	// Created unclaimed (a lease in the past), due now.
+	if _, err := db.CreateDeliveries(ctx, evs, func(x *calgate.Webhook, _ *calgate.Event) bool { return x.ID == w.ID || x.ID == other.ID },
+		func(*calgate.Event) (json.RawMessage, error) { return json.RawMessage(`{}`), nil }, time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if owing, err := db.EndpointsOwingDeliveries(ctx, time.Now().Add(time.Second), 10); err != nil || len(owing) != 2 {
+		t.Fatalf("endpoints owing = %v, %v; want both", owing, err)
+	}
+	now := time.Now().Add(time.Second)
+	claimed := map[string]int{}
+	var last int64
+	for {
+		page, err := db.ClaimEndpointDeliveries(ctx, w.ID, now, now.Add(time.Minute), 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, d := range page {
+			if d.WebhookID != w.ID {
+				t.Fatalf("claimed %s of another endpoint", d.ID)
+			}
+			if d.EventID < last {
+				t.Errorf("event %d claimed after %d: not oldest first", d.EventID, last)
+			}
+			last = d.EventID
+			claimed[d.ID]++
+		}
+	}
+	if len(claimed) != 30 {
+		t.Fatalf("claimed %d of 30 deliveries", len(claimed))
+	}
+	ids := make([]string, 0, len(claimed))
+	for id, n := range claimed {
+		if n != 1 {
+			t.Errorf("%s claimed %d times", id, n)
+		}
+		ids = append(ids, id)
+	}
+	if owing, _ := db.EndpointsOwingDeliveries(ctx, now, 10); len(owing) != 1 || owing[0] != other.ID {
+		t.Fatalf("endpoints owing after the claim = %v, want only the other one", owing)
+	}
+	if err := db.ReleaseDeliveries(ctx, ids[:5]); err != nil {
+		t.Fatal(err)
+	}
+	if page, _ := db.ClaimEndpointDeliveries(ctx, w.ID, now, now.Add(time.Minute), 100); len(page) != 5 {
+		t.Fatalf("after releasing 5, claimed %d", len(page))
 	}
 }

@@ -12,18 +12,32 @@ import (
 	"github.com/calgate/calgate"
 )
 
-// JobAttempt is the job type of one delivery attempt; its payload is
-// "<delivery id> <endpoint id>".
-const JobAttempt = "webhook-attempt"
-
-// slotWait is how long an attempt waits for a call slot of its endpoint
-// before it goes back to the queue, to run busyDelay later.
+// Job types. JobSend sends an endpoint's due deliveries; its payload is
+// the endpoint id. JobAttempt is one attempt of one delivery, "<delivery
+// id> <endpoint id>", as earlier releases queued it.
 const (
-	slotWait  = 50 * time.Millisecond
-	busyDelay = 100 * time.Millisecond
+	JobSend    = "webhook-send"
+	JobAttempt = "webhook-attempt"
 )
 
-var _ calgate.Destination = (*Service)(nil)
+// slotWait is how long a first attempt made while handling events waits
+// for a call slot of its endpoint before the endpoint's remaining
+// deliveries go to a send job instead.
+const slotWait = 50 * time.Millisecond
+
+// sendPage is how many due deliveries a send job claims at a time, and
+// sendBudget how long one send job works before it hands the rest of the
+// endpoint's backlog to another, so that a slow endpoint does not hold a
+// worker for ever.
+const (
+	sendPage   = 64
+	sendBudget = 30 * time.Second
+)
+
+var (
+	_ calgate.Destination      = (*Service)(nil)
+	_ calgate.BatchDestination = (*Service)(nil)
+)
 
 // Name implements calgate.Destination.
 func (s *Service) Name() string { return "webhooks" }
@@ -33,40 +47,74 @@ func (s *Service) Policy() calgate.Policy {
 	return calgate.Policy{MaxRetry: 25, Timeout: time.Minute}
 }
 
-// Register plugs the service into the queue: the destination, the attempt
-// job and the sweep of overdue deliveries, run every interval (default 5 s).
+// Register plugs the service into the queue: the destination, the send
+// and attempt jobs and the sweep of overdue deliveries, run every interval
+// (default 5 s).
 func (s *Service) Register(r calgate.Registry, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultSweepInterval
 	}
 	r.AddDestination(s)
+	r.HandleJob(JobSend, calgate.Policy{MaxRetry: 3, Timeout: sendBudget + s.o.Timeout + 30*time.Second}, s.sendJob)
 	r.HandleJob(JobAttempt, calgate.Policy{MaxRetry: 3, Timeout: s.o.Timeout + 30*time.Second}, s.attemptJob)
 	r.Every("webhooks-sweep", interval, s.Sweep)
 }
 
-// HandleEvent creates the event's deliveries, one per matching enabled
-// endpoint, claimed at creation, and makes their first attempts at once,
-// side by side; a delivery whose endpoint has every call slot taken goes to
-// the queue instead. A repeated event creates and sends nothing.
+// HandleEvent is HandleEvents for one event.
 func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
-	if ev.Type == calgate.EventWebhookTest {
-		return nil
-	}
-	list, err := s.o.Store.CreateDeliveries(ctx, ev, func(w *calgate.Webhook) bool { return w.Matches(ev) },
-		func() (json.RawMessage, error) { return s.body(ev) }, time.Now().Add(s.lease()))
+	return s.HandleEvents(ctx, []*calgate.Event{ev})
+}
+
+// HandleEvents creates the deliveries of a batch of events, one per event
+// and matching enabled endpoint, in grouped writes, claimed at creation;
+// then it makes their first attempts at once, each endpoint's in order and
+// up to its concurrency limit, all endpoints side by side. An endpoint
+// whose call slots stay taken (it is slow, or busy with other batches)
+// gets its remaining deliveries released to a send job instead. A
+// repeated batch creates and sends nothing; once the deliveries are
+// written, each carries its own state, so the events count as handled.
+func (s *Service) HandleEvents(ctx context.Context, evs []*calgate.Event) error {
+	list, err := s.o.Store.CreateDeliveries(ctx, evs, func(w *calgate.Webhook, ev *calgate.Event) bool {
+		return ev.Type != calgate.EventWebhookTest && w.Matches(ev)
+	}, s.body, time.Now().Add(s.lease()))
 	if err != nil {
-		return fmt.Errorf("webhooks: event %d: %w", ev.ID, err)
+		return fmt.Errorf("webhooks: %d events: %w", len(evs), err)
+	}
+	byEndpoint := map[string][]*calgate.Delivery{}
+	var order []string
+	for _, d := range list {
+		if _, ok := byEndpoint[d.WebhookID]; !ok {
+			order = append(order, d.WebhookID)
+		}
+		byEndpoint[d.WebhookID] = append(byEndpoint[d.WebhookID], d)
 	}
 	var wg sync.WaitGroup
-	for _, d := range list {
+	for _, id := range order {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			release, ok := s.acquire(ctx, d.WebhookID, slotWait)
-			if !ok {
-				s.handOff(ctx, d)
-				return
-			}
+			s.sendClaimed(ctx, id, byEndpoint[id])
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// sendClaimed makes the first attempts of one endpoint's new deliveries,
+// oldest first, at most its concurrency at once. When no call slot frees
+// up within slotWait, it gives the rest back and leaves them to a send
+// job.
+func (s *Service) sendClaimed(ctx context.Context, endpointID string, list []*calgate.Delivery) {
+	var wg sync.WaitGroup
+	for i, d := range list {
+		release, ok := s.acquire(ctx, endpointID, slotWait)
+		if !ok {
+			s.handOff(ctx, endpointID, list[i:])
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			defer release()
 			if _, err := s.attempt(ctx, d, release); err != nil {
 				// The claim runs out and the sweep sends it again.
@@ -75,48 +123,99 @@ func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
 		}()
 	}
 	wg.Wait()
-	return nil
 }
 
-// handOff gives a claimed delivery to the queue.
-func (s *Service) handOff(ctx context.Context, d *calgate.Delivery) {
-	if err := s.o.Store.ReleaseDelivery(ctx, d.ID); err != nil {
-		s.logger.Warn("webhooks: release delivery", "delivery", d.ID, "err", err)
-		return
+// handOff gives claimed deliveries of an endpoint back and starts a send
+// job for them.
+func (s *Service) handOff(ctx context.Context, endpointID string, list []*calgate.Delivery) {
+	ids := make([]string, len(list))
+	for i, d := range list {
+		ids[i] = d.ID
 	}
-	// What cannot be enqueued now goes out with the sweep.
-	if err := s.enqueue(ctx, d, time.Now().Add(busyDelay), ""); err != nil {
-		s.logger.Warn("webhooks: enqueue attempt", "delivery", d.ID, "err", err)
+	if err := s.o.Store.ReleaseDeliveries(context.WithoutCancel(ctx), ids); err != nil {
+		s.logger.Warn("webhooks: release deliveries; their claims run out", "webhook", endpointID, "err", err)
+	}
+	// One send job per hand-over: a send job already running may be past
+	// these deliveries. What cannot be enqueued goes out with the sweep.
+	if err := s.enqueueSend(ctx, endpointID, "handoff:"+list[0].ID, time.Time{}); err != nil {
+		s.logger.Warn("webhooks: enqueue send", "webhook", endpointID, "err", err)
 	}
 }
 
 // lease is how long a claim lasts: a call's timeout and some slack.
 func (s *Service) lease() time.Duration { return s.o.Timeout + 10*time.Second }
 
-// enqueue schedules an attempt of d at a time (zero: now). The job id is
-// the delivery id with its round attempt count, so the same attempt is
-// queued once; tag tells apart re-enqueues that must not collide with a
-// task still running.
-func (s *Service) enqueue(ctx context.Context, d *calgate.Delivery, at time.Time, tag string) error {
-	id := fmt.Sprintf("%s:%d", d.ID, d.Attempts)
-	if tag != "" {
-		id += ":" + tag
-	}
-	return s.o.Jobs.Enqueue(ctx, calgate.Job{Type: JobAttempt, Payload: []byte(d.ID + " " + d.WebhookID), ID: id, At: at})
+// enqueueSend schedules a send job of an endpoint at a time (zero: now);
+// jobs with the same tag collapse.
+func (s *Service) enqueueSend(ctx context.Context, endpointID, tag string, at time.Time) error {
+	return s.o.Jobs.Enqueue(ctx, calgate.Job{Type: JobSend, Payload: []byte(endpointID), ID: endpointID + ":" + tag, At: at})
 }
 
-// attemptJob runs one attempt of a delivery, if it is still pending and
-// due and its endpoint has a free call slot.
+// sendJob is the JobSend handler: it claims the endpoint's due deliveries
+// a page at a time and attempts them, oldest first, up to the endpoint's
+// concurrency at once, until none is due or its budget is spent (then
+// another send job takes over). A disabled endpoint sends nothing: its
+// deliveries wait for it to be enabled.
+func (s *Service) sendJob(ctx context.Context, payload []byte) error {
+	endpointID := string(payload)
+	w, _, err := s.endpoint(ctx, endpointID)
+	if errors.Is(err, calgate.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if w.Disabled {
+		return nil
+	}
+	began := time.Now()
+	for time.Since(began) < sendBudget {
+		now := time.Now()
+		list, err := s.o.Store.ClaimEndpointDeliveries(ctx, endpointID, now, now.Add(s.lease()), sendPage)
+		if err != nil || len(list) == 0 {
+			return err
+		}
+		var wg sync.WaitGroup
+		for i, d := range list {
+			// A send job waits for the endpoint's slots as long as a call
+			// may take: it exists to work through the backlog.
+			release, ok := s.acquire(ctx, endpointID, s.o.Timeout)
+			if !ok {
+				ids := make([]string, 0, len(list)-i)
+				for _, rest := range list[i:] {
+					ids = append(ids, rest.ID)
+				}
+				_ = s.o.Store.ReleaseDeliveries(context.WithoutCancel(ctx), ids)
+				wg.Wait()
+				return ctx.Err()
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer release()
+				if _, err := s.attempt(ctx, d, release); err != nil {
+					s.logger.Warn("webhooks: attempt", "delivery", d.ID, "err", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return s.enqueueSend(ctx, endpointID, fmt.Sprintf("more:%d", time.Now().UnixNano()), time.Time{})
+}
+
+// attemptJob runs one attempt of a delivery queued by an earlier release,
+// if it is still pending and due and its endpoint has a free call slot.
 func (s *Service) attemptJob(ctx context.Context, payload []byte) error {
 	deliveryID, endpointID, ok := strings.Cut(string(payload), " ")
 	if !ok {
 		return fmt.Errorf("webhooks: bad attempt payload %q", payload)
 	}
-	release, ok := s.acquire(ctx, endpointID, slotWait)
+	release, ok := s.acquire(ctx, endpointID, s.o.Timeout)
 	if !ok {
-		d := &calgate.Delivery{ID: deliveryID, WebhookID: endpointID}
-		at := time.Now().Add(busyDelay)
-		return s.enqueue(ctx, d, at, fmt.Sprintf("busy%d", at.UnixMilli()))
+		return s.enqueueSend(ctx, endpointID, "attempt:"+deliveryID, time.Time{})
 	}
 	defer release()
 	now := time.Now()
@@ -197,8 +296,11 @@ func (s *Service) attempt(ctx context.Context, d *calgate.Delivery, release func
 		}
 	}
 	if d.Status == calgate.DeliveryPending {
-		if err := s.enqueue(ctx, d, *d.NextAttemptAt, ""); err != nil {
-			s.logger.Warn("webhooks: enqueue retry", "delivery", d.ID, "err", err)
+		// Retries due in the same second share one send job; the queue
+		// schedules to the second, so it runs at the next whole one.
+		at := d.NextAttemptAt.Truncate(time.Second).Add(time.Second)
+		if err := s.enqueueSend(ctx, d.WebhookID, fmt.Sprintf("retry:%d", at.Unix()), at); err != nil {
+			s.logger.Warn("webhooks: enqueue retry; the sweep will send it", "delivery", d.ID, "err", err)
 		}
 	}
 	return a, nil
@@ -241,19 +343,21 @@ func (s *Service) announceDisabled(ctx context.Context, w *calgate.Webhook, reas
 	}
 }
 
-// Sweep enqueues pending deliveries that are overdue and unclaimed: those
-// whose job was lost (a worker killed mid-call, Redis without its data).
-// It is safe to run in every worker at once: the claim decides who sends.
+// Sweep starts a send job for every enabled endpoint with pending
+// deliveries overdue and unclaimed: those whose job was lost (a worker
+// killed mid-call, Redis without its data). It is safe to run in every
+// worker at once: deliveries are claimed, so two send jobs of one endpoint
+// share the work.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := time.Now()
-	list, err := s.o.Store.DueDeliveries(ctx, now.Add(-s.o.Overdue), 1000)
+	ids, err := s.o.Store.EndpointsOwingDeliveries(ctx, now.Add(-s.o.Overdue), 1000)
 	if err != nil {
 		return err
 	}
-	for _, d := range list {
-		if err := s.enqueue(ctx, d, time.Time{}, "sweep"); err != nil {
-			return err
-		}
+	tag := fmt.Sprintf("sweep:%d", now.UnixNano()/int64(s.o.Overdue))
+	var errs []error
+	for _, id := range ids {
+		errs = append(errs, s.enqueueSend(ctx, id, tag, time.Time{}))
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -291,8 +291,8 @@ func (s *Service) Retry(ctx context.Context, workspaceID, webhookID, id string) 
 	if err != nil {
 		return nil, notFoundOr(err)
 	}
-	if err := s.enqueue(ctx, d, time.Time{}, fmt.Sprintf("manual%d", time.Now().UnixNano())); err != nil {
-		s.logger.Warn("webhooks: enqueue manual retry", "delivery", d.ID, "err", err)
+	if err := s.enqueueSend(ctx, d.WebhookID, fmt.Sprintf("manual:%d", time.Now().UnixNano()), time.Time{}); err != nil {
+		s.logger.Warn("webhooks: enqueue manual retry; the sweep will send it", "delivery", d.ID, "err", err)
 	}
 	return d, nil
 }
@@ -307,10 +307,9 @@ func (s *Service) Replay(ctx context.Context, workspaceID, webhookID string, sin
 	if err != nil {
 		return 0, err
 	}
-	tag := fmt.Sprintf("replay%d", time.Now().UnixNano())
-	for _, d := range list {
-		if err := s.enqueue(ctx, d, time.Time{}, tag); err != nil {
-			s.logger.Warn("webhooks: enqueue replay", "delivery", d.ID, "err", err)
+	if len(list) > 0 {
+		if err := s.enqueueSend(ctx, webhookID, fmt.Sprintf("replay:%d", time.Now().UnixNano()), time.Time{}); err != nil {
+			s.logger.Warn("webhooks: enqueue replay; the sweep will send it", "webhook", webhookID, "err", err)
 		}
 	}
 	return len(list), nil

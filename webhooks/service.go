@@ -222,7 +222,7 @@ func (s *Service) retryDelay(next int) (time.Duration, bool) {
 	return time.Duration(float64(d) * s.o.RetryScale), ok
 }
 
-// message builds the Standard Webhooks body of an event.
+// body builds the Standard Webhooks body of an event.
 func (s *Service) body(ev *calgate.Event) (json.RawMessage, error) {
 	m, err := NewMessage("", string(ev.Type), ev.CreatedAt, s.o.Data(ev))
 	if err != nil {

@@ -53,3 +53,7 @@ CREATE INDEX caldav_objects_overdue ON caldav_objects (pending_since) WHERE pend
 ALTER TABLE caldav_targets ADD COLUMN push_attempts INTEGER NOT NULL DEFAULT 0;
 
 ALTER TABLE caldav_targets ADD COLUMN push_retry_at {{TIME}};
+
+-- Webhook deliveries are sent per endpoint: a sender claims an endpoint's
+-- due deliveries a page at a time, oldest first.
+CREATE INDEX webhook_deliveries_endpoint_due ON webhook_deliveries (webhook_id, next_attempt_at) WHERE status = 'pending';
