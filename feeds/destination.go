@@ -22,7 +22,10 @@ const maxRerenders = 10
 // entry before or after the change.
 type Destination struct{ s *Service }
 
-var _ calgate.Destination = Destination{}
+var (
+	_ calgate.Destination      = Destination{}
+	_ calgate.BatchDestination = Destination{}
+)
 
 // Destination returns the service's destination.
 func (s *Service) Destination() Destination { return Destination{s: s} }
@@ -35,17 +38,38 @@ func (Destination) Policy() calgate.Policy {
 	return calgate.Policy{MaxRetry: 10, Timeout: time.Minute}
 }
 
-// HandleEvent finds the feeds the entry belongs or belonged to and asks
-// for their render. Doing it twice for one event only renders twice.
+// HandleEvent is HandleEvents for one event.
 func (d Destination) HandleEvent(ctx context.Context, ev *calgate.Event) error {
-	if ev.Entry == nil {
-		return nil
+	return d.HandleEvents(ctx, []*calgate.Event{ev})
+}
+
+// HandleEvents finds the feeds the batch's entries belong or belonged to,
+// reading each workspace's feeds once, and asks once for each one's
+// render. Doing it twice for one batch only renders twice.
+func (d Destination) HandleEvents(ctx context.Context, evs []*calgate.Event) error {
+	feeds := map[string][]*calgate.Feed{}
+	var changed []*calgate.Feed
+	seen := map[string]bool{}
+	for _, ev := range evs {
+		if ev.Entry == nil {
+			continue
+		}
+		list, ok := feeds[ev.WorkspaceID]
+		if !ok {
+			var err error
+			if list, err = d.s.workspaceFeeds(ctx, ev.WorkspaceID); err != nil {
+				return fmt.Errorf("feeds: event %d: %w", ev.ID, err)
+			}
+			feeds[ev.WorkspaceID] = list
+		}
+		for _, f := range affected(list, ev, d.s.now()) {
+			if !seen[f.ID] {
+				seen[f.ID] = true
+				changed = append(changed, f)
+			}
+		}
 	}
-	feeds, err := d.s.Affected(ctx, ev)
-	if err != nil {
-		return err
-	}
-	for _, f := range feeds {
+	for _, f := range changed {
 		d.s.changed(ctx, f)
 	}
 	return nil
@@ -54,20 +78,36 @@ func (d Destination) HandleEvent(ctx context.Context, ev *calgate.Event) error {
 // Affected lists the workspace's feeds whose filter matches the event's
 // entry after the change or before it.
 func (s *Service) Affected(ctx context.Context, ev *calgate.Event) ([]*calgate.Feed, error) {
-	now := s.now()
+	list, err := s.workspaceFeeds(ctx, ev.WorkspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("feeds: event %d: %w", ev.ID, err)
+	}
+	return affected(list, ev, s.now()), nil
+}
+
+// affected picks the feeds whose filter matches the event's entry after
+// the change or before it.
+func affected(feeds []*calgate.Feed, ev *calgate.Event, now time.Time) []*calgate.Feed {
 	prev := ev.Previous()
+	var out []*calgate.Feed
+	for _, f := range feeds {
+		if f.Matches(ev.Entry, now) || (prev != nil && f.Matches(prev, now)) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// workspaceFeeds lists every feed of a workspace.
+func (s *Service) workspaceFeeds(ctx context.Context, workspaceID string) ([]*calgate.Feed, error) {
 	var out []*calgate.Feed
 	cursor := ""
 	for {
-		page, next, err := s.store.Feeds(ctx, ev.WorkspaceID, cursor, pageSize)
+		page, next, err := s.store.Feeds(ctx, workspaceID, cursor, pageSize)
 		if err != nil {
-			return nil, fmt.Errorf("feeds: event %d: %w", ev.ID, err)
+			return nil, err
 		}
-		for _, f := range page {
-			if f.Matches(ev.Entry, now) || (prev != nil && f.Matches(prev, now)) {
-				out = append(out, f)
-			}
-		}
+		out = append(out, page...)
 		if next == "" {
 			return out, nil
 		}
