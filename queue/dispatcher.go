@@ -87,10 +87,13 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	total := 0
 	var firstErr error
 	for _, b := range batches {
+		total += b.Len()
+		if d.queue.handLocal(b) {
+			continue
+		}
 		if err := d.queue.enqueueBatch(ctx, b, time.Time{}); err != nil && firstErr == nil {
 			firstErr = err
 		}
-		total += b.Len()
 	}
 	if total > 0 && d.OnDispatched != nil {
 		d.OnDispatched(total)

@@ -33,8 +33,17 @@
 // each overdue batch with one UPDATE (FOR UPDATE SKIP LOCKED on
 // PostgreSQL).
 //
-// Follow-up work is re-derived from the database the same way: webhook
-// deliveries are rows with a lease (the webhooks sweep), CalDAV pushes are
+// A process that dispatches and also runs workers (calgate serve, calgate
+// worker) hands the batches it cuts to its own workers directly, without
+// the round trip through Redis, as long as they keep up; the batch rows
+// are the record either way. Destinations that implement
+// calgate.BatchDestination handle a batch with grouped reads and writes;
+// the others get its events one at a time, 16 at once.
+//
+// Follow-up work is re-derived from the database the same way, and
+// grouped where it shares a target: webhook deliveries are rows with a
+// lease, sent by one send job per endpoint (the webhooks sweep starts one
+// for any endpoint with overdue deliveries), CalDAV pushes are
 // the wanted versions of caldav_objects (the CalDAV sweep starts a flush
 // of any target with objects pending past the lease), iCal polls and
 // scheduled pulls are claimed by moving their due time forward by a lease

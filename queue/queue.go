@@ -69,6 +69,7 @@ type Queue struct {
 	depthErr error
 
 	recent *recentBatches
+	local  localBatches
 }
 
 type jobSpec struct {

@@ -40,6 +40,11 @@ func (q *Queue) RunWorker(ctx context.Context, events calgate.EventStore, shutdo
 	for _, d := range q.Destinations() {
 		mux.HandleFunc("dest:"+d.Name(), q.batchHandler(events, d))
 	}
+	var local sync.WaitGroup
+	cancelLocal := func() {}
+	if events != nil {
+		cancelLocal = q.startLocal(ctx, events, &local)
+	}
 	q.mu.Lock()
 	for typ, spec := range q.jobs {
 		h := spec.handler
@@ -66,16 +71,17 @@ func (q *Queue) RunWorker(ctx context.Context, events calgate.EventStore, shutdo
 		}()
 	}
 	<-ctx.Done()
+	q.stopLocal()
+	cut := time.AfterFunc(shutdownTimeout, cancelLocal)
 	srv.Shutdown()
+	local.Wait()
+	cut.Stop()
+	cancelLocal()
 	wg.Wait()
 	return nil
 }
 
-// batchHandler runs one destination's batch task: it reads the batch's
-// events (from this process's cache when another destination's task just
-// read them), hands them to the destination and records the outcome. The
-// events that failed stay owed as batches of their own, retried with
-// backoff; a worker stopping mid-batch leaves the whole batch owed.
+// batchHandler runs one destination's batch task (see runBatch).
 func (q *Queue) batchHandler(st calgate.EventStore, d calgate.Destination) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		b, err := decodeBatch(d.Name(), t.Payload())
@@ -83,33 +89,43 @@ func (q *Queue) batchHandler(st calgate.EventStore, d calgate.Destination) asynq
 			q.logger.Error("queue: dropping a malformed batch task", "destination", d.Name(), "err", err)
 			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 		}
-		evs, ok := q.recent.get(b.After, b.Through)
-		if !ok {
-			if evs, err = st.BatchEvents(ctx, b); err != nil {
-				return err
-			}
-			q.recent.add(b.After, b.Through, cloneEvents(evs))
-		}
-		failed := runDestination(ctx, d, evs)
-		if len(failed) > 0 && ctx.Err() != nil {
-			// The worker is stopping: the batch stays owed as it was.
-			return ctx.Err()
-		}
-		for pos, err := range failed {
-			q.logger.Warn("destination failed", "destination", d.Name(), "position", pos, "batch", b.ID, "err", err)
-		}
-		retryAt := time.Now().Add(retryDelay(b.Attempts + 1))
-		retries, err := st.CompleteBatch(context.WithoutCancel(ctx), b, failed, retryAt.Add(q.opts.Lease))
-		if err != nil {
+		return q.runBatch(ctx, st, d, b)
+	}
+}
+
+// runBatch reads a batch's events (from this process's cache when another
+// destination's task just read them), hands them to the destination and
+// records the outcome. The events that failed stay owed as batches of
+// their own, retried with backoff; a worker stopping mid-batch leaves the
+// whole batch owed.
+func (q *Queue) runBatch(ctx context.Context, st calgate.EventStore, d calgate.Destination, b *calgate.Batch) error {
+	evs, ok := q.recent.get(b.After, b.Through)
+	if !ok {
+		var err error
+		if evs, err = st.BatchEvents(ctx, b); err != nil {
 			return err
 		}
-		for _, r := range retries {
-			if err := q.enqueueBatch(ctx, r, retryAt); err != nil {
-				q.logger.Warn("queue: enqueue retry; the sweep will hand it over", "batch", r.ID, "err", err)
-			}
-		}
-		return nil
+		q.recent.add(b.After, b.Through, cloneEvents(evs))
 	}
+	failed := runDestination(ctx, d, evs)
+	if len(failed) > 0 && ctx.Err() != nil {
+		// The worker is stopping: the batch stays owed as it was.
+		return ctx.Err()
+	}
+	for pos, err := range failed {
+		q.logger.Warn("destination failed", "destination", d.Name(), "position", pos, "batch", b.ID, "err", err)
+	}
+	retryAt := time.Now().Add(retryDelay(b.Attempts + 1))
+	retries, err := st.CompleteBatch(context.WithoutCancel(ctx), b, failed, retryAt.Add(q.opts.Lease))
+	if err != nil {
+		return err
+	}
+	for _, r := range retries {
+		if err := q.enqueueBatch(ctx, r, retryAt); err != nil {
+			q.logger.Warn("queue: enqueue retry; the sweep will hand it over", "batch", r.ID, "err", err)
+		}
+	}
+	return nil
 }
 
 // retryDelay is the wait before a failed event's next run: 1 s, 2 s, 4 s …
