@@ -207,7 +207,7 @@ func (s *Service) pushAll(ctx context.Context, t *calgate.CalDAVTarget, cl *cald
 	conflicts := 0
 	var failed []string
 	var stop error
-	sem := make(chan struct{}, flushConcurrency)
+	sem := s.targetConns(t.ID)
 	for _, obj := range objs {
 		sem <- struct{}{}
 		wg.Add(1)
@@ -247,6 +247,18 @@ func (s *Service) pushAll(ctx context.Context, t *calgate.CalDAVTarget, cl *cald
 	}
 	wg.Wait()
 	return conflicts, failed, stop
+}
+
+// targetConns is the semaphore of a target's writes in this process.
+func (s *Service) targetConns(targetID string) chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.conns[targetID]
+	if c == nil {
+		c = make(chan struct{}, flushConcurrency)
+		s.conns[targetID] = c
+	}
+	return c
 }
 
 // flushFailed records a flush's failure on the target: wrong credentials

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -67,6 +68,11 @@ type Options struct {
 type Service struct {
 	opts Options
 	log  *slog.Logger
+
+	mu sync.Mutex
+	// conns bounds, per target, the writes this process has in flight, so
+	// that flushes of one target side by side share its connections.
+	conns map[string]chan struct{}
 }
 
 var _ calgate.Destination = (*Service)(nil)
@@ -88,7 +94,7 @@ func New(o Options) *Service {
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = 5 * time.Second
 	}
-	return &Service{opts: o, log: o.Logger}
+	return &Service{opts: o, log: o.Logger, conns: map[string]chan struct{}{}}
 }
 
 // Register plugs the destination, its jobs and the periodic
