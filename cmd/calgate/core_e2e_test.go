@@ -170,6 +170,13 @@ func startWithRecorder(t *testing.T, cfg *Config, rec *recorder) *testGateway {
 
 func startWithHook(t *testing.T, cfg *Config, hook func(a *app)) *testGateway {
 	t.Helper()
+	return startWithHookAs(t, cfg, roleAPI|roleWorker, hook)
+}
+
+// startWithHookAs starts a gateway with the given roles; hook may add to
+// it before it runs.
+func startWithHookAs(t *testing.T, cfg *Config, roles role, hook func(a *app)) *testGateway {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := openApp(ctx, cfg, testLogger(t))
 	if err != nil {
@@ -182,33 +189,39 @@ func startWithHook(t *testing.T, cfg *Config, hook func(a *app)) *testGateway {
 	}
 	ready := make(chan string, 1)
 	g := &testGateway{Token: cfg.AdminToken, app: a, stop: cancel, done: make(chan error, 1)}
-	go func() { g.done <- a.run(ctx, roleAPI|roleWorker, ready) }()
+	go func() { g.done <- a.run(ctx, roles, ready) }()
 	g.URL = "http://" + <-ready
 	t.Cleanup(g.Stop)
 	return g
 }
 
-func TestOutboxDispatchesEventsWrittenWhileRedisWasDown(t *testing.T) {
+// TestOutboxHandsOverEventsWrittenWhileRedisWasDown runs an API process
+// alone, whose events can reach a worker only through Redis, and stops
+// Redis: the writes are accepted and the database records them as owed.
+// Redis comes back empty and a worker process starts: the sweep hands it
+// every owed event.
+func TestOutboxHandsOverEventsWrittenWhileRedisWasDown(t *testing.T) {
 	redisServer := testenv.StartRedisServer(t)
 	cfg := testConfig(t)
 	cfg.RedisURL = redisServer.URL
+	cfg.DatabaseURL = testenv.Postgres(t)
 	rec := &recorder{seen: map[int64]int{}}
-	g := startWithRecorder(t, cfg, rec)
-	g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": "before", "workstage": "W", "start": "2025-01-01"})
-	eventually(t, "the first event to be delivered", func() bool { return rec.count() == 1 })
+	addRecorder := func(a *app) { a.queue.AddDestination(rec) }
+	g := startWithHookAs(t, cfg, roleAPI, addRecorder)
 
 	redisServer.Stop()
 	for i := 0; i < 5; i++ {
 		// Writes succeed while Redis is down: the outbox holds the events.
 		g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": "during-" + string(rune('a'+i)), "workstage": "W", "start": "2025-01-01"})
 	}
-	// The database owes them to every destination.
+	// The database owes them to every destination, and says so.
 	eventually(t, "the five events to be owed to the recorder", func() bool { return owedEvents(t, g, rec.Name()) == 5 })
 	if m := string(g.mustCall(t, http.StatusOK, "GET", "/metrics", nil)); !strings.Contains(m, `calgate_outbox_owed_events{destination="test-recorder"} 5`) {
 		t.Errorf("/metrics does not show the owed events:\n%s", m)
 	}
 	redisServer.Start() // empty: it kept nothing
-	eventually(t, "the outbox to reach the queue", func() bool { return rec.count() == 6 })
+	startWithHookAs(t, cfg, roleWorker, addRecorder)
+	eventually(t, "the owed events to reach the worker", func() bool { return rec.count() == 5 })
 	eventually(t, "nothing to be owed any more", func() bool { return owedEvents(t, g, "") == 0 })
 }
 

@@ -305,15 +305,9 @@ func TestProductionShapeLosesNothingUnderFaults(t *testing.T) {
 	if len(live) != reservations-len(archived) {
 		t.Fatalf("%d live reservations, want %d", len(live), reservations-len(archived))
 	}
-	var why string
-	eventuallyWithin(t, 90*time.Second, "Radicale to hold one object per live reservation", func() bool {
-		ok, reason := calendarHolds(t, rad, live)
-		why = reason
-		return ok
+	waitUntil(t, 90*time.Second, "Radicale to hold one object per live reservation", func() (bool, string) {
+		return calendarHolds(t, rad, live)
 	})
-	if why != "" {
-		t.Fatal(why)
-	}
 	eventuallyWithin(t, 30*time.Second, "the feed to show the final state", func() bool {
 		_, body, _ := fetchFeed(t, g2, feed)
 		s := string(body)
@@ -323,6 +317,23 @@ func TestProductionShapeLosesNothingUnderFaults(t *testing.T) {
 	// scrapes it.
 	if m := w2.get(t, "/metrics"); !strings.Contains(m, `calgate_webhook_attempts_total{outcome="succeeded"}`) {
 		t.Errorf("the worker's /metrics lacks webhook attempts:\n%s", tail(m, 2000))
+	}
+}
+
+// waitUntil polls cond until it holds, and fails with cond's last reason
+// when it does not within limit.
+func waitUntil(t *testing.T, limit time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s: %s", what, why)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 

@@ -6,11 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -105,12 +105,11 @@ func procEnv(t testing.TB, dataDir string, extra ...string) []string {
 	return append(env, extra...)
 }
 
-// startProc runs `calgate role` with env on a free port and waits until
-// it is ready.
+// startProc runs `calgate role` with env on a port of its own and waits
+// until it is ready.
 func startProc(t testing.TB, role string, env []string) *proc {
 	t.Helper()
-	p := &proc{t: t, role: role, env: env, logs: &syncBuffer{}}
-	p.addr = freeAddr(t)
+	p := &proc{t: t, role: role, env: env, logs: &syncBuffer{}, addr: "127.0.0.1:0"}
 	p.start()
 	t.Cleanup(func() {
 		p.kill()
@@ -124,10 +123,12 @@ func startProc(t testing.TB, role string, env []string) *proc {
 	return p
 }
 
-// start (re)starts the process on its address and waits for /readyz.
+// start (re)starts the process and waits for /readyz. The first start
+// listens on a port the system picks (read back from the "listening" log
+// line); a restart takes the same one again.
 func (p *proc) start() {
 	p.t.Helper()
-	env := append(append([]string(nil), p.env...), "CALGATE_ADDR="+p.addr, "CALGATE_WORKER_ADDR="+p.addr)
+	env := append(append([]string(nil), p.env...), "CALGATE_ADDR="+p.addr, "CALGATE_WORKER_ADDR="+p.addr, "CALGATE_LOG_LEVEL=info")
 	p.cmd = exec.Command(calgateBinary(p.t), p.role)
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
@@ -145,6 +146,13 @@ func (p *proc) start() {
 		case <-p.done:
 			p.t.Fatalf("calgate %s exited at start:\n%s", p.role, tail(p.logs.String(), 4000))
 		default:
+		}
+		if strings.HasSuffix(p.addr, ":0") {
+			if m := listeningRE.FindStringSubmatch(p.logs.String()); m != nil {
+				p.addr = m[1]
+			}
+			time.Sleep(20 * time.Millisecond)
+			continue
 		}
 		resp, err := http.Get("http://" + p.addr + "/readyz")
 		if err == nil {
@@ -192,15 +200,8 @@ func (p *proc) get(t *testing.T, path string) string {
 	return b.String()
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// listeningRE finds the address in calgate's "listening" log line.
+var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 func tail(s string, n int) string {
 	if len(s) <= n {

@@ -236,7 +236,9 @@ func (c *benchClient) workspace(b *testing.B, name string, rcv *arrivals, n int)
 	if err := c.a.store.CreateToken(ctx, tok, calgate.HashSecret(secret)); err != nil {
 		b.Fatal(err)
 	}
-	benchWebhooks(b, c.a, ws.ID, rcv, n)
+	if n > 0 {
+		benchWebhooks(b, c.a, ws.ID, rcv, n)
+	}
 	return secret
 }
 
@@ -360,5 +362,33 @@ func waitFor(b *testing.B, cond func() bool) {
 			b.Fatal("timed out")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// BenchmarkEmbeddedBacklog measures, on the embedded defaults, how fast a
+// backlog drains to one endpoint: 500 jobs, and 50,000 posted at once (in
+// bulk requests of 10,000), counted from the first request to the last
+// receipt. The rate per event must not fall as the backlog grows.
+func BenchmarkEmbeddedBacklog(b *testing.B) {
+	a, _, addr := benchGateway(b, false)
+	api := benchAPI(a, addr)
+	for _, n := range []int{500, 50000} {
+		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
+			rcv := newArrivals(b)
+			token := api.workspace(b, fmt.Sprintf("backlog-%d-%d", n, time.Now().UnixNano()), rcv, 1)
+			var rate float64
+			round := 0
+			for b.Loop() {
+				round++
+				want := rcv.total.Load() + int64(n)
+				began := time.Now()
+				for from := 0; from < n; from += 10000 {
+					api.bulk(b, token, fmt.Sprintf("b%d-%d", round, from), min(10000, n-from))
+				}
+				waitFor(b, func() bool { return rcv.total.Load() >= want })
+				rate = float64(n) / time.Since(began).Seconds()
+			}
+			b.ReportMetric(rate, "events/s")
+		})
 	}
 }

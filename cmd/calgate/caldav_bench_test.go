@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	calgate "github.com/calgate/calgate"
+	"github.com/calgate/calgate/ical"
+	"github.com/calgate/calgate/sync/caldav/caldavtest"
+)
+
+// BenchmarkCalDAVEndToEnd measures the path a user sees: 300 reservations
+// posted in one bulk request, counted from the request until calgate has
+// the last object on a real Radicale (objects/s), through the dispatcher,
+// the queue, the worker and the flush. In the same run, 8 plain kept-alive
+// HTTP connections PUT the same objects into another calendar of the same
+// Radicale (raw-puts/s); ratio is the gateway over that.
+func BenchmarkCalDAVEndToEnd(b *testing.B) {
+	const n = 300
+	rad := caldavtest.StartRadicale(b)
+	a, _, addr := benchGateway(b, false)
+	api := benchAPI(a, addr)
+	ctx := context.Background()
+	var gwRate, rawRate float64
+	round := 0
+	for b.Loop() {
+		round++
+		// Radicale slows down as a calendar grows: each round gets fresh ones.
+		gwCal, err := rad.MakeCalendar(ctx, fmt.Sprintf("e2e-gw-%d", round), "Gateway", "VEVENT")
+		if err != nil {
+			b.Fatal(err)
+		}
+		rawCal, err := rad.MakeCalendar(ctx, fmt.Sprintf("e2e-raw-%d", round), "Raw", "VEVENT")
+		if err != nil {
+			b.Fatal(err)
+		}
+		token := api.workspace(b, fmt.Sprintf("caldav-%d-%d", round, time.Now().UnixNano()), nil, 0)
+		api.post(b, token, "/v1/caldav-targets", map[string]any{"url": rad.URL, "username": rad.Username, "password": rad.Password,
+			"calendar": gwCal, "kinds": []string{"reservation"}}, http.StatusCreated)
+		ws, err := a.store.TokenByHash(ctx, calgate.HashSecret(token))
+		if err != nil {
+			b.Fatal(err)
+		}
+		targets, err := a.store.CalDAVTargets(ctx, ws.Workspace.ID)
+		if err != nil || len(targets) != 1 {
+			b.Fatalf("targets: %v %v", targets, err)
+		}
+		// The target's first reconciliation (of an empty selection) is
+		// done before the clock starts.
+		time.Sleep(time.Second)
+		items := make([]map[string]any, n)
+		for i := range items {
+			items[i] = map[string]any{"external_id": fmt.Sprintf("R-%d", i), "resource": fmt.Sprintf("Room %d", i%7), "title": fmt.Sprintf("Booking %d", i),
+				"start": "2026-06-01T09:00:00+02:00", "end": "2026-06-01T10:00:00+02:00"}
+		}
+		began := time.Now()
+		api.post(b, token, "/v1/reservations/bulk", map[string]any{"items": items}, http.StatusOK)
+		waitFor(b, func() bool { return pushedObjects(b, a, targets[0].ID) == n })
+		gwRate = float64(n) / time.Since(began).Seconds()
+
+		entries, _, err := a.store.Entries(ctx, ws.Workspace.ID, calgate.EntryFilter{Limit: n})
+		if err != nil || len(entries) != n {
+			b.Fatalf("%d entries, %v", len(entries), err)
+		}
+		objects := make([][]byte, n)
+		for k, en := range entries {
+			var buf bytes.Buffer
+			if err := ical.RenderEntry(&buf, ical.Calendar{}, ical.Event{Entry: en}); err != nil {
+				b.Fatal(err)
+			}
+			objects[k] = buf.Bytes()
+		}
+		rawRate = rawCalDAVPuts(b, rad, rawCal, objects)
+	}
+	b.ReportMetric(gwRate, "objects/s")
+	b.ReportMetric(rawRate, "raw-puts/s")
+	b.ReportMetric(gwRate/rawRate, "ratio")
+}
+
+// pushedObjects counts the objects of a target that the server holds at
+// the wanted version.
+func pushedObjects(b *testing.B, a *app, targetID string) int {
+	objs, err := a.store.CalDAVObjects(context.Background(), targetID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for _, o := range objs {
+		if o.State == calgate.CalDAVObjectPresent && o.PushedVersion >= o.WantedVersion && o.PushedVersion > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// rawCalDAVPuts PUTs the objects into a calendar from 8 plain kept-alive
+// HTTP connections and returns objects/s.
+func rawCalDAVPuts(b *testing.B, srv *caldavtest.Server, cal string, objects [][]byte) float64 {
+	const conns = 8
+	ctx := context.Background()
+	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	began := time.Now()
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(objects) {
+					return
+				}
+				if err := srv.Put(ctx, hc, fmt.Sprintf("%sraw-%d.ics", cal, k), objects[k]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	return float64(len(objects)) / time.Since(began).Seconds()
+}
