@@ -110,8 +110,8 @@ func ConnectorSchemas(types []string) map[string]any {
 		}),
 		"Connector": object(obj{
 			"id": str(""), "type": enum(types...), "name": str(""), "filter": ref("ConnectorFilter"),
-			"mapping": obj{"type": "object", "additionalProperties": true},
-			"state": enum(calgate.ConnectorStatePending, calgate.ConnectorStateConnected, calgate.ConnectorStateNeedsReauth, calgate.ConnectorStatePaused),
+			"mapping":         obj{"type": "object", "additionalProperties": true},
+			"state":           enum(calgate.ConnectorStatePending, calgate.ConnectorStateConnected, calgate.ConnectorStateNeedsReauth, calgate.ConnectorStatePaused),
 			"account":         str("the remote company or tenant"),
 			"account_name":    str(""),
 			"authorize_url":   str("where the user consents (creation and authorize replies only)"),

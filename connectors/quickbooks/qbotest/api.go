@@ -48,14 +48,14 @@ type line struct {
 
 // document is an Invoice or a SalesReceipt.
 type document struct {
-	ID          string `json:"Id,omitempty"`
-	SyncToken   string `json:"SyncToken,omitempty"`
-	Sparse      *bool  `json:"sparse,omitempty"`
-	CustomerRef *ref   `json:"CustomerRef,omitempty"`
-	Line        []line `json:"Line,omitempty"`
-	PrivateNote string `json:"PrivateNote,omitempty"`
-	TxnDate     string `json:"TxnDate,omitempty"`
-	DocNumber   string `json:"DocNumber,omitempty"`
+	ID          string  `json:"Id,omitempty"`
+	SyncToken   string  `json:"SyncToken,omitempty"`
+	Sparse      *bool   `json:"sparse,omitempty"`
+	CustomerRef *ref    `json:"CustomerRef,omitempty"`
+	Line        []line  `json:"Line,omitempty"`
+	PrivateNote string  `json:"PrivateNote,omitempty"`
+	TxnDate     string  `json:"TxnDate,omitempty"`
+	DocNumber   string  `json:"DocNumber,omitempty"`
 	TotalAmt    float64 `json:"TotalAmt"`
 	// Kind is "invoice" or "salesreceipt" (not on the wire).
 	Kind   string `json:"-"`
