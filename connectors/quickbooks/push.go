@@ -170,6 +170,42 @@ func attributeNumber(attrs json.RawMessage, name string) float64 {
 // customer finds the customer by DisplayName through the query endpoint,
 // or creates it.
 func (v *Vendor) customer(ctx context.Context, c *connectors.Client, realm, name, email, phone string, p *connectors.Push) (string, error) {
+	if id, err := v.findCustomer(ctx, c, realm, name); err != nil || id != "" {
+		return id, err
+	}
+	cu := Customer{DisplayName: name}
+	if email != "" {
+		cu.PrimaryEmailAddr = &EmailAddress{Address: email}
+	}
+	if phone != "" {
+		cu.PrimaryPhone = &TelephoneNumber{FreeFormNumber: phone}
+	}
+	body, _ := json.Marshal(cu)
+	resp, err := c.Do(ctx, connectors.Request{Operation: "create customer", Method: "POST",
+		URL: v.url(realm, "customer", url.Values{"requestid": {p.Key("customer", name)}}), Body: body})
+	var he *connectors.HTTPError
+	if errors.As(err, &he) && he.Status == 400 && strings.Contains(he.Text, "code "+CodeDuplicateName) {
+		// Created meanwhile by another push for the same customer.
+		id, ferr := v.findCustomer(ctx, c, realm, name)
+		if ferr == nil && id == "" {
+			ferr = err
+		}
+		return id, ferr
+	}
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		Customer Customer `json:"Customer"`
+	}
+	if err := json.Unmarshal(resp.Body, &out); err != nil || out.Customer.ID == "" {
+		return "", fmt.Errorf("quickbooks: create customer: no customer in the answer (%v)", err)
+	}
+	return out.Customer.ID, nil
+}
+
+// findCustomer looks a customer up by DisplayName; "" when there is none.
+func (v *Vendor) findCustomer(ctx context.Context, c *connectors.Client, realm, name string) (string, error) {
 	q := "select * from Customer where DisplayName = '" + strings.ReplaceAll(strings.ReplaceAll(name, `\`, `\\`), "'", `\'`) + "'"
 	resp, err := c.Do(ctx, connectors.Request{Operation: "query customer", Method: "GET", URL: v.url(realm, "query", url.Values{"query": {q}})})
 	if err != nil {
@@ -186,26 +222,7 @@ func (v *Vendor) customer(ctx context.Context, c *connectors.Client, realm, name
 	if len(qr.QueryResponse.Customer) > 0 {
 		return qr.QueryResponse.Customer[0].ID, nil
 	}
-	cu := Customer{DisplayName: name}
-	if email != "" {
-		cu.PrimaryEmailAddr = &EmailAddress{Address: email}
-	}
-	if phone != "" {
-		cu.PrimaryPhone = &TelephoneNumber{FreeFormNumber: phone}
-	}
-	body, _ := json.Marshal(cu)
-	resp, err = c.Do(ctx, connectors.Request{Operation: "create customer", Method: "POST",
-		URL: v.url(realm, "customer", url.Values{"requestid": {p.Key("customer", name)}}), Body: body})
-	if err != nil {
-		return "", err
-	}
-	var out struct {
-		Customer Customer `json:"Customer"`
-	}
-	if err := json.Unmarshal(resp.Body, &out); err != nil || out.Customer.ID == "" {
-		return "", fmt.Errorf("quickbooks: create customer: no customer in the answer (%v)", err)
-	}
-	return out.Customer.ID, nil
+	return "", nil
 }
 
 // write posts a document (create, or update when tx has an Id) with a

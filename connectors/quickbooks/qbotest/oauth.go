@@ -84,3 +84,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"token_type": "bearer", "access_token": access, "refresh_token": refresh,
 		"expires_in": int(s.o.AccessTokenTTL.Seconds()), "x_refresh_token_expires_in": 8726400})
 }
+
+// IssueAccessToken returns a fresh access token without the OAuth dance,
+// for benchmarks that call the API directly.
+func (s *Server) IssueAccessToken() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok := newToken("eyJ")
+	s.access[tok] = time.Now().Add(s.o.AccessTokenTTL)
+	return tok
+}
