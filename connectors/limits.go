@@ -43,16 +43,27 @@ func (l Limits) Share(n int) Limits {
 // tenant is the rate state of one remote tenant in this process.
 type tenant struct {
 	limiters []*rate.Limiter
+	logs     []*slidingLog
 	slots    chan struct{}
 }
 
-// newTenant turns each window into a token bucket that can never let more
-// than Calls calls through in any Per: a burst of a twelfth of the budget,
-// the rest spread over the window with a tenth to spare (so that network
-// jitter cannot make calls sent a window apart arrive closer).
+// longWindow is the window beyond which a budget is counted exactly
+// instead of spread out.
+const longWindow = time.Hour
+
+// newTenant turns each window of up to an hour into a token bucket that can
+// never let more than Calls calls through in any Per: a burst of a twelfth
+// of the budget, the rest spread over the window with a tenth to spare (so
+// that network jitter cannot make calls sent a window apart arrive closer).
+// A longer window (Xero's 5,000 a day) is a log of the calls made in it, so
+// that the whole budget can be used at the pace of the shorter windows.
 func newTenant(l Limits) *tenant {
 	t := &tenant{}
 	for _, w := range l.Windows {
+		if w.Per > longWindow {
+			t.logs = append(t.logs, &slidingLog{calls: w.Calls, per: w.Per})
+			continue
+		}
 		burst := max(1, w.Calls/12)
 		per := time.Duration(float64(w.Per) * 1.1)
 		r := rate.Limit(float64(w.Calls-burst) / per.Seconds())
@@ -81,6 +92,12 @@ func (t *tenant) wait(ctx context.Context) (done func(), err error) {
 			<-t.slots
 		}
 	}
+	for _, l := range t.logs {
+		if err := l.wait(ctx); err != nil {
+			release()
+			return nil, err
+		}
+	}
 	for _, l := range t.limiters {
 		if err := l.Wait(ctx); err != nil {
 			release()
@@ -88,6 +105,41 @@ func (t *tenant) wait(ctx context.Context) (done func(), err error) {
 		}
 	}
 	return sync.OnceFunc(release), nil
+}
+
+// slidingLog admits at most calls calls in any per.
+type slidingLog struct {
+	mu    sync.Mutex
+	calls int
+	per   time.Duration
+	at    []time.Time
+}
+
+func (l *slidingLog) wait(ctx context.Context) error {
+	for {
+		l.mu.Lock()
+		now := time.Now()
+		cut := now.Add(-l.per)
+		i := 0
+		for i < len(l.at) && !l.at[i].After(cut) {
+			i++
+		}
+		l.at = l.at[i:]
+		if len(l.at) < l.calls {
+			l.at = append(l.at, now)
+			l.mu.Unlock()
+			return nil
+		}
+		wait := l.at[0].Add(l.per).Sub(now) + time.Millisecond
+		l.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
 }
 
 // tenants holds the rate state of every tenant this process calls.

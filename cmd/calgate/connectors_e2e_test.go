@@ -8,6 +8,7 @@ import (
 
 	"github.com/calgate/calgate/connectors"
 	"github.com/calgate/calgate/connectors/quickbooks/qbotest"
+	"github.com/calgate/calgate/connectors/xero/xerotest"
 )
 
 // redirectURI is the OAuth redirect URI of the test gateways (their public
@@ -263,4 +264,99 @@ func TestQuickBooksConnectorHonoursRetryAfter(t *testing.T) {
 	if !strings.Contains(log, `"status_code":429`) || !strings.Contains(log, "ThrottleExceeded") {
 		t.Fatalf("the 429 is not in the log: %s", log)
 	}
+}
+
+// startXero starts a fake Xero organisation and points the gateway's Xero
+// settings at it.
+func startXero(t *testing.T) *xerotest.Server {
+	t.Helper()
+	x := xerotest.Start(t, xerotest.Options{RedirectURI: redirectURI})
+	t.Setenv("CALGATE_XERO_CLIENT_ID", x.Options().ClientID)
+	t.Setenv("CALGATE_XERO_CLIENT_SECRET", x.Options().ClientSecret)
+	t.Setenv("CALGATE_XERO_AUTH_URL", x.AuthURL())
+	t.Setenv("CALGATE_XERO_TOKEN_URL", x.TokenURL())
+	t.Setenv("CALGATE_XERO_API_URL", x.APIURL())
+	t.Setenv("CALGATE_CONNECTOR_SWEEP", "200ms")
+	t.Setenv("CALGATE_CONNECTOR_RETRY_SCALE", "0.001")
+	t.Setenv("CALGATE_CONNECTOR_LEASE", "3s")
+	return x
+}
+
+func xeroInvoices(x *xerotest.Server, ref string) []xerotest.Invoice {
+	var out []xerotest.Invoice
+	for _, inv := range x.Invoices() {
+		if inv.Reference == ref {
+			out = append(out, inv)
+		}
+	}
+	return out
+}
+
+func TestXeroConnectorEndToEnd(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		x := startXero(t)
+		g := startGateway(t, e)
+		created := decode(t, g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/connectors", map[string]any{
+			"type": "xero", "name": "Accounts", "filter": map[string]any{"kinds": []string{"reservation"}, "statuses": []string{"confirmed", "cancelled"}},
+			"mapping": map[string]any{"account_code": "200", "status": "AUTHORISED", "unit_price": 80},
+		}))
+		id := created["id"].(string)
+		authURL := created["authorize_url"].(string)
+		if !strings.Contains(authURL, "code_challenge=") || !strings.Contains(authURL, "code_challenge_method=S256") {
+			t.Fatalf("no PKCE in %s", authURL)
+		}
+		consent(t, g, authURL)
+		if c := connectorState(t, g, id); c["state"] != "connected" || c["account"] != x.Options().TenantID || c["account_name"] != x.Options().TenantName {
+			t.Fatalf("after consent: %v", c)
+		}
+
+		g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/reservations", booking("x1", "Workshop", "confirmed"))
+		eventually(t, "the invoice in Xero", func() bool { return len(xeroInvoices(x, "x1")) == 1 })
+		inv := xeroInvoices(x, "x1")[0]
+		if inv.Status != "AUTHORISED" || inv.ContactName != "Ada Lovelace" || inv.Quantity != 3 || inv.UnitAmount != 80 || inv.AccountCode != "200" {
+			t.Fatalf("invoice: %+v", inv)
+		}
+		g.mustCall(t, http.StatusOK, http.MethodPost, "/v1/reservations", booking("x1", "Workshop (two days)", "confirmed"))
+		eventually(t, "the invoice changed", func() bool {
+			inv := xeroInvoices(x, "x1")
+			return len(inv) == 1 && strings.Contains(inv[0].Description, "two days")
+		})
+		g.mustCall(t, http.StatusOK, http.MethodPost, "/v1/reservations", booking("x1", "Workshop (two days)", "cancelled"))
+		eventually(t, "the invoice voided", func() bool {
+			inv := xeroInvoices(x, "x1")
+			return len(inv) == 1 && inv[0].Status == "VOIDED"
+		})
+		for op, want := range map[string]int{"create invoice": 1, "update invoice": 1, "void invoice": 1} {
+			if got := x.Count(op); got != want {
+				t.Errorf("%s: %d, want %d", op, got, want)
+			}
+		}
+		if x.CallsWithoutTenant() != 0 {
+			t.Error("calls without xero-tenant-id")
+		}
+		x.CheckNoViolations(t)
+
+		// A refused refresh token, changes meanwhile, a new consent.
+		x.RevokeRefreshTokens()
+		g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/reservations", booking("x2", "While disconnected", "confirmed"))
+		eventually(t, "needs_reauth", func() bool { return connectorState(t, g, id)["state"] == "needs_reauth" })
+		eventually(t, "a connector.disconnected event", func() bool {
+			evs := decode(t, g.mustCall(t, http.StatusOK, http.MethodGet, "/v1/events?types=connector.*", nil))
+			return len(evs["items"].([]any)) == 1
+		})
+		again := decode(t, g.mustCall(t, http.StatusOK, http.MethodPost, "/v1/connectors/"+id+"/authorize", nil))
+		consent(t, g, again["authorize_url"].(string))
+		eventually(t, "the owed booking after reconnecting", func() bool { return len(xeroInvoices(x, "x2")) == 1 })
+
+		// A resync pushes the whole selection again: x2 is brought up to
+		// date (an update), the voided x1 stays as it is.
+		res := decode(t, g.mustCall(t, http.StatusAccepted, http.MethodPost, "/v1/connectors/"+id+"/resync", nil))
+		if res["owed"] != float64(2) {
+			t.Fatalf("resync: %v", res)
+		}
+		eventually(t, "the resync done", func() bool { return connectorState(t, g, id)["pending"] == float64(0) })
+		if x.Count("create invoice") != 2 || len(xeroInvoices(x, "x1")) != 1 {
+			t.Fatalf("resync created %d invoices", x.Count("create invoice"))
+		}
+	})
 }

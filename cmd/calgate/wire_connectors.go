@@ -9,6 +9,7 @@ import (
 	"github.com/calgate/calgate/api"
 	"github.com/calgate/calgate/connectors"
 	"github.com/calgate/calgate/connectors/quickbooks"
+	"github.com/calgate/calgate/connectors/xero"
 )
 
 // connectorMaxResponse bounds one answer of an application.
@@ -23,7 +24,8 @@ const connectorMaxResponse = 8 << 20
 //	CALGATE_CONNECTOR_RETRY_SCALE  factor on the retry schedule (default 1; for tests)
 //	CALGATE_CONNECTOR_PROCESSES    worker processes sharing the applications' rate limits (default 1)
 //	CALGATE_<APP>_CLIENT_ID, _CLIENT_SECRET, _AUTH_URL, _TOKEN_URL, _API_URL
-//	                               each application's OAuth app and endpoints
+//	                               each application's OAuth app and endpoints (QUICKBOOKS, XERO)
+//	CALGATE_XERO_SCOPES            the scopes asked of Xero
 func (a *app) wireConnectors(ctx context.Context) error {
 	sweep, err := envDuration("CALGATE_CONNECTOR_SWEEP", connectors.DefaultSweepInterval, 10*time.Millisecond)
 	if err != nil {
@@ -56,6 +58,11 @@ func (a *app) wireConnectors(ctx context.Context) error {
 	svc.Add(quickbooks.New(quickbooks.Config{
 		ClientID: env("CALGATE_QUICKBOOKS_CLIENT_ID", ""), ClientSecret: env("CALGATE_QUICKBOOKS_CLIENT_SECRET", ""),
 		AuthURL: env("CALGATE_QUICKBOOKS_AUTH_URL", ""), TokenURL: env("CALGATE_QUICKBOOKS_TOKEN_URL", ""), APIURL: env("CALGATE_QUICKBOOKS_API_URL", ""),
+	}))
+	svc.Add(xero.New(xero.Config{
+		ClientID: env("CALGATE_XERO_CLIENT_ID", ""), ClientSecret: env("CALGATE_XERO_CLIENT_SECRET", ""),
+		AuthURL: env("CALGATE_XERO_AUTH_URL", ""), TokenURL: env("CALGATE_XERO_TOKEN_URL", ""), APIURL: env("CALGATE_XERO_API_URL", ""),
+		Scopes: env("CALGATE_XERO_SCOPES", ""),
 	}))
 	svc.Register(a.queue)
 	a.server.Add(a.server.ConnectorRoutes(svc)...)
