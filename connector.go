@@ -155,6 +155,10 @@ type ConnectorStore interface {
 	// SetConnectorState moves a connector from one state to another
 	// (compare-and-swap) and reports whether it did.
 	SetConnectorState(ctx context.Context, id, from, to, lastError string, at time.Time) (bool, error)
+	// DisconnectConnector moves a connected connector to needs_reauth and,
+	// in the same transaction, writes ev (its connector.disconnected event);
+	// it reports whether it did (false: not connected any more).
+	DisconnectConnector(ctx context.Context, id, reason string, at time.Time, ev *Event) (bool, error)
 	// RecordConnectorOutcome notes a push: success (lastError empty) or
 	// the reason of a failure.
 	RecordConnectorOutcome(ctx context.Context, id, lastError string, at time.Time) error

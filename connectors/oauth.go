@@ -232,25 +232,23 @@ func (s *Service) token(ctx context.Context, cl *Client, force bool) (*oauth2.To
 	return tok, nil
 }
 
-// disconnect puts a connector in needs_reauth and, the first time, writes
-// a connector.disconnected event.
+// disconnect puts a connector in needs_reauth and writes, in the same
+// transaction, its connector.disconnected event (once: a second refusal
+// finds the connector no longer connected).
 func (s *Service) disconnect(ctx context.Context, c *calgate.Connector, reason string) {
 	ctx = context.WithoutCancel(ctx)
-	moved, err := s.o.Store.SetConnectorState(ctx, c.ID, calgate.ConnectorStateConnected, calgate.ConnectorStateNeedsReauth, reason, s.now())
-	if err != nil || !moved {
-		if err != nil {
-			s.log.Warn("connectors: disconnect", "connector", c.ID, "err", err)
-		}
-		return
-	}
-	s.log.Warn("connectors: needs reauthorization", "connector", c.ID, "workspace", c.WorkspaceID, "type", c.Type, "reason", reason)
 	b, _ := s.o.Store.ConnectorBacklog(ctx, c.ID)
 	data, _ := json.Marshal(map[string]any{"connector_id": c.ID, "type": c.Type, "name": c.Name, "reason": reason, "pending": b.Pending})
 	ev := &calgate.Event{WorkspaceID: c.WorkspaceID, Type: calgate.EventConnectorDisconnected, Data: data, Actor: "system:connectors", CreatedAt: s.now()}
-	if err := s.o.Store.AppendEvent(ctx, ev); err != nil {
-		s.log.Warn("connectors: write connector.disconnected", "connector", c.ID, "err", err)
+	moved, err := s.o.Store.DisconnectConnector(ctx, c.ID, reason, s.now(), ev)
+	if err != nil {
+		s.log.Warn("connectors: disconnect", "connector", c.ID, "err", err)
 		return
 	}
+	if !moved {
+		return
+	}
+	s.log.Warn("connectors: needs reauthorization", "connector", c.ID, "workspace", c.WorkspaceID, "type", c.Type, "reason", reason)
 	if s.o.Notify != nil {
 		s.o.Notify()
 	}

@@ -143,6 +143,28 @@ func (db *DB) SetConnectorState(ctx context.Context, id, from, to, lastError str
 	return n == 1, err
 }
 
+// DisconnectConnector moves a connected connector to needs_reauth and
+// writes its event in one transaction.
+func (db *DB) DisconnectConnector(ctx context.Context, id, reason string, at time.Time, ev *calgate.Event) (bool, error) {
+	moved := false
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.Rebind(`UPDATE connectors SET state = ?, last_error = ?, updated_at = ? WHERE id = ? AND state = ?`),
+			calgate.ConnectorStateNeedsReauth, reason, dbTime(at), id, calgate.ConnectorStateConnected)
+		if err != nil {
+			return fmt.Errorf("store: disconnect connector %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return err
+		}
+		moved = true
+		return db.AppendEventTx(ctx, tx, ev)
+	})
+	if err != nil {
+		return false, err
+	}
+	return moved, nil
+}
+
 // RecordConnectorOutcome notes a push's success or failure.
 func (db *DB) RecordConnectorOutcome(ctx context.Context, id, lastError string, at time.Time) error {
 	q := `UPDATE connectors SET last_error = ? WHERE id = ?`

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/calgate/calgate/connectors"
@@ -208,7 +211,16 @@ func TestQuickBooksConnectorRefreshesAndReconnects(t *testing.T) {
 			t.Fatal("no refresh")
 		}
 
-		// A refused refresh token: needs_reauth, an event, the change kept.
+		// A refused refresh token: needs_reauth, an event (which a webhook
+		// subscribed to it receives), the change kept.
+		var hooked atomic.Int32
+		receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if body, _ := io.ReadAll(r.Body); strings.Contains(string(body), `"connector.disconnected"`) && strings.Contains(string(body), id) {
+				hooked.Add(1)
+			}
+		}))
+		t.Cleanup(receiver.Close)
+		g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/webhooks", map[string]any{"url": receiver.URL, "events": []string{"connector.disconnected"}})
 		qb.RevokeRefreshTokens()
 		g.mustCall(t, http.StatusOK, http.MethodPost, "/v1/reservations", booking("r1", "v3", "confirmed"))
 		eventually(t, "needs_reauth", func() bool { return connectorState(t, g, id)["state"] == "needs_reauth" })
@@ -221,6 +233,7 @@ func TestQuickBooksConnectorRefreshesAndReconnects(t *testing.T) {
 			data := items[0].(map[string]any)["data"].(map[string]any)
 			return data["connector_id"] == id && strings.Contains(data["reason"].(string), "invalid_grant")
 		})
+		eventually(t, "the webhook delivery of connector.disconnected", func() bool { return hooked.Load() == 1 })
 		g.mustCall(t, http.StatusOK, http.MethodPost, "/v1/reservations", booking("r1", "v4", "confirmed"))
 		eventually(t, "the change owed", func() bool { return connectorState(t, g, id)["pending"] == float64(1) })
 		if d := findDocuments(qb, entryID); strings.Contains(d[0].Description, "v3") || strings.Contains(d[0].Description, "v4") {
