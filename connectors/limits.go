@@ -78,7 +78,14 @@ func newTenant(l Limits) *tenant {
 	return t
 }
 
+// maxLimitWait is the longest a call waits for the tenant's budget; a
+// longer wait gives the push back, due when the budget allows, instead of
+// holding a worker.
+const maxLimitWait = 20 * time.Second
+
 // wait blocks until a call may start and returns the function that ends it.
+// When the budget allows the call only later than maxLimitWait, it returns
+// a *RetryAfterError with that wait.
 func (t *tenant) wait(ctx context.Context) (done func(), err error) {
 	if t.slots != nil {
 		select {
@@ -93,15 +100,37 @@ func (t *tenant) wait(ctx context.Context) (done func(), err error) {
 		}
 	}
 	for _, l := range t.logs {
-		if err := l.wait(ctx); err != nil {
+		if err := l.wait(ctx, maxLimitWait); err != nil {
 			release()
 			return nil, err
 		}
 	}
+	now := time.Now()
+	var reservations []*rate.Reservation
+	delay := time.Duration(0)
 	for _, l := range t.limiters {
-		if err := l.Wait(ctx); err != nil {
+		r := l.ReserveN(now, 1)
+		reservations = append(reservations, r)
+		delay = max(delay, r.DelayFrom(now))
+	}
+	if delay > maxLimitWait {
+		for _, r := range reservations {
+			r.CancelAt(now)
+		}
+		release()
+		return nil, &RetryAfterError{Wait: delay, Text: "calgate's own rate limit for this account"}
+	}
+	if delay > 0 {
+		timer := time.NewTimer(delay)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			for _, r := range reservations {
+				r.Cancel()
+			}
 			release()
-			return nil, err
+			return nil, ctx.Err()
 		}
 	}
 	return sync.OnceFunc(release), nil
@@ -115,7 +144,7 @@ type slidingLog struct {
 	at    []time.Time
 }
 
-func (l *slidingLog) wait(ctx context.Context) error {
+func (l *slidingLog) wait(ctx context.Context, maxWait time.Duration) error {
 	for {
 		l.mu.Lock()
 		now := time.Now()
@@ -132,6 +161,9 @@ func (l *slidingLog) wait(ctx context.Context) error {
 		}
 		wait := l.at[0].Add(l.per).Sub(now) + time.Millisecond
 		l.mu.Unlock()
+		if wait > maxWait {
+			return &RetryAfterError{Wait: wait, Text: "calgate's own rate limit for this account"}
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:

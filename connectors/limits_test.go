@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -35,14 +36,14 @@ func TestSlidingLogAdmitsTheWholeBudgetAtOnce(t *testing.T) {
 	ctx := context.Background()
 	start := time.Now()
 	for range 5 {
-		if err := l.wait(ctx); err != nil {
+		if err := l.wait(ctx, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if len(l.at) != 5 {
 		t.Fatalf("log holds %d calls", len(l.at))
 	}
-	if err := l.wait(ctx); err != nil {
+	if err := l.wait(ctx, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	// The sixth call waited for the first to leave the window.
@@ -52,9 +53,9 @@ func TestSlidingLogAdmitsTheWholeBudgetAtOnce(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	for range 5 {
-		_ = l.wait(cctx)
+		_ = l.wait(cctx, time.Minute)
 	}
-	if err := l.wait(cctx); err == nil {
+	if err := l.wait(cctx, time.Minute); err == nil {
 		t.Fatal("a wait past the budget ignored its cancelled context")
 	}
 }
@@ -63,5 +64,30 @@ func TestShareDividesTheLimitsBetweenProcesses(t *testing.T) {
 	l := Limits{Windows: []Window{{Calls: 60, Per: time.Minute}, {Calls: 5000, Per: 24 * time.Hour}}, Concurrent: 5}.Share(2)
 	if l.Windows[0].Calls != 30 || l.Windows[1].Calls != 2500 || l.Concurrent != 2 {
 		t.Fatalf("Share(2) = %+v", l)
+	}
+}
+
+func TestAWaitBeyondTheLimitGivesThePushBack(t *testing.T) {
+	tn := newTenant(Limits{Windows: []Window{{Calls: 2, Per: 48 * time.Hour}}})
+	for range 2 {
+		done, err := tn.wait(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		done()
+	}
+	_, err := tn.wait(context.Background())
+	var ra *RetryAfterError
+	if !errors.As(err, &ra) || ra.Wait < 47*time.Hour {
+		t.Fatalf("third call: %v, want a retry after about two days", err)
+	}
+	tn = newTenant(Limits{Windows: []Window{{Calls: 12, Per: 10 * time.Minute}}})
+	for range 1 {
+		if _, err := tn.wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tn.wait(context.Background()); !errors.As(err, &ra) || ra.Wait < 30*time.Second {
+		t.Fatalf("a call past the burst of a 10-minute budget: %v", err)
 	}
 }

@@ -100,7 +100,9 @@ var (
 	ErrNotConfigured = errors.New("connectors: not configured in this deployment")
 )
 
-// RetryAfterError is a 429 or 503 answer: try again after Wait.
+// RetryAfterError is a 429 or 503 answer (or, with Status 0, calgate's
+// own limit for the account spent for longer than a push may wait): try
+// again after Wait.
 type RetryAfterError struct {
 	Status int
 	Wait   time.Duration
@@ -108,6 +110,9 @@ type RetryAfterError struct {
 }
 
 func (e *RetryAfterError) Error() string {
+	if e.Status == 0 {
+		return fmt.Sprintf("%s: retry after %s", e.Text, e.Wait.Round(time.Second))
+	}
 	return fmt.Sprintf("the application answered %d (%s); retry after %s", e.Status, e.Text, e.Wait)
 }
 
