@@ -155,6 +155,13 @@ func TestQuickBooksConnectorCreatesUpdatesAndVoidsAnInvoice(t *testing.T) {
 			t.Errorf("%d calls without minorversion", n)
 		}
 		qb.CheckNoViolations(t)
+		metrics := string(g.mustCall(t, http.StatusOK, http.MethodGet, "/metrics", nil))
+		for _, want := range []string{`calgate_connector_pushes_total{outcome="pushed",type="quickbooks"} 3`,
+			`calgate_connector_calls_total{outcome="ok",type="quickbooks"}`, `calgate_connector_call_duration_seconds_count{type="quickbooks"}`} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("/metrics has no %s", want)
+			}
+		}
 
 		log := decode(t, g.mustCall(t, http.StatusOK, http.MethodGet, "/v1/connectors/"+id+"/log?entry_id="+entryID, nil))
 		ops := map[string]bool{}
