@@ -19,6 +19,9 @@ const (
 	EventWebhookTest      EventType = "webhook.test"
 	EventWebhookDisabled  EventType = "webhook.disabled"
 	EventImportFailed     EventType = "import.failed"
+	// EventConnectorDisconnected is written when a vendor refuses a
+	// connector's credentials (the connector needs to be connected again).
+	EventConnectorDisconnected EventType = "connector.disconnected"
 )
 
 // EntryEventTypes lists the event types an entry change can produce.
@@ -29,7 +32,7 @@ var EntryEventTypes = []EventType{
 
 // AllEventTypes lists every event type.
 var AllEventTypes = append(append([]EventType(nil), EntryEventTypes...),
-	EventWebhookTest, EventWebhookDisabled, EventImportFailed)
+	EventWebhookTest, EventWebhookDisabled, EventImportFailed, EventConnectorDisconnected)
 
 // ValidEventType reports whether t is a known event type.
 func ValidEventType(t EventType) bool {

@@ -33,6 +33,9 @@ func (s *Service) sampleEvent(t calgate.EventType, workspaceID string) (*calgate
 	case calgate.EventImportFailed:
 		ev.Data = json.RawMessage(`{"import_id":"imp_sample","template":"skyplanner-order","error":"line 12: start: not a date"}`)
 		return ev, nil
+	case calgate.EventConnectorDisconnected:
+		ev.Data = json.RawMessage(`{"connector_id":"con_sample","type":"xero","name":"Accounts","reason":"the vendor refused the refresh token (invalid_grant)","pending":3}`)
+		return ev, nil
 	}
 	loc, _ := time.LoadLocation("Europe/Berlin")
 	start := time.Date(2026, 12, 1, 8, 0, 0, 0, loc)

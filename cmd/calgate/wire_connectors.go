@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/calgate/calgate/api"
+	"github.com/calgate/calgate/connectors"
+	"github.com/calgate/calgate/connectors/quickbooks"
+	"github.com/calgate/calgate/connectors/xero"
+)
+
+// connectorMaxResponse bounds one answer of an application.
+const connectorMaxResponse = 8 << 20
+
+// wireConnectors registers connectors: the "connectors" destination, the
+// push job, the sweep of owed pushes, the metrics, the routes and one
+// registration per application. Settings (environment):
+//
+//	CALGATE_CONNECTOR_SWEEP        how often owed pushes are looked for (default 5s)
+//	CALGATE_CONNECTOR_LEASE        how long a worker holds a push (default 2m)
+//	CALGATE_CONNECTOR_RETRY_SCALE  factor on the retry schedule (default 1; for tests)
+//	CALGATE_CONNECTOR_PROCESSES    worker processes sharing the applications' rate limits (default 1)
+//	CALGATE_<APP>_CLIENT_ID, _CLIENT_SECRET, _AUTH_URL, _TOKEN_URL, _API_URL
+//	                               each application's OAuth app and endpoints (QUICKBOOKS, XERO)
+//	CALGATE_XERO_SCOPES            the scopes asked of Xero
+func (a *app) wireConnectors(ctx context.Context) error {
+	sweep, err := envDuration("CALGATE_CONNECTOR_SWEEP", connectors.DefaultSweepInterval, 10*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	lease, err := envDuration("CALGATE_CONNECTOR_LEASE", connectors.DefaultLease, 100*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	scale, err := strconv.ParseFloat(env("CALGATE_CONNECTOR_RETRY_SCALE", "1"), 64)
+	if err != nil || scale <= 0 {
+		return fmt.Errorf("CALGATE_CONNECTOR_RETRY_SCALE must be a positive number, not %q", env("CALGATE_CONNECTOR_RETRY_SCALE", ""))
+	}
+	m, err := connectors.NewMetrics(a.metrics.Registry)
+	if err != nil {
+		return fmt.Errorf("connectors: metrics: %w", err)
+	}
+	svc := connectors.New(connectors.Options{
+		Store: a.store, Jobs: a.queue, Sealer: a.vault,
+		HTTPClient:    a.httpClient(connectorMaxResponse, 30*time.Second),
+		PublicURL:     a.cfg.PublicURL,
+		Logger:        a.logger.With("capability", "connectors"),
+		Metrics:       m,
+		Notify:        a.dispatcher.Notify,
+		SweepInterval: sweep,
+		Lease:         lease,
+		RetryScale:    scale,
+		Processes:     max(1, envInt("CALGATE_CONNECTOR_PROCESSES", 1)),
+	})
+	svc.Add(quickbooks.New(quickbooks.Config{
+		ClientID: env("CALGATE_QUICKBOOKS_CLIENT_ID", ""), ClientSecret: env("CALGATE_QUICKBOOKS_CLIENT_SECRET", ""),
+		AuthURL: env("CALGATE_QUICKBOOKS_AUTH_URL", ""), TokenURL: env("CALGATE_QUICKBOOKS_TOKEN_URL", ""), APIURL: env("CALGATE_QUICKBOOKS_API_URL", ""),
+	}))
+	svc.Add(xero.New(xero.Config{
+		ClientID: env("CALGATE_XERO_CLIENT_ID", ""), ClientSecret: env("CALGATE_XERO_CLIENT_SECRET", ""),
+		AuthURL: env("CALGATE_XERO_AUTH_URL", ""), TokenURL: env("CALGATE_XERO_TOKEN_URL", ""), APIURL: env("CALGATE_XERO_API_URL", ""),
+		Scopes: env("CALGATE_XERO_SCOPES", ""),
+	}))
+	svc.Register(a.queue)
+	a.server.Add(a.server.ConnectorRoutes(svc)...)
+	a.server.AddSchemas(api.ConnectorSchemas(svc.Types()))
+	return nil
+}

@@ -1,0 +1,180 @@
+// Package connectorstest runs a connectors.Service against a real database
+// (SQLite, or PostgreSQL from CALGATE_TEST_DATABASE_URL) for the tests and
+// benchmarks of each application's package: it connects a connector
+// through the application's fake consent page and the real callback,
+// writes entries, and runs pushes and sweeps by hand.
+package connectorstest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/connectors"
+	"github.com/calgate/calgate/internal/testenv"
+	"github.com/calgate/calgate/store"
+	"github.com/calgate/calgate/vault"
+)
+
+// PublicURL is the gateway's public URL in these tests.
+const PublicURL = "http://calgate.test"
+
+// RedirectURI is the redirect URI to register at the fakes.
+const RedirectURI = PublicURL + connectors.CallbackPath
+
+// Engines names the databases every test runs on.
+var Engines = []string{"sqlite", "postgres"}
+
+// Jobs records enqueued jobs instead of queueing them.
+type Jobs struct {
+	mu   sync.Mutex
+	list []calgate.Job
+}
+
+// Enqueue implements calgate.Jobs.
+func (j *Jobs) Enqueue(ctx context.Context, job calgate.Job) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.list = append(j.list, job)
+	return nil
+}
+
+// Take returns and forgets the jobs enqueued so far.
+func (j *Jobs) Take() []calgate.Job {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := j.list
+	j.list = nil
+	return out
+}
+
+// Harness is a service on a database with one workspace.
+type Harness struct {
+	DB        *store.DB
+	Service   *connectors.Service
+	Jobs      *Jobs
+	Workspace *calgate.Workspace
+}
+
+// Open opens a fresh database of the engine and a service on it;
+// configure may change the options before the service is built.
+func Open(t testing.TB, engine string, configure func(*connectors.Options)) *Harness {
+	t.Helper()
+	ctx := context.Background()
+	var db *store.DB
+	var err error
+	if engine == "postgres" {
+		db, err = store.OpenPostgres(ctx, testenv.Postgres(t), nil)
+	} else {
+		db, err = store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "calgate.db"), nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	key := make([]byte, vault.KeySize)
+	v, err := vault.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := &calgate.Workspace{ID: calgate.NewID("ws"), Name: "test", Timezone: "Europe/Berlin", CreatedAt: time.Now().UTC()}
+	if err := db.CreateWorkspace(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	jobs := &Jobs{}
+	o := connectors.Options{Store: db, Jobs: jobs, Sealer: v, PublicURL: PublicURL, RetryScale: 0.001}
+	if configure != nil {
+		configure(&o)
+	}
+	return &Harness{DB: db, Service: connectors.New(o), Jobs: jobs, Workspace: ws}
+}
+
+// Connect creates a connector and connects it: it opens the authorize URL
+// at the fake (which consents and redirects) and hands the redirect's query
+// to the service's callback.
+func (h *Harness) Connect(t testing.TB, in calgate.ConnectorInput) *calgate.Connector {
+	t.Helper()
+	ctx := context.Background()
+	c, authURL, err := h.Service.Create(ctx, h.Workspace.ID, in)
+	if err != nil {
+		t.Fatalf("create connector: %v", err)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusFound {
+		t.Fatalf("authorize: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if c, err = h.Service.Callback(ctx, back.Query()); err != nil {
+		t.Fatalf("callback: %v", err)
+	}
+	h.Jobs.Take()
+	return c
+}
+
+// Entry upserts a reservation from its wire fields and records that the
+// connector owes its version, as the destination does for its event. It
+// returns the entry.
+func (h *Harness) Entry(t testing.TB, connectorID string, fields map[string]any) *calgate.Entry {
+	t.Helper()
+	ctx := context.Background()
+	body, _ := json.Marshal(fields)
+	e, err := calgate.ParseEntry(calgate.KindReservation, body, h.Workspace.Timezone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.DB.Upsert(ctx, h.Workspace.ID, "test", []calgate.UpsertItem{{Entry: e}}, calgate.UpsertOptions{Verbose: true})
+	if err != nil || len(res.Operations) != 1 || res.Operations[0].ID == "" {
+		t.Fatalf("upsert: %+v %v", res, err)
+	}
+	cur, err := h.DB.Entry(ctx, h.Workspace.ID, calgate.KindReservation, res.Operations[0].ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.DB.WantConnectorLink(ctx, connectorID, cur.ID, cur.Version, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return cur
+}
+
+// Push runs one push to completion (going round while a newer version is
+// owed) and fails the test on an error.
+func (h *Harness) Push(t testing.TB, connectorID, entryID string) {
+	t.Helper()
+	for range 5 {
+		again, err := h.Service.Push(context.Background(), connectorID, entryID, "")
+		if err != nil {
+			t.Fatalf("push %s: %v", entryID, err)
+		}
+		if !again {
+			return
+		}
+	}
+}
+
+// Link returns the connector's link of an entry.
+func (h *Harness) Link(t testing.TB, connectorID, entryID string) *calgate.ConnectorLink {
+	t.Helper()
+	l, err := h.DB.ConnectorLink(context.Background(), connectorID, entryID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// Reservation returns a confirmed reservation's wire fields.
+func Reservation(ext, title string) map[string]any {
+	return map[string]any{"external_id": ext, "title": title, "resource": "Room 1", "status": "confirmed",
+		"start": "2026-05-04T09:00:00+02:00", "end": "2026-05-04T10:30:00+02:00", "quantity": 2,
+		"customer": map[string]any{"name": "Ada Lovelace", "email": "ada@example.com"}, "attributes": map[string]any{"price": "25.50"}}
+}

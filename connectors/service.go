@@ -1,0 +1,416 @@
+package connectors
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/calgate/calgate"
+)
+
+// Job types the service registers.
+const (
+	// JobPush pushes one entry to one connector.
+	JobPush = "connector.push"
+)
+
+// Defaults of Options.
+const (
+	DefaultSweepInterval = 5 * time.Second
+	DefaultLease         = 2 * time.Minute
+	DefaultAuthTTL       = time.Hour
+	// CallLogRetention is how long the call log keeps a call.
+	CallLogRetention = 30 * 24 * time.Hour
+	// CallbackPath is the path of the OAuth redirect URL.
+	CallbackPath = "/v1/connectors/oauth/callback"
+)
+
+// Store is what the service needs from the database.
+type Store interface {
+	calgate.ConnectorStore
+	Entry(ctx context.Context, workspaceID string, kind calgate.Kind, id string, includeArchived bool) (*calgate.Entry, error)
+	Entries(ctx context.Context, workspaceID string, f calgate.EntryFilter) ([]*calgate.Entry, string, error)
+	AppendEvent(ctx context.Context, ev *calgate.Event) error
+}
+
+// Sealer encrypts stored credentials (the gateway's vault).
+type Sealer interface {
+	Seal(plaintext []byte) string
+	Open(sealed string) ([]byte, error)
+}
+
+// Options are the service's dependencies and settings.
+type Options struct {
+	Store  Store
+	Jobs   calgate.Jobs
+	Sealer Sealer
+	// HTTPClient reaches the applications (the hardened outbound client).
+	HTTPClient *http.Client
+	// PublicURL is the gateway's public base URL; the OAuth redirect URL
+	// is PublicURL + CallbackPath.
+	PublicURL string
+	Logger    *slog.Logger
+	Metrics   *Metrics
+	// Notify wakes the outbox dispatcher after an event is written.
+	Notify func()
+	// SweepInterval is how often owed pushes are looked for (default 5 s);
+	// a push is re-enqueued once it is that much overdue.
+	SweepInterval time.Duration
+	// Lease is how long a worker holds a push (default 2 min).
+	Lease time.Duration
+	// RetryScale multiplies the retry schedule (default 1; tests shrink
+	// it). Retry-After waits are never scaled.
+	RetryScale float64
+	// Processes is the number of worker processes of the deployment; each
+	// uses its share of every application's rate limits (default 1).
+	Processes int
+	// Now returns the time (default time.Now).
+	Now func() time.Time
+}
+
+// Service manages connectors and pushes entries to them. It implements
+// calgate.Destination.
+type Service struct {
+	o       Options
+	log     *slog.Logger
+	vendors map[string]Vendor
+	rates   tenants
+
+	refreshMu sync.Mutex
+	refreshes map[string]*sync.Mutex
+}
+
+var _ calgate.Destination = (*Service)(nil)
+
+// New returns the service.
+func New(o Options) *Service {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = DefaultSweepInterval
+	}
+	if o.Lease <= 0 {
+		o.Lease = DefaultLease
+	}
+	if o.RetryScale <= 0 {
+		o.RetryScale = 1
+	}
+	if o.Processes <= 0 {
+		o.Processes = 1
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = http.DefaultClient
+	}
+	return &Service{o: o, log: o.Logger, vendors: map[string]Vendor{}, refreshes: map[string]*sync.Mutex{}}
+}
+
+// Add registers an application.
+func (s *Service) Add(v Vendor) { s.vendors[v.Type()] = v }
+
+// Types lists the registered applications.
+func (s *Service) Types() []string {
+	out := make([]string, 0, len(s.vendors))
+	for t := range s.vendors {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Register plugs the destination, the push job, the sweep and the call
+// log's purge into the queue.
+func (s *Service) Register(reg calgate.Registry) {
+	reg.AddDestination(s)
+	reg.HandleJob(JobPush, calgate.Policy{MaxRetry: 3, Timeout: s.o.Lease}, s.runPush)
+	reg.Every("connectors-sweep", s.o.SweepInterval, s.Sweep)
+	reg.Every("connectors-log-purge", time.Hour, func(ctx context.Context) error {
+		_, err := s.o.Store.PurgeConnectorCalls(ctx, s.now().Add(-CallLogRetention))
+		return err
+	})
+}
+
+func (s *Service) now() time.Time { return s.o.Now().UTC().Truncate(time.Microsecond) }
+
+// RedirectURL is the OAuth redirect URL to register at each application.
+func (s *Service) RedirectURL() string {
+	return strings.TrimRight(s.o.PublicURL, "/") + CallbackPath
+}
+
+// Create stores a new connector and, for OAuth applications, starts its
+// authorization: the reply's URL is where the user consents.
+func (s *Service) Create(ctx context.Context, workspaceID string, in calgate.ConnectorInput) (*calgate.Connector, string, error) {
+	v := &calgate.ValidationError{}
+	var vendor Vendor
+	if in.Type == nil || *in.Type == "" {
+		v.Add("type", "is required: one of %s", strings.Join(s.Types(), ", "))
+	} else if vendor = s.vendors[*in.Type]; vendor == nil {
+		v.Add("type", "must be one of %s", strings.Join(s.Types(), ", "))
+	}
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	auth := vendor.Auth()
+	if auth.OAuth != nil && auth.OAuth.ClientID == "" {
+		return nil, "", calgate.Invalid("type", "%s is not configured in this deployment (its OAuth client id is not set)", vendor.Type())
+	}
+	now := s.now()
+	c := &calgate.Connector{ID: calgate.NewID("con"), WorkspaceID: workspaceID, Type: vendor.Type(), Name: vendor.Type(),
+		State: calgate.ConnectorStatePending, CreatedAt: now, UpdatedAt: now}
+	if in.Mapping == nil {
+		raw := json.RawMessage(`{}`)
+		in.Mapping = &raw
+	}
+	s.apply(c, vendor, in, v)
+	if auth.OAuth == nil && (in.APIKey == nil || *in.APIKey == "") {
+		v.Add("api_key", "is required for %s", vendor.Type())
+	}
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	authURL := ""
+	if auth.OAuth != nil {
+		authURL = s.startAuth(c, vendor)
+	} else {
+		c.State = calgate.ConnectorStateConnected
+	}
+	if err := s.o.Store.CreateConnector(ctx, c); err != nil {
+		return nil, "", err
+	}
+	if in.APIKey != nil && *in.APIKey != "" {
+		if err := s.saveCredentials(ctx, c, credentials{APIKey: *in.APIKey}); err != nil {
+			return nil, "", err
+		}
+	}
+	return c, authURL, nil
+}
+
+// apply copies the optional settings of in onto c and checks them.
+func (s *Service) apply(c *calgate.Connector, vendor Vendor, in calgate.ConnectorInput, v *calgate.ValidationError) {
+	if in.Name != nil {
+		name := strings.TrimSpace(*in.Name)
+		if name == "" || len(name) > 255 {
+			v.Add("name", "must be 1 to 255 bytes")
+		}
+		c.Name = name
+	}
+	if in.Filter != nil {
+		f := *in.Filter
+		for i, k := range f.Kinds {
+			if !k.Valid() {
+				v.Add(fmt.Sprintf("filter.kinds[%d]", i), "must be reservation, job or production_window")
+			}
+		}
+		for i, st := range f.Statuses {
+			if !st.Valid() {
+				v.Add(fmt.Sprintf("filter.statuses[%d]", i), "must be tentative, confirmed or cancelled")
+			}
+		}
+		c.Filter = f
+	}
+	if in.Mapping != nil {
+		m, err := vendor.Mapping(*in.Mapping)
+		if err != nil {
+			if ve, ok := err.(*calgate.ValidationError); ok {
+				v.Errors = append(v.Errors, ve.Errors...)
+			} else {
+				v.Add("mapping", "%v", err)
+			}
+		}
+		c.Mapping = m
+	}
+}
+
+// startAuth begins an authorization: a fresh state bound to the connector
+// (stored as its hash) and PKCE verifier (sealed), valid for an hour. It
+// returns the URL the user opens.
+func (s *Service) startAuth(c *calgate.Connector, vendor Vendor) string {
+	auth := vendor.Auth()
+	cfg := s.oauthConfig(auth)
+	state := calgate.NewSecret(32)
+	c.AuthState = hashState(state)
+	exp := s.now().Add(DefaultAuthTTL)
+	c.AuthExpiresAt = &exp
+	var opts []oauthOption
+	if auth.PKCE {
+		verifier := newVerifier()
+		c.SealedVerifier = s.o.Sealer.Seal([]byte(verifier))
+		opts = append(opts, challenge(verifier))
+	} else {
+		c.SealedVerifier = ""
+	}
+	for k, vals := range auth.AuthParams {
+		for _, val := range vals {
+			opts = append(opts, param(k, val))
+		}
+	}
+	return cfg.AuthCodeURL(state, opts...)
+}
+
+func hashState(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return hex.EncodeToString(sum[:])
+}
+
+// Authorize starts a new authorization of a connector (to connect it again
+// after needs_reauth, or when the first link expired) and returns the URL.
+func (s *Service) Authorize(ctx context.Context, workspaceID, id string) (*calgate.Connector, string, error) {
+	c, err := s.o.Store.Connector(ctx, workspaceID, id)
+	if err != nil {
+		return nil, "", err
+	}
+	vendor := s.vendors[c.Type]
+	if vendor == nil {
+		return nil, "", fmt.Errorf("connector %s: type %s is not available: %w", id, c.Type, calgate.ErrConflict)
+	}
+	if vendor.Auth().OAuth == nil {
+		return nil, "", fmt.Errorf("connector %s takes an API key; change it with PATCH: %w", id, calgate.ErrConflict)
+	}
+	url := s.startAuth(c, vendor)
+	c.UpdatedAt = s.now()
+	if err := s.o.Store.UpdateConnector(ctx, c); err != nil {
+		return nil, "", err
+	}
+	return c, url, nil
+}
+
+// Update changes a connector's name, filter, mapping, API key or pause.
+func (s *Service) Update(ctx context.Context, workspaceID, id string, in calgate.ConnectorInput) (*calgate.Connector, error) {
+	c, err := s.o.Store.Connector(ctx, workspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	vendor := s.vendors[c.Type]
+	if vendor == nil {
+		return nil, fmt.Errorf("connector %s: type %s is not available: %w", id, c.Type, calgate.ErrConflict)
+	}
+	v := &calgate.ValidationError{}
+	if in.Type != nil && *in.Type != c.Type {
+		v.Add("type", "cannot change; create another connector")
+	}
+	if in.APIKey != nil && (vendor.Auth().OAuth != nil || *in.APIKey == "") {
+		v.Add("api_key", "is only for applications that take an API key, and must not be empty")
+	}
+	s.apply(c, vendor, in, v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	resume := false
+	if in.Paused != nil {
+		switch {
+		case *in.Paused && c.State == calgate.ConnectorStateConnected:
+			c.State = calgate.ConnectorStatePaused
+		case !*in.Paused && c.State == calgate.ConnectorStatePaused:
+			c.State, resume = calgate.ConnectorStateConnected, true
+		}
+	}
+	if in.APIKey != nil {
+		if err := s.saveCredentials(ctx, c, credentials{APIKey: *in.APIKey}); err != nil {
+			return nil, err
+		}
+		if c.State == calgate.ConnectorStateNeedsReauth {
+			c.State, c.LastError, resume = calgate.ConnectorStateConnected, "", true
+		}
+	}
+	c.UpdatedAt = s.now()
+	if err := s.o.Store.UpdateConnector(ctx, c); err != nil {
+		return nil, err
+	}
+	if resume {
+		if err := s.resume(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Connector returns a connector with its backlog.
+func (s *Service) Connector(ctx context.Context, workspaceID, id string) (*calgate.Connector, calgate.ConnectorBacklog, error) {
+	c, err := s.o.Store.Connector(ctx, workspaceID, id)
+	if err != nil {
+		return nil, calgate.ConnectorBacklog{}, err
+	}
+	b, err := s.o.Store.ConnectorBacklog(ctx, c.ID)
+	return c, b, err
+}
+
+// Connectors lists a workspace's connectors.
+func (s *Service) Connectors(ctx context.Context, workspaceID string) ([]*calgate.Connector, error) {
+	return s.o.Store.Connectors(ctx, workspaceID)
+}
+
+// Delete removes a connector with its links and log. The objects at the
+// application stay.
+func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
+	return s.o.Store.DeleteConnector(ctx, workspaceID, id)
+}
+
+// Log lists a connector's remote calls, newest first.
+func (s *Service) Log(ctx context.Context, workspaceID, id string, f calgate.ConnectorCallFilter) ([]*calgate.ConnectorCall, error) {
+	if _, err := s.o.Store.Connector(ctx, workspaceID, id); err != nil {
+		return nil, err
+	}
+	return s.o.Store.ConnectorCalls(ctx, id, f)
+}
+
+// Resync owes every entry the connector's filter selects again, so each is
+// pushed (created, or updated to calgate's version), and reports how many.
+func (s *Service) Resync(ctx context.Context, workspaceID, id string) (int, error) {
+	c, err := s.o.Store.Connector(ctx, workspaceID, id)
+	if err != nil {
+		return 0, err
+	}
+	if c.State != calgate.ConnectorStateConnected {
+		return 0, fmt.Errorf("connector %s is %s; connect or resume it first: %w", id, c.State, calgate.ErrConflict)
+	}
+	f := c.Filter.EntryFilter()
+	f.Limit = 1000
+	versions := map[string]int64{}
+	for {
+		list, next, err := s.o.Store.Entries(ctx, workspaceID, f)
+		if err != nil {
+			return 0, err
+		}
+		for _, e := range list {
+			versions[e.ID] = e.Version
+		}
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+	if err := s.o.Store.OweConnectorLinks(ctx, c.ID, versions, s.now()); err != nil {
+		return 0, err
+	}
+	for entryID := range versions {
+		if err := s.enqueuePush(ctx, c.ID, entryID, "", time.Time{}, ""); err != nil {
+			return 0, err
+		}
+	}
+	return len(versions), nil
+}
+
+// resume makes every owed push of a connector due and enqueues them.
+func (s *Service) resume(ctx context.Context, c *calgate.Connector) error {
+	ids, err := s.o.Store.RescheduleConnectorLinks(ctx, c.ID, s.now())
+	if err != nil {
+		return err
+	}
+	for _, entryID := range ids {
+		if err := s.enqueuePush(ctx, c.ID, entryID, "", time.Time{}, "resume"); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package connectors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/calgate/calgate"
+)
+
+// Vendor is one third-party application: what is particular to it.
+type Vendor interface {
+	// Type names the application in the API ("quickbooks"). It is stable.
+	Type() string
+	// Auth says how the application authenticates calgate.
+	Auth() Auth
+	// Limits are the application's rate limits per remote tenant.
+	Limits() Limits
+	// Mapping checks a connector's mapping settings and returns them with
+	// their defaults filled in; a bad setting is a *calgate.ValidationError
+	// naming the field under "mapping.".
+	Mapping(raw json.RawMessage) (json.RawMessage, error)
+	// Account learns the remote account after the user's consent, from the
+	// callback's query (QuickBooks' realmId) or by asking the application
+	// (Xero's connections).
+	Account(ctx context.Context, c *Client, callback url.Values) (Account, error)
+	// Push brings one entry's remote object up to date (see Push).
+	Push(ctx context.Context, c *Client, p *Push) error
+	// ErrorText is the application's error message in an error answer.
+	ErrorText(status int, body []byte) string
+}
+
+// Auth is how an application authenticates calgate.
+type Auth struct {
+	// OAuth is the application's OAuth 2.0 client (id, secret, endpoints,
+	// scopes); the framework sets the redirect URL. Nil when the
+	// application takes an API key.
+	OAuth *oauth2.Config
+	// PKCE sends a code challenge (RFC 7636) with the authorization.
+	PKCE bool
+	// AuthParams are extra parameters of the authorization URL.
+	AuthParams url.Values
+	// APIKeyHeader, for applications that take an API key (a private app
+	// token), is the header the key is sent in ("Authorization" sends
+	// "Bearer <key>").
+	APIKeyHeader string
+}
+
+// Account is the remote company or tenant a connector writes into.
+type Account struct {
+	ID   string
+	Name string
+}
+
+// Push is one entry's push: what the application must make true, and the
+// link it updates.
+type Push struct {
+	Connector *calgate.Connector
+	// Entry is the entry now (archived ones too); nil when it is gone.
+	Entry *calgate.Entry
+	// Selected reports whether the connector's filter selects the entry
+	// (archived entries are never selected). What an application does
+	// with a selected entry (an invoice only when confirmed, say) is its
+	// own rule.
+	Selected bool
+	// Link is what is known of the remote object. The application updates
+	// RemoteID, RemoteVersion, RemoteState and RemoteData; they are saved
+	// when Push returns nil.
+	Link *calgate.ConnectorLink
+	// CreateKey is the idempotency key of a create of the entry's object:
+	// the same on every retry until the create is recorded.
+	CreateKey string
+	// CreateRetried reports that a create with CreateKey may have been made
+	// before without its answer being recorded: look the object up first
+	// where the application allows.
+	CreateRetried bool
+	// Version is the entry version being pushed.
+	Version int64
+}
+
+// Key returns an idempotency key for one operation of this push, derived
+// from the connector, the entry, the version and the parts: a retry of the
+// same operation gets the same key.
+func (p *Push) Key(op string, parts ...string) string {
+	return Key(p.Connector.ID, p.Link.EntryID, p.Version, op, parts...)
+}
+
+// Errors a Vendor or the Client returns.
+var (
+	// ErrReauth means the application refused the stored credentials (a
+	// refused refresh token): the connector needs to be connected again.
+	ErrReauth = errors.New("connectors: the application refused the credentials")
+	// ErrNotConfigured means the deployment has no client id for the
+	// application.
+	ErrNotConfigured = errors.New("connectors: not configured in this deployment")
+)
+
+// RetryAfterError is a 429 or 503 answer (or, with Status 0, calgate's
+// own limit for the account spent for longer than a push may wait): try
+// again after Wait.
+type RetryAfterError struct {
+	Status int
+	Wait   time.Duration
+	Text   string
+}
+
+func (e *RetryAfterError) Error() string {
+	if e.Status == 0 {
+		return fmt.Sprintf("%s: retry after %s", e.Text, e.Wait.Round(time.Second))
+	}
+	return fmt.Sprintf("the application answered %d (%s); retry after %s", e.Status, e.Text, e.Wait)
+}
+
+// HTTPError is another error answer of the application.
+type HTTPError struct {
+	Operation string
+	Status    int
+	// Text is the application's error message.
+	Text string
+	Body []byte
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("%s: the application answered %d: %s", e.Operation, e.Status, e.Text)
+}
+
+// StatusOf returns the HTTP status of an application's error answer, 0
+// when err is not one.
+func StatusOf(err error) int {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he.Status
+	}
+	var re *RetryAfterError
+	if errors.As(err, &re) {
+		return re.Status
+	}
+	return 0
+}

@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/calgate/calgate"
+)
+
+func TestConnectorsSQLite(t *testing.T)   { testConnectors(t, openSQLite(t)) }
+func TestConnectorsPostgres(t *testing.T) { testConnectors(t, openPostgres(t)) }
+
+// testConnectors walks a connector's owed work through its states: wanted,
+// claimed by one worker only, saved, failed and retried, swept, and
+// rescheduled after a reconnect.
+func testConnectors(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	ws := &calgate.Workspace{ID: calgate.NewID("ws"), Name: "conn", Timezone: "UTC", CreatedAt: now}
+	other := &calgate.Workspace{ID: calgate.NewID("ws"), Name: "other", Timezone: "UTC", CreatedAt: now}
+	for _, w := range []*calgate.Workspace{ws, other} {
+		if err := db.CreateWorkspace(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &calgate.Connector{ID: calgate.NewID("con"), WorkspaceID: ws.ID, Type: "quickbooks", Name: "Books",
+		Filter: calgate.ConnectorFilter{Kinds: []calgate.Kind{calgate.KindReservation}}, Mapping: []byte(`{"item_id":"1"}`),
+		State: calgate.ConnectorStatePending, AuthState: "hash1", CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateConnector(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Connector(ctx, other.ID, c.ID); !errors.Is(err, calgate.ErrNotFound) {
+		t.Fatalf("another workspace sees the connector: %v", err)
+	}
+	got, err := db.ConnectorByAuthState(ctx, "hash1")
+	if err != nil || got.ID != c.ID || string(got.Mapping) != `{"item_id":"1"}` || len(got.Filter.Kinds) != 1 {
+		t.Fatalf("by auth state: %+v %v", got, err)
+	}
+	if ok, err := db.SaveConnectorCredentials(ctx, c.ID, "sealed-1", 0); !ok || err != nil {
+		t.Fatalf("first credentials: %v %v", ok, err)
+	}
+	if ok, _ := db.SaveConnectorCredentials(ctx, c.ID, "sealed-stale", 0); ok {
+		t.Fatal("credentials written over a newer version")
+	}
+	if ok, _ := db.SetConnectorState(ctx, c.ID, calgate.ConnectorStatePending, calgate.ConnectorStateConnected, "", now); !ok {
+		t.Fatal("state not moved")
+	}
+	if ok, _ := db.SetConnectorState(ctx, c.ID, calgate.ConnectorStatePending, calgate.ConnectorStateConnected, "", now); ok {
+		t.Fatal("state moved twice")
+	}
+
+	if err := db.WantConnectorLink(ctx, c.ID, "ent_1", 1, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.WantConnectorLink(ctx, c.ID, "ent_1", 2, now); err != nil {
+		t.Fatal(err)
+	}
+	l, err := db.ClaimConnectorLink(ctx, c.ID, "ent_1", "tok-a", now, now.Add(time.Minute))
+	if err != nil || l.WantedVersion != 2 || l.LeaseToken != "tok-a" {
+		t.Fatalf("claim: %+v %v", l, err)
+	}
+	if _, err := db.ClaimConnectorLink(ctx, c.ID, "ent_1", "tok-b", now, now.Add(time.Minute)); !errors.Is(err, calgate.ErrNotFound) {
+		t.Fatalf("a second worker claimed a held link: %v", err)
+	}
+	if _, err := db.ClaimConnectorLink(ctx, c.ID, "ent_1", "tok-a", now, now.Add(time.Minute)); err != nil {
+		t.Fatalf("the holder's token does not claim again: %v", err)
+	}
+	if err := db.SetConnectorCreateKey(ctx, c.ID, "ent_1", "key-1"); err != nil {
+		t.Fatal(err)
+	}
+	// Version 3 is announced while version 2 is pushed.
+	if err := db.WantConnectorLink(ctx, c.ID, "ent_1", 3, now); err != nil {
+		t.Fatal(err)
+	}
+	l.RemoteID, l.RemoteVersion, l.RemoteState, l.PushedVersion = "130", "0", "open", 2
+	if err := db.SaveConnectorLink(ctx, l, now); err != nil {
+		t.Fatal(err)
+	}
+	l, _ = db.ConnectorLink(ctx, c.ID, "ent_1")
+	if l.RemoteID != "130" || l.CreateKey != "" || l.PushedVersion != 2 || l.WantedVersion != 3 || l.NextAttemptAt == nil || l.LeaseUntil != nil {
+		t.Fatalf("after saving v2 with v3 wanted: %+v", l)
+	}
+	// A failure waits for its retry; a new version does not cut it short.
+	next := now.Add(time.Hour)
+	if _, err := db.ClaimConnectorLink(ctx, c.ID, "ent_1", "tok-c", now, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ReleaseConnectorLink(ctx, c.ID, "ent_1", 1, &next, "vendor said no"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.WantConnectorLink(ctx, c.ID, "ent_1", 4, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ClaimConnectorLink(ctx, c.ID, "ent_1", "tok-d", now, now.Add(time.Minute)); !errors.Is(err, calgate.ErrNotFound) {
+		t.Fatalf("claimed before its retry time: %v", err)
+	}
+	if b, _ := db.ConnectorBacklog(ctx, c.ID); b.Pending != 1 || b.Failed != 0 {
+		t.Fatalf("backlog %+v", b)
+	}
+	// Retries used up: the link stays owed; a new version makes it due.
+	if err := db.ReleaseConnectorLink(ctx, c.ID, "ent_1", 9, nil, "gave up"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := db.ConnectorBacklog(ctx, c.ID); b.Pending != 1 || b.Failed != 1 {
+		t.Fatalf("backlog after giving up %+v", b)
+	}
+	if err := db.WantConnectorLink(ctx, c.ID, "ent_1", 5, now); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ = db.ConnectorLink(ctx, c.ID, "ent_1"); l.Attempts != 0 || l.NextAttemptAt == nil {
+		t.Fatalf("a new version did not revive the link: %+v", l)
+	}
+
+	// The sweep claims due links of connected connectors once.
+	if err := db.WantConnectorLink(ctx, c.ID, "ent_2", 1, now.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.ClaimDueConnectorLinks(ctx, now, now, now.Add(time.Minute), "sweep-1", 100)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("sweep: %d links, %v", len(due), err)
+	}
+	if again, _ := db.ClaimDueConnectorLinks(ctx, now, now, now.Add(time.Minute), "sweep-2", 100); len(again) != 0 {
+		t.Fatalf("a second sweep claimed %d held links", len(again))
+	}
+	if _, err := db.ClaimConnectorLink(ctx, c.ID, "ent_2", "sweep-1", now, now.Add(time.Minute)); err != nil {
+		t.Fatalf("the sweep's job cannot take over its lease: %v", err)
+	}
+	// Lease ran out: claimable again, by the sweep of a later time.
+	later := now.Add(2 * time.Minute)
+	if again, _ := db.ClaimDueConnectorLinks(ctx, later, later, later.Add(time.Minute), "sweep-3", 100); len(again) != 2 {
+		t.Fatalf("expired leases not swept: %d", len(again))
+	}
+	// A connector that needs reauthorization keeps its links but is not swept.
+	if ok, _ := db.SetConnectorState(ctx, c.ID, calgate.ConnectorStateConnected, calgate.ConnectorStateNeedsReauth, "invalid_grant", now); !ok {
+		t.Fatal("state")
+	}
+	much := later.Add(time.Hour)
+	if again, _ := db.ClaimDueConnectorLinks(ctx, much, much, much.Add(time.Minute), "sweep-4", 100); len(again) != 0 {
+		t.Fatalf("swept %d links of a disconnected connector", len(again))
+	}
+	ids, err := db.RescheduleConnectorLinks(ctx, c.ID, much)
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("reschedule: %v %v", ids, err)
+	}
+	// A resync owes everything again.
+	l, _ = db.ConnectorLink(ctx, c.ID, "ent_2")
+	l.PushedVersion = 1
+	if err := db.SaveConnectorLink(ctx, l, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.OweConnectorLinks(ctx, c.ID, map[string]int64{"ent_2": 1, "ent_3": 7}, now); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := db.ConnectorBacklog(ctx, c.ID); b.Pending != 3 {
+		t.Fatalf("backlog after resync %+v", b)
+	}
+
+	calls := []*calgate.ConnectorCall{
+		{ConnectorID: c.ID, At: now, EntryID: "ent_1", Operation: "create invoice", Method: "POST", StatusCode: 200, Duration: time.Millisecond},
+		{ConnectorID: c.ID, At: now, EntryID: "ent_2", Operation: "update invoice", Method: "POST", StatusCode: 400, Error: "Stale Object Error"},
+	}
+	if err := db.LogConnectorCalls(ctx, calls); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.ConnectorCalls(ctx, c.ID, calgate.ConnectorCallFilter{Limit: 10})
+	if err != nil || len(list) != 2 || list[0].Error != "Stale Object Error" || list[1].Duration != time.Millisecond {
+		t.Fatalf("calls: %+v %v", list, err)
+	}
+	if list, _ := db.ConnectorCalls(ctx, c.ID, calgate.ConnectorCallFilter{EntryID: "ent_1", Limit: 10}); len(list) != 1 {
+		t.Fatalf("calls of one entry: %d", len(list))
+	}
+	if n, err := db.PurgeConnectorCalls(ctx, now.Add(time.Second)); n != 2 || err != nil {
+		t.Fatalf("purge: %d %v", n, err)
+	}
+	if err := db.DeleteConnector(ctx, other.ID, c.ID); !errors.Is(err, calgate.ErrNotFound) {
+		t.Fatalf("deleted from another workspace: %v", err)
+	}
+	if err := db.DeleteConnector(ctx, ws.ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ConnectorLink(ctx, c.ID, "ent_1"); !errors.Is(err, calgate.ErrNotFound) {
+		t.Fatalf("links survive their connector: %v", err)
+	}
+}
