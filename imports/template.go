@@ -42,6 +42,10 @@ type Template struct {
 	// instead of failing it.
 	SkipIfMissing []string
 
+	// doc and archived are the whole-document mappings (document.go).
+	doc      *fieldMap
+	archived []path
+
 	raw     json.RawMessage
 	forEach []step
 	fields  []*fieldMap
@@ -214,6 +218,7 @@ func (t *Template) readImport(o *object, c *compiler) {
 			}
 		}
 	}
+	t.readDocument(o, c)
 	for _, need := range []string{"external_id", "start", t.Kind.ResourceField()} {
 		if t.Kind.Valid() && !mapped[need] {
 			c.errs.Add(keyPath("fields", need), "is required: every %s needs one", t.Kind)
@@ -394,7 +399,7 @@ func (t *Template) wireField(name, at string, errs *calgate.ValidationError) (st
 }
 
 func (t *Template) readExport(o *object, c *compiler) {
-	for _, key := range []string{"for_each", "columns", "skip_if_missing", "should_insert", "should_update"} {
+	for _, key := range []string{"for_each", "columns", "skip_if_missing", "should_insert", "should_update", "document", "archived"} {
 		if o.has(key) {
 			o.used[key] = true
 			c.errs.Add(key, "is only for import templates")
