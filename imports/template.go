@@ -45,6 +45,8 @@ type Template struct {
 	// doc and archived are the whole-document mappings (document.go).
 	doc      *fieldMap
 	archived []path
+	// deleted names the field that marks an exported entry archived.
+	deleted string
 
 	raw     json.RawMessage
 	forEach []step
@@ -408,6 +410,13 @@ func (t *Template) readExport(o *object, c *compiler) {
 	if t.Tabular {
 		c.errs.Add("input", "export templates read entries, not tables")
 		c.table = false
+	}
+	t.deleted = "deleted"
+	if name, ok := o.str("deleted"); ok {
+		if strings.TrimSpace(name) == "" || strings.Contains(name, ".") {
+			c.errs.Add("deleted", "must name a top-level field")
+		}
+		t.deleted = name
 	}
 	raw, ok := o.raw("fields")
 	if !ok {
