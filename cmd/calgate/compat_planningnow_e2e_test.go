@@ -165,3 +165,10 @@ func TestPlanningNowSurfaceWithTheGuidesOrders(t *testing.T) {
 		}
 	})
 }
+
+func decodeInto(t *testing.T, data []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("decode %s: %v", data, err)
+	}
+}
