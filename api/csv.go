@@ -1,8 +1,8 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,7 +24,10 @@ import (
 // ".csv" suffix of the route's path (/v1/jobs.csv), with the same query
 // parameters. The header row holds wire field names; fields are quoted as
 // RFC 4180 says and lines end in CRLF; ?bom=true starts the file with a
-// UTF-8 byte order mark, so that Excel reads it as UTF-8.
+// UTF-8 byte order mark, so that Excel reads it as UTF-8, and
+// ?escape_formulas=true puts an apostrophe before text that a spreadsheet
+// would run as a formula (=, +, -, @ first), for files that people open
+// rather than programs read.
 
 // csvContentType is the media type of CSV answers.
 const csvContentType = "text/csv; charset=utf-8; header=present"
@@ -56,17 +59,24 @@ func WantsCSV(c *gin.Context) bool {
 	return best == "text/csv"
 }
 
-// CSVWriter streams a CSV answer row by row.
+// CSVWriter streams a CSV answer row by row. It writes RFC 4180 itself
+// rather than with encoding/csv, whose CRLF mode also rewrites line
+// breaks inside fields: a field's text comes back exactly as stored.
 type CSVWriter struct {
-	c    *gin.Context
-	w    *csv.Writer
-	rows int
+	c      *gin.Context
+	w      *bufio.Writer
+	rows   int
+	escape bool
 }
 
 // NewCSVWriter starts a 200 CSV answer named filename (a download) and
 // writes the header row.
 func NewCSVWriter(c *gin.Context, filename string, header []string) (*CSVWriter, error) {
 	bom, err := boolParam(c, "bom")
+	if err != nil {
+		return nil, err
+	}
+	escape, err := boolParam(c, "escape_formulas")
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +88,35 @@ func NewCSVWriter(c *gin.Context, filename string, header []string) (*CSVWriter,
 			return nil, err
 		}
 	}
-	w := &CSVWriter{c: c, w: csv.NewWriter(c.Writer)}
-	w.w.UseCRLF = true
-	return w, w.w.Write(header)
+	w := &CSVWriter{c: c, w: bufio.NewWriterSize(c.Writer, 64<<10), escape: escape}
+	return w, w.write(header)
+}
+
+// write writes one record: fields quoted when they hold a quote, a comma,
+// a line break or surrounding blanks, the line ended with CRLF.
+func (w *CSVWriter) write(fields []string) error {
+	for i, f := range fields {
+		if i > 0 {
+			w.w.WriteByte(',')
+		}
+		if f == "" || !needsQuotes(f) {
+			w.w.WriteString(f)
+			continue
+		}
+		w.w.WriteByte('"')
+		w.w.WriteString(strings.ReplaceAll(f, `"`, `""`))
+		w.w.WriteByte('"')
+	}
+	_, err := w.w.WriteString("\r\n")
+	return err
+}
+
+func needsQuotes(f string) bool {
+	if strings.ContainsAny(f, "\",\r\n") {
+		return true
+	}
+	first, last := f[0], f[len(f)-1]
+	return first == ' ' || first == '\t' || last == ' ' || last == '\t'
 }
 
 // Row writes one row. Values are rendered as their JSON form would read:
@@ -89,9 +125,13 @@ func NewCSVWriter(c *gin.Context, filename string, header []string) (*CSVWriter,
 func (w *CSVWriter) Row(values []any) error {
 	fields := make([]string, len(values))
 	for i, v := range values {
-		fields[i] = csvCell(v)
+		f, text := csvCell(v)
+		if w.escape && text && f != "" && strings.ContainsRune("=+-@\t\r", rune(f[0])) {
+			f = "'" + f
+		}
+		fields[i] = f
 	}
-	if err := w.w.Write(fields); err != nil {
+	if err := w.write(fields); err != nil {
 		return err
 	}
 	w.rows++
@@ -103,69 +143,73 @@ func (w *CSVWriter) Row(values []any) error {
 
 // Flush sends what is buffered to the client.
 func (w *CSVWriter) Flush() error {
-	w.w.Flush()
+	if err := w.w.Flush(); err != nil {
+		return err
+	}
 	w.c.Writer.Flush()
-	return w.w.Error()
+	return nil
 }
 
-func csvCell(v any) string {
+// csvCell renders a value; text reports whether it was text (not a
+// number, a boolean or JSON).
+func csvCell(v any) (cell string, text bool) {
 	switch x := v.(type) {
 	case nil:
-		return ""
+		return "", false
 	case string:
-		return x
+		return x, true
 	case bool:
-		return strconv.FormatBool(x)
+		return strconv.FormatBool(x), false
 	case json.Number:
-		return x.String()
+		return x.String(), false
 	case int:
-		return strconv.Itoa(x)
+		return strconv.Itoa(x), false
 	case int64:
-		return strconv.FormatInt(x, 10)
+		return strconv.FormatInt(x, 10), false
 	case *int:
 		if x == nil {
-			return ""
+			return "", false
 		}
-		return strconv.Itoa(*x)
+		return strconv.Itoa(*x), false
 	case float64:
 		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
-			return strconv.FormatInt(int64(x), 10)
+			return strconv.FormatInt(int64(x), 10), false
 		}
-		return strconv.FormatFloat(x, 'f', -1, 64)
+		return strconv.FormatFloat(x, 'f', -1, 64), false
 	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano)
+		return x.UTC().Format(time.RFC3339Nano), false
 	case json.RawMessage:
 		return rawCell(x)
 	case calgate.Kind:
-		return string(x)
+		return string(x), true
 	case calgate.Status:
-		return string(x)
+		return string(x), true
 	}
 	data, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Sprint(v)
+		return fmt.Sprint(v), true
 	}
 	return rawCell(data)
 }
 
 // rawCell renders a JSON value: strings unquoted, null empty, the rest
 // compact.
-func rawCell(raw []byte) string {
+func rawCell(raw []byte) (string, bool) {
 	raw = bytes.TrimSpace(raw)
 	switch {
 	case len(raw) == 0 || bytes.Equal(raw, []byte("null")):
-		return ""
+		return "", false
 	case raw[0] == '"':
 		var s string
 		if json.Unmarshal(raw, &s) == nil {
-			return s
+			return s, true
 		}
 	}
 	var b bytes.Buffer
 	if json.Compact(&b, raw) == nil {
-		return b.String()
+		return b.String(), false
 	}
-	return string(raw)
+	return string(raw), false
 }
 
 // EntryCSVColumns are the columns of an entry list of kind k: every wire
