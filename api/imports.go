@@ -43,11 +43,25 @@ type pullRequest struct {
 	Mode         *string            `json:"mode"`
 	Schedule     *string            `json:"schedule"`
 	NotifyEmails *[]string          `json:"notify_emails"`
+	Database     *databaseRequest   `json:"database"`
+}
+
+// databaseRequest is where a database pull reads its rows.
+type databaseRequest struct {
+	DSN          *string `json:"dsn"`
+	Query        *string `json:"query"`
+	CursorColumn *string `json:"cursor_column"`
+	Timeout      *string `json:"timeout"`
+	MaxRows      *int    `json:"max_rows"`
 }
 
 func (r *pullRequest) input() imports.PullInput {
-	return imports.PullInput{Name: r.Name, URL: r.URL, Headers: r.Headers, Query: r.Query, SinceParam: r.SinceParam,
+	in := imports.PullInput{Name: r.Name, URL: r.URL, Headers: r.Headers, Query: r.Query, SinceParam: r.SinceParam,
 		SinceFormat: r.SinceFormat, Template: r.Template, Sheet: r.Sheet, Mode: r.Mode, Schedule: r.Schedule, NotifyEmails: r.NotifyEmails}
+	if d := r.Database; d != nil {
+		in.Database = &imports.DatabaseInput{DSN: d.DSN, Query: d.Query, CursorColumn: d.CursorColumn, Timeout: d.Timeout, MaxRows: d.MaxRows}
+	}
+	return in
 }
 
 // ImportRoutes are the routes of templates, imports, exports and
@@ -390,6 +404,9 @@ func ImportSchemas() map[string]any {
 		"template": str(""), "sheet": str("worksheet of a fetched Excel workbook; empty for the first"),
 		"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str("cron expression or @every 15m"),
 		"notify_emails": arrayOf(str("")), "next_run_at": strFmt("date-time"), "running_since": nullable(strFmt("date-time")),
+		"database": object(obj{"engine": enum(imports.EnginePostgres, imports.EngineMySQL), "host": str("the DSN is stored encrypted and never shown"),
+			"query": str(""), "cursor_column": str(""), "timeout": str("duration"), "max_rows": count}),
+		"cursor":      object(obj{"type": enum("time", "int", "float", "text"), "value": str("the cursor column's value in the last row read")}),
 		"last_run_at": nullable(strFmt("date-time")), "last_success_at": nullable(strFmt("date-time")),
 		"last_status": enum("", calgate.PullRunOK, calgate.PullRunFailed), "last_error": str(""),
 		"created_at": strFmt("date-time"), "updated_at": strFmt("date-time")})
@@ -407,7 +424,9 @@ func ImportSchemas() map[string]any {
 		"PullImport": pull, "List_PullImport": listOf("PullImport"),
 		"PullImportRequest": object(obj{"name": str(""), "url": str("http(s) URL"), "headers": obj{"type": "object", "additionalProperties": str("")},
 			"query": obj{"type": "object"}, "since_param": str(""), "since_format": str(""), "template": str(""), "sheet": str(""),
-			"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str(""), "notify_emails": arrayOf(str(""))}),
+			"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str(""), "notify_emails": arrayOf(str("")),
+			"database": object(obj{"dsn": str("postgres://… or mysql://… (mariadb://…)"), "query": str("a SELECT"), "cursor_column": str(""),
+				"timeout": str("1s to 5m, default 30s"), "max_rows": obj{"type": "integer", "minimum": 1, "maximum": imports.MaxDBMaxRows}})}),
 		"PullRun": object(obj{"id": str(""), "pull_id": str(""), "started_at": strFmt("date-time"), "finished_at": strFmt("date-time"),
 			"since": nullable(strFmt("date-time")), "status": enum(calgate.PullRunOK, calgate.PullRunFailed), "error": str(""),
 			"report": ref("ImportReport")}),

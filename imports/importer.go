@@ -44,6 +44,11 @@ type Report struct {
 	Records int `json:"records"`
 	// SyncSkipped says why a sync import archived nothing.
 	SyncSkipped string `json:"sync_skipped,omitempty"`
+	// Cursor is, for an incremental database pull, the cursor column's
+	// value in the last row read; More says the query had more rows,
+	// which the next run reads.
+	Cursor string `json:"cursor,omitempty"`
+	More   bool   `json:"more,omitempty"`
 }
 
 // pending is one outcome waiting for its chunk's upsert.
@@ -288,24 +293,27 @@ func (s *Service) ImportRows(ctx context.Context, ws *calgate.Workspace, templat
 		return nil, calgate.Invalid("file", "%v", err)
 	}
 	defer rows.Close()
-	return r.run(ctx, func(ctx context.Context) error {
-		for {
-			row, ref, bad, err := nextRow(rows)
-			switch {
-			case errors.Is(err, io.EOF):
-				return nil
-			case err != nil:
-				return calgate.Invalid("file", "%v", err)
-			case bad != nil:
-				r.add(pending{ref: ref, item: &calgate.UpsertItem{Ref: ref, Err: bad}})
-			default:
-				r.produced(t.MapRow(row))
-			}
-			if err := r.record(ctx); err != nil {
-				return err
-			}
+	return r.run(ctx, func(ctx context.Context) error { return r.readRows(ctx, rows) })
+}
+
+// readRows queues every row of rows.
+func (r *importRun) readRows(ctx context.Context, rows RowReader) error {
+	for {
+		row, ref, bad, err := nextRow(rows)
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return calgate.Invalid("file", "%v", err)
+		case bad != nil:
+			r.add(pending{ref: ref, item: &calgate.UpsertItem{Ref: ref, Err: bad}})
+		default:
+			r.produced(r.t.MapRow(row))
 		}
-	})
+		if err := r.record(ctx); err != nil {
+			return err
+		}
+	}
 }
 
 // produced queues one produced entry: parsed, skipped or failed.
