@@ -25,7 +25,8 @@ type Record struct {
 	// Body is the record as the other system shows it.
 	Body json.RawMessage
 	// Links name the records this one refers to, each as "type:id"
-	// (LinkedRecords finds the records that link to one).
+	// (LinkedRecords finds the records that link to one). They are
+	// written with the record; reads leave them empty.
 	Links []string
 	// Version counts the record's writes. A write with Version 0 creates
 	// the record (ErrConflict when it exists); a write with Version n

@@ -303,6 +303,7 @@ func replaceContent(e, next *calgate.Entry) error {
 	*e = *next
 	e.ID, e.WorkspaceID, e.Kind = keep.ID, keep.WorkspaceID, keep.Kind
 	e.Version, e.CreatedAt, e.UpdatedAt, e.ArchivedAt = keep.Version, keep.CreatedAt, keep.UpdatedAt, keep.ArchivedAt
+	e.Document = keep.Document // an entry changed on its own stays in its document
 	return nil
 }
 

@@ -103,6 +103,10 @@ func TestPlanningNowSurfaceWithTheGuidesOrders(t *testing.T) {
 		if w := g.entriesByExternalID(t, "/v1/production-windows", "planningnow"); w["4711/2/102"] == nil || w["4711/2/102"]["archived_at"] != nil {
 			t.Fatalf("windows after adding position 2 = %v", w)
 		}
+		// A window changed on its own through /v1 stays in its order.
+		p2 := g.entriesByExternalID(t, "/v1/production-windows", "planningnow")["4711/2/102"]
+		p2["title"] = "Milling (moved by hand)"
+		g.mustCall(t, http.StatusOK, http.MethodPut, "/v1/production-windows/"+p2["id"].(string), p2)
 		call(http.StatusOK, http.MethodPut, "/api/order/4711", seedPlanningNowOrder(t, "4711"))
 		w = g.entriesByExternalID(t, "/v1/production-windows", "planningnow")
 		gone := w["4711/2/102"]

@@ -213,6 +213,16 @@ func TestListsAnswerCSVEqualToTheirJSON(t *testing.T) {
 	if len(tcsv.Rows) != len(tokens) || tcsv.Rows[0]["id"] != tokens[0].(map[string]any)["id"] || tcsv.Rows[0]["admin"] != "true" {
 		t.Fatalf("tokens as CSV = %v, JSON %v", tcsv, tokens)
 	}
+	// limit caps the rows of an entry list; a paged list names the next page.
+	if capped := parseWithPython(t, g.mustCall(t, http.StatusOK, http.MethodGet, "/v1/reservations.csv?limit=3", nil)); len(capped.Rows) != 3 {
+		t.Fatalf("limit=3: %d rows", len(capped.Rows))
+	}
+	events := decode(t, g.mustCall(t, http.StatusOK, http.MethodGet, "/v1/events?limit=2", nil))
+	status, evCSV, evHdr := g.call(t, http.MethodGet, "/v1/events.csv?limit=2", nil)
+	if ev := parseWithPython(t, evCSV); status != http.StatusOK || len(ev.Rows) != 2 || evHdr.Get("X-Next-Cursor") == "" ||
+		evHdr.Get("X-Next-Cursor") != events["next_cursor"] || ev.Rows[0]["id"] != jsonCell(events["items"].([]any)[0].(map[string]any)["id"]) {
+		t.Fatalf("events as CSV: %d %v %s", status, evHdr, evCSV)
+	}
 	// Errors stay problem documents.
 	status, data, hdr := g.call(t, http.MethodGet, "/v1/reservations.csv?status=gone", nil)
 	if status != http.StatusBadRequest || hdr.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(data), "status") {

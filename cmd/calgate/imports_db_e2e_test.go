@@ -143,6 +143,20 @@ func TestDatabasePullsFromPostgreSQLAndMariaDB(t *testing.T) {
 				t.Fatalf("after the new query: %v", rep)
 			}
 
+			// Too many rows: without a cursor column the run fails; with one,
+			// rows that share a cursor value are never split.
+			src.exec(t, "UPDATE work_orders SET changed = 60")
+			for _, c := range []struct{ cursor, want string }{{"", "more than max_rows (2)"}, {"changed", "share the cursor value 60"}} {
+				lim := decode(t, g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/pull-imports", map[string]any{
+					"template": "work-orders", "schedule": "@hourly",
+					"database": map[string]any{"dsn": src.dsn, "query": "SELECT job_id, workcenter AS machine, title, starts, ends, changed FROM work_orders",
+						"cursor_column": c.cursor, "max_rows": 2}}))
+				lr := decode(t, g.mustCall(t, http.StatusOK, http.MethodPost, "/v1/pull-imports/"+lim["id"].(string)+"/run", nil))
+				if lr["status"] != "failed" || !strings.Contains(lr["error"].(string), c.want) {
+					t.Fatalf("max_rows with cursor %q: %v", c.cursor, lr)
+				}
+			}
+
 			// A query that would write is refused by the read-only
 			// transaction; a second statement is refused outright.
 			writer := decode(t, g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/pull-imports", map[string]any{

@@ -296,9 +296,7 @@ func (p *Surface) save(c *gin.Context, order map[string]any, version int64) erro
 	if dry.Failed > 0 {
 		ve := &calgate.ValidationError{}
 		for _, it := range dry.Errors {
-			for _, fe := range it.Errors {
-				ve.Errors = append(ve.Errors, fe)
-			}
+			ve.Errors = append(ve.Errors, it.Errors...)
 			if it.Reason != "" {
 				ve.Add(it.Ref, "%s", it.Reason)
 			}
