@@ -104,6 +104,11 @@ type Entry struct {
 	Activity  string    // production window
 	// Attributes is a free JSON object, kept as given.
 	Attributes json.RawMessage
+	// Document names the whole document the entry last came in (an order
+	// sent whole), empty for entries sent on their own. It is not content:
+	// an upsert that names a document archives the document's other
+	// entries (UpsertOptions.Documents).
+	Document   string
 	Version    int64
 	CreatedAt  time.Time
 	UpdatedAt  time.Time

@@ -35,8 +35,53 @@ const (
 	PullRunRunning = "running"
 )
 
-// PullImport is a scheduled pull: a URL fetched on a schedule and imported
-// through a template.
+// PullDatabase is where a database pull reads its rows: a SQL query run
+// on PostgreSQL or MySQL/MariaDB in a read-only transaction.
+type PullDatabase struct {
+	// Engine is "postgres" or "mysql" (MySQL and MariaDB).
+	Engine string `json:"engine"`
+	// Host is the server, as the DSN names it; the DSN itself is kept
+	// only sealed (SealedDSN) and never shown.
+	Host      string `json:"host"`
+	SealedDSN string `json:"-"`
+	// Query is a SELECT; calgate reads it as a derived table.
+	Query string `json:"query"`
+	// CursorColumn, when set, makes the pull incremental: each run reads
+	// the rows whose value in that column is above the last run's.
+	CursorColumn string `json:"cursor_column"`
+	// Timeout bounds the query (the server's statement timeout).
+	Timeout Duration `json:"timeout"`
+	// MaxRows bounds the rows one run reads.
+	MaxRows int `json:"max_rows"`
+}
+
+// PullCursor is where an incremental database pull goes on from: the
+// cursor column's value in the last row the last successful run read.
+type PullCursor struct {
+	// Type is "time", "int", "float" or "text".
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// Duration is a time.Duration written as "30s" in JSON.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as Go writes it ("1m30s").
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "30s", "2m" and the like.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+// PullImport is a scheduled pull: a URL fetched, or a database query run,
+// on a schedule and imported through a template.
 type PullImport struct {
 	ID          string `json:"id"`
 	WorkspaceID string `json:"workspace_id"`
@@ -53,6 +98,11 @@ type PullImport struct {
 	SinceParam  string `json:"since_param"`
 	SinceFormat string `json:"since_format"`
 	Template    string `json:"template"`
+	// Database, when set, makes the pull read rows from a database
+	// instead of fetching URL.
+	Database *PullDatabase `json:"database,omitempty"`
+	// Cursor is where an incremental database pull goes on from.
+	Cursor *PullCursor `json:"cursor,omitempty"`
 	// Sheet names the worksheet read from a fetched Excel workbook; empty
 	// for the first.
 	Sheet        string    `json:"sheet"`
@@ -84,6 +134,9 @@ type PullRun struct {
 	Status string          `json:"status"`
 	Error  string          `json:"error"`
 	Report json.RawMessage `json:"report"`
+	// Cursor, on a successful run of an incremental database pull, is
+	// where the next run goes on from.
+	Cursor *PullCursor `json:"-"`
 }
 
 // ImportStore keeps templates, pulls and their runs, and the two entry

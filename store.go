@@ -44,6 +44,15 @@ type UpsertOptions struct {
 	// Sync, when set, archives every live entry of that kind and source that
 	// the batch does not contain (a full snapshot).
 	Sync *SyncScope
+	// Documents lists documents sent whole in this batch (Entry.Document
+	// of their items): every live entry of one of them that no item names
+	// is archived, in the same transaction. Not run after a StopOnError
+	// stop.
+	Documents []string
+	// Records are written (created, replaced or deleted) in the same
+	// transaction, before the items; a version clash is ErrConflict and
+	// writes nothing.
+	Records []*Record
 }
 
 // SyncScope names the entries a snapshot import replaces.

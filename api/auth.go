@@ -11,12 +11,17 @@ import (
 	calgate "github.com/calgate/calgate"
 )
 
-// tokenFromRequest reads a token from "Authorization: Bearer …" or
-// "X-AUTH-TOKEN: …" (the header PlanningNow clients send).
+// tokenFromRequest reads a token from "Authorization: Bearer …", from a
+// bare "Authorization: …" without a scheme (as PlanningPME clients send
+// it) or from "X-AUTH-TOKEN: …" (the header PlanningNow clients send).
 func tokenFromRequest(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); h != "" {
-		if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
+	if h := strings.TrimSpace(r.Header.Get("Authorization")); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		switch {
+		case ok && strings.EqualFold(scheme, "Bearer"):
 			return strings.TrimSpace(tok)
+		case !ok:
+			return h
 		}
 	}
 	return strings.TrimSpace(r.Header.Get("X-AUTH-TOKEN"))

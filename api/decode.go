@@ -67,3 +67,11 @@ func bindJSON(c *gin.Context, limit int64, v any) error {
 	}
 	return decodeStrict(data, v)
 }
+
+// ReadBody reads the request body up to limit bytes (for handlers outside
+// this package); a larger body fails with a 413.
+func ReadBody(c *gin.Context, limit int64) ([]byte, error) { return readBody(c, limit) }
+
+// DecodeStrict decodes a JSON object into v as the native routes do:
+// unknown fields and trailing data are refused, naming the field.
+func DecodeStrict(data []byte, v any) error { return decodeStrict(data, v) }

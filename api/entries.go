@@ -20,7 +20,7 @@ func (s *Server) entryRoutes(k calgate.Kind) []Route {
 	list := []string{"from", "to", k.ResourceField(), "status", "source", "external_id", "since", "include_archived", "cursor", "limit"}
 	return []Route{
 		{Method: http.MethodPost, Path: base, Summary: "Create or update a " + string(k) + " by (source, external_id)", Tag: tag, Request: schema, Response: schema, Status: http.StatusCreated, Handler: s.upsertEntry(k)},
-		{Method: http.MethodGet, Path: base, Summary: "List " + k.Route(), Tag: tag, Response: "List_" + schema, Query: list, Handler: s.listEntries(k)},
+		{Method: http.MethodGet, Path: base, Summary: "List " + k.Route(), Tag: tag, Response: "List_" + schema, Query: append(list, "bom", "escape_formulas"), CSV: true, Handler: s.listEntries(k)},
 		{Method: http.MethodPost, Path: base + "/bulk", Summary: "Upsert up to 10,000 " + k.Route() + " in one request", Tag: tag, Request: "BulkRequest_" + string(k), Response: "BulkResult", Handler: s.bulkUpsert(k)},
 		{Method: http.MethodGet, Path: base + "/:id", Summary: "Get one " + string(k) + " (append .ics for an iCalendar file)", Tag: tag, Response: schema, Query: []string{"include_archived"}, Handler: s.getEntry(k)},
 		{Method: http.MethodPatch, Path: base + "/:id", Summary: "Change some fields (JSON merge patch)", Tag: tag, Request: "Patch", Response: schema, Handler: s.patchEntry(k)},
@@ -169,6 +169,10 @@ func (s *Server) listEntries(k calgate.Kind) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
+		if WantsCSV(c) {
+			s.streamEntriesCSV(c, k, f)
+			return
+		}
 		entries, next, err := s.Store.Entries(c.Request.Context(), p.Workspace.ID, f)
 		if err != nil {
 			s.fail(c, err)
@@ -299,6 +303,7 @@ func replaceContent(e, next *calgate.Entry) error {
 	*e = *next
 	e.ID, e.WorkspaceID, e.Kind = keep.ID, keep.WorkspaceID, keep.Kind
 	e.Version, e.CreatedAt, e.UpdatedAt, e.ArchivedAt = keep.Version, keep.CreatedAt, keep.UpdatedAt, keep.ArchivedAt
+	e.Document = keep.Document // an entry changed on its own stays in its document
 	return nil
 }
 

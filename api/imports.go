@@ -43,11 +43,25 @@ type pullRequest struct {
 	Mode         *string            `json:"mode"`
 	Schedule     *string            `json:"schedule"`
 	NotifyEmails *[]string          `json:"notify_emails"`
+	Database     *databaseRequest   `json:"database"`
+}
+
+// databaseRequest is where a database pull reads its rows.
+type databaseRequest struct {
+	DSN          *string `json:"dsn"`
+	Query        *string `json:"query"`
+	CursorColumn *string `json:"cursor_column"`
+	Timeout      *string `json:"timeout"`
+	MaxRows      *int    `json:"max_rows"`
 }
 
 func (r *pullRequest) input() imports.PullInput {
-	return imports.PullInput{Name: r.Name, URL: r.URL, Headers: r.Headers, Query: r.Query, SinceParam: r.SinceParam,
+	in := imports.PullInput{Name: r.Name, URL: r.URL, Headers: r.Headers, Query: r.Query, SinceParam: r.SinceParam,
 		SinceFormat: r.SinceFormat, Template: r.Template, Sheet: r.Sheet, Mode: r.Mode, Schedule: r.Schedule, NotifyEmails: r.NotifyEmails}
+	if d := r.Database; d != nil {
+		in.Database = &imports.DatabaseInput{DSN: d.DSN, Query: d.Query, CursorColumn: d.CursorColumn, Timeout: d.Timeout, MaxRows: d.MaxRows}
+	}
+	return in
 }
 
 // ImportRoutes are the routes of templates, imports, exports and
@@ -66,8 +80,8 @@ func (s *Server) ImportRoutes(svc *imports.Service) []Route {
 			Status: http.StatusNoContent, Handler: s.deleteTemplate(svc)},
 		{Method: http.MethodPost, Path: "/v1/import/:template", Summary: "Import foreign JSON, CSV or Excel through a template", Tag: "imports",
 			Request: "ImportRequest", Response: "ImportReport", Query: []string{"simulate", "verbose", "stop_on_error", "mode", "sheet"}, Handler: s.runImport(svc)},
-		{Method: http.MethodGet, Path: "/v1/export/:template", Summary: "Entries changed since a time, rendered through an export template", Tag: "imports",
-			Response: "ExportPage", Query: []string{"since", "cursor", "limit"}, Handler: s.runExport(svc)},
+		{Method: http.MethodGet, Path: "/v1/export/:template", Summary: "Entries changed since a time (and archived since it, marked deleted), rendered through an export template; as CSV with Accept: text/csv or {template}.csv", Tag: "imports",
+			Response: "ExportPage", Query: []string{"since", "cursor", "limit", "bom"}, Handler: s.runExport(svc)},
 		{Method: http.MethodPost, Path: "/v1/pull-imports", Summary: "Schedule a pull of a URL through a template", Tag: "imports",
 			Request: "PullImportRequest", Response: "PullImport", Status: http.StatusCreated, Handler: s.createPull(svc)},
 		{Method: http.MethodGet, Path: "/v1/pull-imports", Summary: "List scheduled pulls", Tag: "imports",
@@ -254,12 +268,21 @@ func (s *Server) runExport(svc *imports.Service) gin.HandlerFunc {
 			}
 			since = t
 		}
+		name := c.Param("template")
+		if base, ok := strings.CutSuffix(name, ".csv"); ok {
+			name = base
+			c.Set(ctxCSV, true)
+		}
+		if WantsCSV(c) {
+			s.exportCSV(c, svc, name, since)
+			return
+		}
 		limit, err := limitParam(c)
 		if err != nil {
 			s.fail(c, badParam("limit", "%s", err.Error()))
 			return
 		}
-		page, err := svc.Export(c.Request.Context(), principal(c).Workspace.ID, c.Param("template"), since, c.Query("cursor"), limit)
+		page, err := svc.Export(c.Request.Context(), principal(c).Workspace.ID, name, since, c.Query("cursor"), limit)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -381,6 +404,9 @@ func ImportSchemas() map[string]any {
 		"template": str(""), "sheet": str("worksheet of a fetched Excel workbook; empty for the first"),
 		"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str("cron expression or @every 15m"),
 		"notify_emails": arrayOf(str("")), "next_run_at": strFmt("date-time"), "running_since": nullable(strFmt("date-time")),
+		"database": object(obj{"engine": enum(imports.EnginePostgres, imports.EngineMySQL), "host": str("the DSN is stored encrypted and never shown"),
+			"query": str(""), "cursor_column": str(""), "timeout": str("duration"), "max_rows": count}),
+		"cursor":      object(obj{"type": enum("time", "int", "float", "text"), "value": str("the cursor column's value in the last row read")}),
 		"last_run_at": nullable(strFmt("date-time")), "last_success_at": nullable(strFmt("date-time")),
 		"last_status": enum("", calgate.PullRunOK, calgate.PullRunFailed), "last_error": str(""),
 		"created_at": strFmt("date-time"), "updated_at": strFmt("date-time")})
@@ -398,7 +424,9 @@ func ImportSchemas() map[string]any {
 		"PullImport": pull, "List_PullImport": listOf("PullImport"),
 		"PullImportRequest": object(obj{"name": str(""), "url": str("http(s) URL"), "headers": obj{"type": "object", "additionalProperties": str("")},
 			"query": obj{"type": "object"}, "since_param": str(""), "since_format": str(""), "template": str(""), "sheet": str(""),
-			"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str(""), "notify_emails": arrayOf(str(""))}),
+			"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str(""), "notify_emails": arrayOf(str("")),
+			"database": object(obj{"dsn": str("postgres://… or mysql://… (mariadb://…)"), "query": str("a SELECT"), "cursor_column": str(""),
+				"timeout": str("1s to 5m, default 30s"), "max_rows": obj{"type": "integer", "minimum": 1, "maximum": imports.MaxDBMaxRows}})}),
 		"PullRun": object(obj{"id": str(""), "pull_id": str(""), "started_at": strFmt("date-time"), "finished_at": strFmt("date-time"),
 			"since": nullable(strFmt("date-time")), "status": enum(calgate.PullRunOK, calgate.PullRunFailed), "error": str(""),
 			"report": ref("ImportReport")}),
@@ -413,4 +441,35 @@ func fileBody(c *gin.Context) io.Reader {
 		return bytes.NewReader(b.([]byte))
 	}
 	return http.MaxBytesReader(c.Writer, c.Request.Body, imports.MaxFileBytes+1<<20)
+}
+
+// exportCSV answers an export as CSV: every entry the export selects, one
+// row each, under the template's foreign field names.
+func (s *Server) exportCSV(c *gin.Context, svc *imports.Service, name string, since time.Time) {
+	ExportCSV(c, s, svc, principal(c).Workspace.ID, name, since)
+}
+
+// ExportCSV streams an export through the named export template as CSV
+// (for the native export and the compatibility surfaces).
+func ExportCSV(c *gin.Context, s *Server, svc *imports.Service, workspaceID, name string, since time.Time) {
+	t, err := svc.ExportTemplate(c.Request.Context(), workspaceID, name)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	cols := t.ExportColumns()
+	w, err := NewCSVWriter(c, name+".csv", cols)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	err = svc.ExportEach(c.Request.Context(), workspaceID, t, since, func(item map[string]any) error {
+		return w.Row(imports.Flatten(item, cols))
+	})
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		s.abortStream(c, err)
+	}
 }

@@ -153,11 +153,25 @@ func (s *Server) OpenAPI() map[string]any {
 			ok["content"] = obj{"application/json": obj{"schema": ref(r.Response)}}
 		}
 		problem := obj{"description": "problem", "content": obj{problemContentType: obj{"schema": ref("Problem")}}}
+		if r.isList() {
+			ok["content"].(obj)[csvContentType] = obj{"schema": obj{"type": "string", "description": "the list as CSV (Accept: text/csv), every page; ?bom=true for Excel"}}
+		}
 		op["responses"] = obj{strconv.Itoa(status): ok, "4XX": problem, "5XX": problem}
 		if !r.Public {
 			op["security"] = []obj{{"bearer": []string{}}, {"xAuthToken": []string{}}}
 		}
 		item[strings.ToLower(r.Method)] = op
+		if r.isList() {
+			csvOp := obj{}
+			for k, v := range op {
+				csvOp[k] = v
+			}
+			csvOp["summary"] = r.Summary + ", as CSV"
+			csvOp["operationId"] = op["operationId"].(string) + "_csv"
+			csvOp["responses"] = obj{strconv.Itoa(status): obj{"description": "CSV, RFC 4180", "content": obj{csvContentType: obj{"schema": obj{"type": "string"}}}},
+				"4XX": problem, "5XX": problem}
+			paths[OpenAPIPath(r.Path+".csv")] = obj{"get": csvOp}
+		}
 	}
 	return obj{
 		"openapi": "3.0.3",

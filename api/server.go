@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,7 +68,16 @@ type Route struct {
 	Response string
 	Status   int // success status (default 200)
 	Query    []string
-	Handler  gin.HandlerFunc
+	// CSV says the handler answers CSV requests itself (see WantsCSV);
+	// other list routes are answered as CSV from their JSON.
+	CSV     bool
+	Handler gin.HandlerFunc
+}
+
+// isList reports whether r lists items, and so also answers CSV, under its
+// path and under its path with ".csv".
+func (r Route) isList() bool {
+	return r.Method == http.MethodGet && strings.HasPrefix(r.Response, "List_")
 }
 
 // New builds the server with the core routes.
@@ -132,8 +142,15 @@ func (s *Server) build(routes []Route) *gin.Engine {
 		if !r.Public {
 			chain = append(chain, s.authenticate, s.idempotency)
 		}
+		if r.isList() && !r.CSV {
+			chain = append(chain, s.listCSV)
+		}
 		chain = append(chain, r.Handler)
 		e.Handle(r.Method, r.Path, chain...)
+		if r.isList() {
+			asCSV := func(c *gin.Context) { c.Set(ctxCSV, true) }
+			e.Handle(r.Method, r.Path+".csv", append([]gin.HandlerFunc{asCSV}, chain...)...)
+		}
 	}
 	return e
 }
@@ -200,6 +217,16 @@ func actor(c *gin.Context) string {
 	p := principal(c)
 	return p.Token.User + "/" + p.Token.ID
 }
+
+// PrincipalOf returns the authenticated caller of a route that is not
+// Public, for handlers outside this package (compatibility surfaces).
+func PrincipalOf(c *gin.Context) *calgate.Principal { return principal(c) }
+
+// ActorOf names the caller in events and history, as the native routes do.
+func ActorOf(c *gin.Context) string { return actor(c) }
+
+// Fail answers with the problem document of err, as the native routes do.
+func (s *Server) Fail(c *gin.Context, err error) { s.fail(c, err) }
 
 // notify wakes the dispatcher after a committed write.
 func (s *Server) notify() {

@@ -9,7 +9,8 @@
 // CSVReader and XLSXReader stream the rows of spreadsheet files for tabular
 // templates. Service runs imports into the store (in chunks, so files of any
 // size import in constant memory), serves exports, and runs scheduled pulls
-// from other systems.
+// from other systems: of a URL, or of a PostgreSQL or MySQL/MariaDB query
+// (sqlpull.go).
 //
 // # Import templates
 //
@@ -70,6 +71,10 @@
 //
 // skip_if_missing lists fields whose absence makes Map report the entry as
 // Skipped rather than failed, as for a task not yet scheduled.
+//
+// "document" makes a template map documents sent whole (document.go): a
+// record's entries replace what its document held before, and "archived"
+// paths remove elements deleted in the other system.
 // should_insert and should_update are passed on to the caller's upsert.
 //
 // # Tabular templates

@@ -29,6 +29,9 @@ type ImportOptions struct {
 	// Progress, when set, is called with the number of records or rows
 	// read after each chunk and at the end.
 	Progress func(records int)
+	// Records are written in the transaction of the import's first chunk
+	// (a compatibility surface's document with the entries it yields).
+	Records []*calgate.Record
 }
 
 // Report is the outcome of an import: the bulk upsert report with the
@@ -41,6 +44,11 @@ type Report struct {
 	Records int `json:"records"`
 	// SyncSkipped says why a sync import archived nothing.
 	SyncSkipped string `json:"sync_skipped,omitempty"`
+	// Cursor is, for an incremental database pull, the cursor column's
+	// value in the last row read; More says the query had more rows,
+	// which the next run reads.
+	Cursor string `json:"cursor,omitempty"`
+	More   bool   `json:"more,omitempty"`
 }
 
 // pending is one outcome waiting for its chunk's upsert.
@@ -61,6 +69,12 @@ type batch struct {
 	records int
 	// syncSkipped says why a sync must not archive (set once).
 	syncSkipped string
+	// documents lists the whole documents the batch replaces; docs holds
+	// every document key it has items of.
+	documents []string
+	docs      map[string]bool
+	// recs are the records written with this batch.
+	recs []*calgate.Record
 }
 
 // seenKey is what a chunked import remembers per entry: the chunk that
@@ -93,6 +107,8 @@ type importRun struct {
 	seen    map[string]seenKey // source \x00 external id
 	sources map[string]bool
 	stopped bool
+	// records are handed over with the first batch (reader side).
+	records []*calgate.Record
 }
 
 func (s *Service) newRun(ws *calgate.Workspace, t *Template, actor string, opts ImportOptions) (*importRun, error) {
@@ -106,7 +122,7 @@ func (s *Service) newRun(ws *calgate.Workspace, t *Template, actor string, opts 
 	if t.Direction != Import {
 		return nil, calgate.Invalid("template", "%q is an export template; import needs an import template", t.Name)
 	}
-	r := &importRun{s: s, ws: ws, t: t, actor: actor, opts: opts, sources: map[string]bool{},
+	r := &importRun{s: s, ws: ws, t: t, actor: actor, opts: opts, sources: map[string]bool{}, records: opts.Records,
 		rep: &Report{BulkResult: calgate.BulkResult{Simulated: opts.Simulate, Errors: []calgate.ItemResult{}}, Template: t.Name, Mode: opts.Mode}}
 	if r.tracksKeys() {
 		r.seen = map[string]seenKey{}
@@ -170,9 +186,10 @@ func (r *importRun) handOverFull(ctx context.Context) error {
 
 // handOver passes the reader's batch to the writer.
 func (r *importRun) handOver(ctx context.Context) error {
-	if len(r.cur.items) == 0 && r.cur.records == 0 {
+	if len(r.cur.items) == 0 && r.cur.records == 0 && len(r.cur.documents) == 0 && len(r.records) == 0 {
 		return nil
 	}
+	r.cur.recs, r.records = r.records, nil
 	select {
 	case r.out <- r.cur:
 		r.cur = batch{}
@@ -212,6 +229,12 @@ func (s *Service) ImportJSON(ctx context.Context, ws *calgate.Workspace, templat
 			prefix := ""
 			if list {
 				prefix = fmt.Sprintf("[%d]", i)
+			}
+			if t.Whole() {
+				if err := r.document(ctx, rec, prefix); err != nil {
+					return err
+				}
+				continue
 			}
 			ps, err := t.Map(rec)
 			if err != nil {
@@ -270,33 +293,43 @@ func (s *Service) ImportRows(ctx context.Context, ws *calgate.Workspace, templat
 		return nil, calgate.Invalid("file", "%v", err)
 	}
 	defer rows.Close()
-	return r.run(ctx, func(ctx context.Context) error {
-		for {
-			row, ref, bad, err := nextRow(rows)
-			switch {
-			case errors.Is(err, io.EOF):
-				return nil
-			case err != nil:
-				return calgate.Invalid("file", "%v", err)
-			case bad != nil:
-				r.add(pending{ref: ref, item: &calgate.UpsertItem{Ref: ref, Err: bad}})
-			default:
-				r.produced(t.MapRow(row))
-			}
-			if err := r.record(ctx); err != nil {
-				return err
-			}
+	return r.run(ctx, func(ctx context.Context) error { return r.readRows(ctx, rows) })
+}
+
+// readRows queues every row of rows.
+func (r *importRun) readRows(ctx context.Context, rows RowReader) error {
+	for {
+		row, ref, bad, err := nextRow(rows)
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return calgate.Invalid("file", "%v", err)
+		case bad != nil:
+			r.add(pending{ref: ref, item: &calgate.UpsertItem{Ref: ref, Err: bad}})
+		default:
+			r.produced(r.t.MapRow(row))
 		}
-	})
+		if err := r.record(ctx); err != nil {
+			return err
+		}
+	}
 }
 
 // produced queues one produced entry: parsed, skipped or failed.
-func (r *importRun) produced(p Produced) {
+func (r *importRun) produced(p Produced) { r.producedIn(p, "") }
+
+// producedIn queues one produced entry of a whole document (doc "" for
+// none) and reports whether it failed.
+func (r *importRun) producedIn(p Produced, doc string) bool {
 	if p.Skipped != "" {
 		r.add(pending{ref: p.Ref, skipped: p.Skipped})
-		return
+		return false
 	}
 	e, err := r.t.Parse(p, r.ws.Timezone)
+	if e != nil {
+		e.Document = doc
+	}
 	it := &calgate.UpsertItem{Ref: p.Ref, Entry: e, Err: err}
 	pd := pending{ref: p.Ref, item: it}
 	if err != nil {
@@ -312,6 +345,7 @@ func (r *importRun) produced(p Produced) {
 		}
 	}
 	r.add(pd)
+	return err != nil
 }
 
 // key returns the external id and source a produced entry was given.
@@ -342,7 +376,8 @@ func (r *importRun) flush(ctx context.Context, b batch) error {
 		r.rep.SyncSkipped = b.syncSkipped
 	}
 	chunk := b.items
-	if len(chunk) == 0 {
+	records := b.recs
+	if len(chunk) == 0 && len(b.documents) == 0 && len(records) == 0 {
 		return nil
 	}
 	r.chunks++
@@ -364,15 +399,19 @@ func (r *importRun) flush(ctx context.Context, b batch) error {
 	}
 	results := make([]*calgate.ItemResult, len(chunk))
 	stopped := false
-	if len(items) > 0 {
-		res, err := r.s.o.Store.Upsert(ctx, r.ws.ID, r.actor, items, calgate.UpsertOptions{Simulate: r.opts.Simulate, Verbose: true, StopOnError: r.opts.StopOnError})
+	if len(items) > 0 || len(b.documents) > 0 || len(records) > 0 {
+		res, err := r.s.o.Store.Upsert(ctx, r.ws.ID, r.actor, items, calgate.UpsertOptions{Simulate: r.opts.Simulate, Verbose: true,
+			StopOnError: r.opts.StopOnError, Documents: b.documents, Records: records})
 		if err != nil {
 			return fmt.Errorf("imports: %s: %w", r.t.Name, err)
 		}
 		for i := range res.Operations {
 			op := res.Operations[i]
-			if op.Index >= 0 && op.Index < len(at) {
+			switch {
+			case op.Index >= 0 && op.Index < len(at):
 				results[at[op.Index]] = &op
+			case op.Index < 0 && op.Operation == calgate.OpArchived:
+				r.rep.Count(op, r.opts.Verbose)
 			}
 		}
 		stopped = res.Stopped

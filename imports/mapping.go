@@ -131,6 +131,15 @@ func (t *Template) produce(levels []level) Produced {
 		}
 		return prefixRef(ref, fm.path.raw)
 	}
+	archived, at, err := t.isArchived(levelGetter(levels))
+	switch {
+	case err != nil:
+		p.Err = calgate.Invalid(prefixRef(ref, at), "archived: %v", err)
+		return p
+	case archived:
+		p.Skipped = "archived in the source (" + at + ")"
+		return p
+	}
 	t.build(&p, levelGetter(levels), label, nil)
 	return p
 }

@@ -38,6 +38,8 @@ type PullInput struct {
 	Mode         *string
 	Schedule     *string
 	NotifyEmails *[]string
+	// Database, when set, makes the pull read rows with a SQL query.
+	Database *DatabaseInput
 }
 
 // maxSheetName is the length limit Excel sets on sheet names.
@@ -60,12 +62,27 @@ func ParseSchedule(spec string) (cron.Schedule, error) {
 	return sched, nil
 }
 
-func nextRun(p *calgate.PullImport, now time.Time) time.Time {
+// nextRun is the pull's next run after now, its cron schedule read in the
+// workspace's time zone (06:00 is 06:00 there, summer and winter).
+func nextRun(p *calgate.PullImport, now time.Time, loc *time.Location) time.Time {
 	sched, err := ParseSchedule(p.Schedule)
 	if err != nil {
 		return now.Add(time.Hour)
 	}
-	return sched.Next(now).UTC()
+	return sched.Next(now.In(loc)).UTC()
+}
+
+// zoneOf returns a workspace's time zone (UTC when it cannot be had).
+func (s *Service) zoneOf(ctx context.Context, workspaceID string) *time.Location {
+	ws, err := s.o.Store.Workspace(ctx, workspaceID)
+	if err != nil {
+		return time.UTC
+	}
+	loc, err := calgate.LoadZone(ws.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // FormatSince writes t in a since format: rfc3339 (the default),
@@ -169,7 +186,26 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 	if in.Name != nil {
 		p.Name = strings.TrimSpace(*in.Name)
 	}
-	if in.URL != nil {
+	if in.Database != nil {
+		if in.URL != nil && strings.TrimSpace(*in.URL) != "" {
+			errs.Add("url", "a pull reads a URL or a database, not both")
+		}
+		s.applyDatabase(p, in.Database, errs)
+		if p.Database.Host != "" && p.Database.SealedDSN != "" && in.Database.DSN != nil {
+			if err := outbound.CheckHost(ctx, p.Database.Host, s.o.AllowPrivate, s.o.Resolver); err != nil {
+				errs.Add("database.dsn", "%v", err)
+			}
+		}
+	}
+	if p.Database != nil {
+		for name, set := range map[string]bool{"headers": in.Headers != nil, "query": in.Query != nil, "since_param": in.SinceParam != nil,
+			"since_format": in.SinceFormat != nil, "sheet": in.Sheet != nil} {
+			if set {
+				errs.Add(name, "is for pulls of a URL, not of a database")
+			}
+		}
+	}
+	if in.URL != nil && p.Database == nil {
 		raw := strings.TrimSpace(*in.URL)
 		u, err := url.Parse(raw)
 		switch {
@@ -181,8 +217,8 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 			}
 			p.URL = raw
 		}
-	} else if create {
-		errs.Add("url", "is required")
+	} else if create && p.Database == nil {
+		errs.Add("url", "is required (or database)")
 	}
 	if in.Headers != nil {
 		names := make([]string, 0, len(*in.Headers))
@@ -229,6 +265,8 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 			return err
 		case t.Direction != Import:
 			errs.Add("template", "%q is an export template", *in.Template)
+		case p.Database != nil && !t.Tabular:
+			errs.Add("template", "%q maps JSON records; a database pull needs a template that reads rows (columns)", *in.Template)
 		}
 		p.Template = *in.Template
 	} else if create {
@@ -257,13 +295,16 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 		}
 		p.Mode = *in.Mode
 	}
+	if p.Database != nil && p.Mode == calgate.ImportModeSync && p.Database.CursorColumn != "" {
+		errs.Add("mode", "sync archives what a run does not read, so it cannot be combined with database.cursor_column")
+	}
 	if in.Schedule != nil {
 		sched, err := ParseSchedule(*in.Schedule)
 		if err != nil {
 			errs.Add("schedule", "%v (use a cron expression such as */15 * * * *, @every 15m or a duration such as 1h)", err)
 		} else {
 			p.Schedule = strings.TrimSpace(*in.Schedule)
-			p.NextRunAt = sched.Next(s.now()).UTC()
+			p.NextRunAt = sched.Next(s.now().In(s.zoneOf(ctx, p.WorkspaceID))).UTC()
 		}
 	} else if create {
 		errs.Add("schedule", "is required")
@@ -290,6 +331,9 @@ func (s *Service) CreatePull(ctx context.Context, workspaceID string, in PullInp
 	if p.Name == "" {
 		if u, err := url.Parse(p.URL); err == nil {
 			p.Name = u.Host
+		}
+		if p.Database != nil {
+			p.Name = p.Database.Host
 		}
 	}
 	if err := s.o.Store.CreatePullImport(ctx, p); err != nil {
@@ -400,7 +444,17 @@ func (s *Service) RunPull(ctx context.Context, workspaceID, id string) (*calgate
 		return nil, err
 	}
 	run := &calgate.PullRun{ID: calgate.NewID("run"), PullID: p.ID, WorkspaceID: workspaceID, StartedAt: started, Since: p.LastSuccessAt}
-	rep, runErr := s.runPull(ctx, p)
+	var rep *Report
+	var runErr error
+	if p.Database != nil {
+		ws, err := s.o.Store.Workspace(ctx, p.WorkspaceID)
+		if err != nil {
+			return nil, err
+		}
+		rep, run.Cursor, runErr = s.runDatabasePull(ctx, ws, p)
+	} else {
+		rep, runErr = s.runPull(ctx, p)
+	}
 	run.FinishedAt = s.now()
 	run.Status = calgate.PullRunOK
 	if rep != nil {
@@ -410,11 +464,11 @@ func (s *Service) RunPull(ctx context.Context, workspaceID, id string) (*calgate
 		}
 	}
 	if runErr != nil {
-		run.Status, run.Error = calgate.PullRunFailed, runErr.Error()
+		run.Status, run.Error, run.Cursor = calgate.PullRunFailed, runErr.Error(), nil
 	}
 	// The outcome is recorded even when the caller's context ended.
 	rec := context.WithoutCancel(ctx)
-	if err := s.o.Store.FinishPullRun(rec, run, nextRun(p, run.FinishedAt)); err != nil {
+	if err := s.o.Store.FinishPullRun(rec, run, nextRun(p, run.FinishedAt, s.zoneOf(rec, p.WorkspaceID))); err != nil {
 		return nil, err
 	}
 	if runErr != nil {

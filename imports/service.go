@@ -241,25 +241,22 @@ type ExportPage struct {
 }
 
 // Export renders the entries of the template's kind changed after since
-// (zero: all), a page at a time, in id order.
+// (zero: all), a page at a time, in id order. With since, entries archived
+// after it come too, marked in the template's deleted field.
 func (s *Service) Export(ctx context.Context, workspaceID, name string, since time.Time, cursor string, limit int) (*ExportPage, error) {
-	t, err := s.resolve(ctx, workspaceID, name)
+	t, err := s.ExportTemplate(ctx, workspaceID, name)
 	if err != nil {
 		return nil, err
 	}
-	if t.Direction != Export {
-		return nil, calgate.Invalid("template", "%q is an import template; export needs an export template", name)
-	}
-	entries, next, err := s.o.Store.Entries(ctx, workspaceID, calgate.EntryFilter{Kinds: []calgate.Kind{t.Kind}, Since: since,
-		Cursor: cursor, Limit: limit})
+	entries, next, err := s.o.Store.Entries(ctx, workspaceID, exportFilter(t, since, cursor, limit))
 	if err != nil {
 		return nil, err
 	}
 	page := &ExportPage{Items: make([]map[string]any, 0, len(entries)), NextCursor: next}
 	for _, e := range entries {
-		m, err := t.Export(e)
+		m, err := exportItem(t, e)
 		if err != nil {
-			return nil, fmt.Errorf("imports: export %s through %s: %w", e.ID, name, err)
+			return nil, err
 		}
 		page.Items = append(page.Items, m)
 	}

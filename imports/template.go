@@ -42,6 +42,12 @@ type Template struct {
 	// instead of failing it.
 	SkipIfMissing []string
 
+	// doc and archived are the whole-document mappings (document.go).
+	doc      *fieldMap
+	archived []path
+	// deleted names the field that marks an exported entry archived.
+	deleted string
+
 	raw     json.RawMessage
 	forEach []step
 	fields  []*fieldMap
@@ -214,6 +220,7 @@ func (t *Template) readImport(o *object, c *compiler) {
 			}
 		}
 	}
+	t.readDocument(o, c)
 	for _, need := range []string{"external_id", "start", t.Kind.ResourceField()} {
 		if t.Kind.Valid() && !mapped[need] {
 			c.errs.Add(keyPath("fields", need), "is required: every %s needs one", t.Kind)
@@ -394,7 +401,7 @@ func (t *Template) wireField(name, at string, errs *calgate.ValidationError) (st
 }
 
 func (t *Template) readExport(o *object, c *compiler) {
-	for _, key := range []string{"for_each", "columns", "skip_if_missing", "should_insert", "should_update"} {
+	for _, key := range []string{"for_each", "columns", "skip_if_missing", "should_insert", "should_update", "document", "archived"} {
 		if o.has(key) {
 			o.used[key] = true
 			c.errs.Add(key, "is only for import templates")
@@ -403,6 +410,13 @@ func (t *Template) readExport(o *object, c *compiler) {
 	if t.Tabular {
 		c.errs.Add("input", "export templates read entries, not tables")
 		c.table = false
+	}
+	t.deleted = "deleted"
+	if name, ok := o.str("deleted"); ok {
+		if strings.TrimSpace(name) == "" || strings.Contains(name, ".") {
+			c.errs.Add("deleted", "must name a top-level field")
+		}
+		t.deleted = name
 	}
 	raw, ok := o.raw("fields")
 	if !ok {

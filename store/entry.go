@@ -15,9 +15,9 @@ import (
 // entryArgs and scanEntry.
 const entryColumns = `id, workspace_id, kind, source, external_id, title, description, location,
 	start_at, end_at, all_day, timezone, status, resource, details, attributes,
-	version, created_at, updated_at, archived_at`
+	version, created_at, updated_at, archived_at, document`
 
-const entryColumnCount = 20
+const entryColumnCount = 21
 
 // details is the JSON form of the kind-specific fields.
 type details struct {
@@ -66,7 +66,7 @@ func (d dialect) appendEntryArgs(args []any, e *calgate.Entry) ([]any, error) {
 	}
 	return append(args, e.ID, e.WorkspaceID, string(e.Kind), e.Source, e.ExternalID, e.Title, e.Description, e.Location,
 		d.timeArg(e.Start), d.timeArg(e.End), e.AllDay, e.Timezone, string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes),
-		e.Version, d.timeArg(e.CreatedAt), d.timeArg(e.UpdatedAt), d.nullTimeArg(e.ArchivedAt)), nil
+		e.Version, d.timeArg(e.CreatedAt), d.timeArg(e.UpdatedAt), d.nullTimeArg(e.ArchivedAt), e.Document), nil
 }
 
 func scanEntry(row scanner) (*calgate.Entry, error) {
@@ -75,7 +75,7 @@ func scanEntry(row scanner) (*calgate.Entry, error) {
 	var archived sql.NullTime
 	if err := row.Scan(&e.ID, &e.WorkspaceID, &e.Kind, &e.Source, &e.ExternalID, &e.Title, &e.Description, &e.Location,
 		&e.Start, &e.End, &e.AllDay, &e.Timezone, &e.Status, &e.Resource, &det, &attrs,
-		&e.Version, &e.CreatedAt, &e.UpdatedAt, &archived); err != nil {
+		&e.Version, &e.CreatedAt, &e.UpdatedAt, &archived, &e.Document); err != nil {
 		return nil, err
 	}
 	e.Start, e.End = e.Start.UTC(), e.End.UTC()
@@ -270,7 +270,7 @@ func (db *DB) Mutate(ctx context.Context, workspaceID string, kind calgate.Kind,
 // placeholders (rebind it).
 const updateEntrySQL = `UPDATE entries SET source = ?, external_id = ?, title = ?, description = ?,
 	location = ?, start_at = ?, end_at = ?, all_day = ?, timezone = ?, status = ?, resource = ?, details = ?,
-	attributes = ?, version = ?, updated_at = ?, archived_at = ?
+	attributes = ?, version = ?, updated_at = ?, archived_at = ?, document = ?
 	WHERE id = ? AND workspace_id = ?`
 
 func (d dialect) updateEntryArgs(e *calgate.Entry) ([]any, error) {
@@ -280,7 +280,7 @@ func (d dialect) updateEntryArgs(e *calgate.Entry) ([]any, error) {
 	}
 	return []any{e.Source, e.ExternalID, e.Title, e.Description, e.Location, d.timeArg(e.Start), d.timeArg(e.End), e.AllDay, e.Timezone,
 		string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes), e.Version, d.timeArg(e.UpdatedAt),
-		d.nullTimeArg(e.ArchivedAt), e.ID, e.WorkspaceID}, nil
+		d.nullTimeArg(e.ArchivedAt), e.Document, e.ID, e.WorkspaceID}, nil
 }
 
 // updateEntry writes every column of an existing entry.
@@ -300,6 +300,7 @@ var entryUpdateColumns = []struct{ name, pgType string }{
 	{"description", "TEXT"}, {"location", "TEXT"}, {"start_at", "TIMESTAMPTZ"}, {"end_at", "TIMESTAMPTZ"},
 	{"all_day", "BOOLEAN"}, {"timezone", "TEXT"}, {"status", "TEXT"}, {"resource", "TEXT"}, {"details", "JSON"},
 	{"attributes", "JSON"}, {"version", "BIGINT"}, {"updated_at", "TIMESTAMPTZ"}, {"archived_at", "TIMESTAMPTZ"},
+	{"document", "TEXT"},
 }
 
 // updateEntries writes every column of existing entries, many rows per
@@ -351,7 +352,7 @@ func (db *DB) updateEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Ent
 		}
 		return append(args, e.ID, e.WorkspaceID, e.Source, e.ExternalID, e.Title, e.Description, e.Location,
 			db.d.timeArg(e.Start), db.d.timeArg(e.End), e.AllDay, e.Timezone, string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes),
-			e.Version, db.d.timeArg(e.UpdatedAt), db.d.nullTimeArg(e.ArchivedAt)), nil
+			e.Version, db.d.timeArg(e.UpdatedAt), db.d.nullTimeArg(e.ArchivedAt), e.Document), nil
 	})
 	if err != nil {
 		return fmt.Errorf("update entries: %w", err)

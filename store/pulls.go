@@ -11,7 +11,8 @@ import (
 )
 
 const pullColumns = `id, workspace_id, name, url, header_names, sealed_headers, query, since_param, since_format, template, sheet, mode,
-	schedule, notify_emails, next_run_at, running_since, last_run_at, last_success_at, last_status, last_error, created_at, updated_at`
+	schedule, notify_emails, next_run_at, running_since, last_run_at, last_success_at, last_status, last_error, created_at, updated_at,
+	database_settings, pull_cursor`
 
 func optTime(t sql.NullTime) *time.Time {
 	if !t.Valid {
@@ -23,12 +24,25 @@ func optTime(t sql.NullTime) *time.Time {
 
 func scanPullImport(row scanner) (*calgate.PullImport, error) {
 	var p calgate.PullImport
-	var names, query, emails []byte
+	var names, query, emails, dbSettings, cursor []byte
 	var running, lastRun, lastOK sql.NullTime
 	if err := row.Scan(&p.ID, &p.WorkspaceID, &p.Name, &p.URL, &names, &p.SealedHeaders, &query, &p.SinceParam, &p.SinceFormat,
 		&p.Template, &p.Sheet, &p.Mode, &p.Schedule, &emails, &p.NextRunAt, &running, &lastRun, &lastOK, &p.LastStatus, &p.LastError,
-		&p.CreatedAt, &p.UpdatedAt); err != nil {
+		&p.CreatedAt, &p.UpdatedAt, &dbSettings, &cursor); err != nil {
 		return nil, err
+	}
+	if len(dbSettings) > 0 {
+		var d storedDatabase
+		if err := json.Unmarshal(dbSettings, &d); err != nil {
+			return nil, fmt.Errorf("pull %s: database: %w", p.ID, err)
+		}
+		p.Database = d.settings()
+	}
+	if len(cursor) > 0 {
+		p.Cursor = &calgate.PullCursor{}
+		if err := json.Unmarshal(cursor, p.Cursor); err != nil {
+			return nil, fmt.Errorf("pull %s: cursor: %w", p.ID, err)
+		}
 	}
 	if err := json.Unmarshal(names, &p.HeaderNames); err != nil {
 		return nil, fmt.Errorf("pull %s: header names: %w", p.ID, err)
@@ -62,10 +76,11 @@ func (db *DB) CreatePullImport(ctx context.Context, p *calgate.PullImport) error
 	if err != nil {
 		return fmt.Errorf("store: create pull %s: %w", p.ID, err)
 	}
-	q := `INSERT INTO pull_imports (` + pullColumns + `) VALUES (` + placeholders(22) + `)`
+	q := `INSERT INTO pull_imports (` + pullColumns + `) VALUES (` + placeholders(24) + `)`
 	_, err = db.w.ExecContext(ctx, db.d.rebind(q), p.ID, p.WorkspaceID, p.Name, p.URL, names, p.SealedHeaders, jsonArg(p.Query),
 		p.SinceParam, p.SinceFormat, p.Template, p.Sheet, p.Mode, p.Schedule, emails, dbTime(p.NextRunAt), nullTime(p.RunningSince),
-		nullTime(p.LastRunAt), nullTime(p.LastSuccessAt), p.LastStatus, p.LastError, dbTime(p.CreatedAt), dbTime(p.UpdatedAt))
+		nullTime(p.LastRunAt), nullTime(p.LastSuccessAt), p.LastStatus, p.LastError, dbTime(p.CreatedAt), dbTime(p.UpdatedAt),
+		jsonArg(databaseJSON(p.Database)), jsonArg(cursorJSON(p.Cursor)))
 	if err != nil {
 		return fmt.Errorf("store: create pull %s: %w", p.ID, err)
 	}
@@ -102,9 +117,11 @@ func (db *DB) UpdatePullImport(ctx context.Context, p *calgate.PullImport) error
 		return fmt.Errorf("store: update pull %s: %w", p.ID, err)
 	}
 	q := `UPDATE pull_imports SET name = ?, url = ?, header_names = ?, sealed_headers = ?, query = ?, since_param = ?, since_format = ?,
-		template = ?, sheet = ?, mode = ?, schedule = ?, notify_emails = ?, next_run_at = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`
+		template = ?, sheet = ?, mode = ?, schedule = ?, notify_emails = ?, next_run_at = ?, updated_at = ?, database_settings = ?, pull_cursor = ?
+		WHERE workspace_id = ? AND id = ?`
 	res, err := db.w.ExecContext(ctx, db.d.rebind(q), p.Name, p.URL, names, p.SealedHeaders, jsonArg(p.Query), p.SinceParam,
-		p.SinceFormat, p.Template, p.Sheet, p.Mode, p.Schedule, emails, dbTime(p.NextRunAt), dbTime(p.UpdatedAt), p.WorkspaceID, p.ID)
+		p.SinceFormat, p.Template, p.Sheet, p.Mode, p.Schedule, emails, dbTime(p.NextRunAt), dbTime(p.UpdatedAt),
+		jsonArg(databaseJSON(p.Database)), jsonArg(cursorJSON(p.Cursor)), p.WorkspaceID, p.ID)
 	return subscriptionRow(res, err, "update pull "+p.ID)
 }
 
@@ -166,6 +183,11 @@ func (db *DB) FinishPullRun(ctx context.Context, r *calgate.PullRun, next time.T
 			q = `UPDATE pull_imports SET running_since = NULL, last_run_at = ?, last_status = ?, last_error = ?, next_run_at = ?,
 				last_success_at = ? WHERE workspace_id = ? AND id = ?`
 			args = []any{dbTime(r.StartedAt), r.Status, r.Error, dbTime(next), dbTime(r.StartedAt), r.WorkspaceID, r.PullID}
+			if r.Cursor != nil {
+				q = `UPDATE pull_imports SET running_since = NULL, last_run_at = ?, last_status = ?, last_error = ?, next_run_at = ?,
+					last_success_at = ?, pull_cursor = ? WHERE workspace_id = ? AND id = ?`
+				args = []any{dbTime(r.StartedAt), r.Status, r.Error, dbTime(next), dbTime(r.StartedAt), jsonArg(cursorJSON(r.Cursor)), r.WorkspaceID, r.PullID}
+			}
 		}
 		res, err := tx.ExecContext(ctx, db.d.rebind(q), args...)
 		return subscriptionRow(res, err, "finish pull run "+r.PullID)
@@ -212,4 +234,38 @@ func (db *DB) PullRuns(ctx context.Context, workspaceID, pullID, cursor string, 
 		next = out[limit-1].ID
 	}
 	return out, next, nil
+}
+
+// storedDatabase is how a database pull's settings are stored, the sealed
+// DSN included.
+type storedDatabase struct {
+	Engine       string `json:"engine"`
+	Host         string `json:"host"`
+	SealedDSN    string `json:"sealed_dsn"`
+	Query        string `json:"query"`
+	CursorColumn string `json:"cursor_column"`
+	TimeoutMS    int64  `json:"timeout_ms"`
+	MaxRows      int    `json:"max_rows"`
+}
+
+func (d storedDatabase) settings() *calgate.PullDatabase {
+	return &calgate.PullDatabase{Engine: d.Engine, Host: d.Host, SealedDSN: d.SealedDSN, Query: d.Query, CursorColumn: d.CursorColumn,
+		Timeout: calgate.Duration(time.Duration(d.TimeoutMS) * time.Millisecond), MaxRows: d.MaxRows}
+}
+
+func databaseJSON(d *calgate.PullDatabase) []byte {
+	if d == nil {
+		return nil
+	}
+	b, _ := json.Marshal(storedDatabase{Engine: d.Engine, Host: d.Host, SealedDSN: d.SealedDSN, Query: d.Query, CursorColumn: d.CursorColumn,
+		TimeoutMS: time.Duration(d.Timeout).Milliseconds(), MaxRows: d.MaxRows})
+	return b
+}
+
+func cursorJSON(c *calgate.PullCursor) []byte {
+	if c == nil {
+		return nil
+	}
+	b, _ := json.Marshal(c)
+	return b
 }

@@ -30,6 +30,8 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) *DB) {
 		{"UpsertFailuresAndStopOnError", testUpsertStopOnError},
 		{"UpsertVerboseListsEveryOperation", testUpsertVerbose},
 		{"UpsertSyncArchivesMissing", testUpsertSync},
+		{"UpsertDocumentsReplaceWhatTheyNoLongerHold", testUpsertDocumentsReplaceWhatTheyNoLongerHold},
+		{"Records", testRecords},
 		{"UpsertConcurrentSameKey", testUpsertConcurrentSameKey},
 		{"UpsertConcurrentOverlappingBatches", testUpsertConcurrentBatches},
 		{"Mutate", testMutate},

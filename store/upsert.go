@@ -56,6 +56,10 @@ func scopeLock(workspaceID string, s scopeKey) int64 {
 	return int64(hash64("scope", workspaceID, string(s.kind), s.source))
 }
 
+func documentLock(workspaceID, document string) int64 {
+	return int64(hash64("document", workspaceID, document))
+}
+
 // itemFailure returns the failure report of an item that cannot be
 // written, or nil.
 func itemFailure(i int, it calgate.UpsertItem) *calgate.ItemResult {
@@ -149,6 +153,9 @@ func (db *DB) Upsert(ctx context.Context, workspaceID, actor string, items []cal
 			return nil, err
 		}
 	}
+	if err := db.writeRecords(ctx, tx, workspaceID, u.now, opts.Records); err != nil {
+		return nil, err
+	}
 	if err := u.load(ctx, keys); err != nil {
 		return nil, err
 	}
@@ -164,6 +171,11 @@ func (db *DB) Upsert(ctx context.Context, workspaceID, actor string, items []cal
 	}
 	if opts.Sync != nil && !stopped {
 		if err := u.sync(ctx, items); err != nil {
+			return nil, err
+		}
+	}
+	if len(opts.Documents) > 0 && !stopped {
+		if err := u.replaceDocuments(ctx, items[:end]); err != nil {
 			return nil, err
 		}
 	}
@@ -201,6 +213,18 @@ func (u *upsertRun) lock(ctx context.Context, keys []entryKey) error {
 		}
 		if _, err := u.tx.ExecContext(ctx, q, id); err != nil {
 			return fmt.Errorf("store: upsert: lock scope: %w", err)
+		}
+	}
+	// Two versions of one document sent at once replace it one after the
+	// other.
+	docIDs := make([]int64, 0, len(u.opts.Documents))
+	for _, d := range u.opts.Documents {
+		docIDs = append(docIDs, documentLock(u.workspaceID, d))
+	}
+	slices.Sort(docIDs)
+	for _, id := range slices.Compact(docIDs) {
+		if _, err := u.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, id); err != nil {
+			return fmt.Errorf("store: upsert: lock document: %w", err)
 		}
 	}
 	seen := map[int64]bool{}
@@ -307,6 +331,10 @@ func (u *upsertRun) apply(i int, it calgate.UpsertItem) calgate.ItemResult {
 		return r
 	}
 	cur.ID, cur.CreatedAt, cur.Version, cur.UpdatedAt = old.ID, old.CreatedAt, old.Version, old.UpdatedAt
+	if cur.Document == "" {
+		// An entry sent on its own stays in the document it came in.
+		cur.Document = old.Document
+	}
 	normalize(cur)
 	if identical(old, cur) {
 		r.Operation, r.ID, r.Version = calgate.OpUnchanged, old.ID, old.Version
@@ -315,18 +343,29 @@ func (u *upsertRun) apply(i int, it calgate.UpsertItem) calgate.ItemResult {
 	diff := calgate.Diff(old, cur)
 	if len(diff) == 0 {
 		r.Operation, r.ID, r.Version = calgate.OpUnchanged, old.ID, old.Version
+		if cur.Document != old.Document {
+			// Only its document changed: no new version, no event.
+			moved := old.Clone()
+			moved.Document = cur.Document
+			u.queueUpdate(key, moved)
+		}
 		return r
 	}
 	cur.Version = old.Version + 1
 	cur.UpdatedAt = u.now
 	u.events = append(u.events, entryEvent(calgate.ClassifyChange(old, cur, diff), cur, diff, u.actor))
+	u.queueUpdate(key, cur)
+	r.Operation, r.ID, r.Version = calgate.OpUpdated, cur.ID, cur.Version
+	return r
+}
+
+// queueUpdate makes cur the state of key to write.
+func (u *upsertRun) queueUpdate(key entryKey, cur *calgate.Entry) {
 	u.current[key] = cur
 	if !u.inserted[key] && !u.updates[key] {
 		u.updates[key] = true
 		u.order = append(u.order, key)
 	}
-	r.Operation, r.ID, r.Version = calgate.OpUpdated, cur.ID, cur.Version
-	return r
 }
 
 // flush writes the queued inserts, updates and events.
@@ -378,11 +417,64 @@ func (u *upsertRun) sync(ctx context.Context, items []calgate.UpsertItem) error 
 	if err != nil {
 		return fmt.Errorf("store: upsert: sync %s/%s: %w", s.Kind, s.Source, err)
 	}
-	var ids []string
+	var gone []*calgate.Entry
 	for _, old := range live {
-		if keep[old.ExternalID] {
-			continue
+		if !keep[old.ExternalID] {
+			gone = append(gone, old)
 		}
+	}
+	if err := u.archive(ctx, gone); err != nil {
+		return fmt.Errorf("store: upsert: sync %s/%s: %w", s.Kind, s.Source, err)
+	}
+	return nil
+}
+
+// replaceDocuments archives the live entries of the batch's documents that
+// no item of the batch names: what the new version of a document no
+// longer holds.
+func (u *upsertRun) replaceDocuments(ctx context.Context, items []calgate.UpsertItem) error {
+	keep := map[entryKey]bool{}
+	for _, it := range items {
+		if e := it.Entry; e != nil && it.Err == nil {
+			keep[entryKey{e.Kind, e.Source, e.ExternalID}] = true
+		}
+	}
+	docs := slices.Clone(u.opts.Documents)
+	slices.Sort(docs)
+	var gone []*calgate.Entry
+	for _, doc := range slices.Compact(docs) {
+		q := `SELECT ` + entryColumns + ` FROM entries WHERE workspace_id = ? AND document = ? AND archived_at IS NULL ORDER BY id` +
+			u.db.d.forUpdate()
+		rows, err := u.tx.QueryContext(ctx, u.db.d.rebind(q), u.workspaceID, doc)
+		if err != nil {
+			return fmt.Errorf("store: upsert: document %s: %w", doc, err)
+		}
+		live, err := scanEntries(rows)
+		if err != nil {
+			return fmt.Errorf("store: upsert: document %s: %w", doc, err)
+		}
+		for _, old := range live {
+			k := entryKey{old.Kind, old.Source, old.ExternalID}
+			if keep[k] {
+				continue
+			}
+			if cur := u.current[k]; cur != nil && cur.Document != doc {
+				continue // this batch moved it to another document
+			}
+			gone = append(gone, old)
+		}
+	}
+	if err := u.archive(ctx, gone); err != nil {
+		return fmt.Errorf("store: upsert: documents: %w", err)
+	}
+	return nil
+}
+
+// archive archives live entries, each with its event, and reports them
+// with index -1.
+func (u *upsertRun) archive(ctx context.Context, list []*calgate.Entry) error {
+	var ids []string
+	for _, old := range list {
 		cur := old.Clone()
 		at := u.now
 		cur.ArchivedAt = &at
@@ -404,11 +496,11 @@ func (u *upsertRun) sync(ctx context.Context, items []calgate.UpsertItem) error 
 		q := `UPDATE entries SET archived_at = ?, updated_at = ?, version = version + 1
 			WHERE workspace_id = ? AND id IN (` + placeholders(len(part)) + `)`
 		if _, err := u.tx.ExecContext(ctx, u.db.d.rebind(q), args...); err != nil {
-			return fmt.Errorf("store: upsert: sync %s/%s: archive: %w", s.Kind, s.Source, err)
+			return fmt.Errorf("archive: %w", err)
 		}
 	}
 	if err := u.db.insertEvents(ctx, u.tx, u.events); err != nil {
-		return fmt.Errorf("store: upsert: sync %s/%s: %w", s.Kind, s.Source, err)
+		return err
 	}
 	u.events = nil
 	return nil
@@ -423,7 +515,7 @@ func identical(a, b *calgate.Entry) bool {
 		!a.Start.Equal(b.Start) || !a.End.Equal(b.End) || a.AllDay != b.AllDay || a.Timezone != b.Timezone ||
 		a.Status != b.Status || a.Resource != b.Resource || a.Order != b.Order || a.OrderItem != b.OrderItem ||
 		a.Product != b.Product || a.Position != b.Position || a.Activity != b.Activity ||
-		a.Kind != b.Kind || a.Source != b.Source || a.ExternalID != b.ExternalID {
+		a.Kind != b.Kind || a.Source != b.Source || a.ExternalID != b.ExternalID || a.Document != b.Document {
 		return false
 	}
 	if (a.ArchivedAt == nil) != (b.ArchivedAt == nil) || (a.ArchivedAt != nil && !a.ArchivedAt.Equal(*b.ArchivedAt)) {

@@ -16,6 +16,7 @@ import (
 
 	calgate "github.com/calgate/calgate"
 	"github.com/calgate/calgate/api"
+	"github.com/calgate/calgate/imports"
 	"github.com/calgate/calgate/metrics"
 	"github.com/calgate/calgate/outbound"
 	"github.com/calgate/calgate/queue"
@@ -43,6 +44,9 @@ type app struct {
 	// redis is a client of the queue's Redis (real or embedded), for
 	// caches such as ready-rendered feeds.
 	redis redis.UniversalClient
+	// imports runs imports and exports; the compatibility surfaces
+	// translate into it.
+	imports *imports.Service
 }
 
 func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
@@ -91,7 +95,8 @@ func (a *app) register(ctx context.Context) error {
 		_, err := a.store.PurgeIdempotentResponses(ctx, time.Now().Add(-24*time.Hour))
 		return err
 	})
-	for _, wire := range []func(context.Context) error{a.wireFeeds, a.wireWebhooks, a.wireSync, a.wireSubscriptions, a.wireImports, a.wireConnectors} {
+	for _, wire := range []func(context.Context) error{a.wireFeeds, a.wireWebhooks, a.wireSync, a.wireSubscriptions, a.wireImports,
+		a.wireConnectors, a.wirePlanningPME, a.wirePlanningNow, a.wireSkyplanner} {
 		if err := wire(ctx); err != nil {
 			return err
 		}

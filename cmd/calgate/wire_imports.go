@@ -35,6 +35,7 @@ func (a *app) wireImports(ctx context.Context) error {
 		Notify:       a.dispatcher.Notify,
 		Logger:       a.logger,
 	})
+	a.imports = svc
 	a.queue.HandleJob(imports.PullJobType, calgate.Policy{MaxRetry: 1, Timeout: 30 * time.Minute}, svc.HandleJob)
 	a.queue.Every("import-pulls-sweep", imports.SweepInterval, svc.Sweep)
 	a.server.Add(a.server.ImportRoutes(svc)...)
