@@ -119,7 +119,6 @@ func (r *arrivals) at(id string) (time.Time, bool) {
 	return t, ok
 }
 
-
 // benchWebhooks registers n endpoints, each on a receiver server of its own.
 func benchWebhooks(b *testing.B, a *app, ws string, rcv *arrivals, n int) {
 	b.Helper()
