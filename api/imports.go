@@ -181,7 +181,8 @@ func (s *Server) runImport(svc *imports.Service) gin.HandlerFunc {
 		switch {
 		case mt == "" || mt == "application/json":
 			var req importRequest
-			if err := bindJSON(c, MaxBulkBodyBytes, &req); err != nil {
+			// Each record's text is checked on its own by the import.
+			if err := bindJSONParts(c, MaxBulkBodyBytes, &req); err != nil {
 				s.fail(c, err)
 				return
 			}
@@ -254,12 +255,12 @@ func (s *Server) runExport(svc *imports.Service) gin.HandlerFunc {
 			}
 			since = t
 		}
-		limit, err := limitParam(c)
+		cursor, limit, err := pageParams(c)
 		if err != nil {
-			s.fail(c, badParam("limit", "%s", err.Error()))
+			s.fail(c, err)
 			return
 		}
-		page, err := svc.Export(c.Request.Context(), principal(c).Workspace.ID, c.Param("template"), since, c.Query("cursor"), limit)
+		page, err := svc.Export(c.Request.Context(), principal(c).Workspace.ID, c.Param("template"), since, cursor, limit)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -286,12 +287,12 @@ func (s *Server) createPull(svc *imports.Service) gin.HandlerFunc {
 
 func (s *Server) listPulls(svc *imports.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		limit, err := limitParam(c)
+		cursor, limit, err := pageParams(c)
 		if err != nil {
-			s.fail(c, badParam("limit", "%s", err.Error()))
+			s.fail(c, err)
 			return
 		}
-		list, next, err := svc.Pulls(c.Request.Context(), principal(c).Workspace.ID, c.Query("cursor"), limit)
+		list, next, err := svc.Pulls(c.Request.Context(), principal(c).Workspace.ID, cursor, limit)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -350,12 +351,12 @@ func (s *Server) runPullNow(svc *imports.Service) gin.HandlerFunc {
 
 func (s *Server) listPullRuns(svc *imports.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		limit, err := limitParam(c)
+		cursor, limit, err := pageParams(c)
 		if err != nil {
-			s.fail(c, badParam("limit", "%s", err.Error()))
+			s.fail(c, err)
 			return
 		}
-		runs, next, err := svc.Runs(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), c.Query("cursor"), limit)
+		runs, next, err := svc.Runs(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), cursor, limit)
 		if err != nil {
 			s.fail(c, err)
 			return

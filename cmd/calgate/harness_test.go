@@ -69,6 +69,7 @@ func testConfig(t testing.TB) *Config {
 		// Lost batches go out again within seconds, not half a minute.
 		OutboxLease: 3 * time.Second,
 		OutboxSweep: 200 * time.Millisecond,
+		HTTP:        defaultHTTPTimeouts,
 	}
 }
 
