@@ -112,6 +112,18 @@ func NormalizeNewlines(s string) string {
 	return strings.ReplaceAll(s, "\r", "\n")
 }
 
+// StorableText makes text that calgate records from outside (a server's
+// answer, an error it caused, its ETag) storable as it is on both
+// databases: bytes that are not UTF-8 and NUL become U+FFFD. It is for
+// what calgate reports, never for input it is asked to store: that is
+// refused, not repaired.
+func StorableText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
 // Truncate cuts s to at most max bytes without splitting a character.
 func Truncate(s string, max int) string {
 	if len(s) <= max {

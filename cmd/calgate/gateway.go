@@ -311,6 +311,14 @@ func runTokens(ctx context.Context, args []string, out io.Writer) error {
 	if *name == "" {
 		*name = "cli"
 	}
+	// The same rules as tokens made through the API.
+	v := &calgate.ValidationError{}
+	v.Line("--workspace", *workspace, calgate.MaxDisplayNameLength)
+	v.Line("--user", *user, api.MaxTokenNameLength)
+	v.Line("--name", *name, api.MaxTokenNameLength)
+	if err := v.Err(); err != nil {
+		return err
+	}
 	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.logger())
 	if err != nil {
 		return err
