@@ -20,10 +20,9 @@ type EntryFields struct {
 	customer map[string]bool
 }
 
-// SetString sets a text field. Bytes that are not UTF-8 are replaced, as
-// JSON encoding would.
+// SetString sets a text field. The text is checked by ParseEntryFields:
+// bytes that are not UTF-8 are refused there, not replaced.
 func (f *EntryFields) SetString(field, s string) error {
-	s = strings.ToValidUTF8(s, "\uFFFD")
 	if key, ok := strings.CutPrefix(field, "customer."); ok {
 		if f.w.Customer == nil {
 			f.w.Customer = &Customer{}
@@ -119,7 +118,7 @@ func ParseEntryFields(kind Kind, f *EntryFields, defaultTZ string) (*Entry, erro
 	if err != nil {
 		return nil, Invalid("attributes", "cannot be encoded: %v", err)
 	}
-	return w.entry(kind, defaultTZ)
+	return w.entry(kind, defaultTZ, &ValidationError{})
 }
 
 // wire returns the wire entry with its attributes object encoded.

@@ -1,6 +1,7 @@
 package calgate
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -32,6 +33,12 @@ func TestEntryFieldsParseLikeTheirJSON(t *testing.T) {
 		{"unknown zone", KindReservation, []set{{"external_id", "a"}, {"resource", "r"}, {"start", "2025-01-01"}, {"timezone", "Nowhere/City"}}},
 		{"field of another kind", KindReservation, []set{{"external_id", "a"}, {"resource", "r"}, {"start", "2025-01-01"}, {"workstage", "w"}}},
 		{"not UTF-8", KindReservation, []set{{"external_id", "a"}, {"resource", "r"}, {"start", "2025-01-01"}, {"title", "caf\xe9"}}},
+		{"NUL in a title", KindJob, []set{{"external_id", "a"}, {"workstage", "w"}, {"start", "2025-01-01"}, {"title", "a\x00b"}}},
+		{"tab in an id", KindJob, []set{{"external_id", "a\tb"}, {"workstage", "w"}, {"start", "2025-01-01"}}},
+		{"CRLF in a description", KindJob, []set{{"external_id", "a"}, {"workstage", "w"}, {"start", "2025-01-01"}, {"description", "one\r\ntwo\rthree"}}},
+		{"NUL in an attribute", KindJob, []set{{"external_id", "a"}, {"workstage", "w"}, {"start", "2025-01-01"}, {"attributes.Note", "a\x00"}}},
+		{"year 10000 in UTC", KindJob, []set{{"external_id", "a"}, {"workstage", "w"}, {"start", "9999-12-31"}}},
+		{"year 1", KindJob, []set{{"external_id", "a"}, {"workstage", "w"}, {"start", "0001-01-01T00:00:00Z"}, {"end", "0001-01-01T01:00:00Z"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,10 +71,21 @@ func TestEntryFieldsParseLikeTheirJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// JSON encoding replaces invalid UTF-8; a client's document
+			// carries the byte itself.
+			data = bytes.ReplaceAll(data, []byte(`\ufffd`), []byte("\xe9"))
 			want, wantErr := ParseEntry(tc.kind, data, "Europe/Vienna")
 			got, gotErr := ParseEntryFields(tc.kind, &f, "Europe/Vienna")
 			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
 				t.Fatalf("fields: %v\nJSON %s: %v", gotErr, data, wantErr)
+			}
+			if gotErr != nil {
+				// A refused entry's fields hold what each decoding made
+				// of the text; the report needs only its key.
+				if got.ExternalID != want.ExternalID {
+					t.Fatalf("refused entry: external id %q, JSON %q", got.ExternalID, want.ExternalID)
+				}
+				return
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("fields: %+v\nJSON %s: %+v", got, data, want)

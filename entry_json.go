@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // Limits on entry fields. They are documented in the README.
@@ -24,9 +23,9 @@ const (
 )
 
 // wireEntry is the JSON form of every kind of entry. Unknown fields are
-// refused; read-only fields are accepted and ignored on input.
+// refused; read-only fields are decoded so that they can be refused by name.
 type wireEntry struct {
-	ID          string          `json:"id,omitempty"`
+	ID          *string         `json:"id,omitempty"`
 	Kind        Kind            `json:"kind,omitempty"`
 	Source      *string         `json:"source,omitempty"`
 	ExternalID  *string         `json:"external_id,omitempty"`
@@ -49,10 +48,10 @@ type wireEntry struct {
 	Position    *string         `json:"position,omitempty"`
 	Activity    *string         `json:"activity,omitempty"`
 	Attributes  json.RawMessage `json:"attributes,omitempty"`
-	Version     *int64          `json:"version,omitempty"`
-	CreatedAt   *string         `json:"created_at,omitempty"`
-	UpdatedAt   *string         `json:"updated_at,omitempty"`
-	ArchivedAt  *string         `json:"archived_at,omitempty"`
+	Version     json.RawMessage `json:"version,omitempty"`
+	CreatedAt   json.RawMessage `json:"created_at,omitempty"`
+	UpdatedAt   json.RawMessage `json:"updated_at,omitempty"`
+	ArchivedAt  json.RawMessage `json:"archived_at,omitempty"`
 }
 
 // kindOnly lists, per kind, the fields that belong to other kinds.
@@ -128,10 +127,18 @@ func (e *Entry) wireTime(t time.Time) string {
 }
 
 // ParseEntry decodes and validates one entry of the given kind from its wire
-// form. Unknown fields, wrong types, bad times and unknown time zones are
-// reported as a *ValidationError naming each field. defaultTZ is used when
-// the entry names no time zone.
+// form. Unknown fields, wrong types, read-only fields, text that breaks the
+// text rules (invalid UTF-8 and lone surrogates included, which decoding
+// would replace), bad times and unknown time zones are reported as a
+// *ValidationError naming each field; the entry then passes Validate.
+// defaultTZ is used when the entry names no time zone.
 func ParseEntry(kind Kind, data []byte, defaultTZ string) (*Entry, error) {
+	// Faults of the text are reported with the rest, on the entry decoding
+	// makes of it (the report of a bulk item names its external id).
+	v := &ValidationError{}
+	if ve := CheckJSONText(data, ""); ve != nil {
+		v.Errors = ve.Errors
+	}
 	var w wireEntry
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -141,7 +148,7 @@ func ParseEntry(kind Kind, data []byte, defaultTZ string) (*Entry, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, &ValidationError{Status: 400, Errors: []FieldError{{Field: "body", Message: "unexpected data after the JSON document"}}}
 	}
-	return w.entry(kind, defaultTZ)
+	return w.entry(kind, defaultTZ, v)
 }
 
 // DecodeError turns an encoding/json error into a ValidationError that names
@@ -187,11 +194,16 @@ func jsonType(goType string) string {
 	}
 }
 
-func (w *wireEntry) entry(kind Kind, defaultTZ string) (*Entry, error) {
-	v := &ValidationError{}
+// entry builds and validates the entry of w, adding to v's faults.
+func (w *wireEntry) entry(kind Kind, defaultTZ string, v *ValidationError) (*Entry, error) {
 	e := &Entry{Kind: kind, Source: "api", Status: StatusConfirmed, Timezone: defaultTZ}
 	if w.Kind != "" && w.Kind != kind {
 		v.Add("kind", "is %q, but this resource holds %q entries", w.Kind, kind)
+	}
+	for i, present := range []bool{w.ID != nil, w.Version != nil, w.CreatedAt != nil, w.UpdatedAt != nil, w.ArchivedAt != nil} {
+		if present {
+			v.Add(ReadOnlyFields[i], "%s", readOnlyMessage(ReadOnlyFields[i]))
+		}
 	}
 	// Fields of other kinds are refused by name.
 	for _, f := range foreignFields[kind] {
@@ -199,66 +211,51 @@ func (w *wireEntry) entry(kind Kind, defaultTZ string) (*Entry, error) {
 			v.Add(f, "is not a field of %s entries", kind)
 		}
 	}
-	str := func(field string, p *string, max int, dst *string) {
-		if p == nil {
-			return
+	// Text is trimmed (and free text gets LF line breaks); Validate checks
+	// it below.
+	line := func(p *string, dst *string) {
+		if p != nil {
+			*dst = strings.TrimSpace(*p)
 		}
-		s := strings.TrimSpace(*p)
-		if !utf8.ValidString(s) {
-			v.Add(field, "must be valid UTF-8")
-			return
-		}
-		if len(s) > max {
-			v.Add(field, "must be at most %d bytes long", max)
-			return
-		}
-		*dst = s
 	}
-	str("source", w.Source, MaxIDLength, &e.Source)
+	text := func(p *string, dst *string) {
+		if p != nil {
+			*dst = NormalizeNewlines(strings.TrimSpace(*p))
+		}
+	}
+	line(w.Source, &e.Source)
 	if e.Source == "" {
 		e.Source = "api"
 	}
-	str("external_id", w.ExternalID, MaxIDLength, &e.ExternalID)
-	if e.ExternalID == "" {
-		v.Add("external_id", "is required")
-	}
-	str("title", w.Title, MaxTitleLength, &e.Title)
-	str("description", w.Description, MaxTextLength, &e.Description)
-	str("location", w.Location, MaxTextLength, &e.Location)
+	line(w.ExternalID, &e.ExternalID)
+	text(w.Title, &e.Title)
+	text(w.Description, &e.Description)
+	text(w.Location, &e.Location)
 	switch kind {
 	case KindReservation:
-		str("resource", w.Resource, MaxIDLength, &e.Resource)
+		line(w.Resource, &e.Resource)
 		if w.Customer != nil {
 			cu := *w.Customer
+			cu.Name = NormalizeNewlines(cu.Name)
 			e.Customer = &cu
 		}
 		if w.Quantity != nil {
-			if *w.Quantity < 0 {
-				v.Add("quantity", "must not be negative")
-			}
 			q := *w.Quantity
 			e.Quantity = &q
 		}
 	case KindJob:
-		str("workstage", w.Workstage, MaxIDLength, &e.Resource)
-		str("order", w.Order, MaxIDLength, &e.Order)
-		str("order_item", w.OrderItem, MaxIDLength, &e.OrderItem)
-		str("product", w.Product, MaxIDLength, &e.Product)
+		line(w.Workstage, &e.Resource)
+		line(w.Order, &e.Order)
+		line(w.OrderItem, &e.OrderItem)
+		line(w.Product, &e.Product)
 	case KindProductionWindow:
-		str("cost_centre", w.CostCentre, MaxIDLength, &e.Resource)
-		str("order", w.Order, MaxIDLength, &e.Order)
-		str("position", w.Position, MaxIDLength, &e.Position)
-		str("activity", w.Activity, MaxIDLength, &e.Activity)
-	}
-	if e.Resource == "" {
-		v.Add(kind.ResourceField(), "is required")
+		line(w.CostCentre, &e.Resource)
+		line(w.Order, &e.Order)
+		line(w.Position, &e.Position)
+		line(w.Activity, &e.Activity)
 	}
 	if w.Status != nil {
-		s := Status(strings.ToLower(strings.TrimSpace(*w.Status)))
-		if !s.Valid() {
-			v.Add("status", "must be one of tentative, confirmed, cancelled")
-		}
-		e.Status = s
+		e.Status = Status(strings.ToLower(strings.TrimSpace(*w.Status)))
 	}
 	if w.Timezone != nil && *w.Timezone != "" {
 		e.Timezone = *w.Timezone
@@ -285,6 +282,7 @@ func (w *wireEntry) entry(kind Kind, defaultTZ string) (*Entry, error) {
 		}
 	}
 	e.parseTimes(w, loc, v)
+	e.validate(v)
 	return e, v.Err()
 }
 

@@ -35,6 +35,9 @@ func readBody(c *gin.Context, limit int64) ([]byte, error) {
 	}
 	r := http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	data, err := io.ReadAll(r)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, &calgate.ValidationError{Status: http.StatusBadRequest, Errors: []calgate.FieldError{{Field: "body", Message: "ended before the length the request announced"}}}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -42,9 +45,24 @@ func readBody(c *gin.Context, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// decodeStrict decodes a JSON object into v, refusing unknown fields and
-// trailing data, and names the offending field in its error.
+// decodeStrict decodes a JSON object into v, refusing unknown fields,
+// trailing data and text that breaks the text rules (invalid UTF-8, lone
+// surrogates and NUL, which decoding would replace or store), and names
+// the offending field in its error.
 func decodeStrict(data []byte, v any) error {
+	if err := decodeStructure(data, v); err != nil {
+		return err
+	}
+	if ve := calgate.CheckJSONText(data, ""); ve != nil {
+		return ve
+	}
+	return nil
+}
+
+// decodeStructure decodes as decodeStrict does without checking the text:
+// for bodies whose parts (bulk items, import records) are checked one at a
+// time, so that only the bad part fails.
+func decodeStructure(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -58,10 +76,7 @@ func decodeStrict(data []byte, v any) error {
 
 // bindJSON reads and strictly decodes the body.
 func bindJSON(c *gin.Context, limit int64, v any) error {
-	if ct := c.ContentType(); ct != "" && ct != "application/json" && !strings.HasSuffix(ct, "+json") {
-		return &StatusError{Status: http.StatusUnsupportedMediaType, Detail: "the body must be application/json", Fields: []calgate.FieldError{{Field: "Content-Type", Message: "must be application/json"}}}
-	}
-	data, err := readBody(c, limit)
+	data, err := jsonBody(c, limit)
 	if err != nil {
 		return err
 	}
@@ -75,3 +90,20 @@ func ReadBody(c *gin.Context, limit int64) ([]byte, error) { return readBody(c, 
 // DecodeStrict decodes a JSON object into v as the native routes do:
 // unknown fields and trailing data are refused, naming the field.
 func DecodeStrict(data []byte, v any) error { return decodeStrict(data, v) }
+
+// bindJSONParts reads and decodes a body whose parts are checked one at a
+// time (see decodeStructure).
+func bindJSONParts(c *gin.Context, limit int64, v any) error {
+	data, err := jsonBody(c, limit)
+	if err != nil {
+		return err
+	}
+	return decodeStructure(data, v)
+}
+
+func jsonBody(c *gin.Context, limit int64) ([]byte, error) {
+	if ct := c.ContentType(); ct != "" && ct != "application/json" && !strings.HasSuffix(ct, "+json") {
+		return nil, &StatusError{Status: http.StatusUnsupportedMediaType, Detail: "the body must be application/json", Fields: []calgate.FieldError{{Field: "Content-Type", Message: "must be application/json"}}}
+	}
+	return readBody(c, limit)
+}

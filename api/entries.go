@@ -107,7 +107,9 @@ func (s *Server) bulkUpsert(k calgate.Kind) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := principal(c)
 		var req bulkRequest
-		if err := bindJSON(c, MaxBulkBodyBytes, &req); err != nil {
+		// Each item's text is checked on its own, so that only a bad item
+		// fails.
+		if err := bindJSONParts(c, MaxBulkBodyBytes, &req); err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -234,7 +236,11 @@ func entryFilterFromQuery(c *gin.Context, k calgate.Kind, tz string) (calgate.En
 	} else {
 		f.IncludeArchived = b
 	}
-	f.Cursor = c.Query("cursor")
+	if raw := c.Query("cursor"); raw != "" && !calgate.ValidID(raw) {
+		v.Add("cursor", "%s", errCursor)
+	} else {
+		f.Cursor = raw
+	}
 	limit, err := limitParam(c)
 	if err != nil {
 		v.Add("limit", "%v", err)
@@ -280,6 +286,22 @@ func limitParam(c *gin.Context) (int, error) {
 	return n, nil
 }
 
+// pageParams reads the paging parameters of a list: cursor (a next_cursor
+// of the same list) and limit; a bad one is a 400 naming it.
+func pageParams(c *gin.Context) (string, int, error) {
+	cursor := c.Query("cursor")
+	if cursor != "" && !calgate.ValidID(cursor) {
+		return "", 0, badParam("cursor", "%s", errCursor)
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		return "", 0, badParam("limit", "%v", err)
+	}
+	return cursor, limit, nil
+}
+
+const errCursor = "is not a cursor: pass the next_cursor of the previous page"
+
 type limitError struct{}
 
 func (limitError) Error() string { return "must be a whole number from 1 to 1000" }
@@ -324,17 +346,63 @@ func (s *Server) mutate(c *gin.Context, k calgate.Kind, fn func(*calgate.Entry) 
 
 func (s *Server) putEntry(k calgate.Kind) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		next, ok := s.entryBody(c, k)
-		if !ok {
+		data, err := readBody(c, MaxBodyBytes)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		// A client may send back the read-only fields it read; they must
+		// be unchanged.
+		rest, readOnly := splitReadOnly(data)
+		next, err := calgate.ParseEntry(k, rest, principal(c).Workspace.Timezone)
+		if err != nil {
+			s.fail(c, err)
 			return
 		}
 		s.mutate(c, k, func(e *calgate.Entry) error {
 			if e.Archived() {
 				return calgate.ErrNotFound
 			}
+			if err := e.CheckReadOnly(readOnly); err != nil {
+				return err
+			}
 			return replaceContent(e, next)
 		})
 	}
+}
+
+// splitReadOnly takes the read-only fields out of a JSON object; a body
+// that is not an object is returned as it is, for the parser to name its
+// fault.
+func splitReadOnly(data []byte) ([]byte, map[string]json.RawMessage) {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(data, &doc) != nil || doc == nil {
+		return data, nil
+	}
+	readOnly := takeReadOnly(doc)
+	if len(readOnly) == 0 {
+		return data, nil
+	}
+	rest, err := json.Marshal(doc)
+	if err != nil {
+		return data, nil
+	}
+	return rest, readOnly
+}
+
+// takeReadOnly moves the read-only fields of doc into a map of their own.
+func takeReadOnly(doc map[string]json.RawMessage) map[string]json.RawMessage {
+	var out map[string]json.RawMessage
+	for _, f := range calgate.ReadOnlyFields {
+		if raw, ok := doc[f]; ok {
+			if out == nil {
+				out = map[string]json.RawMessage{}
+			}
+			out[f] = raw
+			delete(doc, f)
+		}
+	}
+	return out
 }
 
 func (s *Server) patchEntry(k calgate.Kind) gin.HandlerFunc {
@@ -350,9 +418,18 @@ func (s *Server) patchEntry(k calgate.Kind) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
+		if patch == nil {
+			s.fail(c, &calgate.ValidationError{Status: http.StatusBadRequest,
+				Errors: []calgate.FieldError{{Field: "body", Message: "must be a JSON object (a merge patch), not null"}}})
+			return
+		}
+		readOnly := takeReadOnly(patch)
 		s.mutate(c, k, func(e *calgate.Entry) error {
 			if e.Archived() {
 				return calgate.ErrNotFound
+			}
+			if err := e.CheckReadOnly(readOnly); err != nil {
+				return err
 			}
 			merged, err := mergePatch(e.Wire(), patch)
 			if err != nil {
@@ -367,10 +444,14 @@ func (s *Server) patchEntry(k calgate.Kind) gin.HandlerFunc {
 	}
 }
 
-// mergePatch applies a JSON merge patch (RFC 7386) to an entry's wire form.
+// mergePatch applies a JSON merge patch (RFC 7386) to an entry's wire
+// form, whose read-only fields it leaves out.
 func mergePatch(wire map[string]any, patch map[string]json.RawMessage) ([]byte, error) {
 	doc := map[string]json.RawMessage{}
 	for k, v := range wire {
+		if calgate.IsReadOnlyField(k) {
+			continue
+		}
 		b, err := json.Marshal(v)
 		if err != nil {
 			return nil, err
@@ -392,7 +473,6 @@ func mergePatch(wire map[string]any, patch map[string]json.RawMessage) ([]byte, 
 		}
 		doc[k] = v
 	}
-	// Read-only fields in a patch are ignored like in a PUT body.
 	return json.Marshal(doc)
 }
 

@@ -64,12 +64,12 @@ func (h feedHandlers) create(c *gin.Context) {
 }
 
 func (h feedHandlers) list(c *gin.Context) {
-	limit, err := limitParam(c)
+	cursor, limit, err := pageParams(c)
 	if err != nil {
-		h.s.fail(c, badParam("limit", "%v", err))
+		h.s.fail(c, err)
 		return
 	}
-	items, next, err := h.svc.List(c.Request.Context(), principal(c).Workspace.ID, c.Query("cursor"), limit)
+	items, next, err := h.svc.List(c.Request.Context(), principal(c).Workspace.ID, cursor, limit)
 	if err != nil {
 		h.s.fail(c, err)
 		return

@@ -195,7 +195,8 @@ func (s *Server) runImport(svc *imports.Service) gin.HandlerFunc {
 		switch {
 		case mt == "" || mt == "application/json":
 			var req importRequest
-			if err := bindJSON(c, MaxBulkBodyBytes, &req); err != nil {
+			// Each record's text is checked on its own by the import.
+			if err := bindJSONParts(c, MaxBulkBodyBytes, &req); err != nil {
 				s.fail(c, err)
 				return
 			}
@@ -277,12 +278,12 @@ func (s *Server) runExport(svc *imports.Service) gin.HandlerFunc {
 			s.exportCSV(c, svc, name, since)
 			return
 		}
-		limit, err := limitParam(c)
+		cursor, limit, err := pageParams(c)
 		if err != nil {
-			s.fail(c, badParam("limit", "%s", err.Error()))
+			s.fail(c, err)
 			return
 		}
-		page, err := svc.Export(c.Request.Context(), principal(c).Workspace.ID, name, since, c.Query("cursor"), limit)
+		page, err := svc.Export(c.Request.Context(), principal(c).Workspace.ID, name, since, cursor, limit)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -309,12 +310,12 @@ func (s *Server) createPull(svc *imports.Service) gin.HandlerFunc {
 
 func (s *Server) listPulls(svc *imports.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		limit, err := limitParam(c)
+		cursor, limit, err := pageParams(c)
 		if err != nil {
-			s.fail(c, badParam("limit", "%s", err.Error()))
+			s.fail(c, err)
 			return
 		}
-		list, next, err := svc.Pulls(c.Request.Context(), principal(c).Workspace.ID, c.Query("cursor"), limit)
+		list, next, err := svc.Pulls(c.Request.Context(), principal(c).Workspace.ID, cursor, limit)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -373,12 +374,12 @@ func (s *Server) runPullNow(svc *imports.Service) gin.HandlerFunc {
 
 func (s *Server) listPullRuns(svc *imports.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		limit, err := limitParam(c)
+		cursor, limit, err := pageParams(c)
 		if err != nil {
-			s.fail(c, badParam("limit", "%s", err.Error()))
+			s.fail(c, err)
 			return
 		}
-		runs, next, err := svc.Runs(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), c.Query("cursor"), limit)
+		runs, next, err := svc.Runs(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), cursor, limit)
 		if err != nil {
 			s.fail(c, err)
 			return

@@ -36,6 +36,8 @@ func problemType(status int) string {
 		return "urn:calgate:problem:conflict"
 	case http.StatusRequestEntityTooLarge:
 		return "urn:calgate:problem:too-large"
+	case http.StatusRequestTimeout:
+		return "urn:calgate:problem:too-slow"
 	default:
 		return "about:blank"
 	}
@@ -65,6 +67,8 @@ func (s *Server) fail(c *gin.Context, err error) {
 	switch {
 	case errors.As(err, &mbe):
 		writeProblem(c, http.StatusRequestEntityTooLarge, "the request body is larger than the limit of this route", []calgate.FieldError{{Field: "body", Message: "too large"}})
+	case errors.Is(err, ErrBodyTooSlow):
+		writeProblem(c, http.StatusRequestTimeout, "the request body arrived too slowly (see the README for the minimum rate)", []calgate.FieldError{{Field: "body", Message: "too slow"}})
 	case errors.As(err, &ve):
 		status := ve.Status
 		if status == 0 {

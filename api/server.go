@@ -132,7 +132,7 @@ func (s *Server) build(routes []Route) *gin.Engine {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
-	e.Use(s.requestID, s.observe, s.recover)
+	e.Use(s.requestID, s.observe, s.recover, s.checkParams)
 	e.NoRoute(func(c *gin.Context) { writeProblem(c, http.StatusNotFound, "no such route", nil) })
 	e.NoMethod(func(c *gin.Context) {
 		writeProblem(c, http.StatusMethodNotAllowed, "method not allowed on this route", nil)
@@ -197,6 +197,39 @@ func (s *Server) recover(c *gin.Context) {
 			writeProblem(c, http.StatusInternalServerError, "internal error; the request id is in the X-Request-Id header", nil)
 		}
 	}()
+	c.Next()
+}
+
+// checkParams refuses, before any handler or database sees them, path
+// parameters, query parameters and an Idempotency-Key whose text breaks
+// the line rule (invalid UTF-8, NUL or another control character): both
+// engines then answer alike. A bad path parameter names nothing that
+// exists (404); a bad query parameter is a 400 naming it.
+func (s *Server) checkParams(c *gin.Context) {
+	for _, p := range c.Params {
+		if calgate.TextProblem(p.Value, false) != "" {
+			writeProblem(c, http.StatusNotFound, "no such resource in this workspace", nil)
+			return
+		}
+	}
+	for name, values := range c.Request.URL.Query() {
+		if p := calgate.TextProblem(name, false); p != "" {
+			s.fail(c, badParam("query", "a parameter name %s", p))
+			return
+		}
+		for _, v := range values {
+			if p := calgate.TextProblem(v, false); p != "" {
+				s.fail(c, badParam(name, "%s", p))
+				return
+			}
+		}
+	}
+	if key := c.GetHeader("Idempotency-Key"); key != "" {
+		if p := calgate.TextProblem(key, false); p != "" {
+			s.fail(c, badParam("Idempotency-Key", "%s", p))
+			return
+		}
+	}
 	c.Next()
 }
 

@@ -94,12 +94,12 @@ func (s *Server) createSubscription(svc *subscriptions.Service) gin.HandlerFunc 
 
 func (s *Server) listSubscriptions(svc *subscriptions.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		limit, err := limitParam(c)
+		cursor, limit, err := pageParams(c)
 		if err != nil {
-			s.fail(c, badParam("limit", "%s", err.Error()))
+			s.fail(c, err)
 			return
 		}
-		subs, next, err := svc.List(c.Request.Context(), principal(c).Workspace.ID, c.Query("cursor"), limit)
+		subs, next, err := svc.List(c.Request.Context(), principal(c).Workspace.ID, cursor, limit)
 		if err != nil {
 			s.fail(c, err)
 			return

@@ -9,6 +9,9 @@ import (
 	calgate "github.com/calgate/calgate"
 )
 
+// MaxTokenNameLength bounds a token's name and user, in bytes.
+const MaxTokenNameLength = 200
+
 type tokenRequest struct {
 	Name  string `json:"name"`
 	User  string `json:"user"`
@@ -32,16 +35,13 @@ func (s *Server) createToken(c *gin.Context) {
 	v := &calgate.ValidationError{}
 	if req.Name == "" {
 		v.Add("name", "is required")
-	}
-	if len(req.Name) > 200 {
-		v.Add("name", "must be at most 200 bytes long")
+	} else {
+		v.Line("name", req.Name, MaxTokenNameLength)
 	}
 	if req.User == "" {
 		req.User = p.Token.User
 	}
-	if len(req.User) > 200 {
-		v.Add("user", "must be at most 200 bytes long")
-	}
+	v.Line("user", req.User, MaxTokenNameLength)
 	if !p.Token.Admin && (req.User != p.Token.User || req.Admin) {
 		v.Add("user", "only an admin token can create tokens for other users or admin tokens")
 		v.Status = http.StatusForbidden

@@ -138,12 +138,12 @@ func (h webhookHandlers) create(c *gin.Context) {
 }
 
 func (h webhookHandlers) list(c *gin.Context) {
-	limit, err := limitParam(c)
+	cursor, limit, err := pageParams(c)
 	if err != nil {
-		h.s.fail(c, badParam("limit", "%v", err))
+		h.s.fail(c, err)
 		return
 	}
-	list, next, err := h.svc.List(c.Request.Context(), principal(c).Workspace.ID, c.Query("cursor"), limit)
+	list, next, err := h.svc.List(c.Request.Context(), principal(c).Workspace.ID, cursor, limit)
 	if err != nil {
 		h.s.fail(c, err)
 		return
@@ -236,12 +236,12 @@ func (h webhookHandlers) test(c *gin.Context) {
 }
 
 func (h webhookHandlers) deliveries(c *gin.Context) {
-	limit, err := limitParam(c)
+	cursor, limit, err := pageParams(c)
 	if err != nil {
-		h.s.fail(c, badParam("limit", "%v", err))
+		h.s.fail(c, err)
 		return
 	}
-	f := calgate.DeliveryFilter{Status: c.Query("status"), Cursor: c.Query("cursor"), Limit: limit}
+	f := calgate.DeliveryFilter{Status: c.Query("status"), Cursor: cursor, Limit: limit}
 	list, next, err := h.svc.Deliveries(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), f)
 	if err != nil {
 		h.s.fail(c, err)

@@ -11,11 +11,16 @@ import (
 	"github.com/calgate/calgate/ical"
 )
 
-// Limits of a feed's settings.
+// Limits of a feed's settings, documented in the README.
 const (
-	MaxNameLength   = 200
-	MaxPastDays     = 3650
-	MaxFilterValues = 100
+	// MaxNameLength bounds the name, in characters.
+	MaxNameLength = 200
+	MaxPastDays   = 3650
+	// MaxFilterValues bounds each list of the filter.
+	MaxFilterValues = calgate.MaxFilterValues
+	// MaxTemplateLength bounds each title or description template, in
+	// bytes.
+	MaxTemplateLength = 4096
 )
 
 // Input is the body of a create (every unset field takes its default) or
@@ -65,6 +70,8 @@ func (in *Input) apply(f *calgate.Feed) error {
 		v.Add("name", "is required")
 	case utf8.RuneCountInString(f.Name) > MaxNameLength:
 		v.Add("name", "is longer than %d characters", MaxNameLength)
+	default:
+		v.Line("name", f.Name, 0)
 	}
 	if in.Kinds != nil {
 		f.Filter.Kinds = dedupe(*in.Kinds)
@@ -88,12 +95,7 @@ func (in *Input) apply(f *calgate.Feed) error {
 	if in.Sources != nil {
 		f.Filter.Sources = dedupe(*in.Sources)
 	}
-	for name, list := range map[string]int{"kinds": len(f.Filter.Kinds), "statuses": len(f.Filter.Statuses),
-		"resources": len(f.Filter.Resources), "sources": len(f.Filter.Sources)} {
-		if list > MaxFilterValues {
-			v.Add(name, "at most %d values", MaxFilterValues)
-		}
-	}
+	v.FilterLists("", len(f.Filter.Kinds), f.Filter.Resources, len(f.Filter.Statuses), f.Filter.Sources)
 	if in.PastDays != nil {
 		f.Filter.PastDays = *in.PastDays
 		if f.Filter.PastDays < 0 || f.Filter.PastDays > MaxPastDays {
@@ -127,6 +129,10 @@ func checkTemplates(v *calgate.ValidationError, field string, m map[calgate.Kind
 		kinds = append(kinds, string(k))
 	}
 	sort.Strings(kinds)
+	if len(kinds) > len(calgate.Kinds) {
+		v.Add(field, "at most one template per kind (%d kinds)", len(calgate.Kinds))
+		return nil
+	}
 	for _, name := range kinds {
 		k := calgate.Kind(name)
 		src := m[k]
@@ -135,6 +141,9 @@ func checkTemplates(v *calgate.ValidationError, field string, m map[calgate.Kind
 			continue
 		}
 		if src == "" {
+			continue
+		}
+		if !v.Text(field+"."+name, src, MaxTemplateLength) {
 			continue
 		}
 		if _, err := ical.ParseTemplate(src); err != nil {

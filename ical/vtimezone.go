@@ -47,20 +47,26 @@ const maxZoneTransitions = 20000
 // zoneTransitions walks the zone's transitions with time.Time.ZoneBounds:
 // the one in effect on the first of January of fromYear, then every later
 // one up to and including the year after toYear (the extra year shows
-// whether the last rule goes on). A zone that never changed yields nil.
+// whether the last rule goes on). A first of January before the zone's
+// first change gets an onset of its own that day. A zone that never
+// changed yields nil.
 func zoneTransitions(loc *time.Location, fromYear, toYear int) []encTransition {
 	cur := time.Date(fromYear, time.January, 1, 0, 0, 0, 0, loc)
-	start, _ := cur.ZoneBounds()
-	if start.IsZero() {
-		_, end := cur.ZoneBounds()
-		if end.IsZero() {
-			return nil
-		}
+	var out []encTransition
+	start, end := cur.ZoneBounds()
+	switch {
+	case start.IsZero() && end.IsZero():
+		return nil
+	case start.IsZero():
+		// The first of January lies in the zone's first period (local
+		// mean time, mostly), which has no onset of its own: it gets one
+		// on that day, so that every year has an observance.
+		name, off := cur.Zone()
+		out = append(out, encTransition{at: cur, from: off, to: off, name: name, dst: cur.IsDST()})
 		cur = end
-	} else {
+	default:
 		cur = start
 	}
-	var out []encTransition
 	for len(out) < maxZoneTransitions {
 		name, off := cur.Zone()
 		_, prev := cur.Add(-time.Second).Zone()
@@ -176,7 +182,8 @@ func (e *encWriter) writeVTimezone(z *zoneUse) {
 	if len(trs) == 0 {
 		name, off := time.Date(z.fromYear, time.January, 1, 0, 0, 0, 0, z.loc).Zone()
 		e.raw("BEGIN:STANDARD")
-		e.prop("DTSTART", "", "19700101T000000")
+		// The onset must not come after the entries it covers.
+		e.prop("DTSTART", "", fmt.Sprintf("%04d0101T000000", min(z.fromYear, 1970)))
 		e.prop("TZOFFSETFROM", "", formatOffset(off))
 		e.prop("TZOFFSETTO", "", formatOffset(off))
 		e.text("TZNAME", name)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/calgate/calgate"
 )
 
 func renderVTimezone(t *testing.T, name string, from, to int) string {
@@ -90,6 +92,23 @@ func TestAmbiguousWallTime(t *testing.T) {
 		}
 		if got := ambiguousWallTime(at.In(berlin)); got != tc.want {
 			t.Errorf("ambiguousWallTime(%s) = %v, want %v", tc.at, got, tc.want)
+		}
+	}
+}
+
+// Entries lie between calgate.MinTime and calgate.MaxTime: at both ends
+// of that range every zone gets a VTIMEZONE with an observance, as RFC
+// 5545 requires (year 1, which the range now refuses, got none).
+func TestVTimezoneHasAnObservanceAtBothEndsOfTheStoredRange(t *testing.T) {
+	zones := []string{"Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Kiritimati",
+		"America/Sao_Paulo", "Africa/Casablanca", "Asia/Tokyo", "Etc/GMT+12", "UTC"}
+	for _, zone := range zones {
+		for _, years := range [][2]int{{calgate.MinTime.Year(), calgate.MinTime.Year()}, {calgate.MaxTime.Year() - 1, calgate.MaxTime.Year() - 1},
+			{calgate.MinTime.Year(), calgate.MaxTime.Year() - 1}} {
+			got := renderVTimezone(t, zone, years[0], years[1])
+			if !strings.Contains(got, "BEGIN:STANDARD") && !strings.Contains(got, "BEGIN:DAYLIGHT") {
+				t.Errorf("%s, years %d to %d: no observance:\n%s", zone, years[0], years[1], got)
+			}
 		}
 	}
 }

@@ -34,9 +34,10 @@ const sniffSize = 64 << 10
 // first 64 KiB are not valid UTF-8, in which case the file is read as
 // Windows-1252, the encoding of spreadsheets saved on Western European
 // Windows machines; in a UTF-8 file, a later field that is not valid UTF-8
-// is decoded as Windows-1252 on its own. The delimiter is the one of comma, semicolon and tab
-// that occurs most often in the header line. Quoted fields may span lines;
-// Row.Line is the physical line a record starts on.
+// is decoded as Windows-1252 on its own. Lines may end in LF, CRLF or CR
+// alone. The delimiter is the one of comma, semicolon and tab that occurs
+// most often in the header line. Quoted fields may span lines; Row.Line is
+// the physical line a record starts on.
 type CSVReader struct {
 	r        *csv.Reader
 	header   []string
@@ -65,6 +66,11 @@ func NewCSVReader(r io.Reader) (*CSVReader, error) {
 	case !validUTF8Prefix(block, atEOF):
 		c.encoding = "windows-1252"
 		src = xtransform.NewReader(br, charmap.Windows1252.NewDecoder())
+	}
+	if hasLoneCR(block, atEOF) {
+		// Lines end in CR alone (classic Mac OS, some exports): the CSV
+		// reader knows only LF and CRLF.
+		src = &crReader{r: src}
 	}
 	c.comma = sniffDelimiter(block)
 	c.r = csv.NewReader(src)
@@ -167,6 +173,49 @@ func validUTF8Prefix(b []byte, atEOF bool) bool {
 		b = b[size:]
 	}
 	return true
+}
+
+// hasLoneCR reports whether b holds a CR that no LF follows.
+func hasLoneCR(b []byte, atEOF bool) bool {
+	for i := bytes.IndexByte(b, '\r'); i >= 0; {
+		if i+1 < len(b) && b[i+1] != '\n' || i+1 == len(b) && atEOF {
+			return true
+		}
+		next := bytes.IndexByte(b[i+1:], '\r')
+		if next < 0 {
+			return false
+		}
+		i += 1 + next
+	}
+	return false
+}
+
+// crReader turns every line ending, CR alone included, into LF.
+type crReader struct {
+	r       io.Reader
+	afterCR bool // the last byte read was a CR
+}
+
+func (c *crReader) Read(p []byte) (int, error) {
+	for {
+		n, err := c.r.Read(p)
+		w := 0
+		for _, b := range p[:n] {
+			if b == '\n' && c.afterCR {
+				c.afterCR = false
+				continue // the LF of a CRLF, already written
+			}
+			c.afterCR = b == '\r'
+			if b == '\r' {
+				b = '\n'
+			}
+			p[w] = b
+			w++
+		}
+		if w > 0 || n == 0 || err != nil {
+			return w, err
+		}
+	}
 }
 
 // sniffDelimiter counts commas, semicolons and tabs outside quotes in the

@@ -1,12 +1,14 @@
 package imports
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"os"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -216,13 +218,9 @@ func (s *Service) ImportJSON(ctx context.Context, ws *calgate.Workspace, templat
 	if err != nil {
 		return nil, err
 	}
-	v, err := decodeValue(model)
+	records, list, bad, err := decodeRecords(model)
 	if err != nil {
-		return nil, calgate.DecodeError(err).Prefixed("model.")
-	}
-	records, list := v.([]any)
-	if !list {
-		records = []any{v}
+		return nil, err
 	}
 	return r.run(ctx, func(ctx context.Context) error {
 		for i, rec := range records {
@@ -230,15 +228,21 @@ func (s *Service) ImportJSON(ctx context.Context, ws *calgate.Workspace, templat
 			if list {
 				prefix = fmt.Sprintf("[%d]", i)
 			}
-			if t.Whole() {
+			ps, err := []Produced(nil), bad[i]
+			if err == nil && t.Whole() {
 				if err := r.document(ctx, rec, prefix); err != nil {
 					return err
 				}
 				continue
 			}
-			ps, err := t.Map(rec)
+			if err == nil {
+				ps, err = t.Map(rec)
+				if err != nil {
+					err = calgate.Invalid(orRecord(prefix), "%v", err)
+				}
+			}
 			if err != nil {
-				r.add(pending{ref: orRecord(prefix), item: &calgate.UpsertItem{Ref: orRecord(prefix), Err: calgate.Invalid(orRecord(prefix), "%v", err)}})
+				r.add(pending{ref: orRecord(prefix), item: &calgate.UpsertItem{Ref: orRecord(prefix), Err: err}})
 			} else if len(ps) == 0 {
 				r.add(pending{ref: orRecord(prefix), skipped: "the record yields no entry"})
 			}
@@ -256,6 +260,53 @@ func (s *Service) ImportJSON(ctx context.Context, ws *calgate.Workspace, templat
 		}
 		return nil
 	})
+}
+
+// decodeRecords reads an import's model: one record or a list of them.
+// A record whose text breaks the text rules (invalid UTF-8, a lone
+// surrogate, NUL), which decoding would silently replace, gets its error
+// in bad and fails alone.
+func decodeRecords(model []byte) (records []any, list bool, bad map[int]error, err error) {
+	if calgate.CheckJSONText(model, "") == nil {
+		v, err := decodeValue(model)
+		if err != nil {
+			return nil, false, nil, calgate.DecodeError(err).Prefixed("model.")
+		}
+		records, list = v.([]any)
+		if !list {
+			records = []any{v}
+		}
+		return records, list, nil, nil
+	}
+	// Some record's text is bad: find which, one record at a time.
+	trimmed := bytes.TrimSpace(model)
+	var raws []json.RawMessage
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		if err := json.Unmarshal(trimmed, &raws); err != nil {
+			return nil, false, nil, calgate.DecodeError(err).Prefixed("model.")
+		}
+		list = true
+	} else {
+		raws = []json.RawMessage{trimmed}
+	}
+	records = make([]any, len(raws))
+	bad = map[int]error{}
+	for i, raw := range raws {
+		prefix := ""
+		if list {
+			prefix = fmt.Sprintf("[%d]", i)
+		}
+		if ve := calgate.CheckJSONText(raw, orRecord(prefix)); ve != nil {
+			bad[i] = ve
+			continue
+		}
+		v, err := decodeValue(raw)
+		if err != nil {
+			return nil, false, nil, calgate.DecodeError(err).Prefixed("model" + prefix + ".")
+		}
+		records[i] = v
+	}
+	return records, list, bad, nil
 }
 
 func joinRef(prefix, ref string) string {
@@ -289,6 +340,9 @@ func (s *Service) ImportRows(ctx context.Context, ws *calgate.Workspace, templat
 	if errors.Is(err, ErrNoSheet) || errors.Is(err, ErrSheetOfCSV) {
 		return nil, calgate.Invalid("sheet", "%v", err)
 	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, fmt.Errorf("imports: read the file: %w", err)
+	}
 	if err != nil {
 		return nil, calgate.Invalid("file", "%v", err)
 	}
@@ -303,6 +357,10 @@ func (r *importRun) readRows(ctx context.Context, rows RowReader) error {
 		switch {
 		case errors.Is(err, io.EOF):
 			return nil
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The upload stalled: the caller answers for the connection,
+			// not for the file.
+			return fmt.Errorf("imports: read the file: %w", err)
 		case err != nil:
 			return calgate.Invalid("file", "%v", err)
 		case bad != nil:

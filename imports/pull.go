@@ -45,6 +45,22 @@ type PullInput struct {
 // maxSheetName is the length limit Excel sets on sheet names.
 const maxSheetName = 31
 
+// Limits of a pull's settings, documented in the README.
+const (
+	// MaxPullHeaders bounds the request headers of a pull.
+	MaxPullHeaders = 50
+	// MaxHeaderValueLength bounds each header value, in bytes.
+	MaxHeaderValueLength = 8192
+	// MaxQueryLength bounds the query parameters object, in bytes of JSON.
+	MaxQueryLength = 64 << 10
+	// MaxNotifyEmails bounds the addresses told of a failed pull.
+	MaxNotifyEmails = 20
+	// maxParamLength bounds since_param, since_format and schedule.
+	maxParamLength = 255
+	// maxHeaderNameLength bounds a header's name.
+	maxHeaderNameLength = 256
+)
+
 // ParseSchedule reads a cron expression (five fields, or @every 15m,
 // @hourly, …) or a bare Go duration ("15m", the same as @every 15m).
 func ParseSchedule(spec string) (cron.Schedule, error) {
@@ -185,6 +201,7 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 	errs := &calgate.ValidationError{}
 	if in.Name != nil {
 		p.Name = strings.TrimSpace(*in.Name)
+		errs.Line("name", p.Name, calgate.MaxDisplayNameLength)
 	}
 	if in.Database != nil {
 		if in.URL != nil && strings.TrimSpace(*in.URL) != "" {
@@ -209,6 +226,7 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 		raw := strings.TrimSpace(*in.URL)
 		u, err := url.Parse(raw)
 		switch {
+		case !errs.Line("url", raw, calgate.MaxURLLength):
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 			errs.Add("url", "must be an http or https URL")
 		default:
@@ -221,10 +239,16 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 		errs.Add("url", "is required (or database)")
 	}
 	if in.Headers != nil {
+		if len(*in.Headers) > MaxPullHeaders {
+			errs.Add("headers", "at most %d headers (has %d)", MaxPullHeaders, len(*in.Headers))
+		}
 		names := make([]string, 0, len(*in.Headers))
 		for k, v := range *in.Headers {
-			if k == "" || strings.ContainsAny(k, " :\r\n") || strings.ContainsAny(v, "\r\n") {
-				errs.Add("headers."+k, "is not a valid header")
+			switch {
+			case k == "" || len(k) > maxHeaderNameLength || strings.ContainsAny(k, " :") || calgate.TextProblem(k, false) != "":
+				errs.Add("headers."+k, "is not a valid header name")
+			default:
+				errs.Line("headers."+k, v, MaxHeaderValueLength)
 			}
 			names = append(names, http.CanonicalHeaderKey(k))
 		}
@@ -239,7 +263,9 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 		}
 	}
 	if in.Query != nil {
-		if _, err := queryValues(in.Query); err != nil {
+		if len(in.Query) > MaxQueryLength {
+			errs.Add("query", "must be at most %d bytes of JSON", MaxQueryLength)
+		} else if _, err := queryValues(in.Query); err != nil {
 			errs.Add("query", "%v", err)
 		} else {
 			p.Query = in.Query
@@ -247,9 +273,10 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 	}
 	if in.SinceParam != nil {
 		p.SinceParam = strings.TrimSpace(*in.SinceParam)
+		errs.Line("since_param", p.SinceParam, maxParamLength)
 	}
 	if in.SinceFormat != nil {
-		if !validSinceFormat(*in.SinceFormat) {
+		if errs.Line("since_format", *in.SinceFormat, maxParamLength) && !validSinceFormat(*in.SinceFormat) {
 			errs.Add("since_format", "must be rfc3339, yyyyMMddHHmmss, unix or a Go layout such as 2006-01-02 15:04:05")
 		}
 		p.SinceFormat = *in.SinceFormat
@@ -257,7 +284,11 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 	var t *Template
 	if in.Template != nil {
 		var err error
-		t, err = s.resolve(ctx, p.WorkspaceID, *in.Template)
+		if calgate.TextProblem(*in.Template, false) != "" || len(*in.Template) > calgate.MaxNameLength {
+			err = calgate.ErrNotFound // no template has such a name
+		} else {
+			t, err = s.resolve(ctx, p.WorkspaceID, *in.Template)
+		}
 		switch {
 		case errors.Is(err, calgate.ErrNotFound):
 			errs.Add("template", "no template named %q", *in.Template)
@@ -274,7 +305,7 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 	}
 	if in.Sheet != nil {
 		p.Sheet = strings.TrimSpace(*in.Sheet)
-		if utf8.RuneCountInString(p.Sheet) > maxSheetName {
+		if errs.Line("sheet", p.Sheet, 0) && utf8.RuneCountInString(p.Sheet) > maxSheetName {
 			errs.Add("sheet", "must be at most %d characters, as Excel's sheet names are", maxSheetName)
 		}
 	}
@@ -300,9 +331,11 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 	}
 	if in.Schedule != nil {
 		sched, err := ParseSchedule(*in.Schedule)
-		if err != nil {
+		switch {
+		case !errs.Line("schedule", *in.Schedule, maxParamLength):
+		case err != nil:
 			errs.Add("schedule", "%v (use a cron expression such as */15 * * * *, @every 15m or a duration such as 1h)", err)
-		} else {
+		default:
 			p.Schedule = strings.TrimSpace(*in.Schedule)
 			p.NextRunAt = sched.Next(s.now().In(s.zoneOf(ctx, p.WorkspaceID))).UTC()
 		}
@@ -310,9 +343,16 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 		errs.Add("schedule", "is required")
 	}
 	if in.NotifyEmails != nil {
+		if len(*in.NotifyEmails) > MaxNotifyEmails {
+			errs.Add("notify_emails", "at most %d addresses (has %d)", MaxNotifyEmails, len(*in.NotifyEmails))
+		}
 		for i, a := range *in.NotifyEmails {
+			field := fmt.Sprintf("notify_emails[%d]", i)
+			if !errs.Line(field, a, 254) {
+				continue
+			}
 			if _, err := mail.ParseAddress(a); err != nil {
-				errs.Add(fmt.Sprintf("notify_emails[%d]", i), "is not an e-mail address")
+				errs.Add(field, "is not an e-mail address")
 			}
 		}
 		p.NotifyEmails = append([]string{}, *in.NotifyEmails...)
@@ -330,7 +370,7 @@ func (s *Service) CreatePull(ctx context.Context, workspaceID string, in PullInp
 	}
 	if p.Name == "" {
 		if u, err := url.Parse(p.URL); err == nil {
-			p.Name = u.Host
+			p.Name = calgate.Truncate(u.Host, calgate.MaxDisplayNameLength)
 		}
 		if p.Database != nil {
 			p.Name = p.Database.Host

@@ -40,6 +40,9 @@ func parseHeader(cells []string) ([]string, *columns, error) {
 		if h == "" {
 			h = "column " + strconv.Itoa(i+1)
 		}
+		if p := calgate.TextProblem(h, true); p != "" {
+			return nil, nil, fmt.Errorf("column %d: its name %s", i+1, p)
+		}
 		k := normColumn(h)
 		if j, dup := seen[k]; dup {
 			return nil, nil, fmt.Errorf("columns %d and %d are both named %q", j+1, i+1, h)

@@ -20,8 +20,14 @@ const (
 	Export Direction = "export"
 )
 
-// MaxNameLength bounds a template's name.
-const MaxNameLength = 100
+// Limits of a template, documented in the README.
+const (
+	// MaxNameLength bounds a template's name (see calgate.NameProblem for
+	// the characters it may hold).
+	MaxNameLength = calgate.MaxNameLength
+	// MaxDocumentLength bounds a template document, in bytes.
+	MaxDocumentLength = 1 << 20
+)
 
 // Template maps foreign records to entries of one kind (import) or entries
 // to foreign records (export). It is immutable once parsed and safe for
@@ -81,10 +87,17 @@ func (t *Template) MarshalJSON() ([]byte, error) {
 // fields.start.transform[0].layout.
 func ParseTemplate(data []byte) (*Template, error) {
 	errs := &calgate.ValidationError{}
+	if len(data) > MaxDocumentLength {
+		errs.Add("body", "a template must be at most %d bytes long", MaxDocumentLength)
+		return nil, errs
+	}
 	o, ok := decodeObject(data, "", errs)
 	if !ok {
 		errs.Status = 400
 		return nil, errs
+	}
+	if ve := calgate.CheckJSONText(data, ""); ve != nil {
+		return nil, ve
 	}
 	t := &Template{ShouldInsert: true, ShouldUpdate: true}
 	var buf bytes.Buffer
@@ -120,13 +133,11 @@ func (t *Template) timezone(o *object) string {
 func (t *Template) readHeader(o *object) {
 	name, _ := o.str("name")
 	t.Name = strings.TrimSpace(name)
-	switch {
-	case t.Name == "":
-		o.errs.Add("name", "is required")
-	case len(t.Name) > MaxNameLength:
-		o.errs.Add("name", "must be at most %d bytes long", MaxNameLength)
+	if p := calgate.NameProblem(t.Name); p != "" {
+		o.errs.Add("name", "%s", p)
 	}
 	t.Description, _ = o.str("description")
+	o.errs.Text("description", t.Description, calgate.MaxDescriptionLength)
 	kind, ok := o.str("kind")
 	t.Kind = calgate.Kind(kind)
 	switch {

@@ -157,7 +157,8 @@ func (db *DB) SetCalDAVSyncToken(ctx context.Context, id, token string, at time.
 	if token != "" {
 		when = dbTime(at)
 	}
-	res, err := db.w.ExecContext(ctx, db.Rebind(`UPDATE caldav_targets SET sync_token = ?, sync_token_at = ? WHERE id = ?`), token, when, id)
+	res, err := db.w.ExecContext(ctx, db.Rebind(`UPDATE caldav_targets SET sync_token = ?, sync_token_at = ? WHERE id = ?`),
+		calgate.StorableText(token), when, id)
 	if err != nil {
 		return fmt.Errorf("store: caldav target %s sync token: %w", id, err)
 	}
@@ -167,7 +168,8 @@ func (db *DB) SetCalDAVSyncToken(ctx context.Context, id, token string, at time.
 // RecordCalDAVOutcome notes a push or reconciliation on the target.
 func (db *DB) RecordCalDAVOutcome(ctx context.Context, id, state, lastError string, at time.Time, conflicts int) error {
 	q := `UPDATE caldav_targets SET last_error = ?, conflicts = conflicts + ?`
-	args := []any{lastError, conflicts}
+	// The reason may quote a server's answer.
+	args := []any{calgate.StorableText(lastError), conflicts}
 	if lastError == "" {
 		q += `, last_success_at = ?`
 		args = append(args, dbTime(at))
@@ -284,6 +286,7 @@ func (db *DB) CalDAVObjects(ctx context.Context, targetID string) ([]*calgate.Ca
 // is wanted.
 func (db *DB) SaveCalDAVObject(ctx context.Context, o *calgate.CalDAVObject) error {
 	o.UpdatedAt = dbTime(o.UpdatedAt)
+	o.ETag = calgate.StorableText(o.ETag) // the server's
 	var pending any
 	if o.WantedVersion > o.PushedVersion {
 		pending = o.UpdatedAt

@@ -244,6 +244,14 @@ func (db *DB) Mutate(ctx context.Context, workspaceID string, kind calgate.Kind,
 			result = old
 			return nil
 		}
+		// A changed content passes the domain's validation; archiving and
+		// restoring alone do not look at it, so entries stored before a
+		// rule was tightened can still be archived.
+		if _, archival := diff["archived_at"]; !archival || len(diff) > 1 {
+			if err := cur.Validate(); err != nil {
+				return err
+			}
+		}
 		cur.Version = old.Version + 1
 		cur.UpdatedAt = dbTime(time.Now())
 		evType = calgate.ClassifyChange(old, cur, diff)

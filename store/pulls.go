@@ -169,6 +169,7 @@ func (db *DB) StartPullRun(ctx context.Context, workspaceID, id string, now, sta
 // FinishPullRun records a run and its outcome on the pull, releases it and
 // schedules its next run.
 func (db *DB) FinishPullRun(ctx context.Context, r *calgate.PullRun, next time.Time) error {
+	r.Error = calgate.StorableText(r.Error) // it may quote the pulled server
 	return db.Tx(ctx, func(tx *sql.Tx) error {
 		q := `INSERT INTO pull_import_runs (id, pull_id, workspace_id, started_at, finished_at, since, status, error, report)
 			VALUES (` + placeholders(9) + `)`

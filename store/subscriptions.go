@@ -93,6 +93,8 @@ func (db *DB) RecordPoll(ctx context.Context, s *calgate.Subscription) error {
 	if err != nil {
 		return fmt.Errorf("store: record poll %s: %w", s.ID, err)
 	}
+	// The reason and the validators come from the feed's server.
+	s.LastError, s.ETag, s.LastModified = calgate.StorableText(s.LastError), calgate.StorableText(s.ETag), calgate.StorableText(s.LastModified)
 	q := `UPDATE ical_subscriptions SET state = ?, last_error = ?, etag = ?, last_modified = ?, last_polled_at = ?,
 		last_success_at = ?, last_result = ?, next_poll_at = ? WHERE workspace_id = ? AND id = ?`
 	res, err := db.w.ExecContext(ctx, db.d.rebind(q), s.State, s.LastError, s.ETag, s.LastModified, nullTime(s.LastPolledAt),

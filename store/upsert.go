@@ -75,14 +75,19 @@ func itemFailure(i int, it calgate.UpsertItem) *calgate.ItemResult {
 		r.Reason = it.Err.Error()
 	case it.Entry == nil:
 		r.Reason = "no entry"
-	case !it.Entry.Kind.Valid():
-		r.Errors = []calgate.FieldError{{Field: "kind", Message: fmt.Sprintf("unknown kind %q", it.Entry.Kind)}}
-	case it.Entry.Source == "":
-		r.Errors = []calgate.FieldError{{Field: "source", Message: "is required"}}
-	case it.Entry.ExternalID == "":
-		r.Errors = []calgate.FieldError{{Field: "external_id", Message: "is required"}}
 	default:
-		return nil
+		// Every entry written passes the domain's validation, whichever
+		// path made it (API, import, subscription, compat, connector).
+		err := it.Entry.Validate()
+		if err == nil {
+			return nil
+		}
+		var ve *calgate.ValidationError
+		if errors.As(err, &ve) {
+			r.Errors = append([]calgate.FieldError(nil), ve.Errors...)
+		} else {
+			r.Reason = err.Error()
+		}
 	}
 	return r
 }

@@ -60,21 +60,28 @@ func (s *Service) checkInput(ctx context.Context, in *EndpointInput, creating bo
 			url = strings.TrimSpace(*in.URL)
 			in.URL = &url
 		}
-		if url == "" {
+		switch {
+		case url == "":
 			v.Add("url", "is required")
-		} else if len(url) > 2048 {
-			v.Add("url", "is longer than 2048 characters")
-		} else if err := outbound.CheckURL(ctx, url, s.o.AllowPrivate, s.o.Resolver); err != nil {
-			if ae, ok := errors.AsType[*outbound.AddressError](err); ok {
-				v.Add("url", "%s", ae.Reason)
-			} else {
-				v.Add("url", "cannot be checked: %v", err)
+		case len(url) > calgate.MaxURLLength:
+			v.Add("url", "is longer than %d characters", calgate.MaxURLLength)
+		case !v.Line("url", url, 0):
+		default:
+			if err := outbound.CheckURL(ctx, url, s.o.AllowPrivate, s.o.Resolver); err != nil {
+				if ae, ok := errors.AsType[*outbound.AddressError](err); ok {
+					v.Add("url", "%s", ae.Reason)
+				} else {
+					v.Add("url", "cannot be checked: %v", err)
+				}
 			}
 		}
 	}
 	if in.Events != nil || creating {
 		if len(in.Events) == 0 {
 			v.Add("events", "name at least one event type (such as entry.rescheduled) or a wildcard (entry.*)")
+		}
+		if len(in.Events) > calgate.MaxFilterValues {
+			v.Add("events", "at most %d values (has %d)", calgate.MaxFilterValues, len(in.Events))
 		}
 		for i, p := range in.Events {
 			if !ValidEventPattern(p) {
@@ -83,14 +90,15 @@ func (s *Service) checkInput(ctx context.Context, in *EndpointInput, creating bo
 		}
 	}
 	if in.Filter != nil {
+		v.FilterLists("filter.", len(in.Filter.Kinds), in.Filter.Resources, 0, in.Filter.Sources)
 		for i, k := range in.Filter.Kinds {
 			if !k.Valid() {
 				v.Add(fmt.Sprintf("filter.kinds[%d]", i), "%q is not reservation, job or production_window", k)
 			}
 		}
 	}
-	if in.Description != nil && len(*in.Description) > 1000 {
-		v.Add("description", "is longer than 1000 characters")
+	if in.Description != nil {
+		v.Text("description", *in.Description, calgate.MaxDescriptionLength)
 	}
 	if in.Secret != nil && *in.Secret != "" {
 		if !creating {

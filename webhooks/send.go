@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calgate/calgate"
 	"github.com/calgate/calgate/outbound"
 )
 
@@ -82,7 +83,7 @@ type Attempt struct {
 	// Error explains a failure in words; empty on success.
 	Error string
 	// ResponseBody is the start of the endpoint's answer (at most
-	// MaxResponseBody bytes, made valid UTF-8).
+	// MaxResponseBody bytes, made storable: see calgate.StorableText).
 	ResponseBody string
 	// RetryAfter is the wait a 429 or 503 answer asked for, capped at
 	// MaxRetryAfter; 0 when none.
@@ -125,7 +126,7 @@ func Send(ctx context.Context, client *http.Client, url string, secrets [][]byte
 	body, _, readErr := outbound.LimitBody(resp.Body, MaxResponseBody)
 	a.Latency = time.Since(start)
 	a.StatusCode = resp.StatusCode
-	a.ResponseBody = strings.ToValidUTF8(string(body), "\uFFFD")
+	a.ResponseBody = calgate.StorableText(string(body))
 
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:

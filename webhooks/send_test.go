@@ -164,6 +164,19 @@ func TestSendKeepsTheStartOfTheAnswer(t *testing.T) {
 	}
 }
 
+// An answer with NUL or bytes that are not UTF-8 is kept so that both
+// databases can store it (PostgreSQL refuses NUL in text).
+func TestSendKeepsAnAnswerBothDatabasesCanStore(t *testing.T) {
+	rcv := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(400)
+		io.WriteString(w, "no\x00pe \xff")
+	})
+	a := Send(context.Background(), testClient(), rcv.srv.URL, [][]byte{[]byte("key")}, testMessage(t))
+	if a.ResponseBody != "no\uFFFDpe \uFFFD" {
+		t.Errorf("response body %q", a.ResponseBody)
+	}
+}
+
 func TestSendRetriesWhenTheEndpointCannotBeReached(t *testing.T) {
 	rcv := newReceiver(t, nil)
 	closedURL := rcv.srv.URL

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,35 @@ type Config struct {
 	// WorkerAddr is where calgate worker serves /healthz, /readyz and
 	// /metrics (empty: nowhere).
 	WorkerAddr string
+	// HTTP are the limits the HTTP server puts on clients.
+	HTTP HTTPTimeouts
+}
+
+// HTTPTimeouts are the limits the HTTP server puts on clients.
+type HTTPTimeouts struct {
+	// ReadHeader is how long a client may take to send the request line
+	// and headers.
+	ReadHeader time.Duration
+	// Body is the longest pause while a request body arrives, and the
+	// grace period before MinBodyRate applies.
+	Body time.Duration
+	// MinBodyRate is the average rate in bytes per second a request body
+	// must keep after the grace period (0: none).
+	MinBodyRate int64
+	// Write is how long the gateway may take to answer after the body.
+	Write time.Duration
+	// Idle is how long a kept-alive connection may wait for its next
+	// request.
+	Idle time.Duration
+}
+
+// Defaults of the HTTP server's limits, documented in the README.
+var defaultHTTPTimeouts = HTTPTimeouts{
+	ReadHeader:  10 * time.Second,
+	Body:        30 * time.Second,
+	MinBodyRate: 8 << 10,
+	Write:       5 * time.Minute,
+	Idle:        2 * time.Minute,
 }
 
 func env(name, def string) string {
@@ -75,9 +105,63 @@ func envInt(name string, def int) int {
 	return v
 }
 
+// envInt64 reads a whole-number setting; def when unset, an error naming
+// the variable when it is not a number of at least min.
+func envInt64(name string, def, min int64) (int64, error) {
+	raw := env(name, "")
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < min {
+		return 0, fmt.Errorf("%s must be a whole number of at least %d, not %q", name, min, raw)
+	}
+	return n, nil
+}
+
+// httpFlags registers the HTTP server's limits, each with its variable.
+func (c *Config) httpFlags(fs *flag.FlagSet) error {
+	d := defaultHTTPTimeouts
+	var errs []error
+	dur := func(dst *time.Duration, flagName, envName string, def time.Duration, usage string) {
+		v, err := envDuration(envName, def, time.Second)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		fs.DurationVar(dst, flagName, v, usage+" ("+envName+")")
+	}
+	dur(&c.HTTP.ReadHeader, "http-read-header-timeout", "CALGATE_HTTP_READ_HEADER_TIMEOUT", d.ReadHeader, "how long a client may take to send the request headers")
+	dur(&c.HTTP.Body, "http-body-timeout", "CALGATE_HTTP_BODY_TIMEOUT", d.Body, "longest pause while a request body arrives, and the grace period of the minimum body rate")
+	dur(&c.HTTP.Write, "http-write-timeout", "CALGATE_HTTP_WRITE_TIMEOUT", d.Write, "how long the gateway may take to answer once the request body is in")
+	dur(&c.HTTP.Idle, "http-idle-timeout", "CALGATE_HTTP_IDLE_TIMEOUT", d.Idle, "how long a kept-alive connection may wait for its next request")
+	rate, err := envInt64("CALGATE_HTTP_MIN_BODY_RATE", d.MinBodyRate, 0)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	fs.Int64Var(&c.HTTP.MinBodyRate, "http-min-body-rate", rate, "bytes per second a request body must average after the grace period; 0 for none (CALGATE_HTTP_MIN_BODY_RATE)")
+	return errors.Join(errs...)
+}
+
+// check refuses limits that would make the server unusable.
+func (t HTTPTimeouts) check() error {
+	for name, d := range map[string]time.Duration{"CALGATE_HTTP_READ_HEADER_TIMEOUT": t.ReadHeader, "CALGATE_HTTP_BODY_TIMEOUT": t.Body,
+		"CALGATE_HTTP_WRITE_TIMEOUT": t.Write, "CALGATE_HTTP_IDLE_TIMEOUT": t.Idle} {
+		if d < time.Second {
+			return fmt.Errorf("%s must be at least 1s, not %s", name, d)
+		}
+	}
+	if t.MinBodyRate < 0 {
+		return fmt.Errorf("CALGATE_HTTP_MIN_BODY_RATE must not be negative")
+	}
+	return nil
+}
+
 // loadConfig reads the environment, then lets flags override it.
 func loadConfig(fs *flag.FlagSet, args []string) (*Config, error) {
 	c := &Config{}
+	if err := c.httpFlags(fs); err != nil {
+		return nil, err
+	}
 	fs.StringVar(&c.Addr, "addr", env("CALGATE_ADDR", ":8080"), "listen address (CALGATE_ADDR)")
 	fs.StringVar(&c.DataDir, "data-dir", env("CALGATE_DATA_DIR", "./data"), "SQLite file and other local state (CALGATE_DATA_DIR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "postgres://… for PostgreSQL; empty for SQLite in the data directory (DATABASE_URL)")
@@ -117,6 +201,9 @@ func loadConfig(fs *flag.FlagSet, args []string) (*Config, error) {
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 32 {
 		return nil, fmt.Errorf("CALGATE_ADMIN_TOKEN must be at least 32 characters")
+	}
+	if err := c.HTTP.check(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -407,4 +407,9 @@ func TestTokensCommandCreatesWorkspaceAndToken(t *testing.T) {
 	if status != http.StatusOK || decode(t, body)["workspace"].(map[string]any)["name"] != "plant-2" {
 		t.Fatalf("CLI token: %d %s", status, body)
 	}
+	// Names follow the rules of the API.
+	err := run(context.Background(), []string{"tokens", "create", "--workspace", "plant\xff", "--user", "ops", "--data-dir", t.TempDir()}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--workspace") {
+		t.Fatalf("a workspace name that is not UTF-8: %v", err)
+	}
 }

@@ -239,7 +239,12 @@ func (a *app) run(ctx context.Context, roles role, ready chan<- string) error {
 			wg.Wait()
 			return fmt.Errorf("listen %s: %w", addr, err)
 		}
-		srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		h := a.cfg.HTTP
+		// Bodies and answers get deadlines that move with the data (a slow
+		// upload passes, a stalled one is cut off), so the server sets no
+		// fixed ReadTimeout or WriteTimeout of its own.
+		handler = api.WithTimeouts(handler, api.Timeouts{Body: h.Body, MinBodyRate: h.MinBodyRate, Write: h.Write})
+		srv = &http.Server{Handler: handler, ReadHeaderTimeout: h.ReadHeader, IdleTimeout: h.Idle}
 		a.logger.Info("listening", "addr", ln.Addr().String(), "database", a.store.Dialect(), "embedded_redis", a.queue.Embedded(),
 			"api", roles&roleAPI != 0, "worker", roles&roleWorker != 0)
 		go func() {
@@ -310,6 +315,14 @@ func runTokens(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if *name == "" {
 		*name = "cli"
+	}
+	// The same rules as tokens made through the API.
+	v := &calgate.ValidationError{}
+	v.Line("--workspace", *workspace, calgate.MaxDisplayNameLength)
+	v.Line("--user", *user, api.MaxTokenNameLength)
+	v.Line("--name", *name, api.MaxTokenNameLength)
+	if err := v.Err(); err != nil {
+		return err
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.logger())
 	if err != nil {

@@ -69,6 +69,7 @@ func testConfig(t testing.TB) *Config {
 		// Lost batches go out again within seconds, not half a minute.
 		OutboxLease: 3 * time.Second,
 		OutboxSweep: 200 * time.Millisecond,
+		HTTP:        defaultHTTPTimeouts,
 	}
 }
 
@@ -97,7 +98,12 @@ func startGateway(t testing.TB, e engine, modify ...func(*Config)) *testGateway 
 
 func startWithConfig(t testing.TB, cfg *Config, roles role) *testGateway {
 	t.Helper()
-	logger := testLogger(t)
+	return startWithLogger(t, cfg, roles, testLogger(t))
+}
+
+// startWithLogger is startWithConfig with the gateway's logger.
+func startWithLogger(t testing.TB, cfg *Config, roles role, logger *slog.Logger) *testGateway {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := openApp(ctx, cfg, logger)
 	if err != nil {

@@ -213,16 +213,30 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in calgate
 	return t, cals, nil
 }
 
+// Limits of a target's settings, in bytes, documented in the README.
+const (
+	MaxUsernameLength = 255
+	MaxPasswordLength = 1024
+	// MaxCalendarLength bounds the calendar's path or display name.
+	MaxCalendarLength = 1024
+)
+
 // applyInput copies the optional settings of in onto t and checks them.
 func applyInput(t *calgate.CalDAVTarget, in calgate.CalDAVTargetInput, v *calgate.ValidationError) {
 	if in.URL != nil {
 		t.URL = strings.TrimSpace(*in.URL)
+		v.Line("url", t.URL, calgate.MaxURLLength)
 	}
 	if in.Username != nil {
 		t.Username = *in.Username
+		v.Line("username", t.Username, MaxUsernameLength)
+	}
+	if in.Password != nil {
+		v.Line("password", *in.Password, MaxPasswordLength)
 	}
 	if in.Calendar != nil {
 		t.CalendarHint = strings.TrimSpace(*in.Calendar)
+		v.Line("calendar", t.CalendarHint, MaxCalendarLength)
 	}
 	if in.Kinds != nil {
 		for i, k := range *in.Kinds {
@@ -246,6 +260,7 @@ func applyInput(t *calgate.CalDAVTarget, in calgate.CalDAVTargetInput, v *calgat
 	if in.Sources != nil {
 		t.Filter.Sources = *in.Sources
 	}
+	v.FilterLists("", len(t.Filter.Kinds), t.Filter.Resources, len(t.Filter.Statuses), t.Filter.Sources)
 	if in.OnArchive != nil {
 		switch *in.OnArchive {
 		case calgate.OnArchiveDelete, calgate.OnArchiveCancel:

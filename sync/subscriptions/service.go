@@ -136,6 +136,9 @@ func (s *Service) normalizeURL(ctx context.Context, raw string) (string, error) 
 	if raw == "" {
 		return "", calgate.Invalid("url", "is required")
 	}
+	if v := (&calgate.ValidationError{}); !v.Line("url", raw, calgate.MaxURLLength) {
+		return "", v
+	}
 	if rest, ok := cutPrefixFold(raw, "webcal://"); ok {
 		raw = "https://" + rest
 	}
@@ -191,9 +194,12 @@ func (s *Service) apply(ctx context.Context, sub *calgate.Subscription, in Input
 		if in.Resource != nil {
 			r = strings.TrimSpace(*in.Resource)
 		}
-		if r == "" {
+		switch {
+		case r == "":
 			v.Add("resource", "is required: the resource the feed's events block")
-		} else if r != sub.Resource {
+		case !v.Line("resource", r, calgate.MaxIDLength):
+			// The entries a poll writes carry it: it obeys their limit.
+		case r != sub.Resource:
 			sub.Resource, refetch = r, true
 		}
 	}
@@ -212,10 +218,11 @@ func (s *Service) apply(ctx context.Context, sub *calgate.Subscription, in Input
 	}
 	if in.Name != nil {
 		sub.Name = strings.TrimSpace(*in.Name)
+		v.Line("name", sub.Name, calgate.MaxDisplayNameLength)
 	}
 	if sub.Name == "" && sub.URL != "" {
 		if u, err := url.Parse(sub.URL); err == nil {
-			sub.Name = u.Hostname()
+			sub.Name = calgate.Truncate(u.Hostname(), calgate.MaxDisplayNameLength)
 		}
 	}
 	if refetch {
