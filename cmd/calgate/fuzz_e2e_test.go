@@ -43,6 +43,12 @@ func FuzzHTTPWrites(f *testing.F) {
 			f.Add(uint8(i), []byte(s))
 		}
 	}
+	// The connectors' applications, registered as a deployment does (no
+	// call leaves the machine: a connector waits for consent).
+	f.Setenv("CALGATE_QUICKBOOKS_CLIENT_ID", "fuzz-client")
+	f.Setenv("CALGATE_QUICKBOOKS_CLIENT_SECRET", "fuzz-secret")
+	f.Setenv("CALGATE_XERO_CLIENT_ID", "fuzz-client")
+	f.Setenv("CALGATE_XERO_CLIENT_SECRET", "fuzz-secret")
 	cases, seed := fuzzBudget(f)
 	rng := rand.New(rand.NewPCG(seed, 0x63616c67))
 	for range cases {
@@ -81,7 +87,12 @@ func fuzzBudget(f *testing.F) (cases int, seed uint64) {
 type fuzzRoute struct {
 	method, pattern, path string
 	ctype                 string
-	seeds                 []string
+	// header is a request header the route needs ("name: value").
+	header string
+	// foreignErrors: the route answers errors in the shape of the system
+	// it imitates (PlanningNow), not as problem documents.
+	foreignErrors bool
+	seeds         []string
 }
 
 // URLs in bodies are placeholders the harness fills in, so that a saved
@@ -135,8 +146,22 @@ func fuzzRoutes() []fuzzRoute {
 			"Booking;Room;Guest;Start;End\nb1;R;G;01.07.2026 09:00;01.07.2026 10:00\nb2;R;\"two\nlines\";01.07.2026 11:00;01.07.2026 12:00\n"}},
 		fuzzRoute{method: "POST", pattern: "/v1/pull-imports", path: "/v1/pull-imports", seeds: []string{`{"name":"orders","url":"$LOCAL/orders","headers":{"X-AUTH-TOKEN":"t"},"query":{"status":"open","page":{"size":100}},"since_param":"changed_since","since_format":"yyyyMMddHHmmss","template":"planningnow-order","mode":"upsert","schedule":"*/15 * * * *","notify_emails":["ops@example.com"]}`}},
 		fuzzRoute{method: "PATCH", pattern: "/v1/pull-imports/:id", path: "/v1/pull-imports/$pull", seeds: []string{`{"schedule":"1h","mode":"sync","sheet":""}`}},
+		fuzzRoute{method: "POST", pattern: "/v1/connectors", path: "/v1/connectors", seeds: []string{
+			`{"type":"quickbooks","name":"Books","filter":{"kinds":["reservation"],"resources":["Room 1"],"sources":["erp"],"statuses":["confirmed"]},"mapping":{"item_id":"1","price_attribute":"price"}}`,
+			`{"type":"xero","name":"Xero","mapping":{"account_code":"200","status":"AUTHORISED"}}`}},
+		fuzzRoute{method: "PATCH", pattern: "/v1/connectors/:id", path: "/v1/connectors/$connector", seeds: []string{`{"name":"renamed","paused":true,"mapping":{"item_id":"2"}}`}},
+		fuzzRoute{method: "POST", pattern: "/:workspace/api/integration/:template", path: "/default/api/integration/fz-json", header: "X-APPKEY: erp", seeds: []string{
+			`{simulate: false, verbose: true, stopOnError: false, model: [{"id":"p1","ws":"W","from":"2026-03-02 08:00:00","to":"2026-03-02 09:00:00"}]}`}},
+		fuzzRoute{method: "POST", pattern: "/api/order", path: "/api/order", foreignErrors: true, seeds: []string{fuzzOrder}},
+		fuzzRoute{method: "PUT", pattern: "/api/order/:id", path: "/api/order/4711", foreignErrors: true, seeds: []string{fuzzOrder}},
+		fuzzRoute{method: "POST", pattern: "/phaser-jobs", path: "/phaser-jobs", seeds: []string{
+			`{"id":9001,"phaser_order_row_id":801,"workstage_id":71,"name":"Painting","start_time":"2025-10-06 07:00:00","end_time":"2025-10-06 15:30:00"}`}},
+		fuzzRoute{method: "POST", pattern: "/workstages", path: "/workstages", seeds: []string{`{"id":71,"name":"Paint shop"}`}},
 	)
 }
+
+// fuzzOrder is a PlanningNow order with one position and one task.
+const fuzzOrder = `{"id":4711,"customer_no":1234,"project_no":"PROJ-2025-Q4","positions":[{"id":1,"pos_no":1,"article_number":"ART-001","article_desc":"Main Component Assembly","amount":"50.00","deliv_date":"2025-10-15","tasks":[{"id":101,"cost_centre_name":"Assembly Line 1","activity_name":"Component Welding","production_start":"2025-09-20 08:00:00","production_end":"2025-09-20 16:30:00"}]}]}`
 
 // fuzzGateway is one engine's gateway with the ids of its fixtures.
 type fuzzGateway struct {
@@ -221,6 +246,7 @@ func (h *fuzzHarness) fixtures(f *testing.F, g *testGateway, local string) map[s
 	ids["webhook"] = create("/v1/webhooks", `{"url":"$LOCAL/hook","events":["entry.*"]}`)["id"].(string)
 	ids["sub"] = create("/v1/ical-subscriptions", `{"url":"$ICS","resource":"fixture"}`)["id"].(string)
 	ids["pull"] = create("/v1/pull-imports", `{"url":"$LOCAL/orders","template":"planningnow-order","schedule":"1h"}`)["id"].(string)
+	ids["connector"] = create("/v1/connectors", `{"type":"quickbooks","name":"fixture","mapping":{"item_id":"1"}}`)["id"].(string)
 	create("/v1/templates", fmt.Sprintf(seedTemplate, "fz-json"))
 	create("/v1/templates", seedCSVTemplate)
 	// A CalDAV target is made in the store: creating one through the API
@@ -243,11 +269,11 @@ func (h *fuzzHarness) fixtures(f *testing.F, g *testGateway, local string) map[s
 
 // send makes one request with the admin token.
 func (h *fuzzHarness) send(t testing.TB, g *testGateway, method, path, ctype string, body []byte) (int, []byte) {
-	status, data, _ := h.sendFull(t, g, method, path, ctype, body)
+	status, data, _ := h.sendFull(t, g, method, path, ctype, body, "")
 	return status, data
 }
 
-func (h *fuzzHarness) sendFull(t testing.TB, g *testGateway, method, path, ctype string, body []byte) (int, []byte, http.Header) {
+func (h *fuzzHarness) sendFull(t testing.TB, g *testGateway, method, path, ctype string, body []byte, header string) (int, []byte, http.Header) {
 	t.Helper()
 	req, err := http.NewRequest(method, g.URL+path, bytes.NewReader(body))
 	if err != nil {
@@ -258,6 +284,9 @@ func (h *fuzzHarness) sendFull(t testing.TB, g *testGateway, method, path, ctype
 	}
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Authorization", "Bearer "+g.Token)
+	if name, value, ok := strings.Cut(header, ": "); ok {
+		req.Header.Set(name, value)
+	}
 	resp, err := h.client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
@@ -305,12 +334,16 @@ func (h *fuzzHarness) check(t *testing.T, r fuzzRoute, body []byte) {
 		for name, id := range fg.ids {
 			path = strings.ReplaceAll(path, "$"+name, id)
 		}
-		status, data, hdr := h.sendFull(t, fg.g, r.method, path, r.ctype, body)
+		status, data, hdr := h.sendFull(t, fg.g, r.method, path, r.ctype, body, r.header)
 		if status >= 500 {
 			t.Fatalf("%s: %s %s answered %d: %s\nbody: %q", fg.name, r.method, r.pattern, status, data, body)
 		}
-		if status >= 400 && !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") {
-			t.Fatalf("%s: %s %s answered %d without a problem document: %s", fg.name, r.method, r.pattern, status, data)
+		want := "application/problem+json"
+		if r.foreignErrors {
+			want = "application/json"
+		}
+		if status >= 400 && !strings.HasPrefix(hdr.Get("Content-Type"), want) {
+			t.Fatalf("%s: %s %s answered %d without a %s document: %s", fg.name, r.method, r.pattern, status, want, data)
 		}
 		statuses[i] = status
 		if status == http.StatusOK && (strings.HasSuffix(r.pattern, "/bulk") || strings.HasPrefix(r.pattern, "/v1/import/")) {
