@@ -192,7 +192,11 @@ func (c *Client) authorize(ctx context.Context, req *http.Request, force bool) e
 		return err
 	}
 	if req != nil {
-		tok.SetAuthHeader(req)
+		if auth.TokenScheme != "" {
+			req.Header.Set("Authorization", auth.TokenScheme+" "+tok.AccessToken)
+		} else {
+			tok.SetAuthHeader(req)
+		}
 	}
 	return nil
 }

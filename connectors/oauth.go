@@ -203,6 +203,11 @@ func (s *Service) token(ctx context.Context, cl *Client, force bool) (*oauth2.To
 		}
 	}
 	old := *cr.Token
+	if old.RefreshToken == "" {
+		// Tokens that never expire (Mailchimp's) have none: a refused one
+		// needs a new consent.
+		return nil, fmt.Errorf("%w: the access token was refused and there is no refresh token", ErrReauth)
+	}
 	old.Expiry = time.Unix(1, 0) // make x/oauth2 refresh
 	start := time.Now()
 	tok, err := s.oauthConfig(cl.vendor.Auth()).TokenSource(s.httpContext(ctx), &old).Token()

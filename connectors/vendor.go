@@ -57,6 +57,10 @@ type Auth struct {
 	// APIKeyBasic sends the key as the password of HTTP Basic
 	// authentication instead (Mailchimp).
 	APIKeyBasic bool
+	// TokenScheme is the scheme of the Authorization header that carries
+	// an OAuth access token (default the token's type, Bearer); Mailchimp's
+	// metadata endpoint wants "OAuth".
+	TokenScheme string
 }
 
 // TakesAPIKey reports whether the application accepts an API key.
