@@ -58,6 +58,10 @@ type Connector struct {
 	// tenant id); AccountName its display name.
 	Account     string
 	AccountName string
+	// AccountURL is the base URL of the account's API where it differs per
+	// account (Salesforce's instance URL, Mailchimp's data centre); empty
+	// where the application has one API URL.
+	AccountURL string
 	// AuthState is the SHA-256 of the pending authorization's state
 	// parameter, SealedVerifier its PKCE verifier, AuthExpiresAt its end.
 	AuthState      string
@@ -181,12 +185,18 @@ type ConnectorStore interface {
 	// links of connected connectors that were due before dueBefore and
 	// that no one holds, giving each the lease token.
 	ClaimDueConnectorLinks(ctx context.Context, dueBefore, now, leaseUntil time.Time, token string, limit int) ([]*ConnectorLink, error)
+	// ClaimConnectorLinks claims, in one statement, up to limit owed and
+	// due links of one connector that no one holds, giving each the lease
+	// token (a batch for applications that write many records in a call).
+	ClaimConnectorLinks(ctx context.Context, connectorID, token string, now, leaseUntil time.Time, limit int) ([]*ConnectorLink, error)
 	// SetConnectorCreateKey records the key of a create about to be made.
 	SetConnectorCreateKey(ctx context.Context, connectorID, entryID, key string) error
 	// SaveConnectorLink records a push: the remote object and the pushed
 	// version; the lease is released and the link is due again at once if
 	// a newer version is wanted.
 	SaveConnectorLink(ctx context.Context, l *ConnectorLink, now time.Time) error
+	// SaveConnectorLinks records many pushes in one transaction.
+	SaveConnectorLinks(ctx context.Context, links []*ConnectorLink, now time.Time) error
 	// ReleaseConnectorLink gives the lease back with the attempts, next
 	// attempt time (nil: no more retries) and error to keep.
 	ReleaseConnectorLink(ctx context.Context, connectorID, entryID string, attempts int, next *time.Time, lastError string) error

@@ -31,6 +31,13 @@ type Client struct {
 	vendor  Vendor
 	entryID string
 	calls   []*calgate.ConnectorCall
+	// keyed is set once the credentials turned out to be an API key.
+	keyed bool
+	// token is the last token this client obtained (exchange or refresh).
+	token *oauth2.Token
+	// creds, when set, are used instead of the stored ones (a key being
+	// checked before it is stored).
+	creds *credentials
 }
 
 func (s *Service) newClient(c *calgate.Connector, v Vendor, entryID string) *Client {
@@ -39,6 +46,32 @@ func (s *Service) newClient(c *calgate.Connector, v Vendor, entryID string) *Cli
 
 // Connector returns the connector the client calls for.
 func (c *Client) Connector() *calgate.Connector { return c.conn }
+
+// APIKey returns the connector's API key, "" when it uses OAuth (Mailchimp
+// reads its data centre from the key's suffix).
+func (c *Client) APIKey() string {
+	cr, err := c.credentials()
+	if err != nil {
+		return ""
+	}
+	return cr.APIKey
+}
+
+func (c *Client) credentials() (credentials, error) {
+	if c.creds != nil {
+		return *c.creds, nil
+	}
+	return c.s.openCredentials(c.conn)
+}
+
+// TokenExtra returns a field of the token answer this client just received
+// (Salesforce's instance_url and id at consent), nil when it received none.
+func (c *Client) TokenExtra(key string) any {
+	if c.token == nil {
+		return nil
+	}
+	return c.token.Extra(key)
+}
 
 // Request is one call.
 type Request struct {
@@ -63,7 +96,7 @@ type Response struct {
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	for try := 0; ; try++ {
 		resp, err := c.once(ctx, r, try > 0)
-		if err != nil || resp.Status != http.StatusUnauthorized || try > 0 || c.vendor.Auth().OAuth == nil {
+		if err != nil || resp.Status != http.StatusUnauthorized || try > 0 || c.keyed {
 			if err == nil && resp.Status == http.StatusUnauthorized {
 				return nil, fmt.Errorf("%s: %w: the application answered 401 (%s)", r.Operation, ErrReauth, c.vendor.ErrorText(resp.Status, resp.Body))
 			}
@@ -128,23 +161,28 @@ func (c *Client) once(ctx context.Context, r Request, forceRefresh bool) (*Respo
 }
 
 // authorize adds the credentials to a request (req nil: only make sure
-// they are fresh, refreshing first when force is set).
+// they are fresh, refreshing first when force is set). A connector holds
+// an API key or OAuth tokens, whichever it was given last.
 func (c *Client) authorize(ctx context.Context, req *http.Request, force bool) error {
 	auth := c.vendor.Auth()
-	if auth.OAuth == nil {
-		cr, err := c.s.openCredentials(c.conn)
-		if err != nil {
-			return err
-		}
+	cr, err := c.credentials()
+	if err != nil {
+		return err
+	}
+	if cr.APIKey != "" || auth.OAuth == nil {
+		c.keyed = true
 		if cr.APIKey == "" {
 			return fmt.Errorf("connector %s has no API key: %w", c.conn.ID, ErrReauth)
 		}
 		if req == nil {
 			return nil
 		}
-		if auth.APIKeyHeader == "" || auth.APIKeyHeader == "Authorization" {
+		switch {
+		case auth.APIKeyBasic:
+			req.SetBasicAuth("calgate", cr.APIKey)
+		case auth.APIKeyHeader == "" || auth.APIKeyHeader == "Authorization":
 			req.Header.Set("Authorization", "Bearer "+cr.APIKey)
-		} else {
+		default:
 			req.Header.Set(auth.APIKeyHeader, cr.APIKey)
 		}
 		return nil
@@ -154,7 +192,11 @@ func (c *Client) authorize(ctx context.Context, req *http.Request, force bool) e
 		return err
 	}
 	if req != nil {
-		tok.SetAuthHeader(req)
+		if auth.TokenScheme != "" {
+			req.Header.Set("Authorization", auth.TokenScheme+" "+tok.AccessToken)
+		} else {
+			tok.SetAuthHeader(req)
+		}
 	}
 	return nil
 }

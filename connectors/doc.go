@@ -7,9 +7,12 @@
 // tenant (golang.org/x/time/rate), retries and metrics.
 //
 // Each application is a small package under this one (connectors/quickbooks,
-// connectors/xero) that implements Vendor: its endpoints, how an entry maps
-// to its objects and what its errors mean. A new application is such a
-// package and one registration in cmd/calgate.
+// connectors/xero, connectors/salesforce, connectors/hubspot,
+// connectors/mailchimp) that implements Vendor: its endpoints, how an entry
+// maps to its objects and what its errors mean. One that writes many
+// records per call implements BatchVendor, and the owed pushes of a
+// connector are then claimed and pushed in batches. A new application is
+// such a package and one registration in cmd/calgate.
 //
 // The database owns the work: an event records in connector_links, per
 // connector and entry, the newest entry version wanted, and enqueues a push;

@@ -129,7 +129,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*calgate.Connecto
 	if err := s.saveCredentials(ctx, c, credentials{Token: tok}); err != nil {
 		return nil, err
 	}
-	cl.conn = c
+	cl.conn, cl.token = c, tok
 	acct, err := vendor.Account(ctx, cl, q)
 	if err != nil {
 		var ve *calgate.ValidationError
@@ -143,7 +143,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*calgate.Connecto
 		return nil, fmt.Errorf("connector %s belongs to account %s (%s), not %s: create another connector for that one: %w",
 			c.ID, c.Account, c.AccountName, acct.ID, calgate.ErrConflict)
 	}
-	c.Account, c.AccountName = acct.ID, acct.Name
+	c.Account, c.AccountName, c.AccountURL = acct.ID, acct.Name, acct.URL
 	c.AuthState, c.SealedVerifier, c.AuthExpiresAt, c.LastError = "", "", nil, ""
 	if c.State != calgate.ConnectorStatePaused {
 		c.State = calgate.ConnectorStateConnected
@@ -203,6 +203,11 @@ func (s *Service) token(ctx context.Context, cl *Client, force bool) (*oauth2.To
 		}
 	}
 	old := *cr.Token
+	if old.RefreshToken == "" {
+		// Tokens that never expire (Mailchimp's) have none: a refused one
+		// needs a new consent.
+		return nil, fmt.Errorf("%w: the access token was refused and there is no refresh token", ErrReauth)
+	}
 	old.Expiry = time.Unix(1, 0) // make x/oauth2 refresh
 	start := time.Now()
 	tok, err := s.oauthConfig(cl.vendor.Auth()).TokenSource(s.httpContext(ctx), &old).Token()
@@ -215,6 +220,7 @@ func (s *Service) token(ctx context.Context, cl *Client, force bool) (*oauth2.To
 		}
 		return nil, fmt.Errorf("connectors: refresh token: %w", err)
 	}
+	cl.token = tok
 	if err := s.saveCredentials(ctx, cl.conn, credentials{Token: tok}); err != nil {
 		if !errors.Is(err, calgate.ErrConflict) {
 			return nil, err

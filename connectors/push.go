@@ -54,11 +54,21 @@ func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
 		if c.State != calgate.ConnectorStateConnected {
 			continue
 		}
-		if err := s.enqueuePush(ctx, c.ID, ev.EntryID, "", time.Time{}, ""); err != nil {
+		if err := s.schedule(ctx, c, ev.EntryID, ""); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// schedule enqueues the push of an entry owed to a connector: its own job,
+// or, for an application that writes in batches, the connector's batch job
+// after BatchDelay (one job collects every change made until it runs).
+func (s *Service) schedule(ctx context.Context, c *calgate.Connector, entryID, tag string) error {
+	if _, batch := s.vendors[c.Type].(BatchVendor); batch {
+		return s.enqueuePush(ctx, c.ID, "", "", s.now().Add(s.o.BatchDelay), tag)
+	}
+	return s.enqueuePush(ctx, c.ID, entryID, "", time.Time{}, tag)
 }
 
 // enqueuePush schedules a push. Its job id is the connector and entry, so
@@ -70,6 +80,9 @@ func (s *Service) enqueuePush(ctx context.Context, connectorID, entryID, token s
 		return fmt.Errorf("connectors: push job: %w", err)
 	}
 	id := connectorID + ":" + entryID
+	if entryID == "" {
+		id = connectorID + ":batch"
+	}
 	if tag != "" {
 		id += ":" + tag
 	}
@@ -79,20 +92,26 @@ func (s *Service) enqueuePush(ctx context.Context, connectorID, entryID, token s
 // runPush is the JobPush handler.
 func (s *Service) runPush(ctx context.Context, payload []byte) error {
 	var j pushJob
-	if err := json.Unmarshal(payload, &j); err != nil || j.Connector == "" || j.Entry == "" {
+	if err := json.Unmarshal(payload, &j); err != nil || j.Connector == "" {
 		s.log.Error("connectors: bad push job", "payload", string(payload))
 		return nil
 	}
 	// A change announced while this job ran found the job's id taken and
-	// was dropped: go round again while something newer is owed.
+	// was dropped: go round again while something newer is owed (or, for
+	// batches, while batches come out full), then leave the rest to a
+	// fresh job rather than hold the worker.
+	start := time.Now()
 	for range 5 {
 		again, err := s.Push(ctx, j.Connector, j.Entry, j.Token)
 		if err != nil || !again {
 			return err
 		}
 		j.Token = ""
+		if time.Since(start) > s.o.Lease/4 {
+			break
+		}
 	}
-	return nil
+	return s.enqueuePush(ctx, j.Connector, j.Entry, "", time.Time{}, "more-"+calgate.NewSecret(6))
 }
 
 // Sweep claims owed pushes that are overdue and unheld (their job was lost
@@ -117,7 +136,10 @@ func (s *Service) Sweep(ctx context.Context) error {
 // Push brings one entry's remote object in one connector up to date, if it
 // is owed, due and no one else holds it. token is the lease the sweep
 // claimed for it ("" for none). It reports whether a newer version was
-// announced meanwhile. Failures are recorded on the link and retried on the
+// announced meanwhile. For an application that writes in batches it pushes
+// the entry (if owed) with other owed entries of the connector, up to a
+// batch (entryID may be empty: any owed entries), and reports whether the
+// batch was full. Failures are recorded on the link and retried on the
 // webhook schedule (429 and 503 after their Retry-After); a refused
 // refresh token puts the connector in needs_reauth, keeping the push owed.
 func (s *Service) Push(ctx context.Context, connectorID, entryID, token string) (again bool, err error) {
@@ -135,6 +157,12 @@ func (s *Service) Push(ctx context.Context, connectorID, entryID, token string) 
 	vendor := s.vendors[c.Type]
 	if vendor == nil {
 		s.log.Warn("connectors: no such application in this build", "connector", c.ID, "type", c.Type)
+		return false, nil
+	}
+	if bv, ok := vendor.(BatchVendor); ok {
+		return s.pushBatch(ctx, c, bv, entryID, token)
+	}
+	if entryID == "" {
 		return false, nil
 	}
 	if token == "" {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -27,6 +28,7 @@ const (
 	DefaultSweepInterval = 5 * time.Second
 	DefaultLease         = 2 * time.Minute
 	DefaultAuthTTL       = time.Hour
+	DefaultBatchDelay    = time.Second
 	// CallLogRetention is how long the call log keeps a call.
 	CallLogRetention = 30 * 24 * time.Hour
 	// CallbackPath is the path of the OAuth redirect URL.
@@ -66,6 +68,10 @@ type Options struct {
 	SweepInterval time.Duration
 	// Lease is how long a worker holds a push (default 2 min).
 	Lease time.Duration
+	// BatchDelay is how long a change to an application that writes in
+	// batches (a BatchVendor) waits for the changes that follow it, so that
+	// they share calls (default 1 s).
+	BatchDelay time.Duration
 	// RetryScale multiplies the retry schedule (default 1; tests shrink
 	// it). Retry-After waits are never scaled.
 	RetryScale float64
@@ -100,6 +106,9 @@ func New(o Options) *Service {
 	}
 	if o.Lease <= 0 {
 		o.Lease = DefaultLease
+	}
+	if o.BatchDelay <= 0 {
+		o.BatchDelay = DefaultBatchDelay
 	}
 	if o.RetryScale <= 0 {
 		o.RetryScale = 1
@@ -162,7 +171,18 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in calgate.Con
 		return nil, "", err
 	}
 	auth := vendor.Auth()
-	if auth.OAuth != nil && auth.OAuth.ClientID == "" {
+	key := ""
+	if in.APIKey != nil {
+		key = strings.TrimSpace(*in.APIKey)
+	}
+	switch {
+	case key != "" && !auth.TakesAPIKey():
+		return nil, "", calgate.Invalid("api_key", "%s takes no API key: leave it out and open the authorize_url of the reply", vendor.Type())
+	case key == "" && auth.OAuth == nil:
+		return nil, "", calgate.Invalid("api_key", "is required for %s", vendor.Type())
+	case key == "" && auth.OAuth.ClientID == "" && auth.TakesAPIKey():
+		return nil, "", calgate.Invalid("api_key", "is required: %s's OAuth app is not configured in this deployment", vendor.Type())
+	case key == "" && auth.OAuth.ClientID == "":
 		return nil, "", calgate.Invalid("type", "%s is not configured in this deployment (its OAuth client id is not set)", vendor.Type())
 	}
 	now := s.now()
@@ -173,27 +193,55 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in calgate.Con
 		in.Mapping = &raw
 	}
 	s.apply(c, vendor, in, v)
-	if auth.OAuth == nil && (in.APIKey == nil || *in.APIKey == "") {
-		v.Add("api_key", "is required for %s", vendor.Type())
-	}
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
-	authURL := ""
-	if auth.OAuth != nil {
-		authURL = s.startAuth(c, vendor)
-	} else {
-		c.State = calgate.ConnectorStateConnected
+	if key != "" {
+		acct, cl, err := s.checkKey(ctx, c, vendor, key)
+		if err != nil {
+			return nil, "", err
+		}
+		c.Account, c.AccountName, c.AccountURL, c.State = acct.ID, acct.Name, acct.URL, calgate.ConnectorStateConnected
+		if err := s.o.Store.CreateConnector(ctx, c); err != nil {
+			return nil, "", err
+		}
+		cl.flush(ctx)
+		if err := s.saveCredentials(ctx, c, credentials{APIKey: key}); err != nil {
+			return nil, "", err
+		}
+		return c, "", nil
 	}
+	authURL := s.startAuth(c, vendor)
 	if err := s.o.Store.CreateConnector(ctx, c); err != nil {
 		return nil, "", err
 	}
-	if in.APIKey != nil && *in.APIKey != "" {
-		if err := s.saveCredentials(ctx, c, credentials{APIKey: *in.APIKey}); err != nil {
-			return nil, "", err
-		}
-	}
 	return c, authURL, nil
+}
+
+// checkKey asks the application which account an API key opens, without
+// storing the key. A key the application refuses is a 422 naming api_key.
+// The client's calls are flushed by the caller once the connector exists.
+func (s *Service) checkKey(ctx context.Context, c *calgate.Connector, vendor Vendor, key string) (Account, *Client, error) {
+	probe := *c
+	cl := s.newClient(&probe, vendor, "")
+	cl.creds = &credentials{APIKey: key}
+	acct, err := vendor.Account(ctx, cl, nil)
+	if err != nil {
+		var ve *calgate.ValidationError
+		switch st := StatusOf(err); {
+		case errors.As(err, &ve):
+			return acct, nil, ve
+		case errors.Is(err, ErrReauth) || st == http.StatusUnauthorized || st == http.StatusForbidden:
+			return acct, nil, calgate.Invalid("api_key", "was refused by %s: %v", vendor.Type(), err)
+		}
+		return acct, nil, fmt.Errorf("connectors: %s: check the API key: %w", vendor.Type(), err)
+	}
+	if c.Account != "" && c.Account != acct.ID {
+		return acct, nil, fmt.Errorf("connector %s belongs to account %s (%s), not %s: create another connector for that one: %w",
+			c.ID, c.Account, c.AccountName, acct.ID, calgate.ErrConflict)
+	}
+	cl.conn = c
+	return acct, cl, nil
 }
 
 // apply copies the optional settings of in onto c and checks them.
@@ -274,8 +322,8 @@ func (s *Service) Authorize(ctx context.Context, workspaceID, id string) (*calga
 	if vendor == nil {
 		return nil, "", fmt.Errorf("connector %s: type %s is not available: %w", id, c.Type, calgate.ErrConflict)
 	}
-	if vendor.Auth().OAuth == nil {
-		return nil, "", fmt.Errorf("connector %s takes an API key; change it with PATCH: %w", id, calgate.ErrConflict)
+	if vendor.Auth().OAuth == nil || vendor.Auth().OAuth.ClientID == "" {
+		return nil, "", fmt.Errorf("connector %s takes an API key here; change it with PATCH: %w", id, calgate.ErrConflict)
 	}
 	url := s.startAuth(c, vendor)
 	c.UpdatedAt = s.now()
@@ -299,7 +347,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in calgate
 	if in.Type != nil && *in.Type != c.Type {
 		v.Add("type", "cannot change; create another connector")
 	}
-	if in.APIKey != nil && (vendor.Auth().OAuth != nil || *in.APIKey == "") {
+	if in.APIKey != nil && (!vendor.Auth().TakesAPIKey() || strings.TrimSpace(*in.APIKey) == "") {
 		v.Add("api_key", "is only for applications that take an API key, and must not be empty")
 	}
 	s.apply(c, vendor, in, v)
@@ -315,17 +363,29 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in calgate
 			c.State, resume = calgate.ConnectorStateConnected, true
 		}
 	}
+	var checked *Client
 	if in.APIKey != nil {
-		if err := s.saveCredentials(ctx, c, credentials{APIKey: *in.APIKey}); err != nil {
+		key := strings.TrimSpace(*in.APIKey)
+		acct, cl, err := s.checkKey(ctx, c, vendor, key)
+		if err != nil {
 			return nil, err
 		}
-		if c.State == calgate.ConnectorStateNeedsReauth {
+		checked = cl
+		if err := s.saveCredentials(ctx, c, credentials{APIKey: key}); err != nil {
+			return nil, err
+		}
+		c.Account, c.AccountName, c.AccountURL = acct.ID, acct.Name, acct.URL
+		c.AuthState, c.SealedVerifier, c.AuthExpiresAt = "", "", nil
+		if c.State == calgate.ConnectorStateNeedsReauth || c.State == calgate.ConnectorStatePending {
 			c.State, c.LastError, resume = calgate.ConnectorStateConnected, "", true
 		}
 	}
 	c.UpdatedAt = s.now()
 	if err := s.o.Store.UpdateConnector(ctx, c); err != nil {
 		return nil, err
+	}
+	if checked != nil {
+		checked.flush(ctx)
 	}
 	if resume {
 		if err := s.resume(ctx, c); err != nil {
@@ -393,6 +453,9 @@ func (s *Service) Resync(ctx context.Context, workspaceID, id string) (int, erro
 	if err := s.o.Store.OweConnectorLinks(ctx, c.ID, versions, s.now()); err != nil {
 		return 0, err
 	}
+	if _, batch := s.vendors[c.Type].(BatchVendor); batch && len(versions) > 0 {
+		return len(versions), s.schedule(ctx, c, "", "resync")
+	}
 	for entryID := range versions {
 		if err := s.enqueuePush(ctx, c.ID, entryID, "", time.Time{}, ""); err != nil {
 			return 0, err
@@ -406,6 +469,9 @@ func (s *Service) resume(ctx context.Context, c *calgate.Connector) error {
 	ids, err := s.o.Store.RescheduleConnectorLinks(ctx, c.ID, s.now())
 	if err != nil {
 		return err
+	}
+	if _, batch := s.vendors[c.Type].(BatchVendor); batch && len(ids) > 0 {
+		return s.schedule(ctx, c, "", "resume")
 	}
 	for _, entryID := range ids {
 		if err := s.enqueuePush(ctx, c.ID, entryID, "", time.Time{}, "resume"); err != nil {

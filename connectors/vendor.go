@@ -26,8 +26,11 @@ type Vendor interface {
 	// naming the field under "mapping.".
 	Mapping(raw json.RawMessage) (json.RawMessage, error)
 	// Account learns the remote account after the user's consent, from the
-	// callback's query (QuickBooks' realmId) or by asking the application
-	// (Xero's connections).
+	// callback's query (QuickBooks' realmId), the token answer
+	// (Client.TokenExtra) or by asking the application (Xero's
+	// connections). For a connector that uses an API key it is called when
+	// the key is set, with a nil callback: an ErrReauth then refuses the
+	// key.
 	Account(ctx context.Context, c *Client, callback url.Values) (Account, error)
 	// Push brings one entry's remote object up to date (see Push).
 	Push(ctx context.Context, c *Client, p *Push) error
@@ -47,14 +50,59 @@ type Auth struct {
 	AuthParams url.Values
 	// APIKeyHeader, for applications that take an API key (a private app
 	// token), is the header the key is sent in ("Authorization" sends
-	// "Bearer <key>").
+	// "Bearer <key>"). An application with OAuth that sets it takes either:
+	// a connector created with an api_key uses the key, one created
+	// without goes through the consent.
 	APIKeyHeader string
+	// APIKeyBasic sends the key as the password of HTTP Basic
+	// authentication instead (Mailchimp).
+	APIKeyBasic bool
+	// TokenScheme is the scheme of the Authorization header that carries
+	// an OAuth access token (default the token's type, Bearer); Mailchimp's
+	// metadata endpoint wants "OAuth".
+	TokenScheme string
 }
+
+// TakesAPIKey reports whether the application accepts an API key.
+func (a Auth) TakesAPIKey() bool { return a.OAuth == nil || a.APIKeyHeader != "" || a.APIKeyBasic }
 
 // Account is the remote company or tenant a connector writes into.
 type Account struct {
 	ID   string
 	Name string
+	// URL is the base URL of the account's API where it differs per
+	// account (Salesforce's instance URL, Mailchimp's data centre); it is
+	// kept as the connector's AccountURL. An application that sets it must
+	// have derived it from its own answers or checked its form.
+	URL string
+}
+
+// BatchVendor is an application that writes many records in one call
+// (Salesforce's sObject Collections, HubSpot's batch endpoints). Its
+// pushes are claimed in batches: a change waits a moment (Options.
+// BatchDelay) for the changes that follow it, and the owed pushes of a
+// connector go to PushBatch up to BatchSize at a time, so a bulk import of
+// 10,000 entries costs a few dozen calls instead of tens of thousands. Its
+// writes must be upserts by a key of calgate's (an external id), so that a
+// retry after a lost answer cannot make a record twice: its pushes carry
+// no CreateKey.
+type BatchVendor interface {
+	Vendor
+	// BatchSize is the most pushes one PushBatch is given.
+	BatchSize() int
+	// PushBatch brings the pushes' remote objects up to date and returns
+	// one error per push, nil for those done: one bad entry fails alone.
+	// Push of a BatchVendor is never called by the framework.
+	PushBatch(ctx context.Context, c *Client, ps []*Push) []error
+}
+
+// FailAll returns err for each of n pushes: a call that failed as a whole.
+func FailAll(n int, err error) []error {
+	out := make([]error, n)
+	for i := range out {
+		out[i] = err
+	}
+	return out
 }
 
 // Push is one entry's push: what the application must make true, and the

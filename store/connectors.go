@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -14,14 +15,14 @@ import (
 var _ calgate.ConnectorStore = (*DB)(nil)
 
 const connectorColumns = `id, workspace_id, type, name, filter, mapping, state, credentials_sealed, credentials_version,
-	account, account_name, auth_state, verifier_sealed, auth_expires_at, last_error, last_success_at, created_at, updated_at`
+	account, account_name, account_url, auth_state, verifier_sealed, auth_expires_at, last_error, last_success_at, created_at, updated_at`
 
 func scanConnector(row scanner) (*calgate.Connector, error) {
 	var c calgate.Connector
 	var filter, mapping []byte
 	var authExp, success sql.NullTime
 	if err := row.Scan(&c.ID, &c.WorkspaceID, &c.Type, &c.Name, &filter, &mapping, &c.State, &c.SealedCredentials, &c.CredentialsVersion,
-		&c.Account, &c.AccountName, &c.AuthState, &c.SealedVerifier, &authExp, &c.LastError, &success, &c.CreatedAt, &c.UpdatedAt); err != nil {
+		&c.Account, &c.AccountName, &c.AccountURL, &c.AuthState, &c.SealedVerifier, &authExp, &c.LastError, &success, &c.CreatedAt, &c.UpdatedAt); err != nil {
 		return nil, err
 	}
 	if len(filter) > 0 {
@@ -52,9 +53,9 @@ func (db *DB) CreateConnector(ctx context.Context, c *calgate.Connector) error {
 		return fmt.Errorf("store: connector %s: encode filter: %w", c.ID, err)
 	}
 	c.CreatedAt, c.UpdatedAt = dbTime(c.CreatedAt), dbTime(c.UpdatedAt)
-	_, err = db.w.ExecContext(ctx, db.Rebind(`INSERT INTO connectors (`+connectorColumns+`) VALUES (`+placeholders(18)+`)`),
+	_, err = db.w.ExecContext(ctx, db.Rebind(`INSERT INTO connectors (`+connectorColumns+`) VALUES (`+placeholders(19)+`)`),
 		c.ID, c.WorkspaceID, c.Type, c.Name, string(filter), jsonArg(c.Mapping), c.State, c.SealedCredentials, c.CredentialsVersion,
-		c.Account, c.AccountName, c.AuthState, c.SealedVerifier, nullTime(c.AuthExpiresAt), c.LastError, nullTime(c.LastSuccessAt), c.CreatedAt, c.UpdatedAt)
+		c.Account, c.AccountName, c.AccountURL, c.AuthState, c.SealedVerifier, nullTime(c.AuthExpiresAt), c.LastError, nullTime(c.LastSuccessAt), c.CreatedAt, c.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("store: create connector %s: %w", c.ID, err)
 	}
@@ -110,9 +111,9 @@ func (db *DB) UpdateConnector(ctx context.Context, c *calgate.Connector) error {
 	}
 	c.UpdatedAt = dbTime(c.UpdatedAt)
 	res, err := db.w.ExecContext(ctx, db.Rebind(`UPDATE connectors SET name = ?, filter = ?, mapping = ?, state = ?,
-		account = ?, account_name = ?, auth_state = ?, verifier_sealed = ?, auth_expires_at = ?, last_error = ?, updated_at = ?
+		account = ?, account_name = ?, account_url = ?, auth_state = ?, verifier_sealed = ?, auth_expires_at = ?, last_error = ?, updated_at = ?
 		WHERE id = ? AND workspace_id = ?`),
-		c.Name, string(filter), jsonArg(c.Mapping), c.State, c.Account, c.AccountName, c.AuthState, c.SealedVerifier,
+		c.Name, string(filter), jsonArg(c.Mapping), c.State, c.Account, c.AccountName, c.AccountURL, c.AuthState, c.SealedVerifier,
 		nullTime(c.AuthExpiresAt), c.LastError, c.UpdatedAt, c.ID, c.WorkspaceID)
 	if err != nil {
 		return fmt.Errorf("store: update connector %s: %w", c.ID, err)
@@ -310,6 +311,44 @@ func (db *DB) ClaimDueConnectorLinks(ctx context.Context, dueBefore, now, leaseU
 	return out, nil
 }
 
+// ClaimConnectorLinks claims, in one statement, up to limit owed and due
+// links of one connector that no one holds, oldest due first, giving each
+// the lease token.
+func (db *DB) ClaimConnectorLinks(ctx context.Context, connectorID, token string, now, leaseUntil time.Time, limit int) ([]*calgate.ConnectorLink, error) {
+	now = dbTime(now)
+	lock := ""
+	if db.d.postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	// A materialized CTE, not an IN (subquery): PostgreSQL may run a
+	// subquery with LIMIT … SKIP LOCKED more than once and claim more.
+	rows, err := db.w.QueryContext(ctx, db.Rebind(`WITH picked AS MATERIALIZED (
+			SELECT entry_id FROM connector_links
+			WHERE connector_id = ? AND wanted_version > pushed_version AND next_attempt_at <= ?
+				AND (lease_until IS NULL OR lease_until <= ?)
+			ORDER BY next_attempt_at, entry_id LIMIT ?`+lock+`)
+		UPDATE connector_links SET lease_until = ?, lease_token = ?
+		WHERE connector_id = ? AND entry_id IN (SELECT entry_id FROM picked)
+			AND (lease_until IS NULL OR lease_until <= ?)
+		RETURNING `+connectorLinkColumns),
+		connectorID, now, now, limit, dbTime(leaseUntil), token, connectorID, now)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim connector links %s: %w", connectorID, err)
+	}
+	out, err := scanAll(rows, scanConnectorLink)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim connector links %s: %w", connectorID, err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].NextAttemptAt, out[j].NextAttemptAt
+		if !a.Equal(*b) {
+			return a.Before(*b)
+		}
+		return out[i].EntryID < out[j].EntryID
+	})
+	return out, nil
+}
+
 // SetConnectorCreateKey records the key of a create about to be made.
 func (db *DB) SetConnectorCreateKey(ctx context.Context, connectorID, entryID, key string) error {
 	_, err := db.w.ExecContext(ctx, db.Rebind(`UPDATE connector_links SET create_key = ? WHERE connector_id = ? AND entry_id = ?`), key, connectorID, entryID)
@@ -323,8 +362,26 @@ func (db *DB) SetConnectorCreateKey(ctx context.Context, connectorID, entryID, k
 // version never goes back; the link is due again at once when a newer
 // version was announced meanwhile.
 func (db *DB) SaveConnectorLink(ctx context.Context, l *calgate.ConnectorLink, now time.Time) error {
+	return db.saveConnectorLink(ctx, db.w, l, now)
+}
+
+// SaveConnectorLinks records many pushes in one transaction (a batch).
+func (db *DB) SaveConnectorLinks(ctx context.Context, links []*calgate.ConnectorLink, now time.Time) error {
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		for _, l := range links {
+			if err := db.saveConnectorLink(ctx, tx, l, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (db *DB) saveConnectorLink(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, l *calgate.ConnectorLink, now time.Time) error {
 	now = dbTime(now)
-	_, err := db.w.ExecContext(ctx, db.Rebind(`UPDATE connector_links SET remote_id = ?, remote_version = ?, remote_state = ?, remote_data = ?,
+	_, err := ex.ExecContext(ctx, db.Rebind(`UPDATE connector_links SET remote_id = ?, remote_version = ?, remote_state = ?, remote_data = ?,
 		create_key = '',
 		pushed_version = CASE WHEN pushed_version > ? THEN pushed_version ELSE ? END,
 		next_attempt_at = CASE WHEN wanted_version > ? THEN `+db.d.typed("?", "timestamptz")+` ELSE NULL END,

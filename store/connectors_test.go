@@ -184,3 +184,68 @@ func testConnectors(t *testing.T, db *DB) {
 		t.Fatalf("links survive their connector: %v", err)
 	}
 }
+
+func TestConnectorBatchClaimsSQLite(t *testing.T)   { testConnectorBatchClaims(t, openSQLite(t)) }
+func TestConnectorBatchClaimsPostgres(t *testing.T) { testConnectorBatchClaims(t, openPostgres(t)) }
+
+// testConnectorBatchClaims claims one connector's owed pushes in batches:
+// only its own, only due and unheld ones, each once, oldest due first; and
+// it keeps the account URL.
+func testConnectorBatchClaims(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	ws := &calgate.Workspace{ID: calgate.NewID("ws"), Name: "batch", Timezone: "UTC", CreatedAt: now}
+	if err := db.CreateWorkspace(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	var cs []*calgate.Connector
+	for range 2 {
+		c := &calgate.Connector{ID: calgate.NewID("con"), WorkspaceID: ws.ID, Type: "salesforce", State: calgate.ConnectorStateConnected,
+			AccountURL: "https://acme.my.salesforce.com", CreatedAt: now, UpdatedAt: now}
+		if err := db.CreateConnector(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	got, err := db.Connector(ctx, ws.ID, cs[0].ID)
+	if err != nil || got.AccountURL != "https://acme.my.salesforce.com" {
+		t.Fatalf("account url: %+v %v", got, err)
+	}
+	got.AccountURL = "https://other.my.salesforce.com"
+	if err := db.UpdateConnector(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = db.Connector(ctx, ws.ID, cs[0].ID); got.AccountURL != "https://other.my.salesforce.com" {
+		t.Fatalf("account url after update: %q", got.AccountURL)
+	}
+	for i := range 5 {
+		if err := db.WantConnectorLink(ctx, cs[0].ID, "ent_"+string(rune('a'+i)), 1, now.Add(time.Duration(i)*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.WantConnectorLink(ctx, cs[0].ID, "ent_later", 1, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.WantConnectorLink(ctx, cs[1].ID, "ent_a", 1, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ClaimConnectorLink(ctx, cs[0].ID, "ent_b", "held", now.Add(time.Second), now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	first, err := db.ClaimConnectorLinks(ctx, cs[0].ID, "tok-1", now.Add(time.Second), now.Add(time.Minute), 3)
+	if err != nil || len(first) != 3 || first[0].EntryID != "ent_a" || first[1].EntryID != "ent_c" || first[2].EntryID != "ent_d" {
+		t.Fatalf("first batch: %+v %v", first, err)
+	}
+	rest, err := db.ClaimConnectorLinks(ctx, cs[0].ID, "tok-2", now.Add(time.Second), now.Add(time.Minute), 3)
+	if err != nil || len(rest) != 1 || rest[0].EntryID != "ent_e" || rest[0].LeaseToken != "tok-2" {
+		t.Fatalf("second batch: %+v %v", rest, err)
+	}
+	if none, err := db.ClaimConnectorLinks(ctx, cs[0].ID, "tok-3", now.Add(time.Second), now.Add(time.Minute), 3); err != nil || len(none) != 0 {
+		t.Fatalf("third batch: %+v %v", none, err)
+	}
+	// Once the leases ran out, the links are claimable again.
+	again, err := db.ClaimConnectorLinks(ctx, cs[0].ID, "tok-4", now.Add(2*time.Minute), now.Add(3*time.Minute), 10)
+	if err != nil || len(again) != 5 {
+		t.Fatalf("after the leases: %d %v", len(again), err)
+	}
+}

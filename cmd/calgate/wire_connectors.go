@@ -8,7 +8,10 @@ import (
 
 	"github.com/calgate/calgate/api"
 	"github.com/calgate/calgate/connectors"
+	"github.com/calgate/calgate/connectors/hubspot"
+	"github.com/calgate/calgate/connectors/mailchimp"
 	"github.com/calgate/calgate/connectors/quickbooks"
+	"github.com/calgate/calgate/connectors/salesforce"
 	"github.com/calgate/calgate/connectors/xero"
 )
 
@@ -23,9 +26,14 @@ const connectorMaxResponse = 8 << 20
 //	CALGATE_CONNECTOR_LEASE        how long a worker holds a push (default 2m)
 //	CALGATE_CONNECTOR_RETRY_SCALE  factor on the retry schedule (default 1; for tests)
 //	CALGATE_CONNECTOR_PROCESSES    worker processes sharing the applications' rate limits (default 1)
+//	CALGATE_CONNECTOR_BATCH_DELAY  how long a change waits for others to share calls (default 1s)
 //	CALGATE_<APP>_CLIENT_ID, _CLIENT_SECRET, _AUTH_URL, _TOKEN_URL, _API_URL
-//	                               each application's OAuth app and endpoints (QUICKBOOKS, XERO)
-//	CALGATE_XERO_SCOPES            the scopes asked of Xero
+//	                               each application's OAuth app and endpoints (QUICKBOOKS, XERO,
+//	                               HUBSPOT, MAILCHIMP; MAILCHIMP_API_URL has {dc})
+//	CALGATE_XERO_SCOPES, CALGATE_SALESFORCE_SCOPES, CALGATE_HUBSPOT_SCOPES
+//	CALGATE_SALESFORCE_CLIENT_ID, _CLIENT_SECRET, _LOGIN_URL, _DAILY_CALLS
+//	CALGATE_HUBSPOT_BURST, CALGATE_HUBSPOT_DAILY  HubSpot's limits per account
+//	CALGATE_MAILCHIMP_METADATA_URL                Mailchimp's OAuth metadata endpoint
 func (a *app) wireConnectors(ctx context.Context) error {
 	sweep, err := envDuration("CALGATE_CONNECTOR_SWEEP", connectors.DefaultSweepInterval, 10*time.Millisecond)
 	if err != nil {
@@ -38,6 +46,10 @@ func (a *app) wireConnectors(ctx context.Context) error {
 	scale, err := strconv.ParseFloat(env("CALGATE_CONNECTOR_RETRY_SCALE", "1"), 64)
 	if err != nil || scale <= 0 {
 		return fmt.Errorf("CALGATE_CONNECTOR_RETRY_SCALE must be a positive number, not %q", env("CALGATE_CONNECTOR_RETRY_SCALE", ""))
+	}
+	batchDelay, err := envDuration("CALGATE_CONNECTOR_BATCH_DELAY", connectors.DefaultBatchDelay, time.Millisecond)
+	if err != nil {
+		return err
 	}
 	m, err := connectors.NewMetrics(a.metrics.Registry)
 	if err != nil {
@@ -52,6 +64,7 @@ func (a *app) wireConnectors(ctx context.Context) error {
 		Notify:        a.dispatcher.Notify,
 		SweepInterval: sweep,
 		Lease:         lease,
+		BatchDelay:    batchDelay,
 		RetryScale:    scale,
 		Processes:     max(1, envInt("CALGATE_CONNECTOR_PROCESSES", 1)),
 	})
@@ -63,6 +76,21 @@ func (a *app) wireConnectors(ctx context.Context) error {
 		ClientID: env("CALGATE_XERO_CLIENT_ID", ""), ClientSecret: env("CALGATE_XERO_CLIENT_SECRET", ""),
 		AuthURL: env("CALGATE_XERO_AUTH_URL", ""), TokenURL: env("CALGATE_XERO_TOKEN_URL", ""), APIURL: env("CALGATE_XERO_API_URL", ""),
 		Scopes: env("CALGATE_XERO_SCOPES", ""),
+	}))
+	svc.Add(salesforce.New(salesforce.Config{
+		ClientID: env("CALGATE_SALESFORCE_CLIENT_ID", ""), ClientSecret: env("CALGATE_SALESFORCE_CLIENT_SECRET", ""),
+		LoginURL: env("CALGATE_SALESFORCE_LOGIN_URL", ""), Scopes: env("CALGATE_SALESFORCE_SCOPES", ""),
+		DailyCalls: envInt("CALGATE_SALESFORCE_DAILY_CALLS", 0),
+	}))
+	svc.Add(hubspot.New(hubspot.Config{
+		ClientID: env("CALGATE_HUBSPOT_CLIENT_ID", ""), ClientSecret: env("CALGATE_HUBSPOT_CLIENT_SECRET", ""),
+		AuthURL: env("CALGATE_HUBSPOT_AUTH_URL", ""), TokenURL: env("CALGATE_HUBSPOT_TOKEN_URL", ""), APIURL: env("CALGATE_HUBSPOT_API_URL", ""),
+		Scopes: env("CALGATE_HUBSPOT_SCOPES", ""), Burst: envInt("CALGATE_HUBSPOT_BURST", 0), Daily: envInt("CALGATE_HUBSPOT_DAILY", 0),
+	}))
+	svc.Add(mailchimp.New(mailchimp.Config{
+		ClientID: env("CALGATE_MAILCHIMP_CLIENT_ID", ""), ClientSecret: env("CALGATE_MAILCHIMP_CLIENT_SECRET", ""),
+		AuthURL: env("CALGATE_MAILCHIMP_AUTH_URL", ""), TokenURL: env("CALGATE_MAILCHIMP_TOKEN_URL", ""),
+		MetadataURL: env("CALGATE_MAILCHIMP_METADATA_URL", ""), APIURL: env("CALGATE_MAILCHIMP_API_URL", ""),
 	}))
 	svc.Register(a.queue)
 	a.server.Add(a.server.ConnectorRoutes(svc)...)

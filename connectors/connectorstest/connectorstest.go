@@ -178,3 +178,68 @@ func Reservation(ext, title string) map[string]any {
 		"start": "2026-05-04T09:00:00+02:00", "end": "2026-05-04T10:30:00+02:00", "quantity": 2,
 		"customer": map[string]any{"name": "Ada Lovelace", "email": "ada@example.com"}, "attributes": map[string]any{"price": "25.50"}}
 }
+
+// ConnectKey creates a connector that takes an API key (in.APIKey set);
+// the key is checked at the application.
+func (h *Harness) ConnectKey(t testing.TB, in calgate.ConnectorInput) *calgate.Connector {
+	t.Helper()
+	c, authURL, err := h.Service.Create(context.Background(), h.Workspace.ID, in)
+	if err != nil {
+		t.Fatalf("create connector: %v", err)
+	}
+	if authURL != "" || c.State != calgate.ConnectorStateConnected {
+		t.Fatalf("a connector with an API key: state %q, authorize URL %q", c.State, authURL)
+	}
+	return c
+}
+
+// Entries upserts many reservations at once (a bulk import) and records
+// that the connector owes each; it returns their ids in order.
+func (h *Harness) Entries(t testing.TB, connectorID string, list []map[string]any) []string {
+	t.Helper()
+	ctx := context.Background()
+	items := make([]calgate.UpsertItem, 0, len(list))
+	for _, fields := range list {
+		body, _ := json.Marshal(fields)
+		e, err := calgate.ParseEntry(calgate.KindReservation, body, h.Workspace.Timezone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, calgate.UpsertItem{Entry: e})
+	}
+	res, err := h.DB.Upsert(ctx, h.Workspace.ID, "test", items, calgate.UpsertOptions{Verbose: true})
+	if err != nil || len(res.Operations) != len(list) {
+		t.Fatalf("bulk upsert: %v", err)
+	}
+	ids := make([]string, 0, len(list))
+	versions := map[string]int64{}
+	for _, op := range res.Operations {
+		if op.ID == "" || op.Version == 0 {
+			t.Fatalf("bulk upsert: %+v", op)
+		}
+		ids = append(ids, op.ID)
+		versions[op.ID] = op.Version
+	}
+	if err := h.DB.OweConnectorLinks(ctx, connectorID, versions, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// PushAll pushes every owed entry of a connector whose application writes
+// in batches, batch after batch as the push job does, and returns the
+// number of batches that were full.
+func (h *Harness) PushAll(t testing.TB, connectorID string) int {
+	t.Helper()
+	full := 0
+	for {
+		again, err := h.Service.Push(context.Background(), connectorID, "", "")
+		if err != nil {
+			t.Fatalf("push: %v", err)
+		}
+		if !again {
+			return full
+		}
+		full++
+	}
+}
