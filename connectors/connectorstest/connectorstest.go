@@ -190,7 +190,7 @@ func (h *Harness) Reconcile(t testing.TB, connectorID string) {
 		t.Fatal(err)
 	}
 	token := calgate.NewSecret(12)
-	claimed, err := h.DB.ClaimDueConnectorReconciles(ctx, now, now.Add(time.Minute), token, 100)
+	claimed, err := h.DB.ClaimDueConnectorReconciles(ctx, now, now.Add(time.Hour), token, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
