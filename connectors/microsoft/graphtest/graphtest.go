@@ -144,7 +144,9 @@ func Start(t testing.TB, o Options) *Server {
 
 // AuthURL and TokenURL are the endpoints of a tenant; APIURL is Graph's
 // base.
-func (s *Server) AuthURL(tenant string) string  { return s.URL + "/" + tenant + "/oauth2/v2.0/authorize" }
+func (s *Server) AuthURL(tenant string) string {
+	return s.URL + "/" + tenant + "/oauth2/v2.0/authorize"
+}
 func (s *Server) TokenURL(tenant string) string { return s.URL + "/" + tenant + "/oauth2/v2.0/token" }
 func (s *Server) APIURL() string                { return s.URL + "/v1.0" }
 
