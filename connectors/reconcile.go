@@ -206,6 +206,7 @@ func (s *Service) Reconcile(ctx context.Context, connectorID, token string) erro
 			conflicts++
 		}
 	}
+	cl.flush(ctx) // the conflicts are in the log before the run is seen finished
 	s.log.Info("connectors: reconciled", "connector", c.ID, "incremental", rec.Cursor != "", "repaired", len(owed), "conflicts", conflicts)
 	return finish(cursor, s.now().Add(s.o.ReconcileInterval), "", conflicts)
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/calgate/calgate/api"
 	"github.com/calgate/calgate/connectors"
+	"github.com/calgate/calgate/connectors/google"
+	"github.com/calgate/calgate/connectors/microsoft"
 	"github.com/calgate/calgate/connectors/quickbooks"
 	"github.com/calgate/calgate/connectors/xero"
 )
@@ -26,6 +28,12 @@ const connectorMaxResponse = 8 << 20
 //	CALGATE_<APP>_CLIENT_ID, _CLIENT_SECRET, _AUTH_URL, _TOKEN_URL, _API_URL
 //	                               each application's OAuth app and endpoints (QUICKBOOKS, XERO)
 //	CALGATE_XERO_SCOPES            the scopes asked of Xero
+//	CALGATE_GOOGLE_CLIENT_ID, _CLIENT_SECRET, _AUTH_URL, _TOKEN_URL, _API_URL
+//	                               the Google OAuth client and endpoints (Google Calendar)
+//	CALGATE_MICROSOFT_CLIENT_ID, _CLIENT_SECRET, _TENANT, _AUTH_URL, _TOKEN_URL, _API_URL, _SCOPES
+//	                               the Microsoft app registration and endpoints (Microsoft 365 calendars)
+//	CALGATE_CONNECTOR_RECONCILE_INTERVAL  how often live calendars are reconciled (default 15m)
+//	CALGATE_CONNECTOR_RECONCILE_LEASE     how long a worker holds a reconciliation (default 10m)
 func (a *app) wireConnectors(ctx context.Context) error {
 	sweep, err := envDuration("CALGATE_CONNECTOR_SWEEP", connectors.DefaultSweepInterval, 10*time.Millisecond)
 	if err != nil {
@@ -38,6 +46,14 @@ func (a *app) wireConnectors(ctx context.Context) error {
 	scale, err := strconv.ParseFloat(env("CALGATE_CONNECTOR_RETRY_SCALE", "1"), 64)
 	if err != nil || scale <= 0 {
 		return fmt.Errorf("CALGATE_CONNECTOR_RETRY_SCALE must be a positive number, not %q", env("CALGATE_CONNECTOR_RETRY_SCALE", ""))
+	}
+	reconcile, err := envDuration("CALGATE_CONNECTOR_RECONCILE_INTERVAL", connectors.DefaultReconcileInterval, 100*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	reconcileLease, err := envDuration("CALGATE_CONNECTOR_RECONCILE_LEASE", connectors.DefaultReconcileLease, time.Second)
+	if err != nil {
+		return err
 	}
 	m, err := connectors.NewMetrics(a.metrics.Registry)
 	if err != nil {
@@ -54,6 +70,9 @@ func (a *app) wireConnectors(ctx context.Context) error {
 		Lease:         lease,
 		RetryScale:    scale,
 		Processes:     max(1, envInt("CALGATE_CONNECTOR_PROCESSES", 1)),
+
+		ReconcileInterval: reconcile,
+		ReconcileLease:    reconcileLease,
 	})
 	svc.Add(quickbooks.New(quickbooks.Config{
 		ClientID: env("CALGATE_QUICKBOOKS_CLIENT_ID", ""), ClientSecret: env("CALGATE_QUICKBOOKS_CLIENT_SECRET", ""),
@@ -64,8 +83,19 @@ func (a *app) wireConnectors(ctx context.Context) error {
 		AuthURL: env("CALGATE_XERO_AUTH_URL", ""), TokenURL: env("CALGATE_XERO_TOKEN_URL", ""), APIURL: env("CALGATE_XERO_API_URL", ""),
 		Scopes: env("CALGATE_XERO_SCOPES", ""),
 	}))
+	svc.Add(google.New(google.Config{
+		ClientID: env("CALGATE_GOOGLE_CLIENT_ID", ""), ClientSecret: env("CALGATE_GOOGLE_CLIENT_SECRET", ""),
+		AuthURL: env("CALGATE_GOOGLE_AUTH_URL", ""), TokenURL: env("CALGATE_GOOGLE_TOKEN_URL", ""), APIURL: env("CALGATE_GOOGLE_API_URL", ""),
+	}))
+	svc.Add(microsoft.New(microsoft.Config{
+		ClientID: env("CALGATE_MICROSOFT_CLIENT_ID", ""), ClientSecret: env("CALGATE_MICROSOFT_CLIENT_SECRET", ""),
+		Tenant: env("CALGATE_MICROSOFT_TENANT", ""), AuthURL: env("CALGATE_MICROSOFT_AUTH_URL", ""), TokenURL: env("CALGATE_MICROSOFT_TOKEN_URL", ""),
+		APIURL: env("CALGATE_MICROSOFT_API_URL", ""), Scopes: env("CALGATE_MICROSOFT_SCOPES", ""),
+	}))
 	svc.Register(a.queue)
 	a.server.Add(a.server.ConnectorRoutes(svc)...)
+	a.server.Add(a.server.ConnectorOptionRoutes(svc)...)
 	a.server.AddSchemas(api.ConnectorSchemas(svc.Types()))
+	a.server.AddSchemas(api.ConnectorOptionSchemas())
 	return nil
 }
