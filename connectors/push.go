@@ -30,7 +30,8 @@ func (s *Service) Policy() calgate.Policy { return calgate.Policy{MaxRetry: 25, 
 // selects the entry now or selected it before the change, that the entry's
 // version is owed, and enqueues a push for connected ones (connectors
 // waiting for consent, needing reauthorization or paused keep what they
-// owe). Pushes of one entry to one connector collapse into one job.
+// owe). Pushes of one version of an entry to one connector collapse into
+// one job.
 // Handling an event twice, or out of order, changes nothing: the wanted
 // version only grows and the push reads the current entry.
 func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
@@ -54,7 +55,10 @@ func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
 		if c.State != calgate.ConnectorStateConnected {
 			continue
 		}
-		if err := s.enqueuePush(ctx, c.ID, ev.EntryID, "", time.Time{}, ""); err != nil {
+		// The job's id names the version: a push job of an older version
+		// that is just ending (its last look found nothing newer owed, its
+		// id still taken) must not swallow this one.
+		if err := s.enqueuePush(ctx, c.ID, ev.EntryID, "", time.Time{}, fmt.Sprintf("v%d", ev.Entry.Version)); err != nil {
 			return err
 		}
 	}
