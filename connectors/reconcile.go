@@ -52,6 +52,7 @@ type Reconciliation struct {
 	cl        *Client
 	repairs   []calgate.ConnectorRepair
 	conflicts map[string]string
+	again     bool
 }
 
 // Links returns every link of the connector.
@@ -91,6 +92,12 @@ func (r *Reconciliation) Repair(entryID, remoteState, conflict string) {
 		r.conflicts[entryID] = conflict
 	}
 }
+
+// Again keeps the cursor the run began with: the changes it listed are
+// listed again next time. An application calls it for one of calgate's
+// objects it cannot judge now (a push of it is under way or due, so what
+// the listing shows may be older than what calgate is writing).
+func (r *Reconciliation) Again() { r.again = true }
 
 // reconcileJob is the payload of a JobReconcile.
 type reconcileJob struct {
@@ -179,6 +186,9 @@ func (s *Service) Reconcile(ctx context.Context, connectorID, token string) erro
 	}
 
 	cursor := r.NextCursor
+	if r.again {
+		cursor = rec.Cursor
+	}
 	owed := []string{}
 	if len(r.repairs) > 0 {
 		if owed, err = st.RepairConnectorLinks(ctx, c.ID, r.repairs, s.now()); err != nil {

@@ -357,3 +357,36 @@ func TestExpiredTokenIsRefreshedAndRevokedOneNeedsReauth(t *testing.T) {
 		t.Fatalf("after a revoked token: %+v %v", got, err)
 	}
 }
+
+// TestChangesOfEventsWithAPushDueAreListedAgain: a reconciliation does not
+// judge an event whose push is due (the listing may be older than what
+// calgate is writing), and lists the same changes again next time.
+func TestChangesOfEventsWithAPushDueAreListedAgain(t *testing.T) {
+	h, g, c := setup(t, "sqlite", gcaltest.Options{}, "")
+	ctx := context.Background()
+	calID := calendarOf(t, c)
+	fields := connectorstest.Reservation("a", "Due")
+	e := h.Entry(t, c.ID, fields)
+	h.Push(t, c.ID, e.ID)
+	h.Reconcile(t, c.ID)
+	before, err := h.DB.ConnectorReconcile(ctx, c.ID)
+	if err != nil || before.Cursor == "" {
+		t.Fatalf("record: %+v %v", before, err)
+	}
+	g.Delete(calID, google.EventID(c.ID, e.ID))
+	fields["title"] = "Due, changed"
+	e = h.Entry(t, c.ID, fields) // owed, not pushed yet
+	h.Reconcile(t, c.ID)
+	after, _ := h.DB.ConnectorReconcile(ctx, c.ID)
+	if after.Cursor != before.Cursor || len(h.Conflicts(t, c.ID)) != 0 {
+		t.Fatalf("cursor moved on (%q → %q) or a conflict was recorded", before.Cursor, after.Cursor)
+	}
+	h.Push(t, c.ID, e.ID)
+	h.Reconcile(t, c.ID)
+	if ev := eventOf(t, g, calID, google.EventID(c.ID, e.ID)); ev.Status != "confirmed" || ev.Summary != "Due, changed" {
+		t.Fatalf("event: %+v", ev)
+	}
+	if after, _ = h.DB.ConnectorReconcile(ctx, c.ID); after.Cursor == before.Cursor {
+		t.Fatal("the cursor never moved on")
+	}
+}

@@ -94,8 +94,12 @@ func (v *Vendor) list(ctx context.Context, svc *gcal.Service, calendarID, token 
 // and has it repaired when someone changed it.
 func (v *Vendor) check(ctx context.Context, r *connectors.Reconciliation, m *calendar.Mapping, ev *gcal.Event, entryID string) error {
 	l, err := r.Link(ctx, entryID)
-	if err != nil || l == nil || l.RemoteID != ev.Id || l.Owed() || calendar.DataOf(l).CalendarID != m.CalendarID {
-		return err // not calgate's current event, or a push is due anyway
+	if err != nil || l == nil || l.RemoteID != ev.Id || calendar.DataOf(l).CalendarID != m.CalendarID {
+		return err // not calgate's current event
+	}
+	if l.Owed() {
+		r.Again() // a push is under way or due: look again next time
+		return nil
 	}
 	if ev.Etag == l.RemoteVersion || ev.ExtendedProperties.Private[propVersion] != strconv.FormatInt(l.PushedVersion, 10) {
 		return nil // as calgate wrote it, or calgate wrote a newer version since

@@ -67,8 +67,12 @@ func (v *Vendor) Reconcile(ctx context.Context, c *connectors.Client, r *connect
 			continue // not calgate's
 		}
 		seen[l.EntryID] = true
-		if l.Owed() || (it.Removed == nil && it.ChangeKey == l.RemoteVersion) {
-			continue // a push is due anyway, or the event is as calgate wrote it
+		if l.Owed() {
+			r.Again() // a push is under way or due: look again next time
+			continue
+		}
+		if it.Removed == nil && it.ChangeKey == l.RemoteVersion {
+			continue // as calgate wrote it
 		}
 		e, selected, err := r.Entry(ctx, l.EntryID)
 		if err != nil {
