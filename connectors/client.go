@@ -111,15 +111,6 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 
 // once sends the request with current credentials.
 func (c *Client) once(ctx context.Context, r Request, forceRefresh bool) (*Response, error) {
-	if err := c.authorize(ctx, nil, forceRefresh); err != nil {
-		return nil, err
-	}
-	t := c.s.rates.get(c.vendor.Type()+":"+c.conn.Account, c.vendor.Limits().Share(c.s.o.Processes))
-	done, err := t.wait(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
 	var body io.Reader
 	if r.Body != nil {
 		body = bytes.NewReader(r.Body)
@@ -135,6 +126,21 @@ func (c *Client) once(ctx context.Context, r Request, forceRefresh bool) (*Respo
 	if r.Body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return c.send(ctx, req, r.Operation, forceRefresh)
+}
+
+// send waits for the tenant's rate limits and a call slot, adds current
+// credentials to req, sends it and records the call in the log.
+func (c *Client) send(ctx context.Context, req *http.Request, op string, forceRefresh bool) (*Response, error) {
+	if err := c.authorize(ctx, nil, forceRefresh); err != nil {
+		return nil, err
+	}
+	t := c.s.rates.get(c.vendor.Type()+":"+c.conn.Account, c.vendor.Limits().Share(c.s.o.Processes))
+	done, err := t.wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	if err := c.authorize(ctx, req, false); err != nil {
 		return nil, err
 	}
@@ -145,12 +151,12 @@ func (c *Client) once(ctx context.Context, r Request, forceRefresh bool) (*Respo
 		data, err = io.ReadAll(res.Body)
 		res.Body.Close()
 	}
-	call := &calgate.ConnectorCall{ConnectorID: c.conn.ID, At: start.UTC(), EntryID: c.entryID, Operation: r.Operation,
-		Method: r.Method, Duration: time.Since(start)}
+	call := &calgate.ConnectorCall{ConnectorID: c.conn.ID, At: start.UTC(), EntryID: c.entryID, Operation: op,
+		Method: req.Method, Duration: time.Since(start)}
 	if err != nil {
 		call.Error = clip(err.Error())
 		c.record(call, "network_error")
-		return nil, fmt.Errorf("%s: %w", r.Operation, err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	call.StatusCode = res.StatusCode
 	if res.StatusCode >= 400 {

@@ -9,6 +9,9 @@ type Metrics struct {
 	calls    *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	pushes   *prometheus.CounterVec
+	// conflicts counts remote objects reconciliations found changed or
+	// removed at the application and restored.
+	conflicts *prometheus.CounterVec
 }
 
 // NewMetrics registers the connector metrics in r.
@@ -28,7 +31,11 @@ func NewMetrics(r prometheus.Registerer) (*Metrics, error) {
 			Help: "Entry pushes of connectors by connector type and outcome (pushed, failed, rate_limited, needs_reauth).",
 		}, []string{"type", "outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.duration, m.pushes} {
+	m.conflicts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "calgate_connector_conflicts_total",
+		Help: "Remote objects that reconciliations found changed or removed at the application and restored, by connector type.",
+	}, []string{"type"})
+	for _, c := range []prometheus.Collector{m.calls, m.duration, m.pushes, m.conflicts} {
 		if err := r.Register(c); err != nil {
 			return nil, err
 		}
@@ -49,4 +56,11 @@ func (m *Metrics) push(typ, outcome string) {
 		return
 	}
 	m.pushes.WithLabelValues(typ, outcome).Inc()
+}
+
+func (m *Metrics) conflict(typ string) {
+	if m == nil {
+		return
+	}
+	m.conflicts.WithLabelValues(typ).Inc()
 }

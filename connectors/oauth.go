@@ -144,6 +144,14 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*calgate.Connecto
 			c.ID, c.Account, c.AccountName, acct.ID, calgate.ErrConflict)
 	}
 	c.Account, c.AccountName, c.AccountURL = acct.ID, acct.Name, acct.URL
+	if err := s.prepare(ctx, c, vendor); err != nil {
+		var ve *calgate.ValidationError
+		if errors.As(err, &ve) {
+			ve.Status = 400
+			return nil, ve
+		}
+		return nil, fmt.Errorf("connectors: %s: prepare the mapping: %w", c.ID, err)
+	}
 	c.AuthState, c.SealedVerifier, c.AuthExpiresAt, c.LastError = "", "", nil, ""
 	if c.State != calgate.ConnectorStatePaused {
 		c.State = calgate.ConnectorStateConnected
@@ -156,6 +164,9 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*calgate.Connecto
 		if err := s.resume(ctx, c); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.scheduleReconcile(ctx, c, vendor); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -30,7 +30,8 @@ func (s *Service) Policy() calgate.Policy { return calgate.Policy{MaxRetry: 25, 
 // selects the entry now or selected it before the change, that the entry's
 // version is owed, and enqueues a push for connected ones (connectors
 // waiting for consent, needing reauthorization or paused keep what they
-// owe). Pushes of one entry to one connector collapse into one job.
+// owe). Pushes of one version of an entry to one connector collapse into
+// one job.
 // Handling an event twice, or out of order, changes nothing: the wanted
 // version only grows and the push reads the current entry.
 func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
@@ -54,19 +55,25 @@ func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
 		if c.State != calgate.ConnectorStateConnected {
 			continue
 		}
-		if err := s.schedule(ctx, c, ev.EntryID, ""); err != nil {
+		// The job's id names the version: a push job of an older version
+		// that is just ending (its last look found nothing newer owed, its
+		// id still taken) must not swallow this one.
+		if err := s.schedule(ctx, c, ev.EntryID, fmt.Sprintf("v%d", ev.Entry.Version)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// schedule enqueues the push of an entry owed to a connector: its own job,
-// or, for an application that writes in batches, the connector's batch job
-// after BatchDelay (one job collects every change made until it runs).
+// schedule enqueues the push of an entry owed to a connector: its own job
+// (tag sets it apart, see enqueuePush), or, for an application that writes
+// in batches, the connector's batch job after BatchDelay: one job collects
+// every change made until it runs, and the next delay's changes get the
+// next job, so a batch job just ending swallows none.
 func (s *Service) schedule(ctx context.Context, c *calgate.Connector, entryID, tag string) error {
 	if _, batch := s.vendors[c.Type].(BatchVendor); batch {
-		return s.enqueuePush(ctx, c.ID, "", "", s.now().Add(s.o.BatchDelay), tag)
+		at := s.now().Add(s.o.BatchDelay)
+		return s.enqueuePush(ctx, c.ID, "", "", at, fmt.Sprintf("b%d", at.UnixNano()/int64(max(s.o.BatchDelay, time.Millisecond))))
 	}
 	return s.enqueuePush(ctx, c.ID, entryID, "", time.Time{}, tag)
 }

@@ -38,6 +38,7 @@ const (
 // Store is what the service needs from the database.
 type Store interface {
 	calgate.ConnectorStore
+	calgate.ConnectorReconcileStore
 	Entry(ctx context.Context, workspaceID string, kind calgate.Kind, id string, includeArchived bool) (*calgate.Entry, error)
 	Entries(ctx context.Context, workspaceID string, f calgate.EntryFilter) ([]*calgate.Entry, string, error)
 	AppendEvent(ctx context.Context, ev *calgate.Event) error
@@ -78,6 +79,11 @@ type Options struct {
 	// Processes is the number of worker processes of the deployment; each
 	// uses its share of every application's rate limits (default 1).
 	Processes int
+	// ReconcileInterval is how often connectors of applications that
+	// reconcile are reconciled (default 15 min); ReconcileLease how long
+	// a worker holds a run (default 10 min).
+	ReconcileInterval time.Duration
+	ReconcileLease    time.Duration
 	// Now returns the time (default time.Now).
 	Now func() time.Time
 }
@@ -116,6 +122,12 @@ func New(o Options) *Service {
 	if o.Processes <= 0 {
 		o.Processes = 1
 	}
+	if o.ReconcileInterval <= 0 {
+		o.ReconcileInterval = DefaultReconcileInterval
+	}
+	if o.ReconcileLease <= 0 {
+		o.ReconcileLease = DefaultReconcileLease
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -138,12 +150,15 @@ func (s *Service) Types() []string {
 	return out
 }
 
-// Register plugs the destination, the push job, the sweep and the call
-// log's purge into the queue.
+// Register plugs the destination, the push and reconcile jobs, the sweep,
+// the claim of due reconciliations and the call log's purge into the
+// queue.
 func (s *Service) Register(reg calgate.Registry) {
 	reg.AddDestination(s)
 	reg.HandleJob(JobPush, calgate.Policy{MaxRetry: 3, Timeout: s.o.Lease}, s.runPush)
+	reg.HandleJob(JobReconcile, calgate.Policy{MaxRetry: 3, Timeout: s.o.ReconcileLease}, s.runReconcile)
 	reg.Every("connectors-sweep", s.o.SweepInterval, s.Sweep)
+	reg.Every("connectors-reconcile", s.o.SweepInterval, s.ReconcileDue)
 	reg.Every("connectors-log-purge", time.Hour, func(ctx context.Context) error {
 		_, err := s.o.Store.PurgeConnectorCalls(ctx, s.now().Add(-CallLogRetention))
 		return err
@@ -350,9 +365,17 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in calgate
 	if in.APIKey != nil && (!vendor.Auth().TakesAPIKey() || strings.TrimSpace(*in.APIKey) == "") {
 		v.Add("api_key", "is only for applications that take an API key, and must not be empty")
 	}
+	oldMapping, oldFilter := c.Mapping, c.Filter
 	s.apply(c, vendor, in, v)
 	if err := v.Err(); err != nil {
 		return nil, err
+	}
+	rewrite := false
+	if _, ok := vendor.(Preparer); ok && (in.Mapping != nil || in.Filter != nil) && c.State == calgate.ConnectorStateConnected {
+		if err := s.prepare(ctx, c, vendor); err != nil {
+			return nil, err
+		}
+		rewrite = string(oldMapping) != string(c.Mapping) || !sameFilter(oldFilter, c.Filter)
 	}
 	resume := false
 	if in.Paused != nil {
@@ -392,7 +415,18 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in calgate
 			return nil, err
 		}
 	}
+	if rewrite {
+		if _, err := s.Resync(ctx, workspaceID, id); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+func sameFilter(a, b calgate.ConnectorFilter) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
 }
 
 // Connector returns a connector with its backlog.
@@ -425,7 +459,9 @@ func (s *Service) Log(ctx context.Context, workspaceID, id string, f calgate.Con
 }
 
 // Resync owes every entry the connector's filter selects again, so each is
-// pushed (created, or updated to calgate's version), and reports how many.
+// pushed (created, or updated to calgate's version), and every entry
+// pushed before (whose remote object goes when the filter no longer
+// selects it), and reports how many.
 func (s *Service) Resync(ctx context.Context, workspaceID, id string) (int, error) {
 	c, err := s.o.Store.Connector(ctx, workspaceID, id)
 	if err != nil {
@@ -449,6 +485,15 @@ func (s *Service) Resync(ctx context.Context, workspaceID, id string) (int, erro
 			break
 		}
 		f.Cursor = next
+	}
+	links, err := s.o.Store.ConnectorLinks(ctx, c.ID)
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range links {
+		if _, ok := versions[l.EntryID]; !ok && l.RemoteID != "" {
+			versions[l.EntryID] = l.WantedVersion
+		}
 	}
 	if err := s.o.Store.OweConnectorLinks(ctx, c.ID, versions, s.now()); err != nil {
 		return 0, err

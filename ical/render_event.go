@@ -1,6 +1,7 @@
 package ical
 
 import (
+	"strings"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -56,38 +57,25 @@ func (e *encWriter) writeEvent(ev *Event) {
 	e.raw("END:VEVENT")
 }
 
-// writeTimes writes DTSTART and DTEND: dates for all-day entries (end
-// exclusive, at least one day), local times with TZID in the entry's zone,
-// or UTC times.
+// writeTimes writes DTSTART and DTEND (see EventTimes): dates for all-day
+// entries, local times with TZID in the entry's zone, or UTC times.
 func (e *encWriter) writeTimes(en *calgate.Entry) {
-	if en.AllDay {
-		loc := e.zones.dateZone(en)
-		start := en.Start.In(loc)
-		end := en.End.In(loc)
-		if !end.After(start) {
-			end = start.AddDate(0, 0, 1)
-		}
-		e.timeProp("DTSTART", ";VALUE=DATE", start, dateLayout)
-		e.timeProp("DTEND", ";VALUE=DATE", end, dateLayout)
+	t := e.zones.times(en)
+	if t.AllDay {
+		e.prop("DTSTART", ";VALUE=DATE", strings.ReplaceAll(t.StartDate, "-", ""))
+		e.prop("DTEND", ";VALUE=DATE", strings.ReplaceAll(t.EndDate, "-", ""))
 		return
 	}
-	name, loc := e.zones.zone(en)
-	e.writeDateTime("DTSTART", name, loc, en.Start)
-	// RFC 5545 wants DTEND after DTSTART; without one the event is an
-	// instant, which is the best reading of an end not after the start.
-	if en.End.Truncate(time.Second).After(en.Start.Truncate(time.Second)) {
-		e.writeDateTime("DTEND", name, loc, en.End)
+	e.writeDateTime("DTSTART", t.StartZone, t.Start)
+	if t.HasEnd {
+		e.writeDateTime("DTEND", t.EndZone, t.End)
 	}
 }
 
-// writeDateTime writes a DATE-TIME in the named zone, or in UTC when there
-// is no zone or when the wall-clock time is ambiguous: a time that happens
-// twice because the clock went back. RFC 5545 reads such a time as its
-// first occurrence, but clients differ (Go, pytz and ical.js all pick
-// differently), while a UTC time means the same instant to every client.
-func (e *encWriter) writeDateTime(prop, tzid string, loc *time.Location, t time.Time) {
-	t = t.Truncate(time.Second)
-	if loc == nil || ambiguousWallTime(t.In(loc)) {
+// writeDateTime writes a DATE-TIME: local time with TZID, or UTC when
+// tzid is empty.
+func (e *encWriter) writeDateTime(prop, tzid string, t time.Time) {
+	if tzid == "" {
 		e.timeProp(prop, "", t.UTC(), utcLayout)
 		return
 	}
@@ -95,7 +83,7 @@ func (e *encWriter) writeDateTime(prop, tzid string, loc *time.Location, t time.
 	e.line = append(e.line, ";TZID="...)
 	e.line = append(e.line, tzid...)
 	e.line = append(e.line, ':')
-	e.line = t.In(loc).AppendFormat(e.line, localLayout)
+	e.line = t.AppendFormat(e.line, localLayout)
 	e.flushLine()
 }
 

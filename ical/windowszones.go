@@ -165,3 +165,20 @@ func parseWindowsZone(name string) (string, bool) {
 	}
 	return "", false
 }
+
+// WindowsZoneIANA returns the IANA name a Windows time zone name (the key,
+// such as "W. Europe Standard Time", or its display name) stands for, and
+// whether it is known.
+func WindowsZoneIANA(name string) (string, bool) { return parseWindowsZone(name) }
+
+// IANAWindowsZone returns the Windows time zone name whose main zone
+// (CLDR's territory "001") is the IANA zone, and whether there is one.
+// Other IANA zones have no Windows name of their own here.
+func IANAWindowsZone(iana string) (string, bool) {
+	for _, z := range parseWindowsZones {
+		if z.iana == iana {
+			return z.windows, true
+		}
+	}
+	return "", false
+}

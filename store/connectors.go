@@ -190,7 +190,7 @@ func (db *DB) DeleteConnector(ctx context.Context, workspaceID, id string) error
 		if err := caldavAffected(res, "delete connector "+id); err != nil {
 			return err
 		}
-		for _, table := range []string{"connector_links", "connector_calls"} {
+		for _, table := range []string{"connector_links", "connector_calls", "connector_reconciles"} {
 			if _, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM `+table+` WHERE connector_id = ?`), id); err != nil {
 				return fmt.Errorf("store: delete %s of %s: %w", table, id, err)
 			}

@@ -8,8 +8,10 @@ import (
 
 	"github.com/calgate/calgate/api"
 	"github.com/calgate/calgate/connectors"
+	"github.com/calgate/calgate/connectors/google"
 	"github.com/calgate/calgate/connectors/hubspot"
 	"github.com/calgate/calgate/connectors/mailchimp"
+	"github.com/calgate/calgate/connectors/microsoft"
 	"github.com/calgate/calgate/connectors/quickbooks"
 	"github.com/calgate/calgate/connectors/salesforce"
 	"github.com/calgate/calgate/connectors/xero"
@@ -34,6 +36,12 @@ const connectorMaxResponse = 8 << 20
 //	CALGATE_SALESFORCE_CLIENT_ID, _CLIENT_SECRET, _LOGIN_URL, _DAILY_CALLS
 //	CALGATE_HUBSPOT_BURST, CALGATE_HUBSPOT_DAILY  HubSpot's limits per account
 //	CALGATE_MAILCHIMP_METADATA_URL                Mailchimp's OAuth metadata endpoint
+//	CALGATE_GOOGLE_CLIENT_ID, _CLIENT_SECRET, _AUTH_URL, _TOKEN_URL, _API_URL
+//	                               the Google OAuth client and endpoints (Google Calendar)
+//	CALGATE_MICROSOFT_CLIENT_ID, _CLIENT_SECRET, _TENANT, _AUTH_URL, _TOKEN_URL, _API_URL, _SCOPES
+//	                               the Microsoft app registration and endpoints (Microsoft 365 calendars)
+//	CALGATE_CONNECTOR_RECONCILE_INTERVAL  how often live calendars are reconciled (default 15m)
+//	CALGATE_CONNECTOR_RECONCILE_LEASE     how long a worker holds a reconciliation (default 10m)
 func (a *app) wireConnectors(ctx context.Context) error {
 	sweep, err := envDuration("CALGATE_CONNECTOR_SWEEP", connectors.DefaultSweepInterval, 10*time.Millisecond)
 	if err != nil {
@@ -48,6 +56,14 @@ func (a *app) wireConnectors(ctx context.Context) error {
 		return fmt.Errorf("CALGATE_CONNECTOR_RETRY_SCALE must be a positive number, not %q", env("CALGATE_CONNECTOR_RETRY_SCALE", ""))
 	}
 	batchDelay, err := envDuration("CALGATE_CONNECTOR_BATCH_DELAY", connectors.DefaultBatchDelay, time.Millisecond)
+	if err != nil {
+		return err
+	}
+	reconcile, err := envDuration("CALGATE_CONNECTOR_RECONCILE_INTERVAL", connectors.DefaultReconcileInterval, 100*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	reconcileLease, err := envDuration("CALGATE_CONNECTOR_RECONCILE_LEASE", connectors.DefaultReconcileLease, time.Second)
 	if err != nil {
 		return err
 	}
@@ -67,6 +83,9 @@ func (a *app) wireConnectors(ctx context.Context) error {
 		BatchDelay:    batchDelay,
 		RetryScale:    scale,
 		Processes:     max(1, envInt("CALGATE_CONNECTOR_PROCESSES", 1)),
+
+		ReconcileInterval: reconcile,
+		ReconcileLease:    reconcileLease,
 	})
 	svc.Add(quickbooks.New(quickbooks.Config{
 		ClientID: env("CALGATE_QUICKBOOKS_CLIENT_ID", ""), ClientSecret: env("CALGATE_QUICKBOOKS_CLIENT_SECRET", ""),
@@ -92,8 +111,19 @@ func (a *app) wireConnectors(ctx context.Context) error {
 		AuthURL: env("CALGATE_MAILCHIMP_AUTH_URL", ""), TokenURL: env("CALGATE_MAILCHIMP_TOKEN_URL", ""),
 		MetadataURL: env("CALGATE_MAILCHIMP_METADATA_URL", ""), APIURL: env("CALGATE_MAILCHIMP_API_URL", ""),
 	}))
+	svc.Add(google.New(google.Config{
+		ClientID: env("CALGATE_GOOGLE_CLIENT_ID", ""), ClientSecret: env("CALGATE_GOOGLE_CLIENT_SECRET", ""),
+		AuthURL: env("CALGATE_GOOGLE_AUTH_URL", ""), TokenURL: env("CALGATE_GOOGLE_TOKEN_URL", ""), APIURL: env("CALGATE_GOOGLE_API_URL", ""),
+	}))
+	svc.Add(microsoft.New(microsoft.Config{
+		ClientID: env("CALGATE_MICROSOFT_CLIENT_ID", ""), ClientSecret: env("CALGATE_MICROSOFT_CLIENT_SECRET", ""),
+		Tenant: env("CALGATE_MICROSOFT_TENANT", ""), AuthURL: env("CALGATE_MICROSOFT_AUTH_URL", ""), TokenURL: env("CALGATE_MICROSOFT_TOKEN_URL", ""),
+		APIURL: env("CALGATE_MICROSOFT_API_URL", ""), Scopes: env("CALGATE_MICROSOFT_SCOPES", ""),
+	}))
 	svc.Register(a.queue)
 	a.server.Add(a.server.ConnectorRoutes(svc)...)
+	a.server.Add(a.server.ConnectorOptionRoutes(svc)...)
 	a.server.AddSchemas(api.ConnectorSchemas(svc.Types()))
+	a.server.AddSchemas(api.ConnectorOptionSchemas())
 	return nil
 }

@@ -243,3 +243,41 @@ func (h *Harness) PushAll(t testing.TB, connectorID string) int {
 		full++
 	}
 }
+
+// Reconcile runs the connector's reconciliation now, as a worker that
+// claimed it would, and fails the test on an error. The pushes it owes are
+// left to the test (Push).
+func (h *Harness) Reconcile(t testing.TB, connectorID string) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	if err := h.DB.ScheduleConnectorReconcile(ctx, connectorID, now); err != nil {
+		t.Fatal(err)
+	}
+	token := calgate.NewSecret(12)
+	claimed, err := h.DB.ClaimDueConnectorReconciles(ctx, now, now.Add(time.Hour), token, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range claimed {
+		if err := h.Service.Reconcile(ctx, r.ConnectorID, token); err != nil {
+			t.Fatalf("reconcile %s: %v", r.ConnectorID, err)
+		}
+	}
+}
+
+// Conflicts returns the conflicts in the connector's log, newest first.
+func (h *Harness) Conflicts(t testing.TB, connectorID string) []*calgate.ConnectorCall {
+	t.Helper()
+	calls, err := h.DB.ConnectorCalls(context.Background(), connectorID, calgate.ConnectorCallFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*calgate.ConnectorCall
+	for _, c := range calls {
+		if c.Operation == "conflict" {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -1,0 +1,568 @@
+// Package graphtest is a local Microsoft 365 for tests: the Microsoft
+// identity platform's v2.0 authorize and token endpoints (OAuth 2.0 with
+// PKCE) and the parts of Microsoft Graph v1.0 calgate uses (/me, calendars,
+// events with transactionId and single-value extended properties, and the
+// calendar view delta query), written from Microsoft's published
+// reference. It is strict: it refuses what Graph refuses (a wrong client,
+// tenant, redirect or verifier, a revoked refresh token with invalid_grant,
+// an expired access token with 401 InvalidAuthenticationToken, a time zone
+// that is neither a Windows nor an IANA name with 400, an all-day event
+// not at midnight, a transactionId used for another event with 400
+// ErrorDuplicateTransactionId, a changed transactionId, a calendar name
+// taken with 409, an unknown or expired delta token with 410, more than 4
+// calls at once or 10,000 in 10 minutes per mailbox with 429 and
+// Retry-After), answers a retried create of the same event with that
+// event, and lets a test act as a person who edits or deletes events.
+package graphtest
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Options configure a Server.
+type Options struct {
+	ClientID     string
+	ClientSecret string
+	RedirectURI  string
+	// User is the signed-in user.
+	UserID            string
+	UserPrincipalName string
+	DisplayName       string
+	// AccessTokenTTL is how long an access token lives (default 1 h).
+	AccessTokenTTL time.Duration
+	// PerWindow calls (default 10,000) in Window (default 10 min) and
+	// Concurrent calls at once (default 4) per mailbox; NoLimit turns them
+	// off.
+	PerWindow  int
+	Window     time.Duration
+	Concurrent int
+	NoLimit    bool
+	// PageSize is the default size of a delta page (default 10).
+	PageSize int
+}
+
+type grant struct{ redirect, challenge string }
+
+type stored struct {
+	ev       Event
+	calendar string
+	start    time.Time
+	end      time.Time
+	allDay   bool
+	seq      int64
+	deleted  bool
+	bodyHash string
+}
+
+type deltaState struct {
+	calendar   string
+	start, end time.Time
+	seq        int64
+	valid      bool
+}
+
+// Server is a running fake.
+type Server struct {
+	*httptest.Server
+	o Options
+
+	mu           sync.Mutex
+	codes        map[string]grant
+	access       map[string]time.Time
+	refresh      map[string]bool
+	calendars    []*Calendar
+	events       map[string]*stored
+	transactions map[string]string
+	seq          int64
+	deltas       map[string]deltaState
+	skips        map[string][]Event
+	skipNext     map[string]string
+	calls        []time.Time
+	inFlight     int
+	violations   int
+	throttle     int
+	counts       map[string]int
+}
+
+// Start starts a fake mailbox and stops it when the test ends.
+func Start(t testing.TB, o Options) *Server {
+	if o.ClientID == "" {
+		o.ClientID = "6731de76-14a6-49ae-97bc-6eba6914391e"
+	}
+	if o.ClientSecret == "" {
+		o.ClientSecret = "fake~secret"
+	}
+	if o.UserID == "" {
+		o.UserID = "87d349ed-44d7-43e1-9a83-5f2406dee5bd"
+	}
+	if o.UserPrincipalName == "" {
+		o.UserPrincipalName = "foreman@contoso.onmicrosoft.com"
+	}
+	if o.DisplayName == "" {
+		o.DisplayName = "Shop Foreman"
+	}
+	if o.AccessTokenTTL <= 0 {
+		o.AccessTokenTTL = time.Hour
+	}
+	if o.PerWindow <= 0 {
+		o.PerWindow = 10000
+	}
+	if o.Window <= 0 {
+		o.Window = 10 * time.Minute
+	}
+	if o.Concurrent <= 0 {
+		o.Concurrent = 4
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 10
+	}
+	s := &Server{o: o, codes: map[string]grant{}, access: map[string]time.Time{}, refresh: map[string]bool{},
+		events: map[string]*stored{}, transactions: map[string]string{}, deltas: map[string]deltaState{},
+		skips: map[string][]Event{}, skipNext: map[string]string{}, counts: map[string]int{}}
+	s.calendars = []*Calendar{{ID: newID(), Name: "Calendar", CanEdit: true, CanShare: true, IsDefaultCalendar: true,
+		ChangeKey: newID()[:12], Owner: &EmailAddress{Name: o.DisplayName, Address: o.UserPrincipalName}}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", s.route)
+	s.Server = httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// AuthURL and TokenURL are the endpoints of a tenant; APIURL is Graph's
+// base.
+func (s *Server) AuthURL(tenant string) string {
+	return s.URL + "/" + tenant + "/oauth2/v2.0/authorize"
+}
+func (s *Server) TokenURL(tenant string) string { return s.URL + "/" + tenant + "/oauth2/v2.0/token" }
+func (s *Server) APIURL() string                { return s.URL + "/v1.0" }
+
+// Options returns the fake's settings.
+func (s *Server) Options() Options { return s.o }
+
+func newID() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	return "AAMk" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func newToken(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// IssueAccessToken returns a fresh access token without the OAuth dance.
+func (s *Server) IssueAccessToken() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok := newToken("eyJ0eXAi.")
+	s.access[tok] = time.Now().Add(s.o.AccessTokenTTL)
+	return tok
+}
+
+// ExpireAccessTokens makes every access token issued so far expired.
+func (s *Server) ExpireAccessTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.access {
+		s.access[k] = time.Time{}
+	}
+}
+
+// RevokeRefreshTokens refuses every refresh token issued so far and
+// expires the access tokens.
+func (s *Server) RevokeRefreshTokens() {
+	s.mu.Lock()
+	for k := range s.refresh {
+		s.refresh[k] = false
+	}
+	s.mu.Unlock()
+	s.ExpireAccessTokens()
+}
+
+// ExpireDeltaTokens makes every delta link issued so far answer 410.
+func (s *Server) ExpireDeltaTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, d := range s.deltas {
+		d.valid = false
+		s.deltas[k] = d
+	}
+}
+
+// Throttle answers the next n Graph calls with 429 and Retry-After: 1, as
+// when other apps used the mailbox's budget; they are not violations.
+func (s *Server) Throttle(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle = n
+}
+
+// Count returns how often an operation was done: "create event", "update
+// event", "delete event", "replay", "delta", "create calendar", "refresh
+// token", "exchange code".
+func (s *Server) Count(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[op]
+}
+
+// Violations counts calls beyond the mailbox's limits.
+func (s *Server) Violations() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.violations
+}
+
+// DefaultCalendar returns the id of the mailbox's default calendar.
+func (s *Server) DefaultCalendar() string { return s.calendars[0].ID }
+
+// AddCalendar adds a calendar (canEdit false: shared read-only) and
+// returns its id.
+func (s *Server) AddCalendar(name string, canEdit bool) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &Calendar{ID: newID(), Name: name, CanEdit: canEdit, ChangeKey: newID()[:12], Owner: &EmailAddress{Name: s.o.DisplayName, Address: s.o.UserPrincipalName}}
+	s.calendars = append(s.calendars, c)
+	return c.ID
+}
+
+// Calendars returns the mailbox's calendars.
+func (s *Server) Calendars() []Calendar {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Calendar, len(s.calendars))
+	for i, c := range s.calendars {
+		out[i] = *c
+	}
+	return out
+}
+
+// Events returns a calendar's events (not the deleted ones) with their
+// times in UTC, by subject.
+func (s *Server) Events(calendarID string) []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Event
+	for _, st := range s.events {
+		if st.calendar == calendarID && !st.deleted {
+			out = append(out, s.view(st, "UTC", true))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Subject+out[i].ID < out[j].Subject+out[j].ID })
+	return out
+}
+
+// Event returns an event as stored (the time zones it was written with)
+// and whether it exists (deleted ones do not).
+func (s *Server) Event(id string) (Event, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.events[id]
+	if st == nil || st.deleted {
+		return Event{}, false
+	}
+	return st.ev, true
+}
+
+// Edit changes an event as a person would in Outlook: fn changes its
+// subject and location; start and end move it by the given offset.
+func (s *Server) Edit(id string, fn func(*Event), move time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.events[id]
+	fn(&st.ev)
+	st.start, st.end = st.start.Add(move), st.end.Add(move)
+	s.touch(st)
+}
+
+// Delete deletes an event as a person would.
+func (s *Server) Delete(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.events[id]
+	st.deleted = true
+	s.touch(st)
+}
+
+// Insert adds an event calgate did not make to a calendar, as a person
+// would, and returns its id.
+func (s *Server) Insert(calendarID, subject string, start, end time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := &stored{calendar: calendarID, start: start, end: end, ev: Event{ID: newID(), Subject: subject, ShowAs: "busy",
+		OriginalStartTimeZone: "UTC", OriginalEndTimeZone: "UTC"}}
+	s.events[st.ev.ID] = st
+	s.touch(st)
+	return st.ev.ID
+}
+
+func (s *Server) touch(st *stored) {
+	s.seq++
+	st.seq = s.seq
+	st.ev.ChangeKey = newToken("")[:16]
+	st.ev.LastModifiedDateTime = time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// fail answers Graph's error shape.
+func fail(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": message,
+		"innerError": map[string]string{"date": time.Now().UTC().Format(time.RFC3339), "request-id": newToken("")}}})
+}
+
+// route sends /v1.0/… to Graph and /{tenant}/oauth2/v2.0/… to the
+// identity platform.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/v1.0/") {
+		s.api(w, r)
+		return
+	}
+	tenant, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	switch {
+	case rest == "oauth2/v2.0/authorize" && r.Method == http.MethodGet:
+		s.authorize(w, r, tenant)
+	case rest == "oauth2/v2.0/token" && r.Method == http.MethodPost:
+		s.token(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+var tenants = regexp.MustCompile(`^(common|organizations|consumers|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, tenant string) {
+	q := r.URL.Query()
+	scopes := " " + q.Get("scope") + " "
+	switch {
+	case !tenants.MatchString(tenant):
+		http.Error(w, "AADSTS90002: Tenant not found.", http.StatusBadRequest)
+		return
+	case q.Get("client_id") != s.o.ClientID:
+		http.Error(w, "AADSTS700016: Application not found in the directory.", http.StatusBadRequest)
+		return
+	case q.Get("redirect_uri") != s.o.RedirectURI:
+		http.Error(w, "AADSTS50011: The redirect URI specified in the request does not match.", http.StatusBadRequest)
+		return
+	case q.Get("response_type") != "code":
+		http.Error(w, "AADSTS700054: response_type 'code' is required.", http.StatusBadRequest)
+		return
+	case !strings.Contains(scopes, " offline_access ") || !strings.Contains(scopes, " Calendars.ReadWrite "):
+		http.Error(w, "AADSTS65001: offline_access and Calendars.ReadWrite are needed.", http.StatusBadRequest)
+		return
+	case q.Get("code_challenge") != "" && q.Get("code_challenge_method") != "S256":
+		http.Error(w, "AADSTS501491: code_challenge_method must be S256.", http.StatusBadRequest)
+		return
+	}
+	code := newToken("0.AXYA")
+	s.mu.Lock()
+	s.codes[code] = grant{redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge")}
+	s.mu.Unlock()
+	http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}, "session_state": {newToken("")}}.Encode(), http.StatusFound)
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
+		return
+	}
+	f := r.PostForm
+	if f.Get("client_id") != s.o.ClientID || f.Get("client_secret") != s.o.ClientSecret {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": []int{7000215}})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch f.Get("grant_type") {
+	case "authorization_code":
+		g, ok := s.codes[f.Get("code")]
+		delete(s.codes, f.Get("code"))
+		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
+		if !ok || g.redirect != f.Get("redirect_uri") || (g.challenge != "" && base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge) {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant", "error_description": "AADSTS70008: The provided authorization code or refresh token has expired.", "error_codes": []int{70008}})
+			return
+		}
+		s.counts["exchange code"]++
+	case "refresh_token":
+		if !s.refresh[f.Get("refresh_token")] {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant", "error_description": "AADSTS700082: The refresh token has expired due to inactivity.", "error_codes": []int{700082}})
+			return
+		}
+		s.counts["refresh token"]++
+	default:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type"})
+		return
+	}
+	access, refresh := newToken("eyJ0eXAi."), newToken("0.AXYA-r")
+	s.access[access] = time.Now().Add(s.o.AccessTokenTTL)
+	s.refresh[refresh] = true
+	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "scope": "Calendars.ReadWrite User.Read",
+		"expires_in": int(s.o.AccessTokenTTL.Seconds()), "ext_expires_in": int(s.o.AccessTokenTTL.Seconds()), "access_token": access, "refresh_token": refresh})
+}
+
+// bearer checks the access token; false after answering 401.
+func (s *Server) bearer(w http.ResponseWriter, r *http.Request) bool {
+	auth := r.Header.Get("Authorization")
+	s.mu.Lock()
+	exp, ok := s.access[strings.TrimPrefix(auth, "Bearer ")]
+	s.mu.Unlock()
+	switch {
+	case !strings.HasPrefix(auth, "Bearer ") || !ok:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"`)
+		fail(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
+		return false
+	case time.Now().After(exp):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="", error="invalid_token"`)
+		fail(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+		return false
+	}
+	return true
+}
+
+// admit applies the mailbox's limits; false after answering 429.
+func (s *Server) admit(w http.ResponseWriter) (func(), bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	refuse := func(code string, wait int, violation bool) {
+		if violation {
+			s.violations++
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(wait))
+		fail(w, http.StatusTooManyRequests, code, "Application is over its MailboxConcurrency limit.")
+	}
+	if s.throttle > 0 {
+		s.throttle--
+		refuse("ApplicationThrottled", 1, false)
+		return nil, false
+	}
+	if !s.o.NoLimit {
+		now := time.Now()
+		kept := s.calls[:0]
+		for _, at := range s.calls {
+			if at.After(now.Add(-s.o.Window)) {
+				kept = append(kept, at)
+			}
+		}
+		s.calls = kept
+		switch {
+		case s.inFlight >= s.o.Concurrent:
+			refuse("ApplicationThrottled", 1, true)
+			return nil, false
+		case len(s.calls) >= s.o.PerWindow:
+			refuse("ApplicationThrottled", int(s.calls[0].Add(s.o.Window).Sub(now).Seconds())+1, true)
+			return nil, false
+		}
+		s.calls = append(s.calls, now)
+	}
+	s.inFlight++
+	return func() { s.mu.Lock(); s.inFlight--; s.mu.Unlock() }, true
+}
+
+// api serves /v1.0/….
+func (s *Server) api(w http.ResponseWriter, r *http.Request) {
+	if !s.bearer(w, r) {
+		return
+	}
+	done, ok := s.admit(w)
+	if !ok {
+		return
+	}
+	defer done()
+	prefer, ok := s.preferZone(w, r)
+	if !ok {
+		return
+	}
+	text := strings.Contains(r.Header.Get("Prefer"), `outlook.body-content-type="text"`)
+	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/v1.0/"), "/"), "/")
+	switch {
+	case len(parts) == 1 && parts[0] == "me" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, User{ID: s.o.UserID, DisplayName: s.o.DisplayName, UserPrincipalName: s.o.UserPrincipalName, Mail: s.o.UserPrincipalName})
+	case len(parts) == 2 && parts[1] == "calendars" && r.Method == http.MethodGet:
+		s.mu.Lock()
+		list := make([]Calendar, len(s.calendars))
+		for i, c := range s.calendars {
+			list[i] = *c
+		}
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"value": list})
+	case len(parts) == 2 && parts[1] == "calendars" && r.Method == http.MethodPost:
+		s.createCalendar(w, r)
+	case len(parts) == 4 && parts[1] == "calendars" && parts[3] == "events" && r.Method == http.MethodPost:
+		s.createEvent(w, r, parts[2], prefer, text)
+	case len(parts) == 4 && parts[1] == "calendars" && parts[3] == "events" && r.Method == http.MethodGet:
+		s.findEvents(w, r, parts[2], prefer, text)
+	case len(parts) == 5 && parts[1] == "calendars" && parts[3] == "calendarView" && parts[4] == "delta" && r.Method == http.MethodGet:
+		s.delta(w, r, parts[2], prefer, text)
+	case len(parts) == 3 && parts[1] == "events":
+		switch r.Method {
+		case http.MethodGet:
+			s.getEvent(w, parts[2], prefer, text)
+		case http.MethodPatch:
+			s.updateEvent(w, r, parts[2], prefer, text)
+		case http.MethodDelete:
+			s.deleteEvent(w, parts[2])
+		default:
+			fail(w, http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+		}
+	default:
+		fail(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+parts[len(parts)-1]+"'.")
+	}
+}
+
+var preferZone = regexp.MustCompile(`outlook\.timezone="([^"]*)"`)
+
+// preferZone reads the Prefer: outlook.timezone the answers' times are
+// given in (default UTC); false after answering 400 for a bad one.
+func (s *Server) preferZone(w http.ResponseWriter, r *http.Request) (string, bool) {
+	m := preferZone.FindStringSubmatch(r.Header.Get("Prefer"))
+	if m == nil {
+		return "UTC", true
+	}
+	if _, ok := zone(m[1]); !ok {
+		fail(w, http.StatusBadRequest, "TimeZoneNotSupportedException", "A valid TimeZone value must be specified. The following TimeZone value is not supported: '"+m[1]+"'.")
+		return "", false
+	}
+	return m[1], true
+}
+
+func (s *Server) createCalendar(w http.ResponseWriter, r *http.Request) {
+	var in Calendar
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || strings.TrimSpace(in.Name) == "" {
+		fail(w, http.StatusBadRequest, "ErrorInvalidRequest", "The calendar needs a name.")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.calendars {
+		if strings.EqualFold(c.Name, in.Name) {
+			fail(w, http.StatusConflict, "ErrorFolderExists", "A folder with the specified name already exists.")
+			return
+		}
+	}
+	c := &Calendar{ID: newID(), Name: in.Name, CanEdit: true, CanShare: true, ChangeKey: newToken("")[:16],
+		Owner: &EmailAddress{Name: s.o.DisplayName, Address: s.o.UserPrincipalName}}
+	s.calendars = append(s.calendars, c)
+	s.counts["create calendar"]++
+	writeJSON(w, http.StatusCreated, c)
+}
