@@ -268,10 +268,9 @@ func failedRuns(b *calgate.Batch, failed map[int64]error, due time.Time) []*calg
 		}
 		msg := ""
 		if err := failed[positions[i]]; err != nil {
-			msg = err.Error()
-		}
-		if len(msg) > maxErrorText {
-			msg = msg[:maxErrorText]
+			// An error may quote what a receiver sent: made storable on
+			// both engines and cut on a character boundary.
+			msg = calgate.Truncate(calgate.StorableText(err.Error()), maxErrorText)
 		}
 		out = append(out, &calgate.Batch{Destination: b.Destination, After: positions[i] - 1, Through: positions[j],
 			Attempts: b.Attempts + 1, DueAt: due, LastError: msg, CreatedAt: now})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -176,7 +177,10 @@ func testCompleteBatch(t *testing.T, db *DB) {
 	b := got[0]
 	boom := errors.New("receiver down")
 	retryAt := time.Now().Add(time.Hour)
-	retries, err := db.CompleteBatch(ctx, b, map[int64]error{3: boom, 4: boom, 9: errors.New("other"), 42: boom}, retryAt)
+	// A receiver's answer quoted in an error may hold a NUL or bytes that
+	// are not UTF-8; PostgreSQL must store it as SQLite does.
+	odd := errors.New("other \x00 \xff" + strings.Repeat("é", 600))
+	retries, err := db.CompleteBatch(ctx, b, map[int64]error{3: boom, 4: boom, 9: odd, 42: boom}, retryAt)
 	if err != nil {
 		t.Fatal(err)
 	}
