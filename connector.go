@@ -168,10 +168,10 @@ type ConnectorStore interface {
 	RecordConnectorOutcome(ctx context.Context, id, lastError string, at time.Time) error
 	DeleteConnector(ctx context.Context, workspaceID, id string) error
 
-	// WantConnectorLink records that an entry's version is owed to a
-	// connector (the wanted version only grows) and makes it due at at
-	// unless it already waits for a retry.
-	WantConnectorLink(ctx context.Context, connectorID, entryID string, version int64, at time.Time) error
+	// WantConnectorLinks records, in grouped writes, that entries'
+	// versions are owed to connectors (a wanted version only grows) and
+	// makes each due at at unless it already waits for a retry.
+	WantConnectorLinks(ctx context.Context, wants []ConnectorWant, at time.Time) error
 	// OweConnectorLinks makes the entries owed again from scratch (a
 	// resync): pushed version 0, due at at, attempts reset.
 	OweConnectorLinks(ctx context.Context, connectorID string, versions map[string]int64, at time.Time) error
@@ -225,4 +225,11 @@ type ConnectorInput struct {
 	// APIKey is the credential of applications that take a key instead of
 	// OAuth (private app tokens).
 	APIKey *string `json:"api_key"`
+}
+
+// A ConnectorWant is an entry's version owed to a connector.
+type ConnectorWant struct {
+	ConnectorID string
+	EntryID     string
+	Version     int64
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -26,43 +27,99 @@ func (s *Service) Name() string { return "connectors" }
 // Policy is how the queue runs the destination's event tasks.
 func (s *Service) Policy() calgate.Policy { return calgate.Policy{MaxRetry: 25, Timeout: time.Minute} }
 
-// HandleEvent records, for every connector of the workspace whose filter
-// selects the entry now or selected it before the change, that the entry's
-// version is owed, and enqueues a push for connected ones (connectors
-// waiting for consent, needing reauthorization or paused keep what they
-// owe). Pushes of one version of an entry to one connector collapse into
-// one job.
-// Handling an event twice, or out of order, changes nothing: the wanted
-// version only grows and the push reads the current entry.
+// HandleEvent is HandleEvents for one event.
 func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
-	if ev.Entry == nil || ev.EntryID == "" {
-		return nil
+	return s.HandleEvents(ctx, []*calgate.Event{ev})
+}
+
+// HandleEvents records, for every connector of the workspace whose filter
+// selects an entry now or selected it before the change, that the entry's
+// version is owed (one grouped write for the whole batch), and enqueues the
+// pushes of connected ones (connectors waiting for consent, needing
+// reauthorization or paused keep what they owe): for an application that
+// writes in batches, one job per connector; otherwise one per entry and
+// version, so pushes of one version collapse into one job.
+// Handling an event twice, or out of order, changes nothing: the wanted
+// version only grows and the push reads the current entry. An error fails
+// the whole batch, which is handled again.
+func (s *Service) HandleEvents(ctx context.Context, evs []*calgate.Event) error {
+	byWorkspace := map[string][]*calgate.Connector{}
+	var wants []calgate.ConnectorWant
+	type push struct {
+		c       *calgate.Connector
+		entryID string
+		version int64
 	}
-	list, err := s.o.Store.Connectors(ctx, ev.WorkspaceID)
-	if err != nil || len(list) == 0 {
+	var pushes []push
+	batched := map[string]bool{}
+	for _, ev := range evs {
+		if ev.Entry == nil || ev.EntryID == "" {
+			continue
+		}
+		list, seen := byWorkspace[ev.WorkspaceID]
+		if !seen {
+			var err error
+			if list, err = s.o.Store.Connectors(ctx, ev.WorkspaceID); err != nil {
+				return err
+			}
+			byWorkspace[ev.WorkspaceID] = list
+		}
+		prev := ev.Previous()
+		for _, c := range list {
+			f := c.Filter.EntryFilter()
+			f.IncludeArchived = true
+			if !f.Matches(ev.Entry) && (prev == nil || !f.Matches(prev)) {
+				continue
+			}
+			wants = append(wants, calgate.ConnectorWant{ConnectorID: c.ID, EntryID: ev.EntryID, Version: ev.Entry.Version})
+			if c.State != calgate.ConnectorStateConnected {
+				continue
+			}
+			if _, batch := s.vendors[c.Type].(BatchVendor); batch {
+				if batched[c.ID] {
+					continue
+				}
+				batched[c.ID] = true
+			}
+			pushes = append(pushes, push{c, ev.EntryID, ev.Entry.Version})
+		}
+	}
+	if err := s.o.Store.WantConnectorLinks(ctx, wants, s.now()); err != nil {
 		return err
 	}
-	prev := ev.Previous()
-	for _, c := range list {
-		f := c.Filter.EntryFilter()
-		f.IncludeArchived = true
-		if !f.Matches(ev.Entry) && (prev == nil || !f.Matches(prev)) {
-			continue
-		}
-		if err := s.o.Store.WantConnectorLink(ctx, c.ID, ev.EntryID, ev.Entry.Version, s.now()); err != nil {
-			return err
-		}
-		if c.State != calgate.ConnectorStateConnected {
-			continue
-		}
-		// The job's id names the version: a push job of an older version
-		// that is just ending (its last look found nothing newer owed, its
-		// id still taken) must not swallow this one.
-		if err := s.schedule(ctx, c, ev.EntryID, fmt.Sprintf("v%d", ev.Entry.Version)); err != nil {
-			return err
-		}
+	// The job's id names the version: a push job of an older version that
+	// is just ending (its last look found nothing newer owed, its id still
+	// taken) must not swallow this one.
+	return parallel(len(pushes), enqueueConcurrency, func(i int) error {
+		p := pushes[i]
+		return s.schedule(ctx, p.c, p.entryID, fmt.Sprintf("v%d", p.version))
+	})
+}
+
+// enqueueConcurrency bounds the enqueues of one batch in flight at once.
+const enqueueConcurrency = 16
+
+// parallel runs fn(0) … fn(n-1), at most limit at once, and returns the
+// first error.
+func parallel(n, limit int, fn func(i int) error) error {
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	sem := make(chan struct{}, limit)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := fn(i); err != nil {
+				once.Do(func() { first = err })
+			}
+		}()
 	}
-	return nil
+	wg.Wait()
+	return first
 }
 
 // schedule enqueues the push of an entry owed to a connector: its own job

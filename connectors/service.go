@@ -100,7 +100,7 @@ type Service struct {
 	refreshes map[string]*sync.Mutex
 }
 
-var _ calgate.Destination = (*Service)(nil)
+var _ calgate.BatchDestination = (*Service)(nil)
 
 // New returns the service.
 func New(o Options) *Service {

@@ -172,3 +172,51 @@ func TestAPIKeyConnectorRetriesAndNeedsANewKey(t *testing.T) {
 		t.Fatalf("another workspace sees the connector: %v", err)
 	}
 }
+
+// TestHandleEventsOwesABatchInOneGo hands the destination a batch of
+// events as the queue does: every entry is owed to the connector and each
+// gets its push job; events of another workspace and non-entry events are
+// left alone.
+func TestHandleEventsOwesABatchInOneGo(t *testing.T) {
+	ks := startKeyServer(t, "k1")
+	h := connectorstest.Open(t, "sqlite", nil)
+	h.Service.Add(&keyVendor{url: ks.server.URL})
+	ctx := context.Background()
+	typ, key := "keyed", "k1"
+	c, _, err := h.Service.Create(ctx, h.Workspace.ID, calgate.ConnectorInput{Type: &typ, APIKey: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Jobs.Take()
+	var evs []*calgate.Event
+	for i := range 40 {
+		e := &calgate.Entry{ID: fmt.Sprintf("ent_%d", i), Kind: calgate.KindReservation, Version: int64(1 + i%3)}
+		evs = append(evs, &calgate.Event{ID: int64(i + 1), Position: int64(i + 1), WorkspaceID: h.Workspace.ID,
+			Type: calgate.EventEntryCreated, Kind: e.Kind, EntryID: e.ID, Entry: e})
+	}
+	foreign := &calgate.Entry{ID: "ent_foreign", Kind: calgate.KindReservation, Version: 1}
+	evs = append(evs, &calgate.Event{ID: 41, WorkspaceID: "ws_other", Type: calgate.EventEntryCreated, EntryID: foreign.ID, Entry: foreign},
+		&calgate.Event{ID: 42, WorkspaceID: h.Workspace.ID, Type: calgate.EventWebhookTest, Data: []byte(`{}`)})
+	if err := h.Service.HandleEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		l := h.Link(t, c.ID, fmt.Sprintf("ent_%d", i))
+		if l.WantedVersion != int64(1+i%3) || !l.Owed() {
+			t.Errorf("ent_%d: %+v", i, l)
+		}
+	}
+	if _, err := h.DB.ConnectorLink(ctx, c.ID, "ent_foreign"); !errors.Is(err, calgate.ErrNotFound) {
+		t.Errorf("another workspace's entry is owed: %v", err)
+	}
+	if jobs := h.Jobs.Take(); len(jobs) != 40 {
+		t.Errorf("%d push jobs, want one per entry (40)", len(jobs))
+	}
+	// The same batch again (a retried task) owes nothing new.
+	if err := h.Service.HandleEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if l := h.Link(t, c.ID, "ent_2"); l.WantedVersion != 3 {
+		t.Errorf("after the repeat: %+v", l)
+	}
+}

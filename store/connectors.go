@@ -218,27 +218,59 @@ func scanConnectorLink(row scanner) (*calgate.ConnectorLink, error) {
 	return &l, nil
 }
 
-// WantConnectorLink records the newest version owed to a connector. A link
-// that waits for a retry keeps its time; one that was in sync, or whose
-// retries were used up, becomes due at at with its attempts reset.
-func (db *DB) WantConnectorLink(ctx context.Context, connectorID, entryID string, version int64, at time.Time) error {
-	at = dbTime(at)
-	_, err := db.w.ExecContext(ctx, db.Rebind(`INSERT INTO connector_links (connector_id, entry_id, wanted_version, next_attempt_at, updated_at)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (connector_id, entry_id) DO UPDATE SET
-			wanted_version = excluded.wanted_version,
-			attempts = CASE WHEN connector_links.next_attempt_at IS NULL OR connector_links.wanted_version <= connector_links.pushed_version
-				THEN 0 ELSE connector_links.attempts END,
-			next_attempt_at = CASE WHEN connector_links.next_attempt_at IS NULL OR connector_links.wanted_version <= connector_links.pushed_version
-				THEN excluded.next_attempt_at ELSE connector_links.next_attempt_at END,
-			updated_at = excluded.updated_at
-		WHERE excluded.wanted_version > connector_links.wanted_version`),
-		connectorID, entryID, version, at, at)
-	if err != nil {
-		return fmt.Errorf("store: want connector link %s/%s v%d: %w", connectorID, entryID, version, err)
+// WantConnectorLinks records owed versions in statements of up to
+// wantsPerStatement rows. A link named twice keeps its highest version (a
+// statement may not update one row twice).
+func (db *DB) WantConnectorLinks(ctx context.Context, wants []calgate.ConnectorWant, at time.Time) error {
+	if len(wants) == 0 {
+		return nil
 	}
-	return nil
+	type key struct{ c, e string }
+	highest := make(map[key]int, len(wants))
+	list := make([]calgate.ConnectorWant, 0, len(wants))
+	for _, w := range wants {
+		k := key{w.ConnectorID, w.EntryID}
+		if i, ok := highest[k]; ok {
+			list[i].Version = max(list[i].Version, w.Version)
+			continue
+		}
+		highest[k] = len(list)
+		list = append(list, w)
+	}
+	at = dbTime(at)
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		for from := 0; from < len(list); from += wantsPerStatement {
+			chunk := list[from:min(from+wantsPerStatement, len(list))]
+			var q strings.Builder
+			q.WriteString(`INSERT INTO connector_links (connector_id, entry_id, wanted_version, next_attempt_at, updated_at) VALUES `)
+			args := make([]any, 0, 5*len(chunk))
+			for i, w := range chunk {
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString("(?, ?, ?, ?, ?)")
+				args = append(args, w.ConnectorID, w.EntryID, w.Version, at, at)
+			}
+			q.WriteString(`
+				ON CONFLICT (connector_id, entry_id) DO UPDATE SET
+					wanted_version = excluded.wanted_version,
+					attempts = CASE WHEN connector_links.next_attempt_at IS NULL OR connector_links.wanted_version <= connector_links.pushed_version
+						THEN 0 ELSE connector_links.attempts END,
+					next_attempt_at = CASE WHEN connector_links.next_attempt_at IS NULL OR connector_links.wanted_version <= connector_links.pushed_version
+						THEN excluded.next_attempt_at ELSE connector_links.next_attempt_at END,
+					updated_at = excluded.updated_at
+				WHERE excluded.wanted_version > connector_links.wanted_version`)
+			if _, err := tx.ExecContext(ctx, db.Rebind(q.String()), args...); err != nil {
+				return fmt.Errorf("store: want %d connector links (first %s/%s): %w", len(chunk), chunk[0].ConnectorID, chunk[0].EntryID, err)
+			}
+		}
+		return nil
+	})
 }
+
+// wantsPerStatement bounds one statement of WantConnectorLinks (5
+// parameters a row).
+const wantsPerStatement = 500
 
 // OweConnectorLinks makes entries owed again from scratch (a resync).
 func (db *DB) OweConnectorLinks(ctx context.Context, connectorID string, versions map[string]int64, at time.Time) error {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -51,10 +52,10 @@ func testConnectors(t *testing.T, db *DB) {
 		t.Fatal("state moved twice")
 	}
 
-	if err := db.WantConnectorLink(ctx, c.ID, "ent_1", 1, now); err != nil {
+	if err := db.WantConnectorLinks(ctx, []calgate.ConnectorWant{{ConnectorID: c.ID, EntryID: "ent_1", Version: 1}}, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.WantConnectorLink(ctx, c.ID, "ent_1", 2, now); err != nil {
+	if err := db.WantConnectorLinks(ctx, []calgate.ConnectorWant{{ConnectorID: c.ID, EntryID: "ent_1", Version: 2}}, now); err != nil {
 		t.Fatal(err)
 	}
 	l, err := db.ClaimConnectorLink(ctx, c.ID, "ent_1", "tok-a", now, now.Add(time.Minute))
@@ -71,7 +72,7 @@ func testConnectors(t *testing.T, db *DB) {
 		t.Fatal(err)
 	}
 	// Version 3 is announced while version 2 is pushed.
-	if err := db.WantConnectorLink(ctx, c.ID, "ent_1", 3, now); err != nil {
+	if err := db.WantConnectorLinks(ctx, []calgate.ConnectorWant{{ConnectorID: c.ID, EntryID: "ent_1", Version: 3}}, now); err != nil {
 		t.Fatal(err)
 	}
 	l.RemoteID, l.RemoteVersion, l.RemoteState, l.PushedVersion = "130", "0", "open", 2
@@ -90,7 +91,7 @@ func testConnectors(t *testing.T, db *DB) {
 	if err := db.ReleaseConnectorLink(ctx, c.ID, "ent_1", 1, &next, "vendor said no"); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.WantConnectorLink(ctx, c.ID, "ent_1", 4, now); err != nil {
+	if err := db.WantConnectorLinks(ctx, []calgate.ConnectorWant{{ConnectorID: c.ID, EntryID: "ent_1", Version: 4}}, now); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ClaimConnectorLink(ctx, c.ID, "ent_1", "tok-d", now, now.Add(time.Minute)); !errors.Is(err, calgate.ErrNotFound) {
@@ -106,7 +107,7 @@ func testConnectors(t *testing.T, db *DB) {
 	if b, _ := db.ConnectorBacklog(ctx, c.ID); b.Pending != 1 || b.Failed != 1 {
 		t.Fatalf("backlog after giving up %+v", b)
 	}
-	if err := db.WantConnectorLink(ctx, c.ID, "ent_1", 5, now); err != nil {
+	if err := db.WantConnectorLinks(ctx, []calgate.ConnectorWant{{ConnectorID: c.ID, EntryID: "ent_1", Version: 5}}, now); err != nil {
 		t.Fatal(err)
 	}
 	if l, _ = db.ConnectorLink(ctx, c.ID, "ent_1"); l.Attempts != 0 || l.NextAttemptAt == nil {
@@ -114,7 +115,7 @@ func testConnectors(t *testing.T, db *DB) {
 	}
 
 	// The sweep claims due links of connected connectors once.
-	if err := db.WantConnectorLink(ctx, c.ID, "ent_2", 1, now.Add(-time.Minute)); err != nil {
+	if err := db.WantConnectorLinks(ctx, []calgate.ConnectorWant{{ConnectorID: c.ID, EntryID: "ent_2", Version: 1}}, now.Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	due, err := db.ClaimDueConnectorLinks(ctx, now, now, now.Add(time.Minute), "sweep-1", 100)
@@ -219,14 +220,14 @@ func testConnectorBatchClaims(t *testing.T, db *DB) {
 		t.Fatalf("account url after update: %q", got.AccountURL)
 	}
 	for i := range 5 {
-		if err := db.WantConnectorLink(ctx, cs[0].ID, "ent_"+string(rune('a'+i)), 1, now.Add(time.Duration(i)*time.Millisecond)); err != nil {
+		if err := db.WantConnectorLinks(ctx, []calgate.ConnectorWant{{ConnectorID: cs[0].ID, EntryID: "ent_" + string(rune('a'+i)), Version: 1}}, now.Add(time.Duration(i)*time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := db.WantConnectorLink(ctx, cs[0].ID, "ent_later", 1, now.Add(time.Hour)); err != nil {
+	if err := db.WantConnectorLinks(ctx, []calgate.ConnectorWant{{ConnectorID: cs[0].ID, EntryID: "ent_later", Version: 1}}, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.WantConnectorLink(ctx, cs[1].ID, "ent_a", 1, now); err != nil {
+	if err := db.WantConnectorLinks(ctx, []calgate.ConnectorWant{{ConnectorID: cs[1].ID, EntryID: "ent_a", Version: 1}}, now); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ClaimConnectorLink(ctx, cs[0].ID, "ent_b", "held", now.Add(time.Second), now.Add(time.Minute)); err != nil {
@@ -247,5 +248,42 @@ func testConnectorBatchClaims(t *testing.T, db *DB) {
 	again, err := db.ClaimConnectorLinks(ctx, cs[0].ID, "tok-4", now.Add(2*time.Minute), now.Add(3*time.Minute), 10)
 	if err != nil || len(again) != 5 {
 		t.Fatalf("after the leases: %d %v", len(again), err)
+	}
+}
+
+func TestConnectorWantsInBulkSQLite(t *testing.T)   { testConnectorWantsInBulk(t, openSQLite(t)) }
+func TestConnectorWantsInBulkPostgres(t *testing.T) { testConnectorWantsInBulk(t, openPostgres(t)) }
+
+// testConnectorWantsInBulk records more wants than one statement holds, one
+// link named twice in the same call, and a want older than the one stored:
+// every link is written once, with its highest version.
+func testConnectorWantsInBulk(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	ws := &calgate.Workspace{ID: calgate.NewID("ws"), Name: "bulk", Timezone: "UTC", CreatedAt: now}
+	if err := db.CreateWorkspace(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	c := &calgate.Connector{ID: calgate.NewID("con"), WorkspaceID: ws.ID, Type: "xero", Name: "Books", Mapping: []byte(`{}`),
+		State: calgate.ConnectorStateConnected, CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateConnector(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	var wants []calgate.ConnectorWant
+	for i := range wantsPerStatement*2 + 7 {
+		wants = append(wants, calgate.ConnectorWant{ConnectorID: c.ID, EntryID: fmt.Sprintf("ent_%d", i), Version: 3})
+	}
+	wants = append(wants, calgate.ConnectorWant{ConnectorID: c.ID, EntryID: "ent_0", Version: 5})
+	if err := db.WantConnectorLinks(ctx, wants, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.WantConnectorLinks(ctx, []calgate.ConnectorWant{{ConnectorID: c.ID, EntryID: "ent_1", Version: 2}}, now); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]int64{"ent_0": 5, "ent_1": 3, fmt.Sprintf("ent_%d", wantsPerStatement*2+6): 3} {
+		l, err := db.ConnectorLink(ctx, c.ID, id)
+		if err != nil || l.WantedVersion != want {
+			t.Errorf("%s: %+v %v, want version %d", id, l, err, want)
+		}
 	}
 }

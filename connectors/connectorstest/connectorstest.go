@@ -141,7 +141,7 @@ func (h *Harness) Entry(t testing.TB, connectorID string, fields map[string]any)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.DB.WantConnectorLink(ctx, connectorID, cur.ID, cur.Version, time.Now()); err != nil {
+	if err := h.DB.WantConnectorLinks(ctx, []calgate.ConnectorWant{{ConnectorID: connectorID, EntryID: cur.ID, Version: cur.Version}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return cur
