@@ -147,15 +147,8 @@ func (s *Server) createCalDAVTarget(svc CalDAVService) gin.HandlerFunc {
 func (s *Server) listCalDAVTargets(svc CalDAVService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ts, err := svc.Targets(c.Request.Context(), principal(c).Workspace.ID)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		items := make([]caldavTargetReply, 0, len(ts))
-		for _, t := range ts {
-			items = append(items, caldavReply(t, nil, nil, time.Now()))
-		}
-		c.JSON(http.StatusOK, listReply[caldavTargetReply]{Items: items})
+		now := time.Now()
+		replyPage(s, c, ts, "", err, func(t *calgate.CalDAVTarget) caldavTargetReply { return caldavReply(t, nil, nil, now) })
 	}
 }
 

@@ -155,15 +155,7 @@ func (s *Server) createConnector(svc ConnectorService) gin.HandlerFunc {
 func (s *Server) listConnectors(svc ConnectorService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		list, err := svc.Connectors(c.Request.Context(), principal(c).Workspace.ID)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		items := make([]connectorReply, 0, len(list))
-		for _, con := range list {
-			items = append(items, connectorView(con, "", nil))
-		}
-		c.JSON(http.StatusOK, listReply[connectorReply]{Items: items})
+		replyPage(s, c, list, "", err, func(con *calgate.Connector) connectorReply { return connectorView(con, "", nil) })
 	}
 }
 
@@ -233,7 +225,7 @@ func (s *Server) resyncConnector(svc ConnectorService) gin.HandlerFunc {
 
 func (s *Server) connectorLog(svc ConnectorService) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		v := &calgate.ValidationError{Status: http.StatusBadRequest}
+		v := &calgate.ValidationError{Malformed: true}
 		f := calgate.ConnectorCallFilter{EntryID: c.Query("entry_id")}
 		if raw := c.Query("cursor"); raw != "" {
 			n, err := strconv.ParseInt(raw, 10, 64)

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -11,9 +13,25 @@ import (
 	"github.com/calgate/calgate/feeds"
 )
 
+// FeedService manages iCal feeds and serves them (feeds.Service
+// implements it).
+type FeedService interface {
+	Create(ctx context.Context, ws *calgate.Workspace, in *feeds.Input) (feeds.View, error)
+	Get(ctx context.Context, workspaceID, id string) (feeds.View, error)
+	List(ctx context.Context, workspaceID, cursor string, limit int) ([]feeds.View, string, error)
+	Update(ctx context.Context, workspaceID, id string, in *feeds.Input) (feeds.View, error)
+	Delete(ctx context.Context, workspaceID, id string) error
+	Rotate(ctx context.Context, workspaceID, id string) (feeds.View, error)
+	Ready(ctx context.Context, token string) (*feeds.Ready, error)
+	Refresh() time.Duration
+	RenderEntry(ctx context.Context, ws *calgate.Workspace, kind calgate.Kind, id string) ([]byte, string, error)
+}
+
+var _ FeedService = (*feeds.Service)(nil)
+
 // FeedsRoutes are the routes of iCal feeds: their management under
 // /v1/feeds and the public, token-addressed /feeds/<token>.ics.
-func (s *Server) FeedsRoutes(svc *feeds.Service) []Route {
+func (s *Server) FeedsRoutes(svc FeedService) []Route {
 	h := feedHandlers{s: s, svc: svc}
 	return []Route{
 		{Method: http.MethodPost, Path: "/v1/feeds", Summary: "Create an iCal feed (the reply carries its secret URL)", Tag: "feeds", Request: "FeedRequest", Response: "Feed", Status: http.StatusCreated, Handler: h.create},
@@ -29,7 +47,7 @@ func (s *Server) FeedsRoutes(svc *feeds.Service) []Route {
 
 // EntryICSHandler returns the Deps.EntryICS hook: one entry as an
 // iCalendar download.
-func (s *Server) EntryICSHandler(svc *feeds.Service) func(c *gin.Context, k calgate.Kind, id string) {
+func (s *Server) EntryICSHandler(svc FeedService) func(c *gin.Context, k calgate.Kind, id string) {
 	return func(c *gin.Context, k calgate.Kind, id string) {
 		p := principal(c)
 		body, name, err := svc.RenderEntry(c.Request.Context(), &p.Workspace, k, id)
@@ -44,7 +62,7 @@ func (s *Server) EntryICSHandler(svc *feeds.Service) func(c *gin.Context, k calg
 
 type feedHandlers struct {
 	s   *Server
-	svc *feeds.Service
+	svc FeedService
 }
 
 func (h feedHandlers) create(c *gin.Context) {
