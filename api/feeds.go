@@ -160,33 +160,24 @@ func (h feedHandlers) serve(c *gin.Context) {
 
 // FeedSchemas are the OpenAPI schemas of the feed routes.
 func FeedSchemas() map[string]any {
-	kinds := []string{string(calgate.KindReservation), string(calgate.KindJob), string(calgate.KindProductionWindow)}
-	statuses := []string{string(calgate.StatusTentative), string(calgate.StatusConfirmed), string(calgate.StatusCancelled)}
-	templates := obj{"type": "object", "description": "per kind (reservation, job, production_window): a template such as \"{workstage}: {order} / {product}\"",
-		"additionalProperties": obj{"type": "string"}}
-	props := func() obj {
-		return obj{
-			"name":                  str("display name (X-WR-CALNAME)"),
-			"kinds":                 arrayOf(enum(kinds...)),
-			"resources":             obj{"type": "array", "items": obj{"type": "string"}, "description": "match resource, workstage or cost_centre"},
-			"statuses":              arrayOf(enum(statuses...)),
-			"sources":               obj{"type": "array", "items": obj{"type": "string"}},
-			"past_days":             obj{"type": "integer", "minimum": 0, "maximum": feeds.MaxPastDays, "description": "how far back the feed reaches (default 90); the future is unlimited"},
-			"timezone":              str("IANA time zone of the feed; default the workspace's"),
-			"include_cancelled":     obj{"type": "boolean", "description": "keep cancelled entries as STATUS:CANCELLED (default true)"},
-			"title_templates":       templates,
-			"description_templates": templates,
-		}
+	docs := map[string]string{
+		"name":                  "display name (X-WR-CALNAME)",
+		"resources":             "match resource, workstage or cost_centre",
+		"past_days":             "how far back the feed reaches (default 90); the future is unlimited",
+		"timezone":              "IANA time zone of the feed; default the workspace's",
+		"include_cancelled":     "keep cancelled entries as STATUS:CANCELLED (default true)",
+		"title_templates":       "per kind (reservation, job, production_window): a template such as \"{workstage}: {order} / {product}\"",
+		"description_templates": "per kind, as title_templates",
+		"url":                   "the secret subscription URL",
+		"webcal_url":            "the same URL with the webcal scheme",
 	}
-	feed := props()
-	feed["id"] = obj{"type": "string", "readOnly": true}
-	feed["url"] = str("the secret subscription URL")
-	feed["webcal_url"] = str("the same URL with the webcal scheme")
-	feed["created_at"] = strFmt("date-time")
-	feed["updated_at"] = strFmt("date-time")
+	request := describe(schemaOf[feeds.Input](), docs)
+	request["additionalProperties"] = false
+	pastDays := request["properties"].(obj)["past_days"].(obj)
+	pastDays["minimum"], pastDays["maximum"] = 0, feeds.MaxPastDays
 	return map[string]any{
-		"FeedRequest": obj{"type": "object", "properties": props(), "additionalProperties": false},
-		"Feed":        object(feed),
+		"FeedRequest": request,
+		"Feed":        describe(schemaOf[feeds.View](), docs),
 		"List_Feed":   listOf("Feed"),
 	}
 }

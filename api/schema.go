@@ -107,6 +107,18 @@ func structProps(t reflect.Type, props obj) {
 	}
 }
 
+// describe sets the descriptions of a generated object schema's
+// properties, for types whose package does not carry doc tags.
+func describe(s obj, docs map[string]string) obj {
+	props := s["properties"].(obj)
+	for name, doc := range docs {
+		if p, ok := props[name].(obj); ok {
+			p["description"] = doc
+		}
+	}
+	return s
+}
+
 func kindNames() []string {
 	out := make([]string, len(calgate.Kinds))
 	for i, k := range calgate.Kinds {

@@ -165,29 +165,21 @@ func (s *Server) pollSubscription(svc SubscriptionService) gin.HandlerFunc {
 
 // SubscriptionSchemas are the OpenAPI schemas of the subscription routes.
 func SubscriptionSchemas() map[string]any {
-	count := obj{"type": "integer"}
-	counts := object(obj{"not_modified": obj{"type": "boolean", "description": "the server answered 304 Not Modified"},
-		"events": obj{"type": "integer", "description": "occurrences in the window"}, "created": count, "updated": count,
-		"unchanged": count, "archived": count, "failed": count,
-		"transparent": obj{"type": "integer", "description": "left out: TRANSP:TRANSPARENT events do not block time"}})
-	sub := object(obj{
-		"id": str(""), "workspace_id": str(""), "name": str(""), "url": str(""),
-		"kind":                  enum("reservation", "job", "production_window"),
-		"resource":              str("the resource the feed's events block"),
-		"poll_interval":         str("Go duration, e.g. 15m0s"),
-		"poll_interval_seconds": obj{"type": "integer"},
-		"source":                str("source of the entries: ical:<id>"),
-		"state":                 enum(calgate.SubscriptionPending, calgate.SubscriptionOK, calgate.SubscriptionError),
-		"last_error":            str("why the last poll failed; empty after a success"),
-		"etag":                  str("ETag of the last good answer, sent as If-None-Match"),
-		"last_modified":         str("Last-Modified of the last good answer, sent as If-Modified-Since"),
-		"last_polled_at":        nullable(strFmt("date-time")),
-		"last_success_at":       nullable(strFmt("date-time")),
-		"last_result":           ref("PollCounts"),
-		"next_poll_at":          strFmt("date-time"),
-		"created_at":            strFmt("date-time"),
-		"updated_at":            strFmt("date-time"),
+	counts := describe(schemaOf[calgate.PollCounts](), map[string]string{
+		"not_modified": "the server answered 304 Not Modified",
+		"events":       "occurrences in the window",
+		"transparent":  "left out: TRANSP:TRANSPARENT events do not block time",
 	})
+	sub := describe(schemaOf[SubscriptionView](), map[string]string{
+		"resource":      "the resource the feed's events block",
+		"poll_interval": "Go duration, e.g. 15m0s",
+		"source":        "source of the entries: ical:<id>",
+		"last_error":    "why the last poll failed; empty after a success",
+		"etag":          "ETag of the last good answer, sent as If-None-Match",
+		"last_modified": "Last-Modified of the last good answer, sent as If-Modified-Since",
+	})
+	sub["properties"].(obj)["state"] = enum(calgate.SubscriptionPending, calgate.SubscriptionOK, calgate.SubscriptionError)
+	sub["properties"].(obj)["last_result"] = ref("PollCounts")
 	req := obj{"type": "object", "additionalProperties": false, "properties": obj{
 		"url":           str("http(s) or webcal URL of the iCal feed; required on create"),
 		"kind":          obj{"type": "string", "enum": []string{"reservation", "job", "production_window"}, "default": "reservation"},
