@@ -32,12 +32,14 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
-// ValidationError lists every bad field of an input. It maps to 422 (or 400
-// for malformed documents) with one entry per field.
+// ValidationError lists every bad field of an input: values that break a
+// rule, or, when Malformed, a document that cannot be read at all.
 type ValidationError struct {
-	// Status overrides the HTTP status the api answers with (0: 422).
-	Status int
-	Errors []FieldError
+	// Malformed says the input could not be read as the document or
+	// parameter expected (syntax, types, unknown fields, an unreadable
+	// query parameter), rather than holding values that break a rule.
+	Malformed bool
+	Errors    []FieldError
 }
 
 func (e *ValidationError) Error() string {
@@ -71,7 +73,7 @@ func Invalid(field, format string, args ...any) *ValidationError {
 // Prefixed returns a copy of the error with every field name prefixed, as in
 // "items[3]." for the fourth item of a bulk request.
 func (e *ValidationError) Prefixed(prefix string) *ValidationError {
-	out := &ValidationError{Status: e.Status}
+	out := &ValidationError{Malformed: e.Malformed}
 	for _, fe := range e.Errors {
 		out.Errors = append(out.Errors, FieldError{Field: prefix + fe.Field, Message: fe.Message})
 	}

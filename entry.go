@@ -38,18 +38,6 @@ func (k Kind) ResourceField() string {
 	}
 }
 
-// Route is the path segment of the kind's REST resource.
-func (k Kind) Route() string {
-	switch k {
-	case KindJob:
-		return "jobs"
-	case KindProductionWindow:
-		return "production-windows"
-	default:
-		return "reservations"
-	}
-}
-
 // Status is the state of an entry.
 type Status string
 

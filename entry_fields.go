@@ -3,6 +3,8 @@ package calgate
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -132,4 +134,93 @@ func (f *EntryFields) wire() (wireEntry, error) {
 		w.Attributes = raw
 	}
 	return w, nil
+}
+
+// WireField describes one field of an entry's wire form, for documents
+// generated from it (the OpenAPI schemas of the entry resources).
+type WireField struct {
+	// Name is the wire name ("cost_centre"); Object fields list their
+	// members in Fields.
+	Name string
+	// Type is the JSON type: string, boolean, integer or object; Format
+	// refines it (date-time).
+	Type, Format string
+	// Enum lists the values a string field takes, when they are few.
+	Enum []string
+	// ReadOnly fields are assigned by calgate (see ReadOnlyFields);
+	// Required ones must be in every create.
+	ReadOnly, Required, Nullable bool
+	Doc                          string
+	Fields                       []WireField
+}
+
+// wireFieldDocs documents wire fields beyond their name and type.
+var wireFieldDocs = map[string]string{
+	"source":      "origin system; default api",
+	"external_id": "the id in the source system; (source, external_id) is unique per workspace and kind",
+	"start":       "RFC 3339 with offset, YYYY-MM-DD HH:MM:SS in the entry's timezone, or YYYY-MM-DD (all-day); from 1900-01-01T00:00:00Z to 3000-01-01T00:00:00Z in UTC",
+	"end":         "as start; exclusive for all-day entries; must be after start, by 3000-01-01T00:00:00Z in UTC",
+	"timezone":    "IANA time zone; default the workspace's",
+	"attributes":  "a free JSON object, kept as given",
+	"resource":    "the resource the entry occupies",
+	"workstage":   "the resource the entry occupies",
+	"cost_centre": "the resource the entry occupies",
+}
+
+// WireFields lists the fields of a kind's wire form in the order of the
+// wire form's declaration. It is read from the wire form itself, so a
+// field added there appears here with its type.
+func WireFields(k Kind) []WireField {
+	t := reflect.TypeFor[wireEntry]()
+	var out []WireField
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if slices.Contains(foreignFields[k], name) {
+			continue
+		}
+		f := WireField{Name: name, Doc: wireFieldDocs[name], ReadOnly: IsReadOnlyField(name),
+			Required: name == "external_id" || name == "start" || name == k.ResourceField()}
+		switch name {
+		case "kind":
+			f.Type, f.Enum, f.ReadOnly = "string", []string{string(k)}, true
+		case "status":
+			f.Type, f.Enum = "string", []string{string(StatusTentative), string(StatusConfirmed), string(StatusCancelled)}
+		case "version":
+			f.Type = "integer"
+		case "created_at", "updated_at", "archived_at":
+			f.Type, f.Format, f.Nullable = "string", "date-time", name == "archived_at"
+		case "attributes":
+			f.Type = "object"
+		default:
+			f.Type, f.Fields = wireType(sf.Type)
+			f.Nullable = name == "quantity"
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// wireType is the JSON type of a wire form's Go field, with the members
+// of an object.
+func wireType(t reflect.Type) (string, []WireField) {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "boolean", nil
+	case reflect.Int, reflect.Int64:
+		return "integer", nil
+	case reflect.Struct:
+		var fields []WireField
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			typ, sub := wireType(t.Field(i).Type)
+			fields = append(fields, WireField{Name: name, Type: typ, Fields: sub})
+		}
+		return "object", fields
+	default:
+		return "string", nil
+	}
 }

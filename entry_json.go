@@ -146,7 +146,7 @@ func ParseEntry(kind Kind, data []byte, defaultTZ string) (*Entry, error) {
 		return nil, DecodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, &ValidationError{Status: 400, Errors: []FieldError{{Field: "body", Message: "unexpected data after the JSON document"}}}
+		return nil, &ValidationError{Malformed: true, Errors: []FieldError{{Field: "body", Message: "unexpected data after the JSON document"}}}
 	}
 	return w.entry(kind, defaultTZ, v)
 }
@@ -162,18 +162,18 @@ func DecodeError(err error) *ValidationError {
 		if field == "" {
 			field = "body"
 		}
-		return &ValidationError{Status: 400, Errors: []FieldError{{Field: field, Message: fmt.Sprintf("must be of type %s, not %s", jsonType(ute.Type.String()), ute.Value)}}}
+		return &ValidationError{Malformed: true, Errors: []FieldError{{Field: field, Message: fmt.Sprintf("must be of type %s, not %s", jsonType(ute.Type.String()), ute.Value)}}}
 	case errors.As(err, &se):
-		return &ValidationError{Status: 400, Errors: []FieldError{{Field: "body", Message: fmt.Sprintf("malformed JSON at offset %d: %s", se.Offset, se.Error())}}}
+		return &ValidationError{Malformed: true, Errors: []FieldError{{Field: "body", Message: fmt.Sprintf("malformed JSON at offset %d: %s", se.Offset, se.Error())}}}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &ValidationError{Status: 400, Errors: []FieldError{{Field: name, Message: "unknown field"}}}
+		return &ValidationError{Malformed: true, Errors: []FieldError{{Field: name, Message: "unknown field"}}}
 	case errors.Is(err, io.EOF):
-		return &ValidationError{Status: 400, Errors: []FieldError{{Field: "body", Message: "empty body, a JSON object was expected"}}}
+		return &ValidationError{Malformed: true, Errors: []FieldError{{Field: "body", Message: "empty body, a JSON object was expected"}}}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &ValidationError{Status: 400, Errors: []FieldError{{Field: "body", Message: "truncated JSON document"}}}
+		return &ValidationError{Malformed: true, Errors: []FieldError{{Field: "body", Message: "truncated JSON document"}}}
 	default:
-		return &ValidationError{Status: 400, Errors: []FieldError{{Field: "body", Message: err.Error()}}}
+		return &ValidationError{Malformed: true, Errors: []FieldError{{Field: "body", Message: err.Error()}}}
 	}
 }
 

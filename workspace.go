@@ -18,7 +18,7 @@ type Token struct {
 	WorkspaceID string     `json:"workspace_id"`
 	User        string     `json:"user"`
 	Name        string     `json:"name"`
-	Prefix      string     `json:"prefix"`
+	Prefix      string     `json:"prefix" doc:"the first characters of the secret"`
 	Admin       bool       `json:"admin"`
 	CreatedAt   time.Time  `json:"created_at"`
 	LastUsedAt  *time.Time `json:"last_used_at"`

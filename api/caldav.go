@@ -26,7 +26,7 @@ type caldavTargetReply struct {
 	ID            string                   `json:"id"`
 	URL           string                   `json:"url"`
 	Username      string                   `json:"username"`
-	Calendar      calgate.CalDAVCalendar   `json:"calendar"`
+	Calendar      calgate.CalDAVCalendar   `json:"calendar" doc:"the calendar entries are pushed to"`
 	CalendarURL   string                   `json:"calendar_url"`
 	Calendars     []calgate.CalDAVCalendar `json:"calendars,omitempty"`
 	Kinds         []calgate.Kind           `json:"kinds"`
@@ -37,9 +37,9 @@ type caldavTargetReply struct {
 	State         string                   `json:"state"`
 	LastSuccessAt *time.Time               `json:"last_success_at"`
 	LastError     string                   `json:"last_error"`
-	Pending       *int                     `json:"pending,omitempty"`
-	LagSeconds    *float64                 `json:"lag_seconds,omitempty"`
-	Conflicts     int64                    `json:"conflicts"`
+	Pending       *int                     `json:"pending,omitempty" doc:"changes not yet on the server"`
+	LagSeconds    *float64                 `json:"lag_seconds,omitempty" doc:"age of the oldest pending change"`
+	Conflicts     int64                    `json:"conflicts" doc:"edits made on the server that the gateway overwrote"`
 	CreatedAt     time.Time                `json:"created_at"`
 	UpdatedAt     time.Time                `json:"updated_at"`
 }
@@ -94,7 +94,12 @@ func (s *Server) CalDAVRoutes(svc CalDAVService) []Route {
 // CalDAVSchemas are the OpenAPI schemas of the CalDAV routes.
 func CalDAVSchemas() map[string]any {
 	strList := arrayOf(obj{"type": "string"})
-	calendar := object(obj{"path": str("the calendar's path on the server"), "name": str("display name"), "supports_events": obj{"type": "boolean"}})
+	calendar := schemaOf[calgate.CalDAVCalendar]()
+	target := schemaOf[caldavTargetReply]()
+	props := target["properties"].(obj)
+	props["calendar"], props["calendars"] = ref("CalDAVCalendar"), arrayOf(ref("CalDAVCalendar"))
+	props["on_archive"] = enum(calgate.OnArchiveDelete, calgate.OnArchiveCancel)
+	props["state"] = enum(calgate.CalDAVStateOK, calgate.CalDAVStateError, calgate.CalDAVStatePaused)
 	return map[string]any{
 		"CalDAVTargetRequest": object(obj{
 			"url":        str("server root, principal or calendar URL"),
@@ -108,23 +113,10 @@ func CalDAVSchemas() map[string]any {
 			"on_archive": enum(calgate.OnArchiveDelete, calgate.OnArchiveCancel),
 			"paused":     obj{"type": "boolean", "description": "PATCH only"},
 		}),
-		"CalDAVCalendar": calendar,
-		"CalDAVTarget": object(obj{
-			"id": str(""), "url": str(""), "username": str(""), "calendar": ref("CalDAVCalendar"), "calendar_url": str(""),
-			"calendars": arrayOf(ref("CalDAVCalendar")), "kinds": strList, "resources": strList, "statuses": strList, "sources": strList,
-			"on_archive":      enum(calgate.OnArchiveDelete, calgate.OnArchiveCancel),
-			"state":           enum(calgate.CalDAVStateOK, calgate.CalDAVStateError, calgate.CalDAVStatePaused),
-			"last_success_at": nullable(strFmt("date-time")), "last_error": str(""),
-			"pending":     obj{"type": "integer", "description": "changes not yet on the server"},
-			"lag_seconds": obj{"type": "number", "description": "age of the oldest pending change"},
-			"conflicts":   obj{"type": "integer", "description": "edits made on the server that the gateway overwrote"},
-			"created_at":  strFmt("date-time"), "updated_at": strFmt("date-time"),
-		}),
+		"CalDAVCalendar":    calendar,
+		"CalDAVTarget":      target,
 		"List_CalDAVTarget": listOf("CalDAVTarget"),
-		"ReconcileResult": object(obj{
-			"created": obj{"type": "integer"}, "updated": obj{"type": "integer"}, "deleted": obj{"type": "integer"},
-			"unchanged": obj{"type": "integer"}, "conflicts": obj{"type": "integer"}, "failed": obj{"type": "integer"},
-		}),
+		"ReconcileResult":   schemaOf[calgate.ReconcileResult](),
 	}
 }
 
@@ -147,15 +139,8 @@ func (s *Server) createCalDAVTarget(svc CalDAVService) gin.HandlerFunc {
 func (s *Server) listCalDAVTargets(svc CalDAVService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ts, err := svc.Targets(c.Request.Context(), principal(c).Workspace.ID)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		items := make([]caldavTargetReply, 0, len(ts))
-		for _, t := range ts {
-			items = append(items, caldavReply(t, nil, nil, time.Now()))
-		}
-		c.JSON(http.StatusOK, listReply[caldavTargetReply]{Items: items})
+		now := time.Now()
+		replyPage(s, c, ts, "", err, func(t *calgate.CalDAVTarget) caldavTargetReply { return caldavReply(t, nil, nil, now) })
 	}
 }
 

@@ -26,7 +26,7 @@ type reconcileReply struct {
 	Running   bool       `json:"running"`
 	LastRunAt *time.Time `json:"last_run_at"`
 	LastError string     `json:"last_error"`
-	Conflicts int64      `json:"conflicts"`
+	Conflicts int64      `json:"conflicts" doc:"objects found changed or removed at the application and restored"`
 }
 
 // ConnectorOptionRoutes returns the routes that list an account's choices
@@ -44,17 +44,17 @@ func (s *Server) ConnectorOptionRoutes(svc ConnectorOptionService) []Route {
 
 // ConnectorOptionSchemas are the OpenAPI schemas of those routes.
 func ConnectorOptionSchemas() map[string]any {
+	choice := schemaOf[calgate.ConnectorChoice]()
+	for name, doc := range map[string]string{"id": "the value to put into the mapping setting named by field",
+		"field": "the mapping setting that takes the id, such as mapping.calendar_id", "selected": "named by the mapping now"} {
+		if p, ok := choice["properties"].(obj)[name].(obj); ok {
+			p["description"] = doc
+		}
+	}
 	return map[string]any{
-		"ConnectorChoice": object(obj{
-			"id": str("the value to put into the mapping setting named by field"), "name": str(""),
-			"field":   str("the mapping setting that takes the id, such as mapping.calendar_id"),
-			"primary": obj{"type": "boolean"}, "writable": obj{"type": "boolean"}, "selected": obj{"type": "boolean", "description": "named by the mapping now"},
-		}),
+		"ConnectorChoice":      choice,
 		"List_ConnectorChoice": listOf("ConnectorChoice"),
-		"ConnectorReconcile": object(obj{
-			"next_at": strFmt("date-time"), "running": obj{"type": "boolean"}, "last_run_at": nullable(strFmt("date-time")),
-			"last_error": str(""), "conflicts": obj{"type": "integer", "description": "objects found changed or removed at the application and restored"},
-		}),
+		"ConnectorReconcile":   schemaOf[reconcileReply](),
 	}
 }
 

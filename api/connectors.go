@@ -35,15 +35,15 @@ type connectorReply struct {
 	Type          string                  `json:"type"`
 	Name          string                  `json:"name"`
 	Filter        calgate.ConnectorFilter `json:"filter"`
-	Mapping       json.RawMessage         `json:"mapping"`
+	Mapping       json.RawMessage         `json:"mapping" doc:"the application's settings (docs/connectors.md)"`
 	State         string                  `json:"state"`
-	Account       string                  `json:"account"`
+	Account       string                  `json:"account" doc:"the remote company or tenant"`
 	AccountName   string                  `json:"account_name"`
-	AuthorizeURL  string                  `json:"authorize_url,omitempty"`
+	AuthorizeURL  string                  `json:"authorize_url,omitempty" doc:"where the user consents (creation and authorize replies only)"`
 	LastError     string                  `json:"last_error"`
 	LastSuccessAt *time.Time              `json:"last_success_at"`
-	Pending       *int                    `json:"pending,omitempty"`
-	Failed        *int                    `json:"failed,omitempty"`
+	Pending       *int                    `json:"pending,omitempty" doc:"entries whose newest version is not at the application yet"`
+	Failed        *int                    `json:"failed,omitempty" doc:"pending entries whose retries are used up"`
 	CreatedAt     time.Time               `json:"created_at"`
 	UpdatedAt     time.Time               `json:"updated_at"`
 }
@@ -65,14 +65,19 @@ func connectorView(c *calgate.Connector, authURL string, b *calgate.ConnectorBac
 }
 
 // connectorCallReply is one call of the log.
+// resyncReply counts the entries a resync owes the application.
+type resyncReply struct {
+	Owed int `json:"owed" doc:"entries to push"`
+}
+
 type connectorCallReply struct {
 	ID         string    `json:"id"`
 	At         time.Time `json:"at"`
 	EntryID    string    `json:"entry_id"`
-	Operation  string    `json:"operation"`
+	Operation  string    `json:"operation" doc:"what the call did"`
 	Method     string    `json:"method"`
 	StatusCode int       `json:"status_code"`
-	Error      string    `json:"error"`
+	Error      string    `json:"error" doc:"the application's error text"`
 	DurationMS float64   `json:"duration_ms"`
 }
 
@@ -96,10 +101,14 @@ func (s *Server) ConnectorRoutes(svc ConnectorService) []Route {
 
 // ConnectorSchemas are the OpenAPI schemas of the connector routes.
 func ConnectorSchemas(types []string) map[string]any {
-	strList := arrayOf(obj{"type": "string"})
-	filter := object(obj{"kinds": strList, "resources": strList, "statuses": strList, "sources": strList})
+	connector := schemaOf[connectorReply]()
+	props := connector["properties"].(obj)
+	props["type"] = enum(types...)
+	props["filter"] = ref("ConnectorFilter")
+	props["mapping"] = obj{"type": "object", "additionalProperties": true, "description": props["mapping"].(obj)["description"]}
+	props["state"] = enum(calgate.ConnectorStatePending, calgate.ConnectorStateConnected, calgate.ConnectorStateNeedsReauth, calgate.ConnectorStatePaused)
 	return map[string]any{
-		"ConnectorFilter": filter,
+		"ConnectorFilter": schemaOf[calgate.ConnectorFilter](),
 		"ConnectorRequest": object(obj{
 			"type":    enum(types...),
 			"name":    str(""),
@@ -108,26 +117,10 @@ func ConnectorSchemas(types []string) map[string]any {
 			"paused":  obj{"type": "boolean", "description": "PATCH only"},
 			"api_key": obj{"type": "string", "writeOnly": true, "description": "for applications that take an API key; stored encrypted, never returned"},
 		}),
-		"Connector": object(obj{
-			"id": str(""), "type": enum(types...), "name": str(""), "filter": ref("ConnectorFilter"),
-			"mapping":         obj{"type": "object", "additionalProperties": true},
-			"state":           enum(calgate.ConnectorStatePending, calgate.ConnectorStateConnected, calgate.ConnectorStateNeedsReauth, calgate.ConnectorStatePaused),
-			"account":         str("the remote company or tenant"),
-			"account_name":    str(""),
-			"authorize_url":   str("where the user consents (creation and authorize replies only)"),
-			"last_error":      str(""),
-			"last_success_at": nullable(strFmt("date-time")),
-			"pending":         obj{"type": "integer", "description": "entries whose newest version is not at the application yet"},
-			"failed":          obj{"type": "integer", "description": "pending entries whose retries are used up"},
-			"created_at":      strFmt("date-time"), "updated_at": strFmt("date-time"),
-		}),
-		"List_Connector":  listOf("Connector"),
-		"ConnectorResync": object(obj{"owed": obj{"type": "integer", "description": "entries to push"}}),
-		"ConnectorCall": object(obj{
-			"id": str(""), "at": strFmt("date-time"), "entry_id": str(""), "operation": str("what the call did"),
-			"method": str(""), "status_code": obj{"type": "integer"}, "error": str("the application's error text"),
-			"duration_ms": obj{"type": "number"},
-		}),
+		"Connector":          connector,
+		"List_Connector":     listOf("Connector"),
+		"ConnectorResync":    schemaOf[resyncReply](),
+		"ConnectorCall":      schemaOf[connectorCallReply](),
 		"List_ConnectorCall": listOf("ConnectorCall"),
 	}
 }
@@ -155,15 +148,7 @@ func (s *Server) createConnector(svc ConnectorService) gin.HandlerFunc {
 func (s *Server) listConnectors(svc ConnectorService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		list, err := svc.Connectors(c.Request.Context(), principal(c).Workspace.ID)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		items := make([]connectorReply, 0, len(list))
-		for _, con := range list {
-			items = append(items, connectorView(con, "", nil))
-		}
-		c.JSON(http.StatusOK, listReply[connectorReply]{Items: items})
+		replyPage(s, c, list, "", err, func(con *calgate.Connector) connectorReply { return connectorView(con, "", nil) })
 	}
 }
 
@@ -227,13 +212,13 @@ func (s *Server) resyncConnector(svc ConnectorService) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		c.JSON(http.StatusAccepted, gin.H{"owed": n})
+		c.JSON(http.StatusAccepted, resyncReply{Owed: n})
 	}
 }
 
 func (s *Server) connectorLog(svc ConnectorService) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		v := &calgate.ValidationError{Status: http.StatusBadRequest}
+		v := &calgate.ValidationError{Malformed: true}
 		f := calgate.ConnectorCallFilter{EntryID: c.Query("entry_id")}
 		if raw := c.Query("cursor"); raw != "" {
 			n, err := strconv.ParseInt(raw, 10, 64)

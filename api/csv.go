@@ -260,7 +260,7 @@ func (s *Server) streamEntriesCSV(c *gin.Context, k calgate.Kind, f calgate.Entr
 		remaining = f.Limit
 	}
 	cols := EntryCSVColumns(k)
-	w, err := NewCSVWriter(c, k.Route()+".csv", cols)
+	w, err := NewCSVWriter(c, EntryCollection(k)+".csv", cols)
 	if err != nil {
 		s.fail(c, err)
 		return

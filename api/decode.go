@@ -36,7 +36,7 @@ func readBody(c *gin.Context, limit int64) ([]byte, error) {
 	r := http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	data, err := io.ReadAll(r)
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, &calgate.ValidationError{Status: http.StatusBadRequest, Errors: []calgate.FieldError{{Field: "body", Message: "ended before the length the request announced"}}}
+		return nil, &calgate.ValidationError{Malformed: true, Errors: []calgate.FieldError{{Field: "body", Message: "ended before the length the request announced"}}}
 	}
 	if err != nil {
 		return nil, err
@@ -69,7 +69,7 @@ func decodeStructure(data []byte, v any) error {
 		return calgate.DecodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &calgate.ValidationError{Status: http.StatusBadRequest, Errors: []calgate.FieldError{{Field: "body", Message: "unexpected data after the JSON document"}}}
+		return &calgate.ValidationError{Malformed: true, Errors: []calgate.FieldError{{Field: "body", Message: "unexpected data after the JSON document"}}}
 	}
 	return nil
 }
@@ -101,9 +101,25 @@ func bindJSONParts(c *gin.Context, limit int64, v any) error {
 	return decodeStructure(data, v)
 }
 
+// jsonBody reads a JSON body under the one rule of every native route: a
+// body without Content-Type is read as JSON, application/json and any
+// +json type are JSON, and any other type is refused with a 415 that names
+// the header to send.
 func jsonBody(c *gin.Context, limit int64) ([]byte, error) {
-	if ct := c.ContentType(); ct != "" && ct != "application/json" && !strings.HasSuffix(ct, "+json") {
-		return nil, &StatusError{Status: http.StatusUnsupportedMediaType, Detail: "the body must be application/json", Fields: []calgate.FieldError{{Field: "Content-Type", Message: "must be application/json"}}}
+	if err := checkJSONType(c.ContentType()); err != nil {
+		return nil, err
 	}
 	return readBody(c, limit)
+}
+
+// checkJSONType refuses a Content-Type (without its parameters) that is
+// not JSON.
+func checkJSONType(ct string) error {
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	if ct == "" || ct == "application/json" || strings.HasSuffix(ct, "+json") {
+		return nil
+	}
+	return &StatusError{Status: http.StatusUnsupportedMediaType,
+		Detail: "the body must be JSON: send Content-Type: application/json (or no Content-Type), not " + ct,
+		Fields: []calgate.FieldError{{Field: "Content-Type", Message: "must be application/json, not " + ct}}}
 }

@@ -12,16 +12,32 @@ import (
 	calgate "github.com/calgate/calgate"
 )
 
+// EntryCollection is the last segment of the path of a kind's REST
+// resource: reservations, jobs, production-windows.
+func EntryCollection(k calgate.Kind) string {
+	switch k {
+	case calgate.KindJob:
+		return "jobs"
+	case calgate.KindProductionWindow:
+		return "production-windows"
+	default:
+		return "reservations"
+	}
+}
+
+// EntryPath is the path of a kind's REST resource (/v1/jobs).
+func EntryPath(k calgate.Kind) string { return "/v1/" + EntryCollection(k) }
+
 // entryRoutes are the routes of one kind of entry.
 func (s *Server) entryRoutes(k calgate.Kind) []Route {
-	base := "/v1/" + k.Route()
+	base := EntryPath(k)
 	schema := "Entry_" + string(k)
-	tag := k.Route()
+	tag := EntryCollection(k)
 	list := []string{"from", "to", k.ResourceField(), "status", "source", "external_id", "since", "include_archived", "cursor", "limit"}
 	return []Route{
 		{Method: http.MethodPost, Path: base, Summary: "Create or update a " + string(k) + " by (source, external_id)", Tag: tag, Request: schema, Response: schema, Status: http.StatusCreated, Handler: s.upsertEntry(k)},
-		{Method: http.MethodGet, Path: base, Summary: "List " + k.Route(), Tag: tag, Response: "List_" + schema, Query: append(list, "bom", "escape_formulas"), CSV: true, Handler: s.listEntries(k)},
-		{Method: http.MethodPost, Path: base + "/bulk", Summary: "Upsert up to 10,000 " + k.Route() + " in one request", Tag: tag, Request: "BulkRequest_" + string(k), Response: "BulkResult", Handler: s.bulkUpsert(k)},
+		{Method: http.MethodGet, Path: base, Summary: "List " + tag, Tag: tag, Response: "List_" + schema, Query: append(list, "bom", "escape_formulas"), CSV: true, Handler: s.listEntries(k)},
+		{Method: http.MethodPost, Path: base + "/bulk", Summary: "Upsert up to 10,000 " + tag + " in one request", Tag: tag, Request: "BulkRequest_" + string(k), Response: "BulkResult", Handler: s.bulkUpsert(k)},
 		{Method: http.MethodGet, Path: base + "/:id", Summary: "Get one " + string(k) + " (append .ics for an iCalendar file)", Tag: tag, Response: schema, Query: []string{"include_archived"}, Handler: s.getEntry(k)},
 		{Method: http.MethodPatch, Path: base + "/:id", Summary: "Change some fields (JSON merge patch)", Tag: tag, Request: "Patch", Response: schema, Handler: s.patchEntry(k)},
 		{Method: http.MethodPut, Path: base + "/:id", Summary: "Replace the entry's content", Tag: tag, Request: schema, Response: schema, Handler: s.putEntry(k)},
@@ -29,6 +45,20 @@ func (s *Server) entryRoutes(k calgate.Kind) []Route {
 		{Method: http.MethodPost, Path: base + "/:id/restore", Summary: "Bring an archived entry back", Tag: tag, Response: schema, Handler: s.restoreEntry(k)},
 		{Method: http.MethodGet, Path: base + "/:id/history", Summary: "Every version with who changed it, when, and the field diff", Tag: tag, Response: "List_HistoryItem", Handler: s.entryHistory(k)},
 	}
+}
+
+// replyPage answers with one page of a list, each item shown by view, or
+// with the error.
+func replyPage[T, V any](s *Server, c *gin.Context, list []T, next string, err error, view func(T) V) {
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	items := make([]V, 0, len(list))
+	for _, x := range list {
+		items = append(items, view(x))
+	}
+	c.JSON(http.StatusOK, listReply[V]{Items: items, NextCursor: next})
 }
 
 // listReply is the shape of every list in the API.
@@ -40,7 +70,7 @@ type listReply[T any] struct {
 // entryBody reads and validates the body as one entry of kind k; on a bad
 // body it has answered already and returns false.
 func (s *Server) entryBody(c *gin.Context, k calgate.Kind) (*calgate.Entry, bool) {
-	data, err := readBody(c, MaxBodyBytes)
+	data, err := jsonBody(c, MaxBodyBytes)
 	if err != nil {
 		s.fail(c, err)
 		return nil, false
@@ -79,7 +109,7 @@ func (s *Server) upsertEntry(k calgate.Kind) gin.HandlerFunc {
 		status := http.StatusOK
 		if op.Operation == calgate.OpCreated {
 			status = http.StatusCreated
-			c.Header("Location", "/v1/"+k.Route()+"/"+saved.ID)
+			c.Header("Location", EntryPath(k)+"/"+saved.ID)
 		}
 		c.Header("X-Calgate-Operation", op.Operation)
 		c.JSON(status, saved)
@@ -195,7 +225,7 @@ func entryFilterFromQuery(c *gin.Context, k calgate.Kind, tz string) (calgate.En
 	if err != nil {
 		loc = time.UTC
 	}
-	v := &calgate.ValidationError{Status: http.StatusBadRequest}
+	v := &calgate.ValidationError{Malformed: true}
 	for _, name := range []string{"from", "to"} {
 		raw := c.Query(name)
 		if raw == "" {
@@ -346,7 +376,7 @@ func (s *Server) mutate(c *gin.Context, k calgate.Kind, fn func(*calgate.Entry) 
 
 func (s *Server) putEntry(k calgate.Kind) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		data, err := readBody(c, MaxBodyBytes)
+		data, err := jsonBody(c, MaxBodyBytes)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -408,7 +438,7 @@ func takeReadOnly(doc map[string]json.RawMessage) map[string]json.RawMessage {
 func (s *Server) patchEntry(k calgate.Kind) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := principal(c)
-		data, err := readBody(c, MaxBodyBytes)
+		data, err := jsonBody(c, MaxBodyBytes)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -419,7 +449,7 @@ func (s *Server) patchEntry(k calgate.Kind) gin.HandlerFunc {
 			return
 		}
 		if patch == nil {
-			s.fail(c, &calgate.ValidationError{Status: http.StatusBadRequest,
+			s.fail(c, &calgate.ValidationError{Malformed: true,
 				Errors: []calgate.FieldError{{Field: "body", Message: "must be a JSON object (a merge patch), not null"}}})
 			return
 		}

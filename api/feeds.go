@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -11,9 +13,25 @@ import (
 	"github.com/calgate/calgate/feeds"
 )
 
+// FeedService manages iCal feeds and serves them (feeds.Service
+// implements it).
+type FeedService interface {
+	Create(ctx context.Context, ws *calgate.Workspace, in *feeds.Input) (feeds.View, error)
+	Get(ctx context.Context, workspaceID, id string) (feeds.View, error)
+	List(ctx context.Context, workspaceID, cursor string, limit int) ([]feeds.View, string, error)
+	Update(ctx context.Context, workspaceID, id string, in *feeds.Input) (feeds.View, error)
+	Delete(ctx context.Context, workspaceID, id string) error
+	Rotate(ctx context.Context, workspaceID, id string) (feeds.View, error)
+	Ready(ctx context.Context, token string) (*feeds.Ready, error)
+	Refresh() time.Duration
+	RenderEntry(ctx context.Context, ws *calgate.Workspace, kind calgate.Kind, id string) ([]byte, string, error)
+}
+
+var _ FeedService = (*feeds.Service)(nil)
+
 // FeedsRoutes are the routes of iCal feeds: their management under
 // /v1/feeds and the public, token-addressed /feeds/<token>.ics.
-func (s *Server) FeedsRoutes(svc *feeds.Service) []Route {
+func (s *Server) FeedsRoutes(svc FeedService) []Route {
 	h := feedHandlers{s: s, svc: svc}
 	return []Route{
 		{Method: http.MethodPost, Path: "/v1/feeds", Summary: "Create an iCal feed (the reply carries its secret URL)", Tag: "feeds", Request: "FeedRequest", Response: "Feed", Status: http.StatusCreated, Handler: h.create},
@@ -29,7 +47,7 @@ func (s *Server) FeedsRoutes(svc *feeds.Service) []Route {
 
 // EntryICSHandler returns the Deps.EntryICS hook: one entry as an
 // iCalendar download.
-func (s *Server) EntryICSHandler(svc *feeds.Service) func(c *gin.Context, k calgate.Kind, id string) {
+func (s *Server) EntryICSHandler(svc FeedService) func(c *gin.Context, k calgate.Kind, id string) {
 	return func(c *gin.Context, k calgate.Kind, id string) {
 		p := principal(c)
 		body, name, err := svc.RenderEntry(c.Request.Context(), &p.Workspace, k, id)
@@ -44,7 +62,7 @@ func (s *Server) EntryICSHandler(svc *feeds.Service) func(c *gin.Context, k calg
 
 type feedHandlers struct {
 	s   *Server
-	svc *feeds.Service
+	svc FeedService
 }
 
 func (h feedHandlers) create(c *gin.Context) {
@@ -142,33 +160,24 @@ func (h feedHandlers) serve(c *gin.Context) {
 
 // FeedSchemas are the OpenAPI schemas of the feed routes.
 func FeedSchemas() map[string]any {
-	kinds := []string{string(calgate.KindReservation), string(calgate.KindJob), string(calgate.KindProductionWindow)}
-	statuses := []string{string(calgate.StatusTentative), string(calgate.StatusConfirmed), string(calgate.StatusCancelled)}
-	templates := obj{"type": "object", "description": "per kind (reservation, job, production_window): a template such as \"{workstage}: {order} / {product}\"",
-		"additionalProperties": obj{"type": "string"}}
-	props := func() obj {
-		return obj{
-			"name":                  str("display name (X-WR-CALNAME)"),
-			"kinds":                 arrayOf(enum(kinds...)),
-			"resources":             obj{"type": "array", "items": obj{"type": "string"}, "description": "match resource, workstage or cost_centre"},
-			"statuses":              arrayOf(enum(statuses...)),
-			"sources":               obj{"type": "array", "items": obj{"type": "string"}},
-			"past_days":             obj{"type": "integer", "minimum": 0, "maximum": feeds.MaxPastDays, "description": "how far back the feed reaches (default 90); the future is unlimited"},
-			"timezone":              str("IANA time zone of the feed; default the workspace's"),
-			"include_cancelled":     obj{"type": "boolean", "description": "keep cancelled entries as STATUS:CANCELLED (default true)"},
-			"title_templates":       templates,
-			"description_templates": templates,
-		}
+	docs := map[string]string{
+		"name":                  "display name (X-WR-CALNAME)",
+		"resources":             "match resource, workstage or cost_centre",
+		"past_days":             "how far back the feed reaches (default 90); the future is unlimited",
+		"timezone":              "IANA time zone of the feed; default the workspace's",
+		"include_cancelled":     "keep cancelled entries as STATUS:CANCELLED (default true)",
+		"title_templates":       "per kind (reservation, job, production_window): a template such as \"{workstage}: {order} / {product}\"",
+		"description_templates": "per kind, as title_templates",
+		"url":                   "the secret subscription URL",
+		"webcal_url":            "the same URL with the webcal scheme",
 	}
-	feed := props()
-	feed["id"] = obj{"type": "string", "readOnly": true}
-	feed["url"] = str("the secret subscription URL")
-	feed["webcal_url"] = str("the same URL with the webcal scheme")
-	feed["created_at"] = strFmt("date-time")
-	feed["updated_at"] = strFmt("date-time")
+	request := describe(schemaOf[feeds.Input](), docs)
+	request["additionalProperties"] = false
+	pastDays := request["properties"].(obj)["past_days"].(obj)
+	pastDays["minimum"], pastDays["maximum"] = 0, feeds.MaxPastDays
 	return map[string]any{
-		"FeedRequest": obj{"type": "object", "properties": props(), "additionalProperties": false},
-		"Feed":        object(feed),
+		"FeedRequest": request,
+		"Feed":        describe(schemaOf[feeds.View](), docs),
 		"List_Feed":   listOf("Feed"),
 	}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,6 +18,29 @@ import (
 	calgate "github.com/calgate/calgate"
 	"github.com/calgate/calgate/imports"
 )
+
+// ImportService runs imports and exports through templates and manages
+// scheduled pulls (imports.Service implements it).
+type ImportService interface {
+	Templates(ctx context.Context, workspaceID string) ([]imports.TemplateInfo, error)
+	Template(ctx context.Context, workspaceID, name string) (imports.TemplateInfo, error)
+	SaveTemplate(ctx context.Context, workspaceID, name string, doc []byte, create bool) (imports.TemplateInfo, bool, error)
+	DeleteTemplate(ctx context.Context, workspaceID, name string) error
+	ImportJSON(ctx context.Context, ws *calgate.Workspace, template, actor string, model []byte, opts imports.ImportOptions) (*imports.Report, error)
+	ImportRows(ctx context.Context, ws *calgate.Workspace, template, actor string, file io.Reader, opts imports.ImportOptions) (*imports.Report, error)
+	Export(ctx context.Context, workspaceID, name string, since time.Time, cursor string, limit int) (*imports.ExportPage, error)
+	ExportTemplate(ctx context.Context, workspaceID, name string) (*imports.Template, error)
+	ExportEach(ctx context.Context, workspaceID string, t *imports.Template, since time.Time, fn func(map[string]any) error) error
+	CreatePull(ctx context.Context, workspaceID string, in imports.PullInput) (*calgate.PullImport, error)
+	Pull(ctx context.Context, workspaceID, id string) (*calgate.PullImport, error)
+	Pulls(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.PullImport, string, error)
+	UpdatePull(ctx context.Context, workspaceID, id string, in imports.PullInput) (*calgate.PullImport, error)
+	DeletePull(ctx context.Context, workspaceID, id string) error
+	RunPull(ctx context.Context, workspaceID, id string) (*calgate.PullRun, error)
+	Runs(ctx context.Context, workspaceID, id, cursor string, limit int) ([]*calgate.PullRun, string, error)
+}
+
+var _ ImportService = (*imports.Service)(nil)
 
 // xlsxContentType is the media type of an Excel workbook.
 const xlsxContentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -66,7 +90,7 @@ func (r *pullRequest) input() imports.PullInput {
 
 // ImportRoutes are the routes of templates, imports, exports and
 // scheduled pulls.
-func (s *Server) ImportRoutes(svc *imports.Service) []Route {
+func (s *Server) ImportRoutes(svc ImportService) []Route {
 	return []Route{
 		{Method: http.MethodGet, Path: "/v1/templates", Summary: "List the built-in and installed mapping templates", Tag: "imports",
 			Response: "List_TemplateInfo", Handler: s.listTemplates(svc)},
@@ -99,7 +123,7 @@ func (s *Server) ImportRoutes(svc *imports.Service) []Route {
 	}
 }
 
-func (s *Server) listTemplates(svc *imports.Service) gin.HandlerFunc {
+func (s *Server) listTemplates(svc ImportService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		list, err := svc.Templates(c.Request.Context(), principal(c).Workspace.ID)
 		if err != nil {
@@ -110,7 +134,7 @@ func (s *Server) listTemplates(svc *imports.Service) gin.HandlerFunc {
 	}
 }
 
-func (s *Server) getTemplate(svc *imports.Service) gin.HandlerFunc {
+func (s *Server) getTemplate(svc ImportService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		t, err := svc.Template(c.Request.Context(), principal(c).Workspace.ID, c.Param("name"))
 		if err != nil {
@@ -121,13 +145,9 @@ func (s *Server) getTemplate(svc *imports.Service) gin.HandlerFunc {
 	}
 }
 
-func (s *Server) saveTemplate(svc *imports.Service, create bool) gin.HandlerFunc {
+func (s *Server) saveTemplate(svc ImportService, create bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if ct := c.ContentType(); ct != "" && ct != "application/json" {
-			s.fail(c, &StatusError{Status: http.StatusUnsupportedMediaType, Detail: "the body must be application/json"})
-			return
-		}
-		data, err := readBody(c, MaxBodyBytes)
+		data, err := jsonBody(c, MaxBodyBytes)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -145,7 +165,7 @@ func (s *Server) saveTemplate(svc *imports.Service, create bool) gin.HandlerFunc
 	}
 }
 
-func (s *Server) deleteTemplate(svc *imports.Service) gin.HandlerFunc {
+func (s *Server) deleteTemplate(svc ImportService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if err := svc.DeleteTemplate(c.Request.Context(), principal(c).Workspace.ID, c.Param("name")); err != nil {
 			s.fail(c, err)
@@ -185,7 +205,7 @@ func importOptions(c *gin.Context, form func(string) string) (imports.ImportOpti
 	return o, nil
 }
 
-func (s *Server) runImport(svc *imports.Service) gin.HandlerFunc {
+func (s *Server) runImport(svc ImportService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := principal(c)
 		ctx := c.Request.Context()
@@ -214,8 +234,8 @@ func (s *Server) runImport(svc *imports.Service) gin.HandlerFunc {
 				rep, err = svc.ImportRows(ctx, &p.Workspace, c.Param("template"), actor(c), fileBody(c), o)
 			}
 		default:
-			err = &StatusError{Status: http.StatusUnsupportedMediaType, Detail: "send application/json, text/csv, an .xlsx workbook or multipart/form-data with a file part",
-				Fields: []calgate.FieldError{{Field: "Content-Type", Message: "unsupported"}}}
+			err = &StatusError{Status: http.StatusUnsupportedMediaType, Detail: "send Content-Type: application/json, text/csv, an .xlsx workbook type or multipart/form-data with a file part, not " + mt,
+				Fields: []calgate.FieldError{{Field: "Content-Type", Message: "must be application/json, text/csv, " + xlsxContentType + " or multipart/form-data, not " + mt}}}
 		}
 		if err != nil {
 			s.fail(c, err)
@@ -227,7 +247,7 @@ func (s *Server) runImport(svc *imports.Service) gin.HandlerFunc {
 
 // importMultipart streams the "file" part of a multipart body; option
 // fields must come before it (or in the query).
-func (s *Server) importMultipart(c *gin.Context, svc *imports.Service, boundary string) (*imports.Report, error) {
+func (s *Server) importMultipart(c *gin.Context, svc ImportService, boundary string) (*imports.Report, error) {
 	if boundary == "" {
 		return nil, badParam("Content-Type", "multipart without a boundary")
 	}
@@ -258,7 +278,7 @@ func (s *Server) importMultipart(c *gin.Context, svc *imports.Service, boundary 
 	}
 }
 
-func (s *Server) runExport(svc *imports.Service) gin.HandlerFunc {
+func (s *Server) runExport(svc ImportService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var since time.Time
 		if raw := c.Query("since"); raw != "" {
@@ -292,7 +312,7 @@ func (s *Server) runExport(svc *imports.Service) gin.HandlerFunc {
 	}
 }
 
-func (s *Server) createPull(svc *imports.Service) gin.HandlerFunc {
+func (s *Server) createPull(svc ImportService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var req pullRequest
 		if err := bindJSON(c, MaxBodyBytes, &req); err != nil {
@@ -308,7 +328,7 @@ func (s *Server) createPull(svc *imports.Service) gin.HandlerFunc {
 	}
 }
 
-func (s *Server) listPulls(svc *imports.Service) gin.HandlerFunc {
+func (s *Server) listPulls(svc ImportService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		cursor, limit, err := pageParams(c)
 		if err != nil {
@@ -324,7 +344,7 @@ func (s *Server) listPulls(svc *imports.Service) gin.HandlerFunc {
 	}
 }
 
-func (s *Server) getPull(svc *imports.Service) gin.HandlerFunc {
+func (s *Server) getPull(svc ImportService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p, err := svc.Pull(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"))
 		if err != nil {
@@ -335,7 +355,7 @@ func (s *Server) getPull(svc *imports.Service) gin.HandlerFunc {
 	}
 }
 
-func (s *Server) patchPull(svc *imports.Service) gin.HandlerFunc {
+func (s *Server) patchPull(svc ImportService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var req pullRequest
 		if err := bindJSON(c, MaxBodyBytes, &req); err != nil {
@@ -351,7 +371,7 @@ func (s *Server) patchPull(svc *imports.Service) gin.HandlerFunc {
 	}
 }
 
-func (s *Server) deletePull(svc *imports.Service) gin.HandlerFunc {
+func (s *Server) deletePull(svc ImportService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if err := svc.DeletePull(c.Request.Context(), principal(c).Workspace.ID, c.Param("id")); err != nil {
 			s.fail(c, err)
@@ -361,7 +381,7 @@ func (s *Server) deletePull(svc *imports.Service) gin.HandlerFunc {
 	}
 }
 
-func (s *Server) runPullNow(svc *imports.Service) gin.HandlerFunc {
+func (s *Server) runPullNow(svc ImportService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		run, err := svc.RunPull(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"))
 		if err != nil {
@@ -372,7 +392,7 @@ func (s *Server) runPullNow(svc *imports.Service) gin.HandlerFunc {
 	}
 }
 
-func (s *Server) listPullRuns(svc *imports.Service) gin.HandlerFunc {
+func (s *Server) listPullRuns(svc ImportService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		cursor, limit, err := pageParams(c)
 		if err != nil {
@@ -401,7 +421,7 @@ func ImportSchemas() map[string]any {
 		"created_at": strFmt("date-time"), "updated_at": strFmt("date-time")})
 	pull := object(obj{"id": str(""), "workspace_id": str(""), "name": str(""), "url": str(""),
 		"header_names": arrayOf(str("header values are stored encrypted and never shown")),
-		"query":        obj{"type": "object"}, "since_param": str(""), "since_format": str("rfc3339, yyyyMMddHHmmss, unix or a Go layout"),
+		"query":        obj{"type": "object", "nullable": true, "description": "the query parameters; null when none"}, "since_param": str(""), "since_format": str("rfc3339, yyyyMMddHHmmss, unix or a Go layout"),
 		"template": str(""), "sheet": str("worksheet of a fetched Excel workbook; empty for the first"),
 		"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str("cron expression or @every 15m"),
 		"notify_emails": arrayOf(str("")), "next_run_at": strFmt("date-time"), "running_since": nullable(strFmt("date-time")),
@@ -414,7 +434,10 @@ func ImportSchemas() map[string]any {
 	return map[string]any{
 		"TemplateInfo":      tinfo,
 		"List_TemplateInfo": listOf("TemplateInfo"),
-		"TemplateDocument":  obj{"type": "object", "description": "a mapping template (see docs/imports.md)", "required": []string{"name", "kind", "direction"}},
+		"TemplateDocument": obj{"type": "object", "description": "a mapping template (see docs/imports.md); its mappings are further members",
+			"properties": obj{"name": str("the template's name, as addressed in URLs"), "kind": enum(kindNames()...),
+				"direction": enum(string(imports.Import), string(imports.Export)), "description": str("")},
+			"required": []string{"name", "kind", "direction"}, "additionalProperties": true},
 		"ImportRequest": object(obj{"simulate": obj{"type": "boolean"}, "verbose": obj{"type": "boolean"}, "stop_on_error": obj{"type": "boolean"},
 			"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "model": obj{"description": "one foreign record or a list of them"}}),
 		"ImportReport": object(obj{"simulated": obj{"type": "boolean"}, "created": count, "updated": count, "unchanged": count,
@@ -424,7 +447,7 @@ func ImportSchemas() map[string]any {
 		"ExportPage": object(obj{"items": arrayOf(obj{"type": "object"}), "next_cursor": str("")}),
 		"PullImport": pull, "List_PullImport": listOf("PullImport"),
 		"PullImportRequest": object(obj{"name": str(""), "url": str("http(s) URL"), "headers": obj{"type": "object", "additionalProperties": str("")},
-			"query": obj{"type": "object"}, "since_param": str(""), "since_format": str(""), "template": str(""), "sheet": str(""),
+			"query": obj{"type": "object", "nullable": true, "description": "the query parameters; null when none"}, "since_param": str(""), "since_format": str(""), "template": str(""), "sheet": str(""),
 			"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str(""), "notify_emails": arrayOf(str("")),
 			"database": object(obj{"dsn": str("postgres://… or mysql://… (mariadb://…)"), "query": str("a SELECT"), "cursor_column": str(""),
 				"timeout": str("1s to 5m, default 30s"), "max_rows": obj{"type": "integer", "minimum": 1, "maximum": imports.MaxDBMaxRows}})}),
@@ -446,13 +469,13 @@ func fileBody(c *gin.Context) io.Reader {
 
 // exportCSV answers an export as CSV: every entry the export selects, one
 // row each, under the template's foreign field names.
-func (s *Server) exportCSV(c *gin.Context, svc *imports.Service, name string, since time.Time) {
+func (s *Server) exportCSV(c *gin.Context, svc ImportService, name string, since time.Time) {
 	ExportCSV(c, s, svc, principal(c).Workspace.ID, name, since)
 }
 
 // ExportCSV streams an export through the named export template as CSV
 // (for the native export and the compatibility surfaces).
-func ExportCSV(c *gin.Context, s *Server, svc *imports.Service, workspaceID, name string, since time.Time) {
+func ExportCSV(c *gin.Context, s *Server, svc ImportService, workspaceID, name string, since time.Time) {
 	t, err := svc.ExportTemplate(c.Request.Context(), workspaceID, name)
 	if err != nil {
 		s.fail(c, err)

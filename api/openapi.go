@@ -35,60 +35,26 @@ func (s *Server) AddSchemas(schemas map[string]any) {
 	}
 }
 
-func entrySchema(k calgate.Kind) obj {
-	props := obj{
-		"id":              obj{"type": "string", "readOnly": true},
-		"kind":            obj{"type": "string", "readOnly": true, "enum": []string{string(k)}},
-		"source":          str("origin system; default api"),
-		"external_id":     str("the id in the source system; (source, external_id) is unique per workspace and kind"),
-		"title":           str(""),
-		"description":     str(""),
-		"location":        str(""),
-		"start":           str("RFC 3339 with offset, YYYY-MM-DD HH:MM:SS in the entry's timezone, or YYYY-MM-DD (all-day); from 1900-01-01T00:00:00Z to 3000-01-01T00:00:00Z in UTC"),
-		"end":             str("as start; exclusive for all-day entries; must be after start, by 3000-01-01T00:00:00Z in UTC"),
-		"all_day":         obj{"type": "boolean"},
-		"timezone":        str("IANA time zone; default the workspace's"),
-		"status":          enum(string(calgate.StatusTentative), string(calgate.StatusConfirmed), string(calgate.StatusCancelled)),
-		"attributes":      obj{"type": "object", "additionalProperties": true},
-		"version":         obj{"type": "integer", "readOnly": true},
-		"created_at":      obj{"type": "string", "format": "date-time", "readOnly": true},
-		"updated_at":      obj{"type": "string", "format": "date-time", "readOnly": true},
-		"archived_at":     nullable(obj{"type": "string", "format": "date-time", "readOnly": true}),
-		k.ResourceField(): str("the resource the entry occupies"),
-	}
-	switch k {
-	case calgate.KindReservation:
-		props["customer"] = object(obj{"name": str(""), "email": str(""), "phone": str("")})
-		props["quantity"] = nullable(obj{"type": "integer", "minimum": 0})
-	case calgate.KindJob:
-		props["order"], props["order_item"], props["product"] = str(""), str(""), str("")
-	case calgate.KindProductionWindow:
-		props["order"], props["position"], props["activity"] = str(""), str(""), str("")
-	}
-	return obj{"type": "object", "properties": props, "required": []string{"external_id", "start", k.ResourceField()}, "additionalProperties": false}
-}
-
 func coreSchemas() obj {
-	fieldError := object(obj{"field": str(""), "message": str("")})
-	item := object(obj{"index": obj{"type": "integer"}, "ref": str(""), "external_id": str(""), "operation": enum("created", "updated", "unchanged", "failed", "archived", "skipped"),
-		"id": str(""), "version": obj{"type": "integer"}, "errors": arrayOf(fieldError), "reason": str("")})
+	problem := schemaOf[Problem]()
+	problem["properties"].(obj)["type"] = obj{"type": "string", "enum": ProblemTypes(), "description": "the problem type, a urn:calgate:problem: URN"}
+	bulkResult := schemaOf[calgate.BulkResult]()
+	for _, name := range []string{"errors", "operations"} {
+		items := bulkResult["properties"].(obj)[name].(obj)["items"].(obj)
+		items["properties"].(obj)["operation"] = enum("created", "updated", "unchanged", "failed", "archived", "skipped")
+	}
 	s := obj{
-		"Problem": object(obj{"type": str("problem type URI"), "title": str(""), "status": obj{"type": "integer"}, "detail": str(""), "instance": str(""), "errors": arrayOf(fieldError)}),
-		"Health":  object(obj{"status": str(""), "checks": obj{"type": "object", "additionalProperties": obj{"type": "string"}}}),
-		"Patch":   obj{"type": "object", "description": "JSON merge patch (RFC 7386) of the entry's fields", "additionalProperties": true},
-		"BulkResult": object(obj{"simulated": obj{"type": "boolean"}, "created": obj{"type": "integer"}, "updated": obj{"type": "integer"}, "unchanged": obj{"type": "integer"},
-			"failed": obj{"type": "integer"}, "archived": obj{"type": "integer"}, "skipped": obj{"type": "integer"}, "stopped": obj{"type": "boolean"},
-			"errors": arrayOf(item), "operations": arrayOf(item)}),
-		"Workspace": object(obj{"id": str(""), "name": str(""), "timezone": str(""), "created_at": strFmt("date-time")}),
-		"Token": object(obj{"id": str(""), "workspace_id": str(""), "user": str(""), "name": str(""), "prefix": str("the first characters of the secret"),
-			"admin": obj{"type": "boolean"}, "created_at": strFmt("date-time"), "last_used_at": nullable(strFmt("date-time"))}),
-		"TokenRequest": object(obj{"name": str("required"), "user": str("default: the caller's user"), "admin": obj{"type": "boolean"}}),
-		"TokenCreated": object(obj{"id": str(""), "name": str(""), "user": str(""), "prefix": str(""), "token": str("the secret, shown only in this answer")}),
-		"AuthTest":     object(obj{"ok": obj{"type": "boolean"}, "workspace": ref("Workspace"), "user": str(""), "token_id": str(""), "admin": obj{"type": "boolean"}}),
-		"Event": object(obj{"id": str("stable id, for de-duplication"), "position": obj{"type": "integer"}, "type": enum(eventTypes()...),
-			"created_at": strFmt("date-time"), "actor": str("user/token id"), "data": obj{"type": "object", "description": "entry events: {kind, entry, diff}"}}),
-		"HistoryItem": object(obj{"version": obj{"type": "integer"}, "type": enum(eventTypes()...), "at": strFmt("date-time"), "user": str(""), "token_id": str(""),
-			"diff": obj{"type": "object", "additionalProperties": object(obj{"from": obj{}, "to": obj{}})}}),
+		"Problem":      problem,
+		"Health":       schemaOf[health](),
+		"Patch":        obj{"type": "object", "description": "JSON merge patch (RFC 7386) of the entry's fields", "additionalProperties": true},
+		"BulkResult":   bulkResult,
+		"Workspace":    schemaOf[calgate.Workspace](),
+		"Token":        schemaOf[calgate.Token](),
+		"TokenRequest": schemaOf[tokenRequest](),
+		"TokenCreated": schemaOf[tokenCreated](),
+		"AuthTest":     schemaOf[authTestReply](),
+		"Event":        schemaOf[calgate.EventWire](),
+		"HistoryItem":  schemaOf[historyItem](),
 	}
 	for _, name := range []string{"Token", "Event", "HistoryItem"} {
 		s["List_"+name] = listOf(name)
@@ -97,8 +63,9 @@ func coreSchemas() obj {
 		name := "Entry_" + string(k)
 		s[name] = entrySchema(k)
 		s["List_"+name] = listOf(name)
-		s["BulkRequest_"+string(k)] = object(obj{"items": obj{"type": "array", "maxItems": MaxBulkItems, "items": ref(name)},
-			"simulate": obj{"type": "boolean"}, "verbose": obj{"type": "boolean"}, "stop_on_error": obj{"type": "boolean"}})
+		bulk := schemaOf[bulkRequest]()
+		bulk["properties"].(obj)["items"] = obj{"type": "array", "maxItems": MaxBulkItems, "items": ref(name)}
+		s["BulkRequest_"+string(k)] = bulk
 	}
 	return s
 }
@@ -157,7 +124,10 @@ func (s *Server) OpenAPI() map[string]any {
 			ok["content"].(obj)[csvContentType] = obj{"schema": obj{"type": "string", "description": "the list as CSV (Accept: text/csv), every page; ?bom=true for Excel"}}
 		}
 		op["responses"] = obj{strconv.Itoa(status): ok, "4XX": problem, "5XX": problem}
-		if !r.Public {
+		if r.Public {
+			// No token: say so, rather than inherit a default.
+			op["security"] = []obj{}
+		} else {
 			op["security"] = []obj{{"bearer": []string{}}, {"xAuthToken": []string{}}}
 		}
 		item[strings.ToLower(r.Method)] = op
@@ -173,9 +143,14 @@ func (s *Server) OpenAPI() map[string]any {
 			paths[OpenAPIPath(r.Path+".csv")] = obj{"get": csvOp}
 		}
 	}
+	server := strings.TrimSuffix(s.PublicURL, "/")
+	if server == "" {
+		server = "/"
+	}
 	return obj{
 		"openapi": "3.0.3",
 		"info":    obj{"title": "calgate", "version": "1", "description": "Calendar and webhook synchronization gateway."},
+		"servers": []obj{{"url": server, "description": "this gateway"}},
 		"paths":   paths,
 		"components": obj{
 			"schemas": schemas,

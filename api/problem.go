@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sort"
 
 	"github.com/gin-gonic/gin"
 
@@ -23,24 +24,53 @@ type Problem struct {
 
 const problemContentType = "application/problem+json"
 
-// problemType returns the type URI of a status.
+// problemTypes names, per HTTP status, the type of the problem documents
+// answered with it. Every type is a urn:calgate:problem: URN; a status not
+// in the table is a client-error or an internal problem.
+var problemTypes = map[int]string{
+	http.StatusBadRequest:            "urn:calgate:problem:invalid-input",
+	http.StatusUnprocessableEntity:   "urn:calgate:problem:invalid-input",
+	http.StatusUnauthorized:          "urn:calgate:problem:unauthorized",
+	http.StatusForbidden:             "urn:calgate:problem:forbidden",
+	http.StatusNotFound:              "urn:calgate:problem:not-found",
+	http.StatusMethodNotAllowed:      "urn:calgate:problem:method-not-allowed",
+	http.StatusRequestTimeout:        "urn:calgate:problem:too-slow",
+	http.StatusConflict:              "urn:calgate:problem:conflict",
+	http.StatusRequestEntityTooLarge: "urn:calgate:problem:too-large",
+	http.StatusUnsupportedMediaType:  "urn:calgate:problem:unsupported-media-type",
+	http.StatusInternalServerError:   "urn:calgate:problem:internal",
+	http.StatusBadGateway:            "urn:calgate:problem:bad-gateway",
+}
+
+// Problem types of statuses outside problemTypes.
+const (
+	problemClientError = "urn:calgate:problem:client-error"
+	problemInternal    = "urn:calgate:problem:internal"
+)
+
+// problemType returns the type URN of a status.
 func problemType(status int) string {
-	switch status {
-	case http.StatusBadRequest, http.StatusUnprocessableEntity:
-		return "urn:calgate:problem:invalid-input"
-	case http.StatusUnauthorized:
-		return "urn:calgate:problem:unauthorized"
-	case http.StatusNotFound:
-		return "urn:calgate:problem:not-found"
-	case http.StatusConflict:
-		return "urn:calgate:problem:conflict"
-	case http.StatusRequestEntityTooLarge:
-		return "urn:calgate:problem:too-large"
-	case http.StatusRequestTimeout:
-		return "urn:calgate:problem:too-slow"
-	default:
-		return "about:blank"
+	if t, ok := problemTypes[status]; ok {
+		return t
 	}
+	if status >= 500 {
+		return problemInternal
+	}
+	return problemClientError
+}
+
+// ProblemTypes lists every problem type the API answers with, sorted.
+func ProblemTypes() []string {
+	seen := map[string]bool{problemClientError: true, problemInternal: true}
+	for _, t := range problemTypes {
+		seen[t] = true
+	}
+	out := make([]string, 0, len(seen))
+	for t := range seen {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // writeProblem answers with a problem document and aborts the chain.
@@ -70,11 +100,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 	case errors.Is(err, ErrBodyTooSlow):
 		writeProblem(c, http.StatusRequestTimeout, "the request body arrived too slowly (see the README for the minimum rate)", []calgate.FieldError{{Field: "body", Message: "too slow"}})
 	case errors.As(err, &ve):
-		status := ve.Status
-		if status == 0 {
-			status = http.StatusUnprocessableEntity
-		}
-		writeProblem(c, status, ve.Error(), ve.Errors)
+		writeProblem(c, InvalidStatus(ve), ve.Error(), ve.Errors)
 	case errors.As(err, &se):
 		writeProblem(c, se.Status, se.Detail, se.Fields)
 	case errors.Is(err, calgate.ErrNotFound):
@@ -91,9 +117,18 @@ func (s *Server) fail(c *gin.Context, err error) {
 	}
 }
 
+// InvalidStatus is the HTTP status of a validation error: 400 for input
+// that cannot be read, 422 for values that break a rule.
+func InvalidStatus(ve *calgate.ValidationError) int {
+	if ve.Malformed {
+		return http.StatusBadRequest
+	}
+	return http.StatusUnprocessableEntity
+}
+
 // badParam is a 400 naming one query parameter.
 func badParam(name, format string, args ...any) error {
 	v := calgate.Invalid(name, format, args...)
-	v.Status = http.StatusBadRequest
+	v.Malformed = true
 	return v
 }

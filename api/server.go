@@ -18,6 +18,24 @@ import (
 	"github.com/calgate/calgate/metrics"
 )
 
+// Store is what the core routes need from the database: entries, tokens,
+// the change feed and idempotency keys (calgate.Store implements it).
+type Store interface {
+	calgate.EntryStore
+	calgate.IdempotencyStore
+	// Ping reports whether the database answers (for /readyz).
+	Ping(ctx context.Context) error
+	CreateToken(ctx context.Context, t *calgate.Token, secretHash string) error
+	TokenByHash(ctx context.Context, secretHash string) (*calgate.Principal, error)
+	Tokens(ctx context.Context, workspaceID string) ([]*calgate.Token, error)
+	RevokeToken(ctx context.Context, workspaceID, id string) error
+	TouchToken(ctx context.Context, id string, at time.Time) error
+	Events(ctx context.Context, workspaceID string, f calgate.EventFilter) ([]*calgate.Event, error)
+	Sequence(ctx context.Context) (int, error)
+}
+
+var _ Store = calgate.Store(nil)
+
 // Gin context keys.
 const (
 	ctxRequestID = "calgate.request_id"
@@ -27,7 +45,7 @@ const (
 
 // Deps are what the api needs from the rest of the gateway.
 type Deps struct {
-	Store   calgate.Store
+	Store   Store
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 	// Notify wakes the outbox dispatcher after a write (optional).
@@ -179,12 +197,13 @@ func (s *Server) observe(c *gin.Context) {
 	status := c.Writer.Status()
 	d := time.Since(start)
 	s.Metrics.HTTPDuration.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Observe(d.Seconds())
-	level := slog.LevelDebug
+	// The access log: one line per request, at info (error for a 5xx).
+	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	s.logger.Log(c.Request.Context(), level, "request", "request_id", c.GetString(ctxRequestID), "method", c.Request.Method,
-		"route", route, "status", status, "duration_ms", d.Milliseconds(), "workspace", workspaceIDOf(c))
+	s.logger.Log(c.Request.Context(), level, "request", "method", c.Request.Method, "route", route, "status", status,
+		"latency_ms", float64(d.Microseconds())/1000, "request_id", c.GetString(ctxRequestID), "workspace", workspaceIDOf(c))
 }
 
 func (s *Server) recover(c *gin.Context) {

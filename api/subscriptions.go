@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 
@@ -10,6 +11,19 @@ import (
 	calgate "github.com/calgate/calgate"
 	"github.com/calgate/calgate/sync/subscriptions"
 )
+
+// SubscriptionService manages iCal subscriptions (subscriptions.Service
+// implements it).
+type SubscriptionService interface {
+	Create(ctx context.Context, workspaceID, actor string, in subscriptions.Input) (*calgate.Subscription, error)
+	Get(ctx context.Context, workspaceID, id string) (*calgate.Subscription, error)
+	List(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.Subscription, string, error)
+	Update(ctx context.Context, workspaceID, id, actor string, in subscriptions.Input) (*calgate.Subscription, error)
+	Delete(ctx context.Context, workspaceID, id, actor string) error
+	PollNow(ctx context.Context, workspaceID, id, actor string) (*calgate.Subscription, error)
+}
+
+var _ SubscriptionService = (*subscriptions.Service)(nil)
 
 // subscriptionRequest is the body of creating or changing an iCal
 // subscription; absent fields take defaults (create) or stay (PATCH).
@@ -52,7 +66,7 @@ func ViewSubscription(sub *calgate.Subscription) SubscriptionView {
 }
 
 // SubscriptionRoutes are the routes of iCal subscriptions.
-func (s *Server) SubscriptionRoutes(svc *subscriptions.Service) []Route {
+func (s *Server) SubscriptionRoutes(svc SubscriptionService) []Route {
 	const base = "/v1/ical-subscriptions"
 	const tag = "ical-subscriptions"
 	return []Route{
@@ -71,28 +85,41 @@ func (s *Server) SubscriptionRoutes(svc *subscriptions.Service) []Route {
 	}
 }
 
-func (s *Server) createSubscription(svc *subscriptions.Service) gin.HandlerFunc {
+func (s *Server) createSubscription(svc SubscriptionService) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		var req subscriptionRequest
-		if err := bindJSON(c, MaxBodyBytes, &req); err != nil {
-			s.fail(c, err)
-			return
-		}
-		in, err := req.input()
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		sub, err := svc.Create(c.Request.Context(), principal(c).Workspace.ID, actor(c), in)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.JSON(http.StatusCreated, ViewSubscription(sub))
+		s.writeSubscription(c, http.StatusCreated, func(in subscriptions.Input) (*calgate.Subscription, error) {
+			return svc.Create(c.Request.Context(), principal(c).Workspace.ID, actor(c), in)
+		})
 	}
 }
 
-func (s *Server) listSubscriptions(svc *subscriptions.Service) gin.HandlerFunc {
+// writeSubscription reads a subscription's body, writes it with write and
+// answers with the subscription.
+func (s *Server) writeSubscription(c *gin.Context, status int, write func(subscriptions.Input) (*calgate.Subscription, error)) {
+	var req subscriptionRequest
+	if err := bindJSON(c, MaxBodyBytes, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	in, err := req.input()
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	sub, err := write(in)
+	s.replySubscription(c, status, sub, err)
+}
+
+// replySubscription answers with a subscription, or with the error.
+func (s *Server) replySubscription(c *gin.Context, status int, sub *calgate.Subscription, err error) {
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(status, ViewSubscription(sub))
+}
+
+func (s *Server) listSubscriptions(svc SubscriptionService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		cursor, limit, err := pageParams(c)
 		if err != nil {
@@ -100,51 +127,26 @@ func (s *Server) listSubscriptions(svc *subscriptions.Service) gin.HandlerFunc {
 			return
 		}
 		subs, next, err := svc.List(c.Request.Context(), principal(c).Workspace.ID, cursor, limit)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		views := make([]SubscriptionView, len(subs))
-		for i, sub := range subs {
-			views[i] = ViewSubscription(sub)
-		}
-		c.JSON(http.StatusOK, listReply[SubscriptionView]{Items: views, NextCursor: next})
+		replyPage(s, c, subs, next, err, ViewSubscription)
 	}
 }
 
-func (s *Server) getSubscription(svc *subscriptions.Service) gin.HandlerFunc {
+func (s *Server) getSubscription(svc SubscriptionService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		sub, err := svc.Get(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"))
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, ViewSubscription(sub))
+		s.replySubscription(c, http.StatusOK, sub, err)
 	}
 }
 
-func (s *Server) patchSubscription(svc *subscriptions.Service) gin.HandlerFunc {
+func (s *Server) patchSubscription(svc SubscriptionService) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		var req subscriptionRequest
-		if err := bindJSON(c, MaxBodyBytes, &req); err != nil {
-			s.fail(c, err)
-			return
-		}
-		in, err := req.input()
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		sub, err := svc.Update(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), actor(c), in)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, ViewSubscription(sub))
+		s.writeSubscription(c, http.StatusOK, func(in subscriptions.Input) (*calgate.Subscription, error) {
+			return svc.Update(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), actor(c), in)
+		})
 	}
 }
 
-func (s *Server) deleteSubscription(svc *subscriptions.Service) gin.HandlerFunc {
+func (s *Server) deleteSubscription(svc SubscriptionService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if err := svc.Delete(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), actor(c)); err != nil {
 			s.fail(c, err)
@@ -154,42 +156,30 @@ func (s *Server) deleteSubscription(svc *subscriptions.Service) gin.HandlerFunc 
 	}
 }
 
-func (s *Server) pollSubscription(svc *subscriptions.Service) gin.HandlerFunc {
+func (s *Server) pollSubscription(svc SubscriptionService) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		sub, err := svc.PollNow(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), actor(c))
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, ViewSubscription(sub))
+		s.replySubscription(c, http.StatusOK, sub, err)
 	}
 }
 
 // SubscriptionSchemas are the OpenAPI schemas of the subscription routes.
 func SubscriptionSchemas() map[string]any {
-	count := obj{"type": "integer"}
-	counts := object(obj{"not_modified": obj{"type": "boolean", "description": "the server answered 304 Not Modified"},
-		"events": obj{"type": "integer", "description": "occurrences in the window"}, "created": count, "updated": count,
-		"unchanged": count, "archived": count, "failed": count,
-		"transparent": obj{"type": "integer", "description": "left out: TRANSP:TRANSPARENT events do not block time"}})
-	sub := object(obj{
-		"id": str(""), "workspace_id": str(""), "name": str(""), "url": str(""),
-		"kind":                  enum("reservation", "job", "production_window"),
-		"resource":              str("the resource the feed's events block"),
-		"poll_interval":         str("Go duration, e.g. 15m0s"),
-		"poll_interval_seconds": obj{"type": "integer"},
-		"source":                str("source of the entries: ical:<id>"),
-		"state":                 enum(calgate.SubscriptionPending, calgate.SubscriptionOK, calgate.SubscriptionError),
-		"last_error":            str("why the last poll failed; empty after a success"),
-		"etag":                  str("ETag of the last good answer, sent as If-None-Match"),
-		"last_modified":         str("Last-Modified of the last good answer, sent as If-Modified-Since"),
-		"last_polled_at":        nullable(strFmt("date-time")),
-		"last_success_at":       nullable(strFmt("date-time")),
-		"last_result":           ref("PollCounts"),
-		"next_poll_at":          strFmt("date-time"),
-		"created_at":            strFmt("date-time"),
-		"updated_at":            strFmt("date-time"),
+	counts := describe(schemaOf[calgate.PollCounts](), map[string]string{
+		"not_modified": "the server answered 304 Not Modified",
+		"events":       "occurrences in the window",
+		"transparent":  "left out: TRANSP:TRANSPARENT events do not block time",
 	})
+	sub := describe(schemaOf[SubscriptionView](), map[string]string{
+		"resource":      "the resource the feed's events block",
+		"poll_interval": "Go duration, e.g. 15m0s",
+		"source":        "source of the entries: ical:<id>",
+		"last_error":    "why the last poll failed; empty after a success",
+		"etag":          "ETag of the last good answer, sent as If-None-Match",
+		"last_modified": "Last-Modified of the last good answer, sent as If-Modified-Since",
+	})
+	sub["properties"].(obj)["state"] = enum(calgate.SubscriptionPending, calgate.SubscriptionOK, calgate.SubscriptionError)
+	sub["properties"].(obj)["last_result"] = ref("PollCounts")
 	req := obj{"type": "object", "additionalProperties": false, "properties": obj{
 		"url":           str("http(s) or webcal URL of the iCal feed; required on create"),
 		"kind":          obj{"type": "string", "enum": []string{"reservation", "job", "production_window"}, "default": "reservation"},

@@ -13,15 +13,15 @@ import (
 const MaxTokenNameLength = 200
 
 type tokenRequest struct {
-	Name  string `json:"name"`
-	User  string `json:"user"`
+	Name  string `json:"name" doc:"required"`
+	User  string `json:"user" doc:"default: the caller's user"`
 	Admin bool   `json:"admin"`
 }
 
 // tokenCreated is the only answer that ever shows a token's secret.
 type tokenCreated struct {
 	calgate.Token
-	Secret string `json:"token"`
+	Secret string `json:"token" doc:"the secret, shown only in this answer"`
 }
 
 func (s *Server) createToken(c *gin.Context) {
@@ -44,7 +44,8 @@ func (s *Server) createToken(c *gin.Context) {
 	v.Line("user", req.User, MaxTokenNameLength)
 	if !p.Token.Admin && (req.User != p.Token.User || req.Admin) {
 		v.Add("user", "only an admin token can create tokens for other users or admin tokens")
-		v.Status = http.StatusForbidden
+		s.fail(c, &StatusError{Status: http.StatusForbidden, Detail: v.Error(), Fields: v.Errors})
+		return
 	}
 	if err := v.Err(); err != nil {
 		s.fail(c, err)

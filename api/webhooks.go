@@ -1,9 +1,9 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -11,6 +11,25 @@ import (
 	calgate "github.com/calgate/calgate"
 	"github.com/calgate/calgate/webhooks"
 )
+
+// WebhookService manages webhook endpoints and their deliveries
+// (webhooks.Service implements it).
+type WebhookService interface {
+	Create(ctx context.Context, workspaceID, origin string, in webhooks.EndpointInput) (*calgate.Webhook, string, error)
+	Get(ctx context.Context, workspaceID, id string) (*calgate.Webhook, error)
+	List(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.Webhook, string, error)
+	Update(ctx context.Context, workspaceID, id string, in webhooks.EndpointInput) (*calgate.Webhook, error)
+	Delete(ctx context.Context, workspaceID, id string) error
+	Secrets(ctx context.Context, workspaceID, id string) ([]webhooks.Secret, error)
+	RotateSecret(ctx context.Context, workspaceID, id string) (string, error)
+	Test(ctx context.Context, workspaceID, id string) (*webhooks.TestResult, error)
+	Deliveries(ctx context.Context, workspaceID, id string, f calgate.DeliveryFilter) ([]*calgate.Delivery, string, error)
+	Retry(ctx context.Context, workspaceID, webhookID, id string) (*calgate.Delivery, error)
+	Replay(ctx context.Context, workspaceID, webhookID string, since time.Time) (int, error)
+	Sample(t calgate.EventType) (json.RawMessage, error)
+}
+
+var _ WebhookService = (*webhooks.Service)(nil)
 
 // MaxWebhookBodyBytes bounds webhook requests.
 const MaxWebhookBodyBytes = 64 << 10
@@ -29,7 +48,7 @@ type WebhookView struct {
 	FailingSince   *time.Time            `json:"failing_since"`
 	CreatedAt      time.Time             `json:"created_at"`
 	UpdatedAt      time.Time             `json:"updated_at"`
-	Secret         string                `json:"secret,omitempty"`
+	Secret         string                `json:"secret,omitempty" doc:"only in the creation reply"`
 }
 
 func viewWebhook(w *calgate.Webhook) WebhookView {
@@ -42,14 +61,14 @@ type AttemptView struct {
 	At         time.Time `json:"at"`
 	StatusCode int       `json:"status_code"`
 	LatencyMS  float64   `json:"latency_ms"`
-	Error      string    `json:"error,omitempty"`
-	Response   string    `json:"response"`
+	Error      string    `json:"error,omitempty" doc:"why the attempt failed"`
+	Response   string    `json:"response" doc:"the first 4 KB of the answer"`
 	RetryInMS  int64     `json:"retry_in_ms,omitempty"`
 }
 
 // DeliveryView is one message to an endpoint with its attempts.
 type DeliveryView struct {
-	ID            string            `json:"id"`
+	ID            string            `json:"id" doc:"the webhook-id"`
 	WebhookID     string            `json:"webhook_id"`
 	EventID       string            `json:"event_id"`
 	Type          calgate.EventType `json:"type"`
@@ -63,7 +82,7 @@ type DeliveryView struct {
 }
 
 func viewDelivery(d *calgate.Delivery) DeliveryView {
-	v := DeliveryView{ID: d.ID, WebhookID: d.WebhookID, EventID: "evt_" + strconv.FormatInt(d.EventID, 10), Type: d.Type, Status: d.Status,
+	v := DeliveryView{ID: d.ID, WebhookID: d.WebhookID, EventID: calgate.EventID(d.EventID), Type: d.Type, Status: d.Status,
 		Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Payload: d.Payload,
 		Log: make([]AttemptView, 0, len(d.Log))}
 	for _, a := range d.Log {
@@ -75,16 +94,26 @@ func viewDelivery(d *calgate.Delivery) DeliveryView {
 
 // webhookRequest is the body of POST and PATCH /v1/webhooks.
 type webhookRequest struct {
-	URL         *string                `json:"url"`
-	Events      []string               `json:"events"`
+	URL         *string                `json:"url" doc:"https URL to call"`
+	Events      []string               `json:"events" doc:"event types or wildcards such as entry.*"`
 	Filter      *calgate.WebhookFilter `json:"filter"`
 	Description *string                `json:"description"`
-	Secret      *string                `json:"secret"`
-	Disabled    *bool                  `json:"disabled"`
+	Secret      *string                `json:"secret" doc:"whsec_… (generated when absent; creation only)"`
+	Disabled    *bool                  `json:"disabled" doc:"false re-enables the endpoint"`
 }
 
 func (r webhookRequest) input() webhooks.EndpointInput {
 	return webhooks.EndpointInput{URL: r.URL, Events: r.Events, Filter: r.Filter, Description: r.Description, Secret: r.Secret, Disabled: r.Disabled}
+}
+
+// replayReply counts the deliveries a replay sent again.
+type replayReply struct {
+	Replayed int `json:"replayed"`
+}
+
+// hookReply names a subscribed REST hook.
+type hookReply struct {
+	ID string `json:"id"`
 }
 
 // hookRequest is a REST-hook subscription.
@@ -95,7 +124,7 @@ type hookRequest struct {
 
 // WebhookRoutes returns the routes of webhook endpoints, their delivery
 // log and the REST hooks of automation platforms.
-func (s *Server) WebhookRoutes(svc *webhooks.Service) []Route {
+func (s *Server) WebhookRoutes(svc WebhookService) []Route {
 	h := webhookHandlers{s: s, svc: svc}
 	const tag = "webhooks"
 	return []Route{
@@ -118,7 +147,7 @@ func (s *Server) WebhookRoutes(svc *webhooks.Service) []Route {
 
 type webhookHandlers struct {
 	s   *Server
-	svc *webhooks.Service
+	svc WebhookService
 }
 
 func (h webhookHandlers) create(c *gin.Context) {
@@ -144,15 +173,7 @@ func (h webhookHandlers) list(c *gin.Context) {
 		return
 	}
 	list, next, err := h.svc.List(c.Request.Context(), principal(c).Workspace.ID, cursor, limit)
-	if err != nil {
-		h.s.fail(c, err)
-		return
-	}
-	items := make([]WebhookView, 0, len(list))
-	for _, w := range list {
-		items = append(items, viewWebhook(w))
-	}
-	c.JSON(http.StatusOK, listReply[WebhookView]{Items: items, NextCursor: next})
+	replyPage(h.s, c, list, next, err, viewWebhook)
 }
 
 func (h webhookHandlers) get(c *gin.Context) {
@@ -243,15 +264,7 @@ func (h webhookHandlers) deliveries(c *gin.Context) {
 	}
 	f := calgate.DeliveryFilter{Status: c.Query("status"), Cursor: cursor, Limit: limit}
 	list, next, err := h.svc.Deliveries(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), f)
-	if err != nil {
-		h.s.fail(c, err)
-		return
-	}
-	items := make([]DeliveryView, 0, len(list))
-	for _, d := range list {
-		items = append(items, viewDelivery(d))
-	}
-	c.JSON(http.StatusOK, listReply[DeliveryView]{Items: items, NextCursor: next})
+	replyPage(h.s, c, list, next, err, viewDelivery)
 }
 
 func (h webhookHandlers) retry(c *gin.Context) {
@@ -275,7 +288,7 @@ func (h webhookHandlers) replay(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, gin.H{"replayed": n})
+	c.JSON(http.StatusAccepted, replayReply{Replayed: n})
 }
 
 func (h webhookHandlers) subscribe(c *gin.Context) {
@@ -304,11 +317,11 @@ func (h webhookHandlers) subscribe(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"id": w.ID})
+	c.JSON(http.StatusCreated, hookReply{ID: w.ID})
 }
 
 func renameFields(ve *calgate.ValidationError, names map[string]string) *calgate.ValidationError {
-	out := &calgate.ValidationError{Status: ve.Status}
+	out := &calgate.ValidationError{Malformed: ve.Malformed}
 	for _, fe := range ve.Errors {
 		if n, ok := names[fe.Field]; ok {
 			fe.Field = n
@@ -329,26 +342,24 @@ func (h webhookHandlers) sample(c *gin.Context) {
 
 // WebhookSchemas are the OpenAPI schemas of the webhook routes.
 func WebhookSchemas() map[string]any {
-	filter := object(obj{"kinds": arrayOf(enum("reservation", "job", "production_window")), "resources": arrayOf(str("")), "sources": arrayOf(str(""))})
-	attempt := object(obj{"at": strFmt("date-time"), "status_code": obj{"type": "integer"}, "latency_ms": obj{"type": "number"},
-		"error": str("why the attempt failed"), "response": str("the first 4 KB of the answer"), "retry_in_ms": obj{"type": "integer"}})
+	delivery := schemaOf[DeliveryView]()
+	delivery["properties"].(obj)["payload"] = ref("WebhookPayload")
+	delivery["properties"].(obj)["status"] = enum("pending", "succeeded", "failed")
+	payload := schemaOf[webhooks.Payload]()
+	payload["properties"].(obj)["data"] = obj{"type": "object", "description": "the event's data: {kind, entry, diff} for entry events"}
+	webhook := schemaOf[WebhookView]()
+	webhook["properties"].(obj)["origin"] = enum("api", "hook")
 	return map[string]any{
-		"WebhookRequest": object(obj{"url": str("https URL to call"), "events": arrayOf(str("event type or wildcard such as entry.*")),
-			"filter": filter, "description": str(""), "secret": str("whsec_… (generated when absent; creation only)"), "disabled": obj{"type": "boolean"}}),
-		"Webhook": object(obj{"id": str(""), "url": str(""), "events": arrayOf(str("")), "filter": filter, "description": str(""),
-			"origin": enum("api", "hook"), "disabled": obj{"type": "boolean"}, "disabled_reason": str(""), "failing_since": nullable(strFmt("date-time")),
-			"created_at": strFmt("date-time"), "updated_at": strFmt("date-time"), "secret": str("only in the creation reply")}),
+		"WebhookRequest": schemaOf[webhookRequest](),
+		"Webhook":        webhook,
 		"List_Webhook":   listOf("Webhook"),
-		"WebhookSecrets": object(obj{"secret": str("the current secret"), "secrets": arrayOf(object(obj{"secret": str(""), "expires_at": nullable(strFmt("date-time"))}))}),
-		"WebhookTest": object(obj{"message_id": str("webhook-id of the test message"), "succeeded": obj{"type": "boolean"}, "status_code": obj{"type": "integer"},
-			"latency_ms": obj{"type": "number"}, "error": str(""), "response": str("")}),
-		"Delivery": object(obj{"id": str("the webhook-id"), "webhook_id": str(""), "event_id": str(""), "type": str(""), "status": enum("pending", "succeeded", "failed"),
-			"attempts": obj{"type": "integer"}, "next_attempt_at": nullable(strFmt("date-time")), "created_at": strFmt("date-time"),
-			"updated_at": strFmt("date-time"), "payload": ref("WebhookPayload"), "attempt_log": arrayOf(attempt)}),
+		"WebhookSecrets": schemaOf[secretsReply](),
+		"WebhookTest":    schemaOf[testReply](),
+		"Delivery":       delivery,
 		"List_Delivery":  listOf("Delivery"),
-		"Replay":         object(obj{"replayed": obj{"type": "integer"}}),
-		"HookRequest":    object(obj{"target_url": str(""), "event": str("")}),
-		"Hook":           object(obj{"id": str("")}),
-		"WebhookPayload": object(obj{"type": str(""), "timestamp": strFmt("date-time"), "data": obj{"type": "object"}}),
+		"Replay":         schemaOf[replayReply](),
+		"HookRequest":    schemaOf[hookRequest](),
+		"Hook":           schemaOf[hookReply](),
+		"WebhookPayload": payload,
 	}
 }

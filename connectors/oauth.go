@@ -75,7 +75,7 @@ func (s *Service) saveCredentials(ctx context.Context, c *calgate.Connector, cr 
 // callbackError is a 400 naming a parameter of the callback.
 func callbackError(field, format string, args ...any) error {
 	v := calgate.Invalid(field, format, args...)
-	v.Status = 400
+	v.Malformed = true
 	return v
 }
 
@@ -134,7 +134,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*calgate.Connecto
 	if err != nil {
 		var ve *calgate.ValidationError
 		if errors.As(err, &ve) {
-			ve.Status = 400
+			ve.Malformed = true
 			return nil, ve
 		}
 		return nil, fmt.Errorf("connectors: %s: learn the account: %w", c.ID, err)
@@ -147,7 +147,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*calgate.Connecto
 	if err := s.prepare(ctx, c, vendor); err != nil {
 		var ve *calgate.ValidationError
 		if errors.As(err, &ve) {
-			ve.Status = 400
+			ve.Malformed = true
 			return nil, ve
 		}
 		return nil, fmt.Errorf("connectors: %s: prepare the mapping: %w", c.ID, err)

@@ -299,7 +299,7 @@ func (t *Template) Parse(p Produced, defaultTZ string) (*calgate.Entry, error) {
 	if !errors.As(err, &ve) {
 		return nil, err
 	}
-	out := &calgate.ValidationError{Status: ve.Status}
+	out := &calgate.ValidationError{Malformed: ve.Malformed}
 	for _, fe := range ve.Errors {
 		name, msg := fe.Field, fe.Message
 		if l, ok := p.lookupLabel(name); ok {

@@ -93,7 +93,7 @@ func ParseTemplate(data []byte) (*Template, error) {
 	}
 	o, ok := decodeObject(data, "", errs)
 	if !ok {
-		errs.Status = 400
+		errs.Malformed = true
 		return nil, errs
 	}
 	if ve := calgate.CheckJSONText(data, ""); ve != nil {

@@ -284,7 +284,7 @@ func (s *Service) Deliveries(ctx context.Context, workspaceID, id string, f calg
 	switch f.Status {
 	case "", calgate.DeliveryPending, calgate.DeliverySucceeded, calgate.DeliveryFailed:
 	default:
-		return nil, "", &calgate.ValidationError{Status: 400, Errors: []calgate.FieldError{{Field: "status", Message: "must be pending, succeeded or failed"}}}
+		return nil, "", &calgate.ValidationError{Malformed: true, Errors: []calgate.FieldError{{Field: "status", Message: "must be pending, succeeded or failed"}}}
 	}
 	if _, err := s.o.Store.Webhook(ctx, workspaceID, id); err != nil {
 		return nil, "", err

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,13 +61,7 @@ func TestWebhookMatchesTypesAndFilter(t *testing.T) {
 }
 
 func TestSampleOfEveryEventTypeHasTheDeliveryShape(t *testing.T) {
-	s := New(Options{Data: func(ev *calgate.Event) json.RawMessage {
-		if ev.Entry == nil {
-			return ev.Data
-		}
-		b, _ := json.Marshal(map[string]any{"entry": map[string]any{"version": ev.Entry.Version}, "diff": ev.Diff})
-		return b
-	}})
+	s := New(Options{})
 	for _, typ := range calgate.AllEventTypes {
 		body, err := s.Sample(typ)
 		if err != nil {
@@ -79,6 +74,14 @@ func TestSampleOfEveryEventTypeHasTheDeliveryShape(t *testing.T) {
 		}
 		if err := json.Unmarshal(body, &m); err != nil || m.Type != string(typ) || m.Timestamp.IsZero() || len(m.Data) == 0 {
 			t.Errorf("Sample(%s) = %s (%v)", typ, body, err)
+		}
+		// Entry events carry the entry in its wire form and the diff, as
+		// the change feed shows them.
+		if strings.HasPrefix(string(typ), "entry.") {
+			entry, _ := m.Data["entry"].(map[string]any)
+			if m.Data["kind"] != "job" || entry["workstage"] != "Welding" || entry["id"] != "ent_sample" || m.Data["diff"] == nil {
+				t.Errorf("Sample(%s) data = %v", typ, m.Data)
+			}
 		}
 	}
 	if _, err := s.Sample("entry.exploded"); err == nil {

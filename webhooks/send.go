@@ -40,8 +40,9 @@ type Message struct {
 	Body []byte
 }
 
-// payload is the Standard Webhooks body shape.
-type payload struct {
+// Payload is the Standard Webhooks body of a message: the event type, its
+// time and its data (the event's wire data).
+type Payload struct {
 	Type      string    `json:"type"`
 	Timestamp time.Time `json:"timestamp"`
 	Data      any       `json:"data"`
@@ -51,7 +52,7 @@ type payload struct {
 // {"type": …, "timestamp": …, "data": …}, the timestamp in RFC 3339 UTC.
 func NewMessage(id, typ string, ts time.Time, data any) (Message, error) {
 	ts = ts.UTC()
-	body, err := json.Marshal(payload{Type: typ, Timestamp: ts, Data: data})
+	body, err := json.Marshal(Payload{Type: typ, Timestamp: ts, Data: data})
 	if err != nil {
 		return Message{}, fmt.Errorf("webhooks: encode message %s: %w", id, err)
 	}

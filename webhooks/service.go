@@ -50,9 +50,6 @@ type Options struct {
 	AllowPrivate bool
 	// Resolver looks up hosts at registration (nil: the system's).
 	Resolver *net.Resolver
-	// Data renders an event's data object, the same way the change feed
-	// does.
-	Data func(ev *calgate.Event) json.RawMessage
 	// Notify wakes the outbox dispatcher after an event is written.
 	Notify func()
 	Logger *slog.Logger
@@ -119,9 +116,6 @@ func New(o Options) *Service {
 	}
 	if o.Overdue <= 0 {
 		o.Overdue = 5 * time.Second
-	}
-	if o.Data == nil {
-		o.Data = func(ev *calgate.Event) json.RawMessage { return ev.Data }
 	}
 	return &Service{o: o, logger: o.Logger, slots: map[string]*slot{}, cache: map[string]cachedEndpoint{}}
 }
@@ -224,7 +218,7 @@ func (s *Service) retryDelay(next int) (time.Duration, bool) {
 
 // body builds the Standard Webhooks body of an event.
 func (s *Service) body(ev *calgate.Event) (json.RawMessage, error) {
-	m, err := NewMessage("", string(ev.Type), ev.CreatedAt, s.o.Data(ev))
+	m, err := NewMessage("", string(ev.Type), ev.CreatedAt, ev.WireData())
 	if err != nil {
 		return nil, err
 	}

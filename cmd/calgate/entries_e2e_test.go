@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	calgate "github.com/calgate/calgate"
+	"github.com/calgate/calgate/api"
 )
 
 func TestUpsertCreatesThenUpdatesThenIsUnchanged(t *testing.T) {
@@ -202,7 +203,7 @@ func TestWorkspacesNeverSeeEachOther(t *testing.T) {
 		ids := map[string]string{}
 		for _, k := range calgate.Kinds {
 			body := map[string]any{"external_id": "X-1", k.ResourceField(): "R", "start": "2025-01-01"}
-			ids[k.Route()] = decode(t, g.mustCall(t, http.StatusCreated, "POST", "/v1/"+k.Route(), body))["id"].(string)
+			ids[api.EntryCollection(k)] = decode(t, g.mustCall(t, http.StatusCreated, "POST", api.EntryPath(k), body))["id"].(string)
 		}
 		for route, id := range ids {
 			for _, c := range []struct{ method, path, body string }{

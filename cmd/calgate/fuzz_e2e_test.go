@@ -18,6 +18,7 @@ import (
 	"time"
 
 	calgate "github.com/calgate/calgate"
+	"github.com/calgate/calgate/api"
 )
 
 // FuzzHTTPWrites sends random and mutated bodies to every write route of
@@ -239,8 +240,8 @@ func (h *fuzzHarness) fixtures(f *testing.F, g *testGateway, local string) map[s
 		return m
 	}
 	for _, k := range calgate.Kinds {
-		e := create("/v1/"+k.Route(), fmt.Sprintf(`{"external_id":"FZ-%s","%s":"R","start":"2026-03-02 08:00:00","end":"2026-03-02 09:00:00"}`, k.Route(), k.ResourceField()))
-		ids[k.Route()] = e["id"].(string)
+		e := create(api.EntryPath(k), fmt.Sprintf(`{"external_id":"FZ-%s","%s":"R","start":"2026-03-02 08:00:00","end":"2026-03-02 09:00:00"}`, api.EntryCollection(k), k.ResourceField()))
+		ids[api.EntryCollection(k)] = e["id"].(string)
 	}
 	ids["feed"] = create("/v1/feeds", `{"name":"fixture"}`)["id"].(string)
 	ids["webhook"] = create("/v1/webhooks", `{"url":"$LOCAL/hook","events":["entry.*"]}`)["id"].(string)

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
-	calgate "github.com/calgate/calgate"
 	"github.com/calgate/calgate/api"
 	"github.com/calgate/calgate/outbound"
 	"github.com/calgate/calgate/webhooks"
@@ -50,7 +48,6 @@ func (a *app) wireWebhooks(ctx context.Context) error {
 		Sealer:       a.vault,
 		Client:       a.httpClient(outbound.DefaultMaxResponseBytes, timeout),
 		AllowPrivate: a.cfg.AllowPrivateTargets,
-		Data:         func(ev *calgate.Event) json.RawMessage { return api.ViewEvent(ev).Data },
 		Notify:       a.dispatcher.Notify,
 		Logger:       a.logger,
 		Metrics:      m,

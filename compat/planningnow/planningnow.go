@@ -83,10 +83,7 @@ func (p *Surface) fail(c *gin.Context, err error) {
 	case errors.As(err, &mbe):
 		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, problem{Error: "Request body too large", StatusCode: http.StatusRequestEntityTooLarge})
 	case errors.As(err, &ve):
-		status := ve.Status
-		if status == 0 {
-			status = http.StatusUnprocessableEntity
-		}
+		status := api.InvalidStatus(ve)
 		c.AbortWithStatusJSON(status, problem{Error: ve.Error(), StatusCode: status, Errors: ve.Errors})
 	case errors.Is(err, calgate.ErrNotFound):
 		c.AbortWithStatusJSON(http.StatusNotFound, problem{Error: "Order not found", StatusCode: http.StatusNotFound})
@@ -154,7 +151,7 @@ func (p *Surface) body(c *gin.Context) (map[string]any, bool) {
 	}
 	m, err := compat.DecodeObject(data)
 	if err != nil {
-		p.fail(c, &calgate.ValidationError{Status: http.StatusBadRequest, Errors: []calgate.FieldError{{Field: "body", Message: err.Error()}}})
+		p.fail(c, &calgate.ValidationError{Malformed: true, Errors: []calgate.FieldError{{Field: "body", Message: err.Error()}}})
 		return nil, false
 	}
 	return m, true

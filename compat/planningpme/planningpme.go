@@ -100,7 +100,7 @@ func (p *Surface) export(c *gin.Context) {
 	if raw := c.Query("since"); raw != "" {
 		t, err := calgate.ParseSince(raw)
 		if err != nil {
-			p.srv.Fail(c, &calgate.ValidationError{Status: http.StatusBadRequest, Errors: []calgate.FieldError{{Field: "since", Message: err.Error()}}})
+			p.srv.Fail(c, &calgate.ValidationError{Malformed: true, Errors: []calgate.FieldError{{Field: "since", Message: err.Error()}}})
 			return
 		}
 		since = t

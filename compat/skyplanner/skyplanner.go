@@ -133,7 +133,7 @@ func includeArchived(c *gin.Context) (bool, error) {
 	}
 	b, err := strconv.ParseBool(raw)
 	if err != nil {
-		return false, &calgate.ValidationError{Status: http.StatusBadRequest, Errors: []calgate.FieldError{{Field: "include_archived", Message: "must be true or false"}}}
+		return false, &calgate.ValidationError{Malformed: true, Errors: []calgate.FieldError{{Field: "include_archived", Message: "must be true or false"}}}
 	}
 	return b, nil
 }
@@ -214,7 +214,7 @@ func (p *Surface) body(c *gin.Context, r resource) (map[string]any, bool) {
 	}
 	m, err := compat.DecodeObject(data)
 	if err != nil {
-		p.srv.Fail(c, &calgate.ValidationError{Status: http.StatusBadRequest, Errors: []calgate.FieldError{{Field: "body", Message: err.Error()}}})
+		p.srv.Fail(c, &calgate.ValidationError{Malformed: true, Errors: []calgate.FieldError{{Field: "body", Message: err.Error()}}})
 		return nil, false
 	}
 	return m, true
