@@ -2,6 +2,7 @@ package console
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,12 +15,20 @@ import (
 const maxFeeds = 500
 
 type feedsData struct {
-	Feeds   []feeds.View
+	Feeds   []feedRow
 	Created string // id of the feed just created or rotated
 	Form    feedForm
 	Errors  []calgate.FieldError
 	Kinds   []kindBox
 	States  []kindBox
+}
+
+// feedRow is a feed with its webcal:// link, which the feeds service
+// builds from the gateway's public URL and the feed's token; html/template
+// would otherwise refuse the scheme.
+type feedRow struct {
+	feeds.View
+	Webcal template.URL
 }
 
 // feedForm is the filter form as typed, shown again after an error.
@@ -39,7 +48,9 @@ func (c *Console) showFeeds(w http.ResponseWriter, r *http.Request, v *visit, st
 		c.fail(w, r, v, err)
 		return
 	}
-	d.Feeds = list
+	for _, f := range list {
+		d.Feeds = append(d.Feeds, feedRow{View: f, Webcal: webcalURL(f.WebcalURL)})
+	}
 	checked := func(name, value string) bool {
 		for _, x := range r.PostForm[name] {
 			if x == value {
@@ -55,6 +66,15 @@ func (c *Console) showFeeds(w http.ResponseWriter, r *http.Request, v *visit, st
 		d.States = append(d.States, kindBox{Kind: string(s), Label: string(s), Checked: checked("statuses", string(s))})
 	}
 	c.render(w, r, status, "feeds", v, d)
+}
+
+// webcalURL passes a webcal:// URL without quotes, brackets or spaces as
+// a trusted link; anything else gives no link.
+func webcalURL(s string) template.URL {
+	if strings.HasPrefix(s, "webcal://") && !strings.ContainsAny(s, "\"'<> ") {
+		return template.URL(s)
+	}
+	return ""
 }
 
 // splitList reads a comma-separated list, dropping empty items.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -165,7 +166,7 @@ func TestConsoleFeedRotationAndWebhookActions(t *testing.T) {
 	feed := decode(t, g.mustCall(t, http.StatusCreated, "POST", "/v1/feeds", map[string]any{"name": "rotating"}))
 	oldPath := strings.TrimPrefix(feed["url"].(string), g.app.cfg.PublicURL)
 	status, body := v.post("/console/feeds/"+feed["id"].(string)+"/rotate", url.Values{"csrf": {csrf}})
-	if status != http.StatusOK || strings.Contains(body, feed["url"].(string)) || !strings.Contains(body, "webcal://") {
+	if status != http.StatusOK || strings.Contains(body, feed["url"].(string)) || !strings.Contains(body, `href="webcal://`) {
 		t.Fatalf("rotate: %d", status)
 	}
 	if status, _, _ := g.call(t, "GET", oldPath, nil); status != http.StatusNotFound {
@@ -187,7 +188,7 @@ func TestConsoleFeedRotationAndWebhookActions(t *testing.T) {
 	}
 	status, body = v.post("/console/webhooks/"+id+"/rotate", url.Values{"csrf": {csrf}})
 	secrets := decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/webhooks/"+id+"/secret", nil))
-	if status != http.StatusOK || !strings.Contains(body, secrets["secret"].(string)) || len(secrets["secrets"].([]any)) != 2 {
+	if status != http.StatusOK || !strings.Contains(html.UnescapeString(body), `value="`+secrets["secret"].(string)+`"`) || len(secrets["secrets"].([]any)) != 2 {
 		t.Fatalf("rotate: %d, secrets %v", status, secrets)
 	}
 	g.mustCall(t, http.StatusOK, "PATCH", "/v1/webhooks/"+id, map[string]any{"disabled": true})
