@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	calgate "github.com/calgate/calgate"
@@ -117,14 +118,19 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// Mount returns a handler that serves the console under Prefix and
-// everything else with next.
+// Mount returns a handler that serves the console under Prefix and passes
+// every other request to next untouched.
 func (c *Console) Mount(next http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle(Prefix, c)
-	mux.Handle("/console", http.RedirectHandler(Prefix, http.StatusMovedPermanently))
-	mux.Handle("/", next)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/console":
+			http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
+		case strings.HasPrefix(r.URL.Path, Prefix):
+			c.ServeHTTP(w, r)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
 }
 
 func (c *Console) routes() {

@@ -265,13 +265,28 @@ func TestTheEntryPageShowsItsHistoryAsADiff(t *testing.T) {
 
 func TestTheAPIIsServedBesideTheConsole(t *testing.T) {
 	f := newFixture(t)
-	resp, err := http.Get(f.srv.URL + "/v1/jobs")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// Every path outside /console/ reaches the API as it was sent, even one
+	// a ServeMux would clean and redirect.
+	for _, path := range []string{"/v1/jobs", "/v1//jobs", "/consoles", "/v1/../console/x"} {
+		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
+		req.URL.Opaque = path
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTeapot || resp.Header.Get("Content-Security-Policy") != "" {
+			t.Errorf("%s: %d, want the API's answer without the console's headers", path, resp.StatusCode)
+		}
+	}
+	resp, err := noFollow.Get(f.srv.URL + "/console")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusTeapot || resp.Header.Get("Content-Security-Policy") != "" {
-		t.Fatalf("/v1/jobs: %d, want the API's answer without the console's headers", resp.StatusCode)
+	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != Prefix {
+		t.Errorf("/console: %d to %q, want a redirect to %s", resp.StatusCode, resp.Header.Get("Location"), Prefix)
 	}
 }
 
