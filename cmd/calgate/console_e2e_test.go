@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"html"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -218,5 +220,35 @@ func TestConsoleShowsAFailedPullOnImportsAndHealth(t *testing.T) {
 	}
 	if _, body := v.get("/console/health"); !strings.Contains(body, "Scheduled pull") || !strings.Contains(body, "nightly bookings") {
 		t.Fatalf("health does not list the failed pull:\n%s", body)
+	}
+}
+
+func TestConsoleImportsAnExcelWorkbook(t *testing.T) {
+	g := startGateway(t, engines()[0])
+	g.mustCall(t, http.StatusCreated, "POST", "/v1/templates", []byte(csvTemplate))
+	v := signInConsole(t, g.URL, g.Token)
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for k, val := range map[string]string{"csrf": v.csrf("/console/imports"), "template": "shop-bookings", "sheet": "Bookings"} {
+		w.WriteField(k, val)
+	}
+	fw, _ := w.CreateFormFile("file", "bookings.xlsx")
+	fw.Write(readTestdata(t, "bookings-two-sheets.xlsx"))
+	w.Close()
+	req, _ := http.NewRequest(http.MethodPost, g.URL+"/console/imports", &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Origin", g.URL)
+	resp, err := v.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "2 created") || !strings.Contains(string(page), "0 failed") {
+		t.Fatalf("Excel upload: %d\n%s", resp.StatusCode, page)
+	}
+	list := decode(t, g.mustCall(t, http.StatusOK, http.MethodGet, "/v1/reservations?source=shop", nil))
+	if items, _ := list["items"].([]any); len(items) != 2 {
+		t.Fatalf("%d entries after the upload, want 2", len(items))
 	}
 }
