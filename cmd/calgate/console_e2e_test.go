@@ -10,7 +10,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // consoleVisitor is an HTTP client with cookies signed in to the console,
@@ -250,5 +252,38 @@ func TestConsoleImportsAnExcelWorkbook(t *testing.T) {
 	list := decode(t, g.mustCall(t, http.StatusOK, http.MethodGet, "/v1/reservations?source=shop", nil))
 	if items, _ := list["items"].([]any); len(items) != 2 {
 		t.Fatalf("%d entries after the upload, want 2", len(items))
+	}
+}
+
+func TestConsoleReplaysFailedDeliveriesSinceATime(t *testing.T) {
+	fastRetries(t)
+	g := startGateway(t, engines()[0])
+	var mu sync.Mutex
+	healthy := false
+	rcv := newHookReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !healthy {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	})
+	id, _ := createWebhook(t, g, rcv.srv.URL, "entry.created")
+	postJob(t, g, "J-1")
+	postJob(t, g, "J-2")
+	eventually(t, "both deliveries to fail", func() bool { return len(deliveries(t, g, id, "?status=failed")) == 2 })
+	mu.Lock()
+	healthy = true
+	mu.Unlock()
+	v := signInConsole(t, g.URL, g.Token)
+	// The form's time is in the workspace's zone (Europe/Berlin).
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	since := time.Now().Add(-time.Hour).In(berlin).Format("2006-01-02T15:04")
+	status, body := v.post("/console/webhooks/"+id+"/replay", url.Values{"csrf": {v.csrf("/console/webhooks/" + id)}, "since": {since}})
+	if status != http.StatusOK || !strings.Contains(body, "were sent again") {
+		t.Fatalf("replay: %d", status)
+	}
+	eventually(t, "both deliveries to succeed", func() bool { return len(deliveries(t, g, id, "?status=succeeded")) == 2 })
+	if status, body = v.post("/console/webhooks/"+id+"/replay", url.Values{"csrf": {v.csrf("/console/webhooks/" + id)}, "since": {"yesterday"}}); status != http.StatusUnprocessableEntity || !strings.Contains(body, "since") {
+		t.Fatalf("replay with a bad time: %d, want 422 naming since", status)
 	}
 }
