@@ -253,7 +253,7 @@ func TestTheEntryPageShowsItsHistoryAsADiff(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("entry: %d", status)
 	}
-	for _, want := range []string{"Version 2 · entry.rescheduled", "Version 1 · entry.created", "<del>frame A</del>", "<ins>frame B</ins>", "by planner"} {
+	for _, want := range []string{"Version 2 · entry.rescheduled", "Version 1 · entry.created", "<del>frame A</del>", "<ins>frame B</ins>", "CET · by planner"} { // times in the workspace's zone
 		if !strings.Contains(body, want) {
 			t.Fatalf("entry page lacks %q:\n%s", want, body)
 		}

@@ -19,20 +19,26 @@ type pages struct {
 }
 
 var funcs = template.FuncMap{
-	"when": func(t any) string {
+	// when shows a time in the workspace's zone; "—" for none.
+	"when": func(loc *time.Location, t any) string {
+		var at time.Time
 		switch v := t.(type) {
 		case time.Time:
-			if v.IsZero() {
-				return "—"
-			}
-			return v.Format("2006-01-02 15:04:05 MST")
+			at = v
 		case *time.Time:
-			if v == nil || v.IsZero() {
-				return "—"
+			if v != nil {
+				at = *v
 			}
-			return v.Format("2006-01-02 15:04:05 MST")
+		default:
+			return fmt.Sprint(t)
 		}
-		return fmt.Sprint(t)
+		if at.IsZero() {
+			return "—"
+		}
+		if loc == nil {
+			loc = time.UTC
+		}
+		return at.In(loc).Format("2006-01-02 15:04:05 MST")
 	},
 	"join": func(list any) string {
 		switch v := list.(type) {
@@ -84,7 +90,9 @@ type frame struct {
 	Admin     bool
 	Workspace string
 	Sections  sections
-	Data      any
+	// Loc is the workspace's time zone, in which times are shown.
+	Loc  *time.Location
+	Data any
 }
 
 // sections says which optional sections the console has.
@@ -103,6 +111,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if v != nil {
 		f.CSRF, f.User, f.Admin = v.session.CSRF, v.principal.Token.User, v.principal.Token.Admin
 		f.Workspace = v.principal.Workspace.Name
+		f.Loc = zoneOf(&v.principal.Workspace)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", f); err != nil {
