@@ -10,6 +10,7 @@ import (
 	"time"
 
 	calgate "github.com/calgate/calgate"
+	"github.com/calgate/calgate/connectors"
 	"github.com/calgate/calgate/feeds"
 	"github.com/calgate/calgate/imports"
 	"github.com/calgate/calgate/webhooks"
@@ -40,6 +41,8 @@ type Deps struct {
 	Feeds    *feeds.Service
 	Webhooks *webhooks.Service
 	Imports  *imports.Service
+	// Connectors links third-party applications (optional).
+	Connectors *connectors.Service
 	// QueueDepth reports the tasks waiting in the queue (optional).
 	QueueDepth func() (int, error)
 	Logger     *slog.Logger
@@ -167,6 +170,11 @@ func (c *Console) routes() {
 	if c.Imports != nil {
 		page("GET /console/imports", c.importsPage)
 		page("POST /console/imports", c.runImport)
+	}
+	if c.Connectors != nil {
+		page("GET /console/connectors", c.connectors)
+		page("GET /console/connectors/{id}", c.connector)
+		page("POST /console/connectors/{id}/authorize", c.authorizeConnector)
 	}
 }
 

@@ -127,6 +127,10 @@ scan:
 		c.fail(w, r, v, err)
 		return
 	}
+	if err := c.failingConnectors(r, ws, &d); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
 	if done := d.Delivered + d.DeliveryFailed; done > 0 {
 		d.SuccessRate = fmt.Sprintf("%.1f%%", float64(d.Delivered)*100/float64(done))
 	} else {

@@ -96,7 +96,7 @@ type frame struct {
 }
 
 // sections says which optional sections the console has.
-type sections struct{ Feeds, Webhooks, Imports bool }
+type sections struct{ Feeds, Webhooks, Imports, Connectors bool }
 
 // render writes a page with the layout; v is nil on the sign-in page.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page string, v *visit, data any) {
@@ -107,7 +107,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 		return
 	}
 	f := frame{Title: page, Page: page, Data: data,
-		Sections: sections{Feeds: c.Feeds != nil, Webhooks: c.Webhooks != nil, Imports: c.Imports != nil}}
+		Sections: sections{Feeds: c.Feeds != nil, Webhooks: c.Webhooks != nil, Imports: c.Imports != nil, Connectors: c.Connectors != nil}}
 	if v != nil {
 		f.CSRF, f.User, f.Admin = v.session.CSRF, v.principal.Token.User, v.principal.Token.Admin
 		f.Workspace = v.principal.Workspace.Name

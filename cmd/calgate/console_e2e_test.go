@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/calgate/calgate/connectors/quickbooks/qbotest"
 )
 
 // consoleVisitor is an HTTP client with cookies signed in to the console,
@@ -285,5 +287,50 @@ func TestConsoleReplaysFailedDeliveriesSinceATime(t *testing.T) {
 	eventually(t, "both deliveries to succeed", func() bool { return len(deliveries(t, g, id, "?status=succeeded")) == 2 })
 	if status, body = v.post("/console/webhooks/"+id+"/replay", url.Values{"csrf": {v.csrf("/console/webhooks/" + id)}, "since": {"yesterday"}}); status != http.StatusUnprocessableEntity || !strings.Contains(body, "since") {
 		t.Fatalf("replay with a bad time: %d, want 422 naming since", status)
+	}
+}
+
+func TestConsoleConnectsAConnectorAndShowsItsCallLog(t *testing.T) {
+	qb := startQuickBooks(t, qbotest.Options{})
+	g := startGateway(t, engines()[0])
+	created := decode(t, g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/connectors", map[string]any{
+		"type": "quickbooks", "name": "Books", "filter": map[string]any{"kinds": []string{"reservation"}},
+		"mapping": map[string]any{"item_id": "1", "unit_price": 40}}))
+	id := created["id"].(string)
+	v := signInConsole(t, g.URL, g.Token)
+	if _, body := v.get("/console/connectors"); !strings.Contains(body, "Books") || !strings.Contains(body, "pending") {
+		t.Fatalf("the connectors page does not list the pending connector:\n%s", body)
+	}
+	status, body := v.post("/console/connectors/"+id+"/authorize", url.Values{"csrf": {v.csrf("/console/connectors/" + id)}})
+	m := regexp.MustCompile(`id="authorize-link" href="([^"]+)"`).FindStringSubmatch(body)
+	if status != http.StatusOK || m == nil {
+		t.Fatalf("connect: %d, no link to the consent page:\n%s", status, body)
+	}
+	link := html.UnescapeString(m[1])
+	if !strings.HasPrefix(link, qb.AuthURL()) {
+		t.Fatalf("consent link %q, want the application's authorize URL", link)
+	}
+	consent(t, g, link)
+	if _, body = v.get("/console/connectors/" + id); !strings.Contains(body, `id="connector-state">connected<`) {
+		t.Fatalf("after consent the page shows:\n%s", body)
+	}
+	g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/reservations", booking("B-1", "Stay", "confirmed"))
+	eventually(t, "the invoice", func() bool { return len(qb.Documents()) == 1 })
+	eventually(t, "the call log", func() bool {
+		_, body = v.get("/console/connectors/" + id)
+		return strings.Contains(body, "create invoice")
+	})
+	// The application refuses the credentials: health lists the connector.
+	qb.ExpireAccessTokens()
+	qb.RevokeRefreshTokens()
+	g.mustCall(t, http.StatusCreated, http.MethodPost, "/v1/reservations", booking("B-2", "Stay", "confirmed"))
+	eventually(t, "the connector to need a new authorization", func() bool { return connectorState(t, g, id)["state"] == "needs_reauth" })
+	if _, body = v.get("/console/health"); !strings.Contains(body, "Books (quickbooks)") || !strings.Contains(body, "needs_reauth") {
+		t.Fatalf("health does not list the disconnected connector:\n%s", body)
+	}
+	// Another workspace's connector is not found.
+	other := signInConsole(t, g.URL, g.newWorkspaceToken(t, "other"))
+	if status, _ := other.get("/console/connectors/" + id); status != http.StatusNotFound {
+		t.Fatalf("a foreign connector: %d, want 404", status)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/calgate/calgate/connectors"
 	"github.com/calgate/calgate/console"
 	"github.com/calgate/calgate/feeds"
 	"github.com/calgate/calgate/webhooks"
@@ -13,9 +14,10 @@ import (
 // consoleParts are the services the web console shows, kept as the
 // capabilities wire themselves, and the console built from them.
 type consoleParts struct {
-	feeds    *feeds.Service
-	webhooks *webhooks.Service
-	console  *console.Console
+	feeds      *feeds.Service
+	webhooks   *webhooks.Service
+	connectors *connectors.Service
+	console    *console.Console
 }
 
 // wireConsole builds the web console (served at /console/ by the
@@ -27,6 +29,7 @@ func (a *app) wireConsole(ctx context.Context) error {
 		Feeds:      a.parts.feeds,
 		Webhooks:   a.parts.webhooks,
 		Imports:    a.imports,
+		Connectors: a.parts.connectors,
 		QueueDepth: a.queue.Depth,
 		Logger:     a.logger,
 		PublicURL:  a.cfg.PublicURL,
