@@ -298,6 +298,8 @@ func TestConsoleInABrowser(t *testing.T) {
 		if !strings.HasPrefix(feedURL, g.app.cfg.PublicURL+"/feeds/") {
 			t.Fatalf("feed URL %q", feedURL)
 		}
+		p.do("copy the URL", chromedp.Click(chromedp.CSS("tr.new button.copy")))
+		eventually(t, "the copy button to say it copied", func() bool { return p.text("tr.new button.copy") == "Copied" })
 		p.checkLabels()
 		p.shot("feed-created")
 		resp, err := http.Get(g.URL + strings.TrimPrefix(feedURL, g.app.cfg.PublicURL))
