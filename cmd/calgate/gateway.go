@@ -47,6 +47,8 @@ type app struct {
 	// imports runs imports and exports; the compatibility surfaces
 	// translate into it.
 	imports *imports.Service
+	// parts holds what the web console needs (wire_console.go).
+	parts consoleParts
 }
 
 func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
@@ -96,7 +98,7 @@ func (a *app) register(ctx context.Context) error {
 		return err
 	})
 	for _, wire := range []func(context.Context) error{a.wireFeeds, a.wireWebhooks, a.wireSync, a.wireSubscriptions, a.wireImports,
-		a.wireConnectors, a.wirePlanningPME, a.wirePlanningNow, a.wireSkyplanner} {
+		a.wireConnectors, a.wirePlanningPME, a.wirePlanningNow, a.wireSkyplanner, a.wireConsole} {
 		if err := wire(ctx); err != nil {
 			return err
 		}
@@ -226,7 +228,7 @@ func (a *app) run(ctx context.Context, roles role, ready chan<- string) error {
 	addr, handler := a.cfg.Addr, http.Handler(nil)
 	switch {
 	case roles&roleAPI != 0:
-		handler = a.server.Handler()
+		handler = a.withConsole(a.server.Handler())
 	case a.cfg.WorkerAddr != "":
 		// A worker alone serves its health and metrics (webhook and
 		// CalDAV metrics are recorded only where tasks run).

@@ -121,6 +121,7 @@ func (a *app) wireConnectors(ctx context.Context) error {
 		APIURL: env("CALGATE_MICROSOFT_API_URL", ""), Scopes: env("CALGATE_MICROSOFT_SCOPES", ""),
 	}))
 	svc.Register(a.queue)
+	a.parts.connectors = svc
 	a.server.Add(a.server.ConnectorRoutes(svc)...)
 	a.server.Add(a.server.ConnectorOptionRoutes(svc)...)
 	a.server.AddSchemas(api.ConnectorSchemas(svc.Types()))

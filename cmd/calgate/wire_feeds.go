@@ -28,6 +28,7 @@ func (a *app) wireFeeds(ctx context.Context) error {
 	svc := feeds.New(a.store, cache, a.queue, a.vault, feeds.Options{
 		PublicURL: a.cfg.PublicURL, Refresh: refresh, Logger: a.logger,
 	})
+	a.parts.feeds = svc
 	a.queue.AddDestination(svc.Destination())
 	a.queue.HandleJob(feeds.JobRender, feeds.RenderPolicy(), svc.HandleRender)
 	a.server.Add(a.server.FeedsRoutes(svc)...)

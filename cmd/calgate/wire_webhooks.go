@@ -57,6 +57,7 @@ func (a *app) wireWebhooks(ctx context.Context) error {
 		Timeout:      timeout,
 		Overdue:      max(sweep, time.Second),
 	})
+	a.parts.webhooks = svc
 	svc.Register(a.queue, sweep)
 	a.server.Add(a.server.WebhookRoutes(svc)...)
 	a.server.AddSchemas(api.WebhookSchemas())
