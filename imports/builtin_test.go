@@ -63,7 +63,7 @@ func mapFile(t *testing.T, name, file, tz string) (map[string]*calgate.Entry, ma
 }
 
 func TestPlanningNowOrderMakesOneProductionWindowPerScheduledTask(t *testing.T) {
-	entries, skipped := mapFile(t, "planningnow-order", "testdata/planningnow-order.json", "Europe/Berlin")
+	entries, skipped := mapFile(t, "planningnow-order", "../testdata/imports/planningnow-order.json", "Europe/Berlin")
 	if len(entries) != 3 || len(skipped) != 1 {
 		t.Fatalf("entries %d skipped %v", len(entries), skipped)
 	}
@@ -154,7 +154,7 @@ func TestPlanningNowOrderListUsesEachOrdersNumber(t *testing.T) {
 }
 
 func TestSkyplannerOrderMakesOneJobPerScheduledProcessStep(t *testing.T) {
-	entries, skipped := mapFile(t, "skyplanner-order", "testdata/skyplanner-order.json", "Europe/Helsinki")
+	entries, skipped := mapFile(t, "skyplanner-order", "../testdata/imports/skyplanner-order.json", "Europe/Helsinki")
 	if len(entries) != 1 || len(skipped) != 2 || skipped["order_items[1].jobs[0]"] == "" {
 		t.Fatalf("entries %v skipped %v", entries, skipped)
 	}
@@ -178,7 +178,7 @@ func TestSkyplannerOrderMakesOneJobPerScheduledProcessStep(t *testing.T) {
 
 func TestPlanyoTemplateReadsACSVReport(t *testing.T) {
 	tp, _ := LookupBuiltin("planyo-reservations")
-	f, err := os.Open("testdata/planyo-reservations.csv")
+	f, err := os.Open("../testdata/imports/planyo-reservations.csv")
 	if err != nil {
 		t.Fatal(err)
 	}

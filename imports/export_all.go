@@ -64,7 +64,7 @@ func (s *Service) ExportTemplate(ctx context.Context, workspaceID, name string) 
 func (s *Service) ExportEach(ctx context.Context, workspaceID string, t *Template, since time.Time, fn func(map[string]any) error) error {
 	cursor := ""
 	for {
-		entries, next, err := s.o.Store.Entries(ctx, workspaceID, exportFilter(t, since, cursor, 1000))
+		entries, next, err := s.d.Store.Entries(ctx, workspaceID, exportFilter(t, since, cursor, 1000))
 		if err != nil {
 			return err
 		}

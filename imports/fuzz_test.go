@@ -35,7 +35,7 @@ func FuzzParseTemplate(f *testing.F) {
 }
 
 func FuzzMapJSON(f *testing.F) {
-	data, err := os.ReadFile("testdata/planningnow-order.json")
+	data, err := os.ReadFile("../testdata/imports/planningnow-order.json")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func FuzzMapJSON(f *testing.F) {
 }
 
 func FuzzCSVReader(f *testing.F) {
-	data, err := os.ReadFile("testdata/planyo-reservations.csv")
+	data, err := os.ReadFile("../testdata/imports/planyo-reservations.csv")
 	if err != nil {
 		f.Fatal(err)
 	}

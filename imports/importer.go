@@ -458,7 +458,7 @@ func (r *importRun) flush(ctx context.Context, b batch) error {
 	results := make([]*calgate.ItemResult, len(chunk))
 	stopped := false
 	if len(items) > 0 || len(b.documents) > 0 || len(records) > 0 {
-		res, err := r.s.o.Store.Upsert(ctx, r.ws.ID, r.actor, items, calgate.UpsertOptions{Simulate: r.opts.Simulate, Verbose: true,
+		res, err := r.s.d.Store.Upsert(ctx, r.ws.ID, r.actor, items, calgate.UpsertOptions{Simulate: r.opts.Simulate, Verbose: true,
 			StopOnError: r.opts.StopOnError, Documents: b.documents, Records: records})
 		if err != nil {
 			return fmt.Errorf("imports: %s: %w", r.t.Name, err)
@@ -551,7 +551,7 @@ func (r *importRun) filterSwitches(ctx context.Context, chunk []pending) error {
 	}
 	exists := map[scope]map[string]bool{}
 	for k, ids := range byScope {
-		m, err := r.s.o.Store.ExistingExternalIDs(ctx, r.ws.ID, k.kind, k.source, ids)
+		m, err := r.s.d.Store.ExistingExternalIDs(ctx, r.ws.ID, k.kind, k.source, ids)
 		if err != nil {
 			return fmt.Errorf("imports: %s: %w", r.t.Name, err)
 		}
@@ -586,7 +586,7 @@ func (r *importRun) finish(ctx context.Context) (*Report, error) {
 		default:
 			for src := range r.sources {
 				keep := func(ext string) bool { _, ok := r.seen[src+"\x00"+ext]; return ok }
-				res, err := r.s.o.Store.ArchiveMissing(ctx, r.ws.ID, r.actor, calgate.SyncScope{Kind: r.t.Kind, Source: src}, keep,
+				res, err := r.s.d.Store.ArchiveMissing(ctx, r.ws.ID, r.actor, calgate.SyncScope{Kind: r.t.Kind, Source: src}, keep,
 					r.opts.Simulate, r.opts.Verbose)
 				if err != nil {
 					return nil, fmt.Errorf("imports: %s: %w", r.t.Name, err)
@@ -601,7 +601,7 @@ func (r *importRun) finish(ctx context.Context) (*Report, error) {
 		}
 	}
 	if !r.opts.Simulate && r.rep.Created+r.rep.Updated+r.rep.Archived > 0 {
-		r.s.o.Notify()
+		r.s.d.Notify()
 	}
 	if r.opts.Progress != nil {
 		r.opts.Progress(r.rep.Records)

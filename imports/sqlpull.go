@@ -127,7 +127,7 @@ func mysqlConfig(raw string, timeout time.Duration) (*mysql.Config, error) {
 // openDatabase opens one connection to the pull's database through the
 // outbound dialer.
 func (s *Service) openDatabase(engine, dsn string, timeout time.Duration) (*sql.DB, error) {
-	dial := outbound.Dialer(s.o.AllowPrivate, s.o.Resolver, 10*time.Second)
+	dial := outbound.Dialer(s.o.AllowPrivate, s.d.Resolver, 10*time.Second)
 	var db *sql.DB
 	switch engine {
 	case EnginePostgres:
@@ -170,7 +170,7 @@ func (s *Service) applyDatabase(p *calgate.PullImport, in *DatabaseInput, errs *
 		if err != nil {
 			errs.Add("database.dsn", "%v", err)
 		} else {
-			d.Engine, d.Host, d.SealedDSN = engine, host, s.o.Sealer.Seal([]byte(strings.TrimSpace(*in.DSN)))
+			d.Engine, d.Host, d.SealedDSN = engine, host, s.d.Sealer.Seal([]byte(strings.TrimSpace(*in.DSN)))
 			reset = true
 		}
 	} else if d.SealedDSN == "" {
@@ -249,7 +249,7 @@ func (r *sqlRows) Next() (Row, error) {
 // column or read no row).
 func (s *Service) queryDatabase(ctx context.Context, p *calgate.PullImport) (*sqlRows, *calgate.PullCursor, bool, error) {
 	d := p.Database
-	dsn, err := s.o.Sealer.Open(d.SealedDSN)
+	dsn, err := s.d.Sealer.Open(d.SealedDSN)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("the stored DSN cannot be decrypted (was the secret key changed?): %w", err)
 	}

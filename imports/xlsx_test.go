@@ -121,7 +121,7 @@ func TestXLSXReaderRefusesWhatIsNotAWorkbook(t *testing.T) {
 }
 
 func TestXLSXReaderReadsTheNamedSheet(t *testing.T) {
-	book, err := os.ReadFile("testdata/bookings-two-sheets.xlsx")
+	book, err := os.ReadFile("../testdata/imports/bookings-two-sheets.xlsx")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,13 +60,13 @@ func TestWebhookMatchesTypesAndFilter(t *testing.T) {
 }
 
 func TestSampleOfEveryEventTypeHasTheDeliveryShape(t *testing.T) {
-	s := New(Options{Data: func(ev *calgate.Event) json.RawMessage {
+	s := New(Deps{Data: func(ev *calgate.Event) json.RawMessage {
 		if ev.Entry == nil {
 			return ev.Data
 		}
 		b, _ := json.Marshal(map[string]any{"entry": map[string]any{"version": ev.Entry.Version}, "diff": ev.Diff})
 		return b
-	}})
+	}}, Options{})
 	for _, typ := range calgate.AllEventTypes {
 		body, err := s.Sample(typ)
 		if err != nil {
@@ -87,7 +87,7 @@ func TestSampleOfEveryEventTypeHasTheDeliveryShape(t *testing.T) {
 }
 
 func TestAcquireLimitsCallsPerEndpoint(t *testing.T) {
-	s := New(Options{Concurrency: 2})
+	s := New(Deps{}, Options{Concurrency: 2})
 	ctx := context.Background()
 	r1, ok1 := s.acquire(ctx, "wh_a", 0)
 	r2, ok2 := s.acquire(ctx, "wh_a", 0)
@@ -110,7 +110,7 @@ func TestAcquireLimitsCallsPerEndpoint(t *testing.T) {
 }
 
 func TestRetryScaleShortensTheSchedule(t *testing.T) {
-	s := New(Options{RetryScale: 0.001})
+	s := New(Deps{}, Options{RetryScale: 0.001})
 	d, ok := s.retryDelay(4)
 	if !ok || d < 1440*time.Millisecond || d > 2160*time.Millisecond {
 		t.Errorf("retryDelay(4) = %v, %v; want 30 min × 0.001 ± 20%%", d, ok)
