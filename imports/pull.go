@@ -20,6 +20,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/imports/template"
 	"github.com/calgate/calgate/outbound"
 )
 
@@ -133,7 +134,7 @@ func queryValues(raw json.RawMessage) (url.Values, error) {
 	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return url.Values{}, nil
 	}
-	v, err := decodeValue(raw)
+	v, err := template.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +282,7 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 		}
 		p.SinceFormat = *in.SinceFormat
 	}
-	var t *Template
+	var t *template.Template
 	if in.Template != nil {
 		var err error
 		if calgate.TextProblem(*in.Template, false) != "" || len(*in.Template) > calgate.MaxNameLength {
@@ -294,7 +295,7 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 			errs.Add("template", "no template named %q", *in.Template)
 		case err != nil:
 			return err
-		case t.Direction != Import:
+		case t.Direction != template.Import:
 			errs.Add("template", "%q is an export template", *in.Template)
 		case p.Database != nil && !t.Tabular:
 			errs.Add("template", "%q maps JSON records; a database pull needs a template that reads rows (columns)", *in.Template)

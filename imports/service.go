@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/imports/template"
 )
 
 // Limits and defaults of the import service.
@@ -106,24 +107,24 @@ func (s *Service) now() time.Time { return s.o.Now().UTC().Truncate(time.Microse
 
 // TemplateInfo is a template as lists and reads show it.
 type TemplateInfo struct {
-	Name        string       `json:"name"`
-	Description string       `json:"description"`
-	Kind        calgate.Kind `json:"kind"`
-	Direction   Direction    `json:"direction"`
-	Tabular     bool         `json:"tabular"`
-	Builtin     bool         `json:"builtin"`
+	Name        string             `json:"name"`
+	Description string             `json:"description"`
+	Kind        calgate.Kind       `json:"kind"`
+	Direction   template.Direction `json:"direction"`
+	Tabular     bool               `json:"tabular"`
+	Builtin     bool               `json:"builtin"`
 	// Template is the document (only when one template is read).
-	Template  *Template  `json:"template,omitempty"`
-	CreatedAt *time.Time `json:"created_at,omitempty"`
-	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+	Template  *template.Template `json:"template,omitempty"`
+	CreatedAt *time.Time         `json:"created_at,omitempty"`
+	UpdatedAt *time.Time         `json:"updated_at,omitempty"`
 }
 
-func info(t *Template, builtin bool) TemplateInfo {
+func info(t *template.Template, builtin bool) TemplateInfo {
 	return TemplateInfo{Name: t.Name, Description: t.Description, Kind: t.Kind, Direction: t.Direction, Tabular: t.Tabular, Builtin: builtin}
 }
 
 func isBuiltin(name string) bool {
-	for _, n := range BuiltinNames() {
+	for _, n := range template.BuiltinNames() {
 		if n == name {
 			return true
 		}
@@ -134,8 +135,8 @@ func isBuiltin(name string) bool {
 // Templates lists the built-in templates, then the workspace's, by name.
 func (s *Service) Templates(ctx context.Context, workspaceID string) ([]TemplateInfo, error) {
 	out := []TemplateInfo{}
-	builtins := Builtin()
-	for _, name := range BuiltinNames() {
+	builtins := template.Builtin()
+	for _, name := range template.BuiltinNames() {
 		if t, ok := builtins[name]; ok {
 			out = append(out, info(t, true))
 		}
@@ -145,7 +146,7 @@ func (s *Service) Templates(ctx context.Context, workspaceID string) ([]Template
 		return nil, err
 	}
 	for _, st := range stored {
-		t, err := ParseTemplate(st.Document)
+		t, err := template.Parse(st.Document)
 		if err != nil {
 			s.d.Logger.Warn("stored template no longer parses", "workspace", workspaceID, "template", st.Name, "err", err)
 			continue
@@ -159,7 +160,7 @@ func (s *Service) Templates(ctx context.Context, workspaceID string) ([]Template
 
 // Template returns one template with its document.
 func (s *Service) Template(ctx context.Context, workspaceID, name string) (TemplateInfo, error) {
-	if t, err := LookupBuiltin(name); err == nil {
+	if t, err := template.LookupBuiltin(name); err == nil {
 		ti := info(t, true)
 		ti.Template = t
 		return ti, nil
@@ -168,7 +169,7 @@ func (s *Service) Template(ctx context.Context, workspaceID, name string) (Templ
 	if err != nil {
 		return TemplateInfo{}, err
 	}
-	t, err := ParseTemplate(st.Document)
+	t, err := template.Parse(st.Document)
 	if err != nil {
 		return TemplateInfo{}, fmt.Errorf("imports: stored template %s: %w", name, err)
 	}
@@ -178,15 +179,15 @@ func (s *Service) Template(ctx context.Context, workspaceID, name string) (Templ
 }
 
 // resolve finds a template by name: a built-in or one of the workspace.
-func (s *Service) resolve(ctx context.Context, workspaceID, name string) (*Template, error) {
-	if t, err := LookupBuiltin(name); err == nil {
+func (s *Service) resolve(ctx context.Context, workspaceID, name string) (*template.Template, error) {
+	if t, err := template.LookupBuiltin(name); err == nil {
 		return t, nil
 	}
 	st, err := s.d.Store.ImportTemplate(ctx, workspaceID, name)
 	if err != nil {
 		return nil, err
 	}
-	t, err := ParseTemplate(st.Document)
+	t, err := template.Parse(st.Document)
 	if err != nil {
 		return nil, fmt.Errorf("imports: stored template %s: %w", name, err)
 	}
@@ -197,7 +198,7 @@ func (s *Service) resolve(ctx context.Context, workspaceID, name string) (*Templ
 // in the URL of a PUT ("" for a POST, which takes the document's); create
 // refuses to replace. Built-in names are refused with ErrConflict.
 func (s *Service) SaveTemplate(ctx context.Context, workspaceID, name string, doc []byte, create bool) (TemplateInfo, bool, error) {
-	t, err := ParseTemplate(doc)
+	t, err := template.Parse(doc)
 	if err != nil {
 		return TemplateInfo{}, false, err
 	}
