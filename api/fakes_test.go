@@ -13,6 +13,7 @@ import (
 	calgate "github.com/calgate/calgate"
 	"github.com/calgate/calgate/feeds"
 	"github.com/calgate/calgate/imports"
+	"github.com/calgate/calgate/imports/template"
 	"github.com/calgate/calgate/sync/subscriptions"
 	"github.com/calgate/calgate/webhooks"
 )
@@ -437,16 +438,16 @@ func (f fakeImports) Export(ctx context.Context, workspaceID, name string, since
 	return &imports.ExportPage{Items: []map[string]any{{"id": "J-1"}}}, nil
 }
 
-func (f fakeImports) ExportTemplate(ctx context.Context, workspaceID, name string) (*imports.Template, error) {
+func (f fakeImports) ExportTemplate(ctx context.Context, workspaceID, name string) (*template.Template, error) {
 	return nil, f.err("missing")
 }
 
-func (f fakeImports) ExportEach(ctx context.Context, workspaceID string, t *imports.Template, since time.Time, fn func(map[string]any) error) error {
+func (f fakeImports) ExportEach(ctx context.Context, workspaceID string, t *template.Template, since time.Time, fn func(map[string]any) error) error {
 	return f.err("missing")
 }
 
 func testTemplate(name string) imports.TemplateInfo {
-	return imports.TemplateInfo{Name: name, Kind: calgate.KindJob, Direction: imports.Import}
+	return imports.TemplateInfo{Name: name, Kind: calgate.KindJob, Direction: template.Import}
 }
 
 func testReport() *imports.Report {

@@ -17,6 +17,7 @@ import (
 
 	calgate "github.com/calgate/calgate"
 	"github.com/calgate/calgate/imports"
+	"github.com/calgate/calgate/imports/template"
 )
 
 // ImportService runs imports and exports through templates and manages
@@ -29,8 +30,8 @@ type ImportService interface {
 	ImportJSON(ctx context.Context, ws *calgate.Workspace, template, actor string, model []byte, opts imports.ImportOptions) (*imports.Report, error)
 	ImportRows(ctx context.Context, ws *calgate.Workspace, template, actor string, file io.Reader, opts imports.ImportOptions) (*imports.Report, error)
 	Export(ctx context.Context, workspaceID, name string, since time.Time, cursor string, limit int) (*imports.ExportPage, error)
-	ExportTemplate(ctx context.Context, workspaceID, name string) (*imports.Template, error)
-	ExportEach(ctx context.Context, workspaceID string, t *imports.Template, since time.Time, fn func(map[string]any) error) error
+	ExportTemplate(ctx context.Context, workspaceID, name string) (*template.Template, error)
+	ExportEach(ctx context.Context, workspaceID string, t *template.Template, since time.Time, fn func(map[string]any) error) error
 	CreatePull(ctx context.Context, workspaceID string, in imports.PullInput) (*calgate.PullImport, error)
 	Pull(ctx context.Context, workspaceID, id string) (*calgate.PullImport, error)
 	Pulls(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.PullImport, string, error)
@@ -436,7 +437,7 @@ func ImportSchemas() map[string]any {
 		"List_TemplateInfo": listOf("TemplateInfo"),
 		"TemplateDocument": obj{"type": "object", "description": "a mapping template (see docs/imports.md); its mappings are further members",
 			"properties": obj{"name": str("the template's name, as addressed in URLs"), "kind": enum(kindNames()...),
-				"direction": enum(string(imports.Import), string(imports.Export)), "description": str("")},
+				"direction": enum(string(template.Import), string(template.Export)), "description": str("")},
 			"required": []string{"name", "kind", "direction"}, "additionalProperties": true},
 		"ImportRequest": object(obj{"simulate": obj{"type": "boolean"}, "verbose": obj{"type": "boolean"}, "stop_on_error": obj{"type": "boolean"},
 			"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "model": obj{"description": "one foreign record or a list of them"}}),

@@ -14,7 +14,7 @@ import (
 // application at once and records each outcome: a push done is saved, a
 // failed one is retried alone. It reports whether the batch was full.
 func (s *Service) pushBatch(ctx context.Context, c *calgate.Connector, vendor BatchVendor, entryID, token string) (bool, error) {
-	st := s.o.Store
+	st := s.d.Store
 	if token == "" {
 		token = calgate.NewSecret(12)
 	}
@@ -82,7 +82,7 @@ func (s *Service) pushBatch(ctx context.Context, c *calgate.Connector, vendor Ba
 	}
 	pushed := len(done)
 	for range done {
-		s.o.Metrics.push(c.Type, "pushed")
+		s.d.Metrics.push(c.Type, "pushed")
 	}
 	reauth := false
 	for i, p := range pushes {
@@ -99,7 +99,7 @@ func (s *Service) pushBatch(ctx context.Context, c *calgate.Connector, vendor Ba
 				}
 				continue
 			}
-			s.o.Metrics.push(c.Type, "needs_reauth")
+			s.d.Metrics.push(c.Type, "needs_reauth")
 			now := s.now()
 			s.release(ctx, p.Link, p.Link.Attempts, &now, err.Error())
 			continue

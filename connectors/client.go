@@ -145,7 +145,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, op string, forceRe
 		return nil, err
 	}
 	start := time.Now()
-	res, err := c.s.o.HTTPClient.Do(req)
+	res, err := c.s.d.Client.Do(req)
 	var data []byte
 	if err == nil {
 		data, err = io.ReadAll(res.Body)
@@ -235,7 +235,7 @@ func (c *Client) logTokenCall(op string, start time.Time, err error) {
 
 func (c *Client) record(call *calgate.ConnectorCall, result string) {
 	c.calls = append(c.calls, call)
-	c.s.o.Metrics.call(c.vendor.Type(), result, call.Duration.Seconds())
+	c.s.d.Metrics.call(c.vendor.Type(), result, call.Duration.Seconds())
 }
 
 // flush writes the calls made so far to the log.
@@ -243,7 +243,7 @@ func (c *Client) flush(ctx context.Context) {
 	if len(c.calls) == 0 {
 		return
 	}
-	if err := c.s.o.Store.LogConnectorCalls(context.WithoutCancel(ctx), c.calls); err != nil {
+	if err := c.s.d.Store.LogConnectorCalls(context.WithoutCancel(ctx), c.calls); err != nil {
 		c.s.log.Warn("connectors: write call log", "connector", c.conn.ID, "err", err)
 	}
 	c.calls = nil

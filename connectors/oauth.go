@@ -35,7 +35,7 @@ func (s *Service) oauthConfig(a Auth) *oauth2.Config {
 
 // httpContext makes x/oauth2 use the hardened outbound client.
 func (s *Service) httpContext(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, s.o.HTTPClient)
+	return context.WithValue(ctx, oauth2.HTTPClient, s.d.Client)
 }
 
 func (s *Service) openCredentials(c *calgate.Connector) (credentials, error) {
@@ -43,7 +43,7 @@ func (s *Service) openCredentials(c *calgate.Connector) (credentials, error) {
 	if c.SealedCredentials == "" {
 		return cr, nil
 	}
-	plain, err := s.o.Sealer.Open(c.SealedCredentials)
+	plain, err := s.d.Sealer.Open(c.SealedCredentials)
 	if err != nil {
 		return cr, fmt.Errorf("connectors: %s: open credentials: %w", c.ID, err)
 	}
@@ -60,8 +60,8 @@ func (s *Service) saveCredentials(ctx context.Context, c *calgate.Connector, cr 
 	if err != nil {
 		return fmt.Errorf("connectors: encode credentials: %w", err)
 	}
-	sealed := s.o.Sealer.Seal(plain)
-	ok, err := s.o.Store.SaveConnectorCredentials(ctx, c.ID, sealed, c.CredentialsVersion)
+	sealed := s.d.Sealer.Seal(plain)
+	ok, err := s.d.Store.SaveConnectorCredentials(ctx, c.ID, sealed, c.CredentialsVersion)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*calgate.Connecto
 	if state == "" {
 		return nil, callbackError("state", "is missing")
 	}
-	c, err := s.o.Store.ConnectorByAuthState(ctx, hashState(state))
+	c, err := s.d.Store.ConnectorByAuthState(ctx, hashState(state))
 	if errors.Is(err, calgate.ErrNotFound) || (err == nil && (c.AuthExpiresAt == nil || s.now().After(*c.AuthExpiresAt))) {
 		return nil, callbackError("state", "is unknown or expired: start the authorization again (POST /v1/connectors/{id}/authorize)")
 	}
@@ -102,7 +102,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*calgate.Connecto
 	if e := q.Get("error"); e != "" {
 		c.LastError = "authorization refused: " + e + " " + q.Get("error_description")
 		c.UpdatedAt = s.now()
-		_ = s.o.Store.UpdateConnector(ctx, c)
+		_ = s.d.Store.UpdateConnector(ctx, c)
 		return nil, callbackError("error", "the application answered %s: %s", e, q.Get("error_description"))
 	}
 	code := q.Get("code")
@@ -112,7 +112,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*calgate.Connecto
 	auth := vendor.Auth()
 	var opts []oauth2.AuthCodeOption
 	if auth.PKCE {
-		verifier, err := s.o.Sealer.Open(c.SealedVerifier)
+		verifier, err := s.d.Sealer.Open(c.SealedVerifier)
 		if err != nil {
 			return nil, fmt.Errorf("connectors: %s: open verifier: %w", c.ID, err)
 		}
@@ -157,7 +157,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*calgate.Connecto
 		c.State = calgate.ConnectorStateConnected
 	}
 	c.UpdatedAt = s.now()
-	if err := s.o.Store.UpdateConnector(ctx, c); err != nil {
+	if err := s.d.Store.UpdateConnector(ctx, c); err != nil {
 		return nil, err
 	}
 	if c.State == calgate.ConnectorStateConnected {
@@ -202,7 +202,7 @@ func (s *Service) token(ctx context.Context, cl *Client, force bool) (*oauth2.To
 	mu := s.refreshLock(cl.conn.ID)
 	mu.Lock()
 	defer mu.Unlock()
-	cur, err := s.o.Store.Connector(ctx, "", cl.conn.ID)
+	cur, err := s.d.Store.Connector(ctx, "", cl.conn.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func (s *Service) token(ctx context.Context, cl *Client, force bool) (*oauth2.To
 			return nil, err
 		}
 		// Another process refreshed at the same moment: use its token.
-		if cur, err = s.o.Store.Connector(ctx, "", cl.conn.ID); err != nil {
+		if cur, err = s.d.Store.Connector(ctx, "", cl.conn.ID); err != nil {
 			return nil, err
 		}
 		cl.conn.SealedCredentials, cl.conn.CredentialsVersion = cur.SealedCredentials, cur.CredentialsVersion
@@ -254,10 +254,10 @@ func (s *Service) token(ctx context.Context, cl *Client, force bool) (*oauth2.To
 // finds the connector no longer connected).
 func (s *Service) disconnect(ctx context.Context, c *calgate.Connector, reason string) {
 	ctx = context.WithoutCancel(ctx)
-	b, _ := s.o.Store.ConnectorBacklog(ctx, c.ID)
+	b, _ := s.d.Store.ConnectorBacklog(ctx, c.ID)
 	data, _ := json.Marshal(map[string]any{"connector_id": c.ID, "type": c.Type, "name": c.Name, "reason": reason, "pending": b.Pending})
 	ev := &calgate.Event{WorkspaceID: c.WorkspaceID, Type: calgate.EventConnectorDisconnected, Data: data, Actor: "system:connectors", CreatedAt: s.now()}
-	moved, err := s.o.Store.DisconnectConnector(ctx, c.ID, reason, s.now(), ev)
+	moved, err := s.d.Store.DisconnectConnector(ctx, c.ID, reason, s.now(), ev)
 	if err != nil {
 		s.log.Warn("connectors: disconnect", "connector", c.ID, "err", err)
 		return
@@ -266,7 +266,7 @@ func (s *Service) disconnect(ctx context.Context, c *calgate.Connector, reason s
 		return
 	}
 	s.log.Warn("connectors: needs reauthorization", "connector", c.ID, "workspace", c.WorkspaceID, "type", c.Type, "reason", reason)
-	if s.o.Notify != nil {
-		s.o.Notify()
+	if s.d.Notify != nil {
+		s.d.Notify()
 	}
 }

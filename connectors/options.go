@@ -35,7 +35,7 @@ type Preparer interface {
 
 // Choices lists what a connected connector's account offers its mapping.
 func (s *Service) Choices(ctx context.Context, workspaceID, id string) ([]Choice, error) {
-	c, err := s.o.Store.Connector(ctx, workspaceID, id)
+	c, err := s.d.Store.Connector(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func (s *Service) HandleEvents(ctx context.Context, evs []*calgate.Event) error 
 		list, seen := byWorkspace[ev.WorkspaceID]
 		if !seen {
 			var err error
-			if list, err = s.o.Store.Connectors(ctx, ev.WorkspaceID); err != nil {
+			if list, err = s.d.Store.Connectors(ctx, ev.WorkspaceID); err != nil {
 				return err
 			}
 			byWorkspace[ev.WorkspaceID] = list
@@ -84,7 +84,7 @@ func (s *Service) HandleEvents(ctx context.Context, evs []*calgate.Event) error 
 			pushes = append(pushes, push{c, ev.EntryID, ev.Entry.Version})
 		}
 	}
-	if err := s.o.Store.WantConnectorLinks(ctx, wants, s.now()); err != nil {
+	if err := s.d.Store.WantConnectorLinks(ctx, wants, s.now()); err != nil {
 		return err
 	}
 	// The job's id names the version: a push job of an older version that
@@ -150,7 +150,7 @@ func (s *Service) enqueuePush(ctx context.Context, connectorID, entryID, token s
 	if tag != "" {
 		id += ":" + tag
 	}
-	return s.o.Jobs.Enqueue(ctx, calgate.Job{Type: JobPush, ID: id, Payload: payload, At: at})
+	return s.d.Jobs.Enqueue(ctx, calgate.Job{Type: JobPush, ID: id, Payload: payload, At: at})
 }
 
 // runPush is the JobPush handler.
@@ -185,7 +185,7 @@ func (s *Service) runPush(ctx context.Context, payload []byte) error {
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
 	token := calgate.NewSecret(12)
-	list, err := s.o.Store.ClaimDueConnectorLinks(ctx, now.Add(-s.o.SweepInterval), now, now.Add(s.o.Lease), token, 500)
+	list, err := s.d.Store.ClaimDueConnectorLinks(ctx, now.Add(-s.o.SweepInterval), now, now.Add(s.o.Lease), token, 500)
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 // webhook schedule (429 and 503 after their Retry-After); a refused
 // refresh token puts the connector in needs_reauth, keeping the push owed.
 func (s *Service) Push(ctx context.Context, connectorID, entryID, token string) (again bool, err error) {
-	st := s.o.Store
+	st := s.d.Store
 	c, err := st.Connector(ctx, "", connectorID)
 	if errors.Is(err, calgate.ErrNotFound) {
 		return false, nil
@@ -276,7 +276,7 @@ func (s *Service) Push(ctx context.Context, connectorID, entryID, token string) 
 	if err := st.SaveConnectorLink(ctx, link, s.now()); err != nil {
 		return false, err
 	}
-	s.o.Metrics.push(c.Type, "pushed")
+	s.d.Metrics.push(c.Type, "pushed")
 	if c.LastError != "" || c.LastSuccessAt == nil || s.now().Sub(*c.LastSuccessAt) > time.Second {
 		if err := st.RecordConnectorOutcome(ctx, c.ID, "", s.now()); err != nil {
 			return false, err
@@ -295,7 +295,7 @@ func (s *Service) failed(ctx context.Context, c *calgate.Connector, l *calgate.C
 	now := s.now()
 	switch {
 	case errors.Is(err, ErrReauth):
-		s.o.Metrics.push(c.Type, "needs_reauth")
+		s.d.Metrics.push(c.Type, "needs_reauth")
 		s.release(ctx, l, l.Attempts, &now, err.Error())
 		s.disconnect(ctx, c, err.Error())
 		return nil
@@ -305,13 +305,13 @@ func (s *Service) failed(ctx context.Context, c *calgate.Connector, l *calgate.C
 		s.release(ctx, l, l.Attempts, l.NextAttemptAt, l.LastError)
 		return ctx.Err()
 	case errors.As(err, &ra):
-		s.o.Metrics.push(c.Type, "rate_limited")
+		s.d.Metrics.push(c.Type, "rate_limited")
 		next := now.Add(ra.Wait)
 		s.release(ctx, l, l.Attempts, &next, err.Error())
 		s.recordFailure(ctx, c, err)
 		return s.enqueuePush(context.WithoutCancel(ctx), c.ID, l.EntryID, "", next, fmt.Sprintf("at%d", next.UnixMilli()))
 	}
-	s.o.Metrics.push(c.Type, "failed")
+	s.d.Metrics.push(c.Type, "failed")
 	attempts := l.Attempts + 1
 	wait, more := webhooks.NextDelay(attempts+1, rand.Float64)
 	var next *time.Time
@@ -329,13 +329,13 @@ func (s *Service) failed(ctx context.Context, c *calgate.Connector, l *calgate.C
 }
 
 func (s *Service) release(ctx context.Context, l *calgate.ConnectorLink, attempts int, next *time.Time, lastError string) {
-	if err := s.o.Store.ReleaseConnectorLink(context.WithoutCancel(ctx), l.ConnectorID, l.EntryID, attempts, next, clip(lastError)); err != nil {
+	if err := s.d.Store.ReleaseConnectorLink(context.WithoutCancel(ctx), l.ConnectorID, l.EntryID, attempts, next, clip(lastError)); err != nil {
 		s.log.Warn("connectors: release push", "connector", l.ConnectorID, "entry", l.EntryID, "err", err)
 	}
 }
 
 func (s *Service) recordFailure(ctx context.Context, c *calgate.Connector, err error) {
-	if rerr := s.o.Store.RecordConnectorOutcome(context.WithoutCancel(ctx), c.ID, clip(err.Error()), s.now()); rerr != nil {
+	if rerr := s.d.Store.RecordConnectorOutcome(context.WithoutCancel(ctx), c.ID, clip(err.Error()), s.now()); rerr != nil {
 		s.log.Warn("connectors: record failure", "connector", c.ID, "err", rerr)
 	}
 }

@@ -57,12 +57,12 @@ type Reconciliation struct {
 
 // Links returns every link of the connector.
 func (r *Reconciliation) Links(ctx context.Context) ([]*calgate.ConnectorLink, error) {
-	return r.s.o.Store.ConnectorLinks(ctx, r.Connector.ID)
+	return r.s.d.Store.ConnectorLinks(ctx, r.Connector.ID)
 }
 
 // Link returns the connector's link of an entry, nil when it has none.
 func (r *Reconciliation) Link(ctx context.Context, entryID string) (*calgate.ConnectorLink, error) {
-	l, err := r.s.o.Store.ConnectorLink(ctx, r.Connector.ID, entryID)
+	l, err := r.s.d.Store.ConnectorLink(ctx, r.Connector.ID, entryID)
 	if errors.Is(err, calgate.ErrNotFound) {
 		return nil, nil
 	}
@@ -72,7 +72,7 @@ func (r *Reconciliation) Link(ctx context.Context, entryID string) (*calgate.Con
 // Entry returns an entry as it is now (nil when it is gone) and whether
 // the connector's filter selects it, as a push sees it.
 func (r *Reconciliation) Entry(ctx context.Context, entryID string) (*calgate.Entry, bool, error) {
-	e, err := r.s.o.Store.Entry(ctx, r.Connector.WorkspaceID, "", entryID, true)
+	e, err := r.s.d.Store.Entry(ctx, r.Connector.WorkspaceID, "", entryID, true)
 	if errors.Is(err, calgate.ErrNotFound) {
 		return nil, false, nil
 	}
@@ -110,13 +110,13 @@ type reconcileJob struct {
 func (s *Service) ReconcileDue(ctx context.Context) error {
 	now := s.now()
 	token := calgate.NewSecret(12)
-	due, err := s.o.Store.ClaimDueConnectorReconciles(ctx, now, now.Add(s.o.ReconcileLease), token, 50)
+	due, err := s.d.Store.ClaimDueConnectorReconciles(ctx, now, now.Add(s.o.ReconcileLease), token, 50)
 	if err != nil {
 		return err
 	}
 	for _, r := range due {
 		payload, _ := json.Marshal(reconcileJob{Connector: r.ConnectorID, Token: token})
-		if err := s.o.Jobs.Enqueue(ctx, calgate.Job{Type: JobReconcile, ID: r.ConnectorID + ":reconcile:" + token, Payload: payload}); err != nil {
+		if err := s.d.Jobs.Enqueue(ctx, calgate.Job{Type: JobReconcile, ID: r.ConnectorID + ":reconcile:" + token, Payload: payload}); err != nil {
 			return err
 		}
 	}
@@ -139,7 +139,7 @@ func (s *Service) runReconcile(ctx context.Context, payload []byte) error {
 // after a failed one. A refused refresh token puts the connector in
 // needs_reauth.
 func (s *Service) Reconcile(ctx context.Context, connectorID, token string) error {
-	st := s.o.Store
+	st := s.d.Store
 	rec, err := st.ConnectorReconcile(ctx, connectorID)
 	if errors.Is(err, calgate.ErrNotFound) {
 		return nil
@@ -207,7 +207,7 @@ func (s *Service) Reconcile(ctx context.Context, connectorID, token string) erro
 	for _, entryID := range owed {
 		if what := r.conflicts[entryID]; what != "" {
 			cl.calls = append(cl.calls, &calgate.ConnectorCall{ConnectorID: c.ID, At: s.now(), EntryID: entryID, Operation: "conflict", Error: clip(what)})
-			s.o.Metrics.conflict(c.Type)
+			s.d.Metrics.conflict(c.Type)
 		}
 	}
 	conflicts := 0
@@ -223,23 +223,23 @@ func (s *Service) Reconcile(ctx context.Context, connectorID, token string) erro
 
 // ReconcileNow makes a connector's reconciliation due at once.
 func (s *Service) ReconcileNow(ctx context.Context, workspaceID, id string) error {
-	c, err := s.o.Store.Connector(ctx, workspaceID, id)
+	c, err := s.d.Store.Connector(ctx, workspaceID, id)
 	if err != nil {
 		return err
 	}
 	if _, ok := s.vendors[c.Type].(Reconciler); !ok {
 		return fmt.Errorf("connector %s (%s) has no reconciliation: %w", id, c.Type, calgate.ErrConflict)
 	}
-	return s.o.Store.ScheduleConnectorReconcile(ctx, c.ID, s.now())
+	return s.d.Store.ScheduleConnectorReconcile(ctx, c.ID, s.now())
 }
 
 // ReconcileState returns a connector's reconciliation record (ErrNotFound
 // for connectors without one).
 func (s *Service) ReconcileState(ctx context.Context, workspaceID, id string) (*calgate.ConnectorReconcile, error) {
-	if _, err := s.o.Store.Connector(ctx, workspaceID, id); err != nil {
+	if _, err := s.d.Store.Connector(ctx, workspaceID, id); err != nil {
 		return nil, err
 	}
-	return s.o.Store.ConnectorReconcile(ctx, id)
+	return s.d.Store.ConnectorReconcile(ctx, id)
 }
 
 // scheduleReconcile starts the reconciliations of a connector just
@@ -248,5 +248,5 @@ func (s *Service) scheduleReconcile(ctx context.Context, c *calgate.Connector, v
 	if _, ok := vendor.(Reconciler); !ok {
 		return nil
 	}
-	return s.o.Store.ScheduleConnectorReconcile(ctx, c.ID, s.now())
+	return s.d.Store.ScheduleConnectorReconcile(ctx, c.ID, s.now())
 }

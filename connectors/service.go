@@ -50,20 +50,25 @@ type Sealer interface {
 	Open(sealed string) ([]byte, error)
 }
 
-// Options are the service's dependencies and settings.
-type Options struct {
+// Deps are what a Service works with: the database, the queue, the
+// outbound client, the logger and the like.
+type Deps struct {
 	Store  Store
 	Jobs   calgate.Jobs
 	Sealer Sealer
-	// HTTPClient reaches the applications (the hardened outbound client).
-	HTTPClient *http.Client
+	// Client reaches the applications (the hardened outbound client).
+	Client  *http.Client
+	Logger  *slog.Logger
+	Metrics *Metrics
+	// Notify wakes the outbox dispatcher after an event is written.
+	Notify func()
+}
+
+// Options are a Service's settings; zero values take the defaults.
+type Options struct {
 	// PublicURL is the gateway's public base URL; the OAuth redirect URL
 	// is PublicURL + CallbackPath.
 	PublicURL string
-	Logger    *slog.Logger
-	Metrics   *Metrics
-	// Notify wakes the outbox dispatcher after an event is written.
-	Notify func()
 	// SweepInterval is how often owed pushes are looked for (default 5 s);
 	// a push is re-enqueued once it is that much overdue.
 	SweepInterval time.Duration
@@ -91,6 +96,7 @@ type Options struct {
 // Service manages connectors and pushes entries to them. It implements
 // calgate.Destination.
 type Service struct {
+	d       Deps
 	o       Options
 	log     *slog.Logger
 	vendors map[string]Vendor
@@ -103,9 +109,9 @@ type Service struct {
 var _ calgate.BatchDestination = (*Service)(nil)
 
 // New returns the service.
-func New(o Options) *Service {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+func New(d Deps, o Options) *Service {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = DefaultSweepInterval
@@ -131,10 +137,10 @@ func New(o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = http.DefaultClient
+	if d.Client == nil {
+		d.Client = http.DefaultClient
 	}
-	return &Service{o: o, log: o.Logger, vendors: map[string]Vendor{}, refreshes: map[string]*sync.Mutex{}}
+	return &Service{d: d, o: o, log: d.Logger, vendors: map[string]Vendor{}, refreshes: map[string]*sync.Mutex{}}
 }
 
 // Add registers an application.
@@ -160,7 +166,7 @@ func (s *Service) Register(reg calgate.Registry) {
 	reg.Every("connectors-sweep", s.o.SweepInterval, s.Sweep)
 	reg.Every("connectors-reconcile", s.o.SweepInterval, s.ReconcileDue)
 	reg.Every("connectors-log-purge", time.Hour, func(ctx context.Context) error {
-		_, err := s.o.Store.PurgeConnectorCalls(ctx, s.now().Add(-CallLogRetention))
+		_, err := s.d.Store.PurgeConnectorCalls(ctx, s.now().Add(-CallLogRetention))
 		return err
 	})
 }
@@ -217,7 +223,7 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in calgate.Con
 			return nil, "", err
 		}
 		c.Account, c.AccountName, c.AccountURL, c.State = acct.ID, acct.Name, acct.URL, calgate.ConnectorStateConnected
-		if err := s.o.Store.CreateConnector(ctx, c); err != nil {
+		if err := s.d.Store.CreateConnector(ctx, c); err != nil {
 			return nil, "", err
 		}
 		cl.flush(ctx)
@@ -227,7 +233,7 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in calgate.Con
 		return c, "", nil
 	}
 	authURL := s.startAuth(c, vendor)
-	if err := s.o.Store.CreateConnector(ctx, c); err != nil {
+	if err := s.d.Store.CreateConnector(ctx, c); err != nil {
 		return nil, "", err
 	}
 	return c, authURL, nil
@@ -308,7 +314,7 @@ func (s *Service) startAuth(c *calgate.Connector, vendor Vendor) string {
 	var opts []oauthOption
 	if auth.PKCE {
 		verifier := newVerifier()
-		c.SealedVerifier = s.o.Sealer.Seal([]byte(verifier))
+		c.SealedVerifier = s.d.Sealer.Seal([]byte(verifier))
 		opts = append(opts, challenge(verifier))
 	} else {
 		c.SealedVerifier = ""
@@ -329,7 +335,7 @@ func hashState(state string) string {
 // Authorize starts a new authorization of a connector (to connect it again
 // after needs_reauth, or when the first link expired) and returns the URL.
 func (s *Service) Authorize(ctx context.Context, workspaceID, id string) (*calgate.Connector, string, error) {
-	c, err := s.o.Store.Connector(ctx, workspaceID, id)
+	c, err := s.d.Store.Connector(ctx, workspaceID, id)
 	if err != nil {
 		return nil, "", err
 	}
@@ -342,7 +348,7 @@ func (s *Service) Authorize(ctx context.Context, workspaceID, id string) (*calga
 	}
 	url := s.startAuth(c, vendor)
 	c.UpdatedAt = s.now()
-	if err := s.o.Store.UpdateConnector(ctx, c); err != nil {
+	if err := s.d.Store.UpdateConnector(ctx, c); err != nil {
 		return nil, "", err
 	}
 	return c, url, nil
@@ -350,7 +356,7 @@ func (s *Service) Authorize(ctx context.Context, workspaceID, id string) (*calga
 
 // Update changes a connector's name, filter, mapping, API key or pause.
 func (s *Service) Update(ctx context.Context, workspaceID, id string, in calgate.ConnectorInput) (*calgate.Connector, error) {
-	c, err := s.o.Store.Connector(ctx, workspaceID, id)
+	c, err := s.d.Store.Connector(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -404,7 +410,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in calgate
 		}
 	}
 	c.UpdatedAt = s.now()
-	if err := s.o.Store.UpdateConnector(ctx, c); err != nil {
+	if err := s.d.Store.UpdateConnector(ctx, c); err != nil {
 		return nil, err
 	}
 	if checked != nil {
@@ -431,31 +437,31 @@ func sameFilter(a, b calgate.ConnectorFilter) bool {
 
 // Connector returns a connector with its backlog.
 func (s *Service) Connector(ctx context.Context, workspaceID, id string) (*calgate.Connector, calgate.ConnectorBacklog, error) {
-	c, err := s.o.Store.Connector(ctx, workspaceID, id)
+	c, err := s.d.Store.Connector(ctx, workspaceID, id)
 	if err != nil {
 		return nil, calgate.ConnectorBacklog{}, err
 	}
-	b, err := s.o.Store.ConnectorBacklog(ctx, c.ID)
+	b, err := s.d.Store.ConnectorBacklog(ctx, c.ID)
 	return c, b, err
 }
 
 // Connectors lists a workspace's connectors.
 func (s *Service) Connectors(ctx context.Context, workspaceID string) ([]*calgate.Connector, error) {
-	return s.o.Store.Connectors(ctx, workspaceID)
+	return s.d.Store.Connectors(ctx, workspaceID)
 }
 
 // Delete removes a connector with its links and log. The objects at the
 // application stay.
 func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
-	return s.o.Store.DeleteConnector(ctx, workspaceID, id)
+	return s.d.Store.DeleteConnector(ctx, workspaceID, id)
 }
 
 // Log lists a connector's remote calls, newest first.
 func (s *Service) Log(ctx context.Context, workspaceID, id string, f calgate.ConnectorCallFilter) ([]*calgate.ConnectorCall, error) {
-	if _, err := s.o.Store.Connector(ctx, workspaceID, id); err != nil {
+	if _, err := s.d.Store.Connector(ctx, workspaceID, id); err != nil {
 		return nil, err
 	}
-	return s.o.Store.ConnectorCalls(ctx, id, f)
+	return s.d.Store.ConnectorCalls(ctx, id, f)
 }
 
 // Resync owes every entry the connector's filter selects again, so each is
@@ -463,7 +469,7 @@ func (s *Service) Log(ctx context.Context, workspaceID, id string, f calgate.Con
 // pushed before (whose remote object goes when the filter no longer
 // selects it), and reports how many.
 func (s *Service) Resync(ctx context.Context, workspaceID, id string) (int, error) {
-	c, err := s.o.Store.Connector(ctx, workspaceID, id)
+	c, err := s.d.Store.Connector(ctx, workspaceID, id)
 	if err != nil {
 		return 0, err
 	}
@@ -474,7 +480,7 @@ func (s *Service) Resync(ctx context.Context, workspaceID, id string) (int, erro
 	f.Limit = 1000
 	versions := map[string]int64{}
 	for {
-		list, next, err := s.o.Store.Entries(ctx, workspaceID, f)
+		list, next, err := s.d.Store.Entries(ctx, workspaceID, f)
 		if err != nil {
 			return 0, err
 		}
@@ -486,7 +492,7 @@ func (s *Service) Resync(ctx context.Context, workspaceID, id string) (int, erro
 		}
 		f.Cursor = next
 	}
-	links, err := s.o.Store.ConnectorLinks(ctx, c.ID)
+	links, err := s.d.Store.ConnectorLinks(ctx, c.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -495,7 +501,7 @@ func (s *Service) Resync(ctx context.Context, workspaceID, id string) (int, erro
 			versions[l.EntryID] = l.WantedVersion
 		}
 	}
-	if err := s.o.Store.OweConnectorLinks(ctx, c.ID, versions, s.now()); err != nil {
+	if err := s.d.Store.OweConnectorLinks(ctx, c.ID, versions, s.now()); err != nil {
 		return 0, err
 	}
 	if _, batch := s.vendors[c.Type].(BatchVendor); batch && len(versions) > 0 {
@@ -511,7 +517,7 @@ func (s *Service) Resync(ctx context.Context, workspaceID, id string) (int, erro
 
 // resume makes every owed push of a connector due and enqueues them.
 func (s *Service) resume(ctx context.Context, c *calgate.Connector) error {
-	ids, err := s.o.Store.RescheduleConnectorLinks(ctx, c.ID, s.now())
+	ids, err := s.d.Store.RescheduleConnectorLinks(ctx, c.ID, s.now())
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 
 	calgate "github.com/calgate/calgate"
 	"github.com/calgate/calgate/imports"
+	"github.com/calgate/calgate/imports/template"
 )
 
 type importsData struct {
@@ -38,7 +39,7 @@ func (c *Console) showImports(w http.ResponseWriter, r *http.Request, v *visit, 
 		return
 	}
 	for _, t := range all {
-		if t.Tabular && t.Direction == imports.Import {
+		if t.Tabular && t.Direction == template.Import {
 			d.Templates = append(d.Templates, t)
 		}
 	}

@@ -140,9 +140,9 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *visit, err err
 	case errors.Is(err, calgate.ErrNotFound):
 		c.render(w, r, http.StatusNotFound, "message", v, message{Heading: "Not found", Text: "There is no such item in this workspace."})
 	case errors.As(err, &ve):
-		status := ve.Status
-		if status == 0 {
-			status = http.StatusUnprocessableEntity
+		status := http.StatusUnprocessableEntity
+		if ve.Malformed {
+			status = http.StatusBadRequest
 		}
 		c.render(w, r, status, "message", v, message{Heading: "Please check the input", Fields: ve.Errors})
 	case errors.Is(err, calgate.ErrConflict):

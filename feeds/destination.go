@@ -30,6 +30,13 @@ var (
 // Destination returns the service's destination.
 func (s *Service) Destination() Destination { return Destination{s: s} }
 
+// Register plugs the feeds into the queue: the destination that keeps
+// ready copies current and the render job.
+func (s *Service) Register(r calgate.Registry) {
+	r.AddDestination(s.Destination())
+	r.HandleJob(JobRender, RenderPolicy(), s.HandleRender)
+}
+
 // Name is "feeds".
 func (Destination) Name() string { return "feeds" }
 

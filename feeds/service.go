@@ -31,14 +31,23 @@ type Sealer interface {
 // bits).
 const TokenBytes = 20
 
-// Options configure a Service.
+// Deps are what a Service works with: the database, the ready copies,
+// the queue, the vault and the logger.
+type Deps struct {
+	Store  Store
+	Cache  *Cache
+	Jobs   calgate.Jobs
+	Sealer Sealer
+	Logger *slog.Logger
+}
+
+// Options are a Service's settings; zero values take the defaults.
 type Options struct {
 	// PublicURL is the base of the feed URLs handed out.
 	PublicURL string
 	// Refresh is the poll interval announced to subscribers and the
 	// Cache-Control max-age (ical.DefaultRefresh when zero).
 	Refresh time.Duration
-	Logger  *slog.Logger
 	// Now returns the current time (time.Now when nil).
 	Now func() time.Time
 	// Memo is how long a process trusts what it last read from Redis
@@ -91,10 +100,10 @@ type Service struct {
 	renders, onTheSpot, hits, enqueued atomic.Int64
 }
 
-// New returns a feeds service.
-func New(st Store, cache *Cache, jobs calgate.Jobs, sealer Sealer, opts Options) *Service {
-	s := &Service{store: st, cache: cache, jobs: jobs, sealer: sealer,
-		base: strings.TrimRight(opts.PublicURL, "/"), refresh: opts.Refresh, logger: opts.Logger, now: opts.Now,
+// New returns a feeds service working with d, configured by opts.
+func New(d Deps, opts Options) *Service {
+	s := &Service{store: d.Store, cache: d.Cache, jobs: d.Jobs, sealer: d.Sealer,
+		base: strings.TrimRight(opts.PublicURL, "/"), refresh: opts.Refresh, logger: d.Logger, now: opts.Now,
 		memoTTL: opts.Memo, memos: map[string]memo{}}
 	if s.memoTTL == 0 {
 		s.memoTTL = DefaultMemo

@@ -192,7 +192,7 @@ func newFixture(t testing.TB) *fixture {
 		ws:  &calgate.Workspace{ID: "ws_1", Name: "one", Timezone: "Europe/Berlin"},
 		now: time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)}
 	fx.store.ws[fx.ws.ID] = fx.ws
-	fx.svc = New(fx.store, NewCache(rdb, 0, 64<<20), fx.jobs, plainSealer{},
+	fx.svc = New(Deps{Store: fx.store, Cache: NewCache(rdb, 0, 64<<20), Jobs: fx.jobs, Sealer: plainSealer{}},
 		Options{PublicURL: "https://cal.example/", Now: func() time.Time { return fx.now }})
 	return fx
 }

@@ -11,7 +11,7 @@ import (
 // FuzzParse feeds Parse arbitrary documents, seeded with every fixture:
 // it must return occurrences or an error, never panic or hang.
 func FuzzParse(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "parse", "*.ics"))
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "ical", "*.ics"))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -31,7 +31,7 @@ type wantOcc struct {
 
 func parseFixture(t *testing.T, name string, opts ParseOptions) ([]Occurrence, error) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "parse", name))
+	f, err := os.Open(filepath.Join("..", "testdata", "ical", name))
 	if err != nil {
 		t.Fatal(err)
 	}

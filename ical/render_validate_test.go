@@ -250,7 +250,7 @@ func renderValidate(t *testing.T, doc []byte, cal Calendar, events []Event) {
 	renderValidateGoAndJS(t, doc, cal, events)
 	t.Run("python-icalendar", func(t *testing.T) {
 		py := renderPython(t)
-		seen := renderRun(t, doc, nil, py, filepath.Join("testdata", "validate_icalendar.py"))
+		seen := renderRun(t, doc, nil, py, filepath.Join("..", "testdata", "validators", "validate_icalendar.py"))
 		if seen.Method != cal.Method {
 			t.Errorf("icalendar: METHOD %q, want %q", seen.Method, cal.Method)
 		}
@@ -264,7 +264,7 @@ func renderValidateGoAndJS(t *testing.T, doc []byte, cal Calendar, events []Even
 	t.Run("go-ical", func(t *testing.T) { renderGoICal(t, doc, events) })
 	t.Run("ical.js", func(t *testing.T) {
 		modules := renderNodeModules(t)
-		seen := renderRun(t, doc, []string{"CALGATE_TEST_NODE_PATH=" + modules}, "node", filepath.Join("testdata", "validate_icaljs.mjs"))
+		seen := renderRun(t, doc, []string{"CALGATE_TEST_NODE_PATH=" + modules}, "node", filepath.Join("..", "testdata", "validators", "validate_icaljs.mjs"))
 		if seen.Method != cal.Method {
 			t.Errorf("ical.js: METHOD %q, want %q", seen.Method, cal.Method)
 		}

@@ -3,55 +3,40 @@ package imports
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/imports/template"
 )
 
 // Exports of every entry at once, for answers streamed to the end (CSV,
 // PlanningPME's export, which knows no pages).
 
-// ExportColumns lists the top-level foreign fields an export template
-// writes, then the field that marks deleted entries: the header of a CSV
-// export. Nested names ("Customer.Name") are columns of their own.
-func (t *Template) ExportColumns() []string {
-	var cols []string
-	for _, fm := range t.fields {
-		cols = append(cols, fm.field)
-	}
-	sort.Strings(cols)
-	return append(cols, t.deleted)
-}
-
-// DeletedField names the field that marks an exported entry archived.
-func (t *Template) DeletedField() string { return t.deleted }
-
 // exportFilter selects what an export renders: the entries of the
 // template's kind changed after since, and, when since is set, those
 // archived after it (so deletions reach the other side).
-func exportFilter(t *Template, since time.Time, cursor string, limit int) calgate.EntryFilter {
+func exportFilter(t *template.Template, since time.Time, cursor string, limit int) calgate.EntryFilter {
 	return calgate.EntryFilter{Kinds: []calgate.Kind{t.Kind}, Since: since, IncludeArchived: !since.IsZero(), Cursor: cursor, Limit: limit}
 }
 
 // exportItem renders one entry and marks it deleted or not.
-func exportItem(t *Template, e *calgate.Entry) (map[string]any, error) {
+func exportItem(t *template.Template, e *calgate.Entry) (map[string]any, error) {
 	m, err := t.Export(e)
 	if err != nil {
 		return nil, fmt.Errorf("imports: export %s through %s: %w", e.ID, t.Name, err)
 	}
-	m[t.deleted] = e.Archived()
+	m[t.DeletedField()] = e.Archived()
 	return m, nil
 }
 
 // ExportTemplate resolves an export template by name.
-func (s *Service) ExportTemplate(ctx context.Context, workspaceID, name string) (*Template, error) {
+func (s *Service) ExportTemplate(ctx context.Context, workspaceID, name string) (*template.Template, error) {
 	t, err := s.resolve(ctx, workspaceID, name)
 	if err != nil {
 		return nil, err
 	}
-	if t.Direction != Export {
+	if t.Direction != template.Export {
 		return nil, calgate.Invalid("template", "%q is an import template; export needs an export template", name)
 	}
 	return t, nil
@@ -61,10 +46,10 @@ func (s *Service) ExportTemplate(ctx context.Context, workspaceID, name string) 
 // after since (all when zero; archived ones too when since is set), in id
 // order, and hands each to fn as it is read. fn's error stops the export
 // and is returned.
-func (s *Service) ExportEach(ctx context.Context, workspaceID string, t *Template, since time.Time, fn func(map[string]any) error) error {
+func (s *Service) ExportEach(ctx context.Context, workspaceID string, t *template.Template, since time.Time, fn func(map[string]any) error) error {
 	cursor := ""
 	for {
-		entries, next, err := s.o.Store.Entries(ctx, workspaceID, exportFilter(t, since, cursor, 1000))
+		entries, next, err := s.d.Store.Entries(ctx, workspaceID, exportFilter(t, since, cursor, 1000))
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/imports/sheet"
+	"github.com/calgate/calgate/imports/template"
 )
 
 // ImportOptions control one import.
@@ -96,7 +98,7 @@ type seenKey struct {
 type importRun struct {
 	s     *Service
 	ws    *calgate.Workspace
-	t     *Template
+	t     *template.Template
 	actor string
 	opts  ImportOptions
 	rep   *Report
@@ -113,7 +115,7 @@ type importRun struct {
 	records []*calgate.Record
 }
 
-func (s *Service) newRun(ws *calgate.Workspace, t *Template, actor string, opts ImportOptions) (*importRun, error) {
+func (s *Service) newRun(ws *calgate.Workspace, t *template.Template, actor string, opts ImportOptions) (*importRun, error) {
 	switch opts.Mode {
 	case "":
 		opts.Mode = calgate.ImportModeUpsert
@@ -121,7 +123,7 @@ func (s *Service) newRun(ws *calgate.Workspace, t *Template, actor string, opts 
 	default:
 		return nil, calgate.Invalid("mode", "must be %q or %q", calgate.ImportModeUpsert, calgate.ImportModeSync)
 	}
-	if t.Direction != Import {
+	if t.Direction != template.Import {
 		return nil, calgate.Invalid("template", "%q is an export template; import needs an import template", t.Name)
 	}
 	r := &importRun{s: s, ws: ws, t: t, actor: actor, opts: opts, sources: map[string]bool{}, records: opts.Records,
@@ -203,13 +205,13 @@ func (r *importRun) handOver(ctx context.Context) error {
 
 // ImportJSON imports a JSON document (one record or a list of records)
 // through the named template.
-func (s *Service) ImportJSON(ctx context.Context, ws *calgate.Workspace, template, actor string, model []byte, opts ImportOptions) (*Report, error) {
-	t, err := s.resolve(ctx, ws.ID, template)
+func (s *Service) ImportJSON(ctx context.Context, ws *calgate.Workspace, templateName, actor string, model []byte, opts ImportOptions) (*Report, error) {
+	t, err := s.resolve(ctx, ws.ID, templateName)
 	if err != nil {
 		return nil, err
 	}
 	if t.Tabular {
-		return nil, calgate.Invalid("model", "template %q reads CSV or Excel rows: send the file as text/csv or .xlsx", t.Name)
+		return nil, calgate.Invalid("model", "templateName %q reads CSV or Excel rows: send the file as text/csv or .xlsx", t.Name)
 	}
 	if opts.Sheet != "" {
 		return nil, calgate.Invalid("sheet", "is for Excel workbooks, not JSON records")
@@ -228,7 +230,7 @@ func (s *Service) ImportJSON(ctx context.Context, ws *calgate.Workspace, templat
 			if list {
 				prefix = fmt.Sprintf("[%d]", i)
 			}
-			ps, err := []Produced(nil), bad[i]
+			ps, err := []template.Produced(nil), bad[i]
 			if err == nil && t.Whole() {
 				if err := r.document(ctx, rec, prefix); err != nil {
 					return err
@@ -238,13 +240,13 @@ func (s *Service) ImportJSON(ctx context.Context, ws *calgate.Workspace, templat
 			if err == nil {
 				ps, err = t.Map(rec)
 				if err != nil {
-					err = calgate.Invalid(orRecord(prefix), "%v", err)
+					err = calgate.Invalid(template.RecordRef(prefix), "%v", err)
 				}
 			}
 			if err != nil {
-				r.add(pending{ref: orRecord(prefix), item: &calgate.UpsertItem{Ref: orRecord(prefix), Err: err}})
+				r.add(pending{ref: template.RecordRef(prefix), item: &calgate.UpsertItem{Ref: template.RecordRef(prefix), Err: err}})
 			} else if len(ps) == 0 {
-				r.add(pending{ref: orRecord(prefix), skipped: "the record yields no entry"})
+				r.add(pending{ref: template.RecordRef(prefix), skipped: "the record yields no entry"})
 			}
 			for _, p := range ps {
 				p.Ref = joinRef(prefix, p.Ref)
@@ -268,7 +270,7 @@ func (s *Service) ImportJSON(ctx context.Context, ws *calgate.Workspace, templat
 // in bad and fails alone.
 func decodeRecords(model []byte) (records []any, list bool, bad map[int]error, err error) {
 	if calgate.CheckJSONText(model, "") == nil {
-		v, err := decodeValue(model)
+		v, err := template.Decode(model)
 		if err != nil {
 			return nil, false, nil, calgate.DecodeError(err).Prefixed("model.")
 		}
@@ -296,11 +298,11 @@ func decodeRecords(model []byte) (records []any, list bool, bad map[int]error, e
 		if list {
 			prefix = fmt.Sprintf("[%d]", i)
 		}
-		if ve := calgate.CheckJSONText(raw, orRecord(prefix)); ve != nil {
+		if ve := calgate.CheckJSONText(raw, template.RecordRef(prefix)); ve != nil {
 			bad[i] = ve
 			continue
 		}
-		v, err := decodeValue(raw)
+		v, err := template.Decode(raw)
 		if err != nil {
 			return nil, false, nil, calgate.DecodeError(err).Prefixed("model" + prefix + ".")
 		}
@@ -324,20 +326,20 @@ func joinRef(prefix, ref string) string {
 
 // ImportRows imports a CSV or Excel file, streamed: rows are read, mapped
 // and written a chunk at a time.
-func (s *Service) ImportRows(ctx context.Context, ws *calgate.Workspace, template, actor string, file io.Reader, opts ImportOptions) (*Report, error) {
-	t, err := s.resolve(ctx, ws.ID, template)
+func (s *Service) ImportRows(ctx context.Context, ws *calgate.Workspace, templateName, actor string, file io.Reader, opts ImportOptions) (*Report, error) {
+	t, err := s.resolve(ctx, ws.ID, templateName)
 	if err != nil {
 		return nil, err
 	}
 	if !t.Tabular {
-		return nil, calgate.Invalid("template", "%q maps JSON records, not CSV or Excel rows: send {\"model\": …}", t.Name)
+		return nil, calgate.Invalid("templateName", "%q maps JSON records, not CSV or Excel rows: send {\"model\": …}", t.Name)
 	}
 	r, err := s.newRun(ws, t, actor, opts)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := OpenRows(file, opts.Sheet)
-	if errors.Is(err, ErrNoSheet) || errors.Is(err, ErrSheetOfCSV) {
+	rows, err := sheet.Open(file, opts.Sheet)
+	if errors.Is(err, sheet.ErrNoSheet) || errors.Is(err, sheet.ErrSheetOfCSV) {
 		return nil, calgate.Invalid("sheet", "%v", err)
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -351,9 +353,9 @@ func (s *Service) ImportRows(ctx context.Context, ws *calgate.Workspace, templat
 }
 
 // readRows queues every row of rows.
-func (r *importRun) readRows(ctx context.Context, rows RowReader) error {
+func (r *importRun) readRows(ctx context.Context, rows sheet.RowReader) error {
 	for {
-		row, ref, bad, err := nextRow(rows)
+		row, ref, bad, err := sheet.Next(rows)
 		switch {
 		case errors.Is(err, io.EOF):
 			return nil
@@ -375,11 +377,11 @@ func (r *importRun) readRows(ctx context.Context, rows RowReader) error {
 }
 
 // produced queues one produced entry: parsed, skipped or failed.
-func (r *importRun) produced(p Produced) { r.producedIn(p, "") }
+func (r *importRun) produced(p template.Produced) { r.producedIn(p, "") }
 
 // producedIn queues one produced entry of a whole document (doc "" for
 // none) and reports whether it failed.
-func (r *importRun) producedIn(p Produced, doc string) bool {
+func (r *importRun) producedIn(p template.Produced, doc string) bool {
 	if p.Skipped != "" {
 		r.add(pending{ref: p.Ref, skipped: p.Skipped})
 		return false
@@ -394,12 +396,12 @@ func (r *importRun) producedIn(p Produced, doc string) bool {
 		it.Entry = nil
 		// A failed entry whose key is known keeps its stored entry alive in
 		// a sync.
-		if ext, src := p.key(); ext != "" && r.tracksKeys() {
+		if ext, src := producedKey(p); ext != "" && r.tracksKeys() {
 			if src != "" {
 				pd.keepKey = src + "\x00" + ext
 			}
 		} else if r.opts.Mode == calgate.ImportModeSync && r.cur.syncSkipped == "" {
-			r.cur.syncSkipped = fmt.Sprintf("%s failed before its external id was known, so nothing is archived", orRecord(p.Ref))
+			r.cur.syncSkipped = fmt.Sprintf("%s failed before its external id was known, so nothing is archived", template.RecordRef(p.Ref))
 		}
 	}
 	r.add(pd)
@@ -407,7 +409,7 @@ func (r *importRun) producedIn(p Produced, doc string) bool {
 }
 
 // key returns the external id and source a produced entry was given.
-func (p Produced) key() (externalID, source string) {
+func producedKey(p template.Produced) (externalID, source string) {
 	if p.Fields == nil {
 		return "", ""
 	}
@@ -458,7 +460,7 @@ func (r *importRun) flush(ctx context.Context, b batch) error {
 	results := make([]*calgate.ItemResult, len(chunk))
 	stopped := false
 	if len(items) > 0 || len(b.documents) > 0 || len(records) > 0 {
-		res, err := r.s.o.Store.Upsert(ctx, r.ws.ID, r.actor, items, calgate.UpsertOptions{Simulate: r.opts.Simulate, Verbose: true,
+		res, err := r.s.d.Store.Upsert(ctx, r.ws.ID, r.actor, items, calgate.UpsertOptions{Simulate: r.opts.Simulate, Verbose: true,
 			StopOnError: r.opts.StopOnError, Documents: b.documents, Records: records})
 		if err != nil {
 			return fmt.Errorf("imports: %s: %w", r.t.Name, err)
@@ -551,7 +553,7 @@ func (r *importRun) filterSwitches(ctx context.Context, chunk []pending) error {
 	}
 	exists := map[scope]map[string]bool{}
 	for k, ids := range byScope {
-		m, err := r.s.o.Store.ExistingExternalIDs(ctx, r.ws.ID, k.kind, k.source, ids)
+		m, err := r.s.d.Store.ExistingExternalIDs(ctx, r.ws.ID, k.kind, k.source, ids)
 		if err != nil {
 			return fmt.Errorf("imports: %s: %w", r.t.Name, err)
 		}
@@ -586,7 +588,7 @@ func (r *importRun) finish(ctx context.Context) (*Report, error) {
 		default:
 			for src := range r.sources {
 				keep := func(ext string) bool { _, ok := r.seen[src+"\x00"+ext]; return ok }
-				res, err := r.s.o.Store.ArchiveMissing(ctx, r.ws.ID, r.actor, calgate.SyncScope{Kind: r.t.Kind, Source: src}, keep,
+				res, err := r.s.d.Store.ArchiveMissing(ctx, r.ws.ID, r.actor, calgate.SyncScope{Kind: r.t.Kind, Source: src}, keep,
 					r.opts.Simulate, r.opts.Verbose)
 				if err != nil {
 					return nil, fmt.Errorf("imports: %s: %w", r.t.Name, err)
@@ -601,7 +603,7 @@ func (r *importRun) finish(ctx context.Context) (*Report, error) {
 		}
 	}
 	if !r.opts.Simulate && r.rep.Created+r.rep.Updated+r.rep.Archived > 0 {
-		r.s.o.Notify()
+		r.s.d.Notify()
 	}
 	if r.opts.Progress != nil {
 		r.opts.Progress(r.rep.Records)

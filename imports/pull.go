@@ -20,6 +20,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/imports/template"
 	"github.com/calgate/calgate/outbound"
 )
 
@@ -90,7 +91,7 @@ func nextRun(p *calgate.PullImport, now time.Time, loc *time.Location) time.Time
 
 // zoneOf returns a workspace's time zone (UTC when it cannot be had).
 func (s *Service) zoneOf(ctx context.Context, workspaceID string) *time.Location {
-	ws, err := s.o.Store.Workspace(ctx, workspaceID)
+	ws, err := s.d.Store.Workspace(ctx, workspaceID)
 	if err != nil {
 		return time.UTC
 	}
@@ -133,7 +134,7 @@ func queryValues(raw json.RawMessage) (url.Values, error) {
 	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return url.Values{}, nil
 	}
-	v, err := decodeValue(raw)
+	v, err := template.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +210,7 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 		}
 		s.applyDatabase(p, in.Database, errs)
 		if p.Database.Host != "" && p.Database.SealedDSN != "" && in.Database.DSN != nil {
-			if err := outbound.CheckHost(ctx, p.Database.Host, s.o.AllowPrivate, s.o.Resolver); err != nil {
+			if err := outbound.CheckHost(ctx, p.Database.Host, s.o.AllowPrivate, s.d.Resolver); err != nil {
 				errs.Add("database.dsn", "%v", err)
 			}
 		}
@@ -230,7 +231,7 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 			errs.Add("url", "must be an http or https URL")
 		default:
-			if err := outbound.CheckURL(ctx, raw, s.o.AllowPrivate, s.o.Resolver); err != nil {
+			if err := outbound.CheckURL(ctx, raw, s.o.AllowPrivate, s.d.Resolver); err != nil {
 				errs.Add("url", "%v", err)
 			}
 			p.URL = raw
@@ -259,7 +260,7 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 		}
 		p.HeaderNames, p.SealedHeaders = names, ""
 		if len(*in.Headers) > 0 {
-			p.SealedHeaders = s.o.Sealer.Seal(data)
+			p.SealedHeaders = s.d.Sealer.Seal(data)
 		}
 	}
 	if in.Query != nil {
@@ -281,7 +282,7 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 		}
 		p.SinceFormat = *in.SinceFormat
 	}
-	var t *Template
+	var t *template.Template
 	if in.Template != nil {
 		var err error
 		if calgate.TextProblem(*in.Template, false) != "" || len(*in.Template) > calgate.MaxNameLength {
@@ -294,7 +295,7 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 			errs.Add("template", "no template named %q", *in.Template)
 		case err != nil:
 			return err
-		case t.Direction != Import:
+		case t.Direction != template.Import:
 			errs.Add("template", "%q is an export template", *in.Template)
 		case p.Database != nil && !t.Tabular:
 			errs.Add("template", "%q maps JSON records; a database pull needs a template that reads rows (columns)", *in.Template)
@@ -376,7 +377,7 @@ func (s *Service) CreatePull(ctx context.Context, workspaceID string, in PullInp
 			p.Name = p.Database.Host
 		}
 	}
-	if err := s.o.Store.CreatePullImport(ctx, p); err != nil {
+	if err := s.d.Store.CreatePullImport(ctx, p); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -384,7 +385,7 @@ func (s *Service) CreatePull(ctx context.Context, workspaceID string, in PullInp
 
 // UpdatePull changes a pull's settings.
 func (s *Service) UpdatePull(ctx context.Context, workspaceID, id string, in PullInput) (*calgate.PullImport, error) {
-	p, err := s.o.Store.PullImport(ctx, workspaceID, id)
+	p, err := s.d.Store.PullImport(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -392,7 +393,7 @@ func (s *Service) UpdatePull(ctx context.Context, workspaceID, id string, in Pul
 		return nil, err
 	}
 	p.UpdatedAt = s.now()
-	if err := s.o.Store.UpdatePullImport(ctx, p); err != nil {
+	if err := s.d.Store.UpdatePullImport(ctx, p); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -400,31 +401,25 @@ func (s *Service) UpdatePull(ctx context.Context, workspaceID, id string, in Pul
 
 // Pull returns one pull.
 func (s *Service) Pull(ctx context.Context, workspaceID, id string) (*calgate.PullImport, error) {
-	return s.o.Store.PullImport(ctx, workspaceID, id)
+	return s.d.Store.PullImport(ctx, workspaceID, id)
 }
 
 // Pulls lists a workspace's pulls.
 func (s *Service) Pulls(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.PullImport, string, error) {
-	return s.o.Store.PullImports(ctx, workspaceID, cursor, limit)
+	return s.d.Store.PullImports(ctx, workspaceID, cursor, limit)
 }
 
 // DeletePull removes a pull and its runs; its entries stay.
 func (s *Service) DeletePull(ctx context.Context, workspaceID, id string) error {
-	return s.o.Store.DeletePullImport(ctx, workspaceID, id)
+	return s.d.Store.DeletePullImport(ctx, workspaceID, id)
 }
 
 // Runs lists a pull's runs, newest first.
 func (s *Service) Runs(ctx context.Context, workspaceID, id, cursor string, limit int) ([]*calgate.PullRun, string, error) {
-	if _, err := s.o.Store.PullImport(ctx, workspaceID, id); err != nil {
+	if _, err := s.d.Store.PullImport(ctx, workspaceID, id); err != nil {
 		return nil, "", err
 	}
-	return s.o.Store.PullRuns(ctx, workspaceID, id, cursor, limit)
-}
-
-// pullJob is the payload of a PullJobType job.
-type pullJob struct {
-	WorkspaceID string `json:"workspace_id"`
-	ID          string `json:"id"`
+	return s.d.Store.PullRuns(ctx, workspaceID, id, cursor, limit)
 }
 
 // pullLease is how long a claimed run may wait before its pull comes due
@@ -436,28 +431,26 @@ const pullLease = 5 * time.Minute
 // with the pull and its due time as the job id.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
-	due, err := s.o.Store.ClaimDuePullImports(ctx, now, now.Add(pullLease), sweepBatch)
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
+	due, err := s.d.Store.ClaimDuePullImports(ctx, now, now.Add(pullLease), sweepBatch)
+	if err := calgate.EnqueueDue(ctx, s.d.Jobs, PullJobType, due, err, func(p *calgate.PullImport) calgate.DueRow {
+		return calgate.DueRow{WorkspaceID: p.WorkspaceID, ID: p.ID, Due: p.NextRunAt}
+	}); err != nil {
+		return fmt.Errorf("imports: sweep: %w", err)
 	}
-	for _, p := range due {
-		payload, err := json.Marshal(pullJob{WorkspaceID: p.WorkspaceID, ID: p.ID})
-		if err != nil {
-			return fmt.Errorf("imports: sweep: %w", err)
-		}
-		job := calgate.Job{Type: PullJobType, Payload: payload, ID: fmt.Sprintf("%s:%d", p.ID, p.NextRunAt.Unix())}
-		if err := s.o.Jobs.Enqueue(ctx, job); err != nil {
-			errs = append(errs, fmt.Errorf("imports: enqueue run of %s: %w", p.ID, err))
-		}
-	}
-	return errors.Join(errs...)
+	return nil
+}
+
+// Register plugs the run job of scheduled pulls and the sweep that finds
+// due ones into the queue.
+func (s *Service) Register(r calgate.Registry) {
+	r.HandleJob(PullJobType, calgate.Policy{MaxRetry: 1, Timeout: 30 * time.Minute}, s.HandleJob)
+	r.Every("import-pulls-sweep", SweepInterval, s.Sweep)
 }
 
 // HandleJob runs one scheduled pull. A pull deleted meanwhile, or one
 // another worker is running, is skipped.
 func (s *Service) HandleJob(ctx context.Context, payload []byte) error {
-	var j pullJob
+	var j calgate.DueRow
 	if err := json.Unmarshal(payload, &j); err != nil {
 		return fmt.Errorf("imports: job payload: %w", err)
 	}
@@ -472,14 +465,14 @@ func (s *Service) HandleJob(ctx context.Context, payload []byte) error {
 // run holds the pull.
 func (s *Service) RunPull(ctx context.Context, workspaceID, id string) (*calgate.PullRun, error) {
 	started := s.now()
-	ok, err := s.o.Store.StartPullRun(ctx, workspaceID, id, started, started.Add(-staleRun))
+	ok, err := s.d.Store.StartPullRun(ctx, workspaceID, id, started, started.Add(-staleRun))
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, fmt.Errorf("imports: a run of pull %s is in progress: %w", id, calgate.ErrConflict)
 	}
-	p, err := s.o.Store.PullImport(ctx, workspaceID, id)
+	p, err := s.d.Store.PullImport(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -487,7 +480,7 @@ func (s *Service) RunPull(ctx context.Context, workspaceID, id string) (*calgate
 	var rep *Report
 	var runErr error
 	if p.Database != nil {
-		ws, err := s.o.Store.Workspace(ctx, p.WorkspaceID)
+		ws, err := s.d.Store.Workspace(ctx, p.WorkspaceID)
 		if err != nil {
 			return nil, err
 		}
@@ -508,7 +501,7 @@ func (s *Service) RunPull(ctx context.Context, workspaceID, id string) (*calgate
 	}
 	// The outcome is recorded even when the caller's context ended.
 	rec := context.WithoutCancel(ctx)
-	if err := s.o.Store.FinishPullRun(rec, run, nextRun(p, run.FinishedAt, s.zoneOf(rec, p.WorkspaceID))); err != nil {
+	if err := s.d.Store.FinishPullRun(rec, run, nextRun(p, run.FinishedAt, s.zoneOf(rec, p.WorkspaceID))); err != nil {
 		return nil, err
 	}
 	if runErr != nil {
@@ -519,7 +512,7 @@ func (s *Service) RunPull(ctx context.Context, workspaceID, id string) (*calgate
 
 // runPull fetches the pull's URL and imports the body.
 func (s *Service) runPull(ctx context.Context, p *calgate.PullImport) (*Report, error) {
-	ws, err := s.o.Store.Workspace(ctx, p.WorkspaceID)
+	ws, err := s.d.Store.Workspace(ctx, p.WorkspaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -545,7 +538,7 @@ func (s *Service) runPull(ctx context.Context, p *calgate.PullImport) (*Report, 
 	}
 	req.Header.Set("Accept", "application/json, text/csv;q=0.9, */*;q=0.1")
 	if p.SealedHeaders != "" {
-		plain, err := s.o.Sealer.Open(p.SealedHeaders)
+		plain, err := s.d.Sealer.Open(p.SealedHeaders)
 		if err != nil {
 			return nil, fmt.Errorf("the stored headers cannot be decrypted (was the secret key changed?): %w", err)
 		}
@@ -557,7 +550,7 @@ func (s *Service) runPull(ctx context.Context, p *calgate.PullImport) (*Report, 
 			req.Header.Set(k, v)
 		}
 	}
-	resp, err := s.o.Client.Do(req)
+	resp, err := s.d.Client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", redactURL(u), err)
 	}
@@ -593,18 +586,18 @@ func (s *Service) alert(ctx context.Context, p *calgate.PullImport, run *calgate
 	data, _ := json.Marshal(map[string]any{"pull_id": p.ID, "name": p.Name, "run_id": run.ID, "template": p.Template,
 		"started_at": run.StartedAt, "error": run.Error, "report": run.Report})
 	ev := &calgate.Event{WorkspaceID: p.WorkspaceID, Type: calgate.EventImportFailed, Data: data, Actor: "pull/" + p.ID, CreatedAt: s.now()}
-	if err := s.o.Store.AppendEvent(ctx, ev); err != nil {
-		s.o.Logger.Error("import.failed event", "workspace", p.WorkspaceID, "pull", p.ID, "err", err)
+	if err := s.d.Store.AppendEvent(ctx, ev); err != nil {
+		s.d.Logger.Error("import.failed event", "workspace", p.WorkspaceID, "pull", p.ID, "err", err)
 	} else {
-		s.o.Notify()
+		s.d.Notify()
 	}
-	if s.o.Mailer == nil || len(p.NotifyEmails) == 0 {
+	if s.d.Mailer == nil || len(p.NotifyEmails) == 0 {
 		return
 	}
 	subject := fmt.Sprintf("calgate: import %q failed", p.Name)
 	body := fmt.Sprintf("The scheduled import %q (%s) failed at %s.\n\nTemplate: %s\nError: %s\n\nThe run's report: GET /v1/pull-imports/%s/runs\n",
 		p.Name, p.ID, run.StartedAt.Format(time.RFC3339), p.Template, run.Error, p.ID)
-	if err := s.o.Mailer.Send(ctx, p.NotifyEmails, subject, body); err != nil {
-		s.o.Logger.Error("import failure e-mail", "workspace", p.WorkspaceID, "pull", p.ID, "err", err)
+	if err := s.d.Mailer.Send(ctx, p.NotifyEmails, subject, body); err != nil {
+		s.d.Logger.Error("import failure e-mail", "workspace", p.WorkspaceID, "pull", p.ID, "err", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/imports/template"
 )
 
 // Limits and defaults of the import service.
@@ -50,74 +51,80 @@ type Sealer interface {
 	Open(sealed string) ([]byte, error)
 }
 
-// Options configure a Service.
-type Options struct {
+// Deps are what a Service works with: the database, the queue, the
+// outbound client, the logger and the like.
+type Deps struct {
 	Store Store
 	// Client fetches pulls: the hardened outbound client, capped at
 	// MaxFileBytes with PullTimeout.
 	Client *http.Client
 	Jobs   calgate.Jobs
 	Sealer Sealer
-	// AllowPrivate lets pull URLs name private and loopback hosts.
-	AllowPrivate bool
 	// Resolver checks URL hosts (nil: net.DefaultResolver).
 	Resolver *net.Resolver
 	// Mailer sends the e-mail of a failed pull (nil: no e-mail).
 	Mailer *Mailer
 	// Notify wakes the outbox dispatcher after writes outside the api.
 	Notify func()
+	Logger *slog.Logger
+}
+
+// Options are a Service's settings; zero values take the defaults.
+type Options struct {
+	// AllowPrivate lets pull URLs name private and loopback hosts.
+	AllowPrivate bool
 	// ChunkSize overrides ChunkSize (tests).
 	ChunkSize int
 	// Now is the clock (nil: time.Now).
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now func() time.Time
 }
 
 // Service installs templates, runs imports and exports, and schedules
 // pulls.
 type Service struct {
+	d Deps
 	o Options
 }
 
 // New returns a Service.
-func New(o Options) *Service {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+func New(d Deps, o Options) *Service {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Notify == nil {
-		o.Notify = func() {}
+	if d.Notify == nil {
+		d.Notify = func() {}
 	}
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = ChunkSize
 	}
-	return &Service{o: o}
+	return &Service{d: d, o: o}
 }
 
 func (s *Service) now() time.Time { return s.o.Now().UTC().Truncate(time.Microsecond) }
 
 // TemplateInfo is a template as lists and reads show it.
 type TemplateInfo struct {
-	Name        string       `json:"name"`
-	Description string       `json:"description"`
-	Kind        calgate.Kind `json:"kind"`
-	Direction   Direction    `json:"direction"`
-	Tabular     bool         `json:"tabular"`
-	Builtin     bool         `json:"builtin"`
+	Name        string             `json:"name"`
+	Description string             `json:"description"`
+	Kind        calgate.Kind       `json:"kind"`
+	Direction   template.Direction `json:"direction"`
+	Tabular     bool               `json:"tabular"`
+	Builtin     bool               `json:"builtin"`
 	// Template is the document (only when one template is read).
-	Template  *Template  `json:"template,omitempty"`
-	CreatedAt *time.Time `json:"created_at,omitempty"`
-	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+	Template  *template.Template `json:"template,omitempty"`
+	CreatedAt *time.Time         `json:"created_at,omitempty"`
+	UpdatedAt *time.Time         `json:"updated_at,omitempty"`
 }
 
-func info(t *Template, builtin bool) TemplateInfo {
+func info(t *template.Template, builtin bool) TemplateInfo {
 	return TemplateInfo{Name: t.Name, Description: t.Description, Kind: t.Kind, Direction: t.Direction, Tabular: t.Tabular, Builtin: builtin}
 }
 
 func isBuiltin(name string) bool {
-	for _, n := range BuiltinNames() {
+	for _, n := range template.BuiltinNames() {
 		if n == name {
 			return true
 		}
@@ -128,20 +135,20 @@ func isBuiltin(name string) bool {
 // Templates lists the built-in templates, then the workspace's, by name.
 func (s *Service) Templates(ctx context.Context, workspaceID string) ([]TemplateInfo, error) {
 	out := []TemplateInfo{}
-	builtins := Builtin()
-	for _, name := range BuiltinNames() {
+	builtins := template.Builtin()
+	for _, name := range template.BuiltinNames() {
 		if t, ok := builtins[name]; ok {
 			out = append(out, info(t, true))
 		}
 	}
-	stored, err := s.o.Store.ImportTemplates(ctx, workspaceID)
+	stored, err := s.d.Store.ImportTemplates(ctx, workspaceID)
 	if err != nil {
 		return nil, err
 	}
 	for _, st := range stored {
-		t, err := ParseTemplate(st.Document)
+		t, err := template.Parse(st.Document)
 		if err != nil {
-			s.o.Logger.Warn("stored template no longer parses", "workspace", workspaceID, "template", st.Name, "err", err)
+			s.d.Logger.Warn("stored template no longer parses", "workspace", workspaceID, "template", st.Name, "err", err)
 			continue
 		}
 		ti := info(t, false)
@@ -153,16 +160,16 @@ func (s *Service) Templates(ctx context.Context, workspaceID string) ([]Template
 
 // Template returns one template with its document.
 func (s *Service) Template(ctx context.Context, workspaceID, name string) (TemplateInfo, error) {
-	if t, err := LookupBuiltin(name); err == nil {
+	if t, err := template.LookupBuiltin(name); err == nil {
 		ti := info(t, true)
 		ti.Template = t
 		return ti, nil
 	}
-	st, err := s.o.Store.ImportTemplate(ctx, workspaceID, name)
+	st, err := s.d.Store.ImportTemplate(ctx, workspaceID, name)
 	if err != nil {
 		return TemplateInfo{}, err
 	}
-	t, err := ParseTemplate(st.Document)
+	t, err := template.Parse(st.Document)
 	if err != nil {
 		return TemplateInfo{}, fmt.Errorf("imports: stored template %s: %w", name, err)
 	}
@@ -172,15 +179,15 @@ func (s *Service) Template(ctx context.Context, workspaceID, name string) (Templ
 }
 
 // resolve finds a template by name: a built-in or one of the workspace.
-func (s *Service) resolve(ctx context.Context, workspaceID, name string) (*Template, error) {
-	if t, err := LookupBuiltin(name); err == nil {
+func (s *Service) resolve(ctx context.Context, workspaceID, name string) (*template.Template, error) {
+	if t, err := template.LookupBuiltin(name); err == nil {
 		return t, nil
 	}
-	st, err := s.o.Store.ImportTemplate(ctx, workspaceID, name)
+	st, err := s.d.Store.ImportTemplate(ctx, workspaceID, name)
 	if err != nil {
 		return nil, err
 	}
-	t, err := ParseTemplate(st.Document)
+	t, err := template.Parse(st.Document)
 	if err != nil {
 		return nil, fmt.Errorf("imports: stored template %s: %w", name, err)
 	}
@@ -191,7 +198,7 @@ func (s *Service) resolve(ctx context.Context, workspaceID, name string) (*Templ
 // in the URL of a PUT ("" for a POST, which takes the document's); create
 // refuses to replace. Built-in names are refused with ErrConflict.
 func (s *Service) SaveTemplate(ctx context.Context, workspaceID, name string, doc []byte, create bool) (TemplateInfo, bool, error) {
-	t, err := ParseTemplate(doc)
+	t, err := template.Parse(doc)
 	if err != nil {
 		return TemplateInfo{}, false, err
 	}
@@ -210,9 +217,9 @@ func (s *Service) SaveTemplate(ctx context.Context, workspaceID, name string, do
 		Direction: string(t.Direction), Document: canonical, CreatedAt: now, UpdatedAt: now}
 	created := true
 	if create {
-		err = s.o.Store.CreateImportTemplate(ctx, st)
+		err = s.d.Store.CreateImportTemplate(ctx, st)
 	} else {
-		created, err = s.o.Store.PutImportTemplate(ctx, st)
+		created, err = s.d.Store.PutImportTemplate(ctx, st)
 	}
 	if err != nil {
 		if errors.Is(err, calgate.ErrConflict) {
@@ -231,7 +238,7 @@ func (s *Service) DeleteTemplate(ctx context.Context, workspaceID, name string) 
 	if isBuiltin(name) {
 		return fmt.Errorf("imports: %q is a built-in template and cannot be deleted: %w", name, calgate.ErrConflict)
 	}
-	return s.o.Store.DeleteImportTemplate(ctx, workspaceID, name)
+	return s.d.Store.DeleteImportTemplate(ctx, workspaceID, name)
 }
 
 // ExportPage is one page of an export.
@@ -248,7 +255,7 @@ func (s *Service) Export(ctx context.Context, workspaceID, name string, since ti
 	if err != nil {
 		return nil, err
 	}
-	entries, next, err := s.o.Store.Entries(ctx, workspaceID, exportFilter(t, since, cursor, limit))
+	entries, next, err := s.d.Store.Entries(ctx, workspaceID, exportFilter(t, since, cursor, limit))
 	if err != nil {
 		return nil, err
 	}

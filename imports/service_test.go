@@ -32,7 +32,7 @@ func openService(tb testing.TB, chunk int, template string) (*imports.Service, *
 	if err := db.CreateWorkspace(context.Background(), ws); err != nil {
 		tb.Fatal(err)
 	}
-	svc := imports.New(imports.Options{Store: db, ChunkSize: chunk})
+	svc := imports.New(imports.Deps{Store: db}, imports.Options{ChunkSize: chunk})
 	if _, _, err := svc.SaveTemplate(context.Background(), ws.ID, "", []byte(template), true); err != nil {
 		tb.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/imports/sheet"
 	"github.com/calgate/calgate/outbound"
 )
 
@@ -127,7 +128,7 @@ func mysqlConfig(raw string, timeout time.Duration) (*mysql.Config, error) {
 // openDatabase opens one connection to the pull's database through the
 // outbound dialer.
 func (s *Service) openDatabase(engine, dsn string, timeout time.Duration) (*sql.DB, error) {
-	dial := outbound.Dialer(s.o.AllowPrivate, s.o.Resolver, 10*time.Second)
+	dial := outbound.Dialer(s.o.AllowPrivate, s.d.Resolver, 10*time.Second)
 	var db *sql.DB
 	switch engine {
 	case EnginePostgres:
@@ -170,7 +171,7 @@ func (s *Service) applyDatabase(p *calgate.PullImport, in *DatabaseInput, errs *
 		if err != nil {
 			errs.Add("database.dsn", "%v", err)
 		} else {
-			d.Engine, d.Host, d.SealedDSN = engine, host, s.o.Sealer.Seal([]byte(strings.TrimSpace(*in.DSN)))
+			d.Engine, d.Host, d.SealedDSN = engine, host, s.d.Sealer.Seal([]byte(strings.TrimSpace(*in.DSN)))
 			reset = true
 		}
 	} else if d.SealedDSN == "" {
@@ -222,7 +223,7 @@ func (s *Service) applyDatabase(p *calgate.PullImport, in *DatabaseInput, errs *
 // sqlRows is the result of a database pull, read as table rows.
 type sqlRows struct {
 	header []string
-	cols   *columns
+	cols   *sheet.Columns
 	rows   [][]string
 	next   int
 }
@@ -232,16 +233,16 @@ func (r *sqlRows) Close() error     { return nil }
 
 // Next returns the next row; Line counts the header as line 1, as in a
 // CSV file.
-func (r *sqlRows) Next() (Row, error) {
+func (r *sqlRows) Next() (sheet.Row, error) {
 	if r.next >= len(r.rows) {
-		return Row{}, io.EOF
+		return sheet.Row{}, io.EOF
 	}
 	vals := make(map[string]string, len(r.header))
 	for i, h := range r.header {
 		vals[h] = r.rows[r.next][i]
 	}
 	r.next++
-	return Row{Line: r.next + 1, Values: vals, cols: r.cols}, nil
+	return r.cols.Row(r.next+1, vals), nil
 }
 
 // queryDatabase runs the pull's query and returns its rows, and the
@@ -249,7 +250,7 @@ func (r *sqlRows) Next() (Row, error) {
 // column or read no row).
 func (s *Service) queryDatabase(ctx context.Context, p *calgate.PullImport) (*sqlRows, *calgate.PullCursor, bool, error) {
 	d := p.Database
-	dsn, err := s.o.Sealer.Open(d.SealedDSN)
+	dsn, err := s.d.Sealer.Open(d.SealedDSN)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("the stored DSN cannot be decrypted (was the secret key changed?): %w", err)
 	}
@@ -344,7 +345,7 @@ func (s *Service) queryDatabase(ctx context.Context, p *calgate.PullImport) (*sq
 		}
 		out.rows, cursors = out.rows[:cut], cursors[:cut]
 	}
-	out.header, out.cols = header, newColumns(header)
+	out.header, out.cols = header, sheet.NewColumns(header)
 	var next *calgate.PullCursor
 	if len(cursors) > 0 {
 		next = cursors[len(cursors)-1]
@@ -474,23 +475,6 @@ func cursorArg(c *calgate.PullCursor) (any, error) {
 	}
 }
 
-// missingColumns lists the columns the template's columns mapping reads
-// that a result lacks. In a file, an optional column may be absent; a
-// query's columns are fixed, so one missing means the source changed.
-func (t *Template) missingColumns(header []string) []string {
-	have := map[string]bool{}
-	for _, h := range header {
-		have[normColumn(h)] = true
-	}
-	var out []string
-	for _, fm := range t.fields {
-		if fm.column != "" && !have[normColumn(fm.column)] {
-			out = append(out, fm.column)
-		}
-	}
-	return out
-}
-
 // runDatabasePull runs a database pull's query and imports its rows.
 func (s *Service) runDatabasePull(ctx context.Context, ws *calgate.Workspace, p *calgate.PullImport) (*Report, *calgate.PullCursor, error) {
 	t, err := s.resolve(ctx, p.WorkspaceID, p.Template)
@@ -504,7 +488,7 @@ func (s *Service) runDatabasePull(ctx context.Context, ws *calgate.Workspace, p 
 	if err != nil {
 		return nil, nil, err
 	}
-	if missing := t.missingColumns(rows.header); len(missing) > 0 {
+	if missing := t.MissingColumns(rows.header); len(missing) > 0 {
 		return nil, nil, fmt.Errorf("the query's result has no column %s, which template %s reads (its columns: %s)",
 			quoteList(missing), p.Template, strings.Join(rows.header, ", "))
 	}

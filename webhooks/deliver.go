@@ -48,16 +48,13 @@ func (s *Service) Policy() calgate.Policy {
 }
 
 // Register plugs the service into the queue: the destination, the send
-// and attempt jobs and the sweep of overdue deliveries, run every interval
-// (default 5 s).
-func (s *Service) Register(r calgate.Registry, interval time.Duration) {
-	if interval <= 0 {
-		interval = DefaultSweepInterval
-	}
+// and attempt jobs and the sweep of overdue deliveries, run every
+// Options.SweepInterval.
+func (s *Service) Register(r calgate.Registry) {
 	r.AddDestination(s)
 	r.HandleJob(JobSend, calgate.Policy{MaxRetry: 3, Timeout: sendBudget + s.o.Timeout + 30*time.Second}, s.sendJob)
 	r.HandleJob(JobAttempt, calgate.Policy{MaxRetry: 3, Timeout: s.o.Timeout + 30*time.Second}, s.attemptJob)
-	r.Every("webhooks-sweep", interval, s.Sweep)
+	r.Every("webhooks-sweep", s.o.SweepInterval, s.Sweep)
 }
 
 // HandleEvent is HandleEvents for one event.
@@ -74,7 +71,7 @@ func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
 // repeated batch creates and sends nothing; once the deliveries are
 // written, each carries its own state, so the events count as handled.
 func (s *Service) HandleEvents(ctx context.Context, evs []*calgate.Event) error {
-	list, err := s.o.Store.CreateDeliveries(ctx, evs, func(w *calgate.Webhook, ev *calgate.Event) bool {
+	list, err := s.d.Store.CreateDeliveries(ctx, evs, func(w *calgate.Webhook, ev *calgate.Event) bool {
 		return ev.Type != calgate.EventWebhookTest && w.Matches(ev)
 	}, s.body, time.Now().Add(s.lease()))
 	if err != nil {
@@ -132,7 +129,7 @@ func (s *Service) handOff(ctx context.Context, endpointID string, list []*calgat
 	for i, d := range list {
 		ids[i] = d.ID
 	}
-	if err := s.o.Store.ReleaseDeliveries(context.WithoutCancel(ctx), ids); err != nil {
+	if err := s.d.Store.ReleaseDeliveries(context.WithoutCancel(ctx), ids); err != nil {
 		s.logger.Warn("webhooks: release deliveries; their claims run out", "webhook", endpointID, "err", err)
 	}
 	// One send job per hand-over: a send job already running may be past
@@ -148,7 +145,7 @@ func (s *Service) lease() time.Duration { return s.o.Timeout + 10*time.Second }
 // enqueueSend schedules a send job of an endpoint at a time (zero: now);
 // jobs with the same tag collapse.
 func (s *Service) enqueueSend(ctx context.Context, endpointID, tag string, at time.Time) error {
-	return s.o.Jobs.Enqueue(ctx, calgate.Job{Type: JobSend, Payload: []byte(endpointID), ID: endpointID + ":" + tag, At: at})
+	return s.d.Jobs.Enqueue(ctx, calgate.Job{Type: JobSend, Payload: []byte(endpointID), ID: endpointID + ":" + tag, At: at})
 }
 
 // sendJob is the JobSend handler: it claims the endpoint's due deliveries
@@ -171,7 +168,7 @@ func (s *Service) sendJob(ctx context.Context, payload []byte) error {
 	began := time.Now()
 	for time.Since(began) < sendBudget {
 		now := time.Now()
-		list, err := s.o.Store.ClaimEndpointDeliveries(ctx, endpointID, now, now.Add(s.lease()), sendPage)
+		list, err := s.d.Store.ClaimEndpointDeliveries(ctx, endpointID, now, now.Add(s.lease()), sendPage)
 		if err != nil || len(list) == 0 {
 			return err
 		}
@@ -185,7 +182,7 @@ func (s *Service) sendJob(ctx context.Context, payload []byte) error {
 				for _, rest := range list[i:] {
 					ids = append(ids, rest.ID)
 				}
-				_ = s.o.Store.ReleaseDeliveries(context.WithoutCancel(ctx), ids)
+				_ = s.d.Store.ReleaseDeliveries(context.WithoutCancel(ctx), ids)
 				wg.Wait()
 				return ctx.Err()
 			}
@@ -219,7 +216,7 @@ func (s *Service) attemptJob(ctx context.Context, payload []byte) error {
 	}
 	defer release()
 	now := time.Now()
-	d, err := s.o.Store.ClaimDelivery(ctx, deliveryID, now, now.Add(s.lease()))
+	d, err := s.d.Store.ClaimDelivery(ctx, deliveryID, now, now.Add(s.lease()))
 	if errors.Is(err, calgate.ErrNotFound) {
 		return nil // delivered, failed, not due yet, or taken by another worker
 	}
@@ -239,24 +236,24 @@ func (s *Service) attempt(ctx context.Context, d *calgate.Delivery, release func
 		return nil, nil // the endpoint was deleted with its deliveries
 	}
 	if err != nil {
-		_ = s.o.Store.ReleaseDelivery(context.WithoutCancel(ctx), d.ID)
+		_ = s.d.Store.ReleaseDelivery(context.WithoutCancel(ctx), d.ID)
 		return nil, err
 	}
 	if w.Disabled {
-		_ = s.o.Store.ReleaseDelivery(context.WithoutCancel(ctx), d.ID)
+		_ = s.d.Store.ReleaseDelivery(context.WithoutCancel(ctx), d.ID)
 		return nil, nil // stays pending; re-enabling lets the sweep send it
 	}
 	callCtx, cancel := context.WithTimeout(ctx, s.o.Timeout)
-	res := Send(callCtx, s.o.Client, w.URL, secrets, Message{ID: d.ID, Type: string(d.Type), Body: d.Payload})
+	res := Send(callCtx, s.d.Client, w.URL, secrets, Message{ID: d.ID, Type: string(d.Type), Body: d.Payload})
 	cancel()
 	release()
 	if ctx.Err() != nil {
 		// The worker is stopping: give the delivery back unattempted, so the
 		// next worker sends it again with the same webhook-id.
-		_ = s.o.Store.ReleaseDelivery(context.WithoutCancel(ctx), d.ID)
+		_ = s.d.Store.ReleaseDelivery(context.WithoutCancel(ctx), d.ID)
 		return nil, ctx.Err()
 	}
-	s.o.Metrics.observe(res)
+	s.d.Metrics.observe(res)
 	a := &calgate.DeliveryAttempt{At: res.At, StatusCode: res.StatusCode, Latency: res.Latency, Error: res.Error, Response: res.ResponseBody}
 	d.Attempts++
 	change := calgate.EndpointChange{}
@@ -283,7 +280,7 @@ func (s *Service) attempt(ctx context.Context, d *calgate.Delivery, release func
 	if change.Succeeded && !change.ResetStreak {
 		return a, s.recordSuccess(context.WithoutCancel(ctx), d, a)
 	}
-	failingSince, err := s.o.Store.RecordAttempt(context.WithoutCancel(ctx), d, a, change)
+	failingSince, err := s.d.Store.RecordAttempt(context.WithoutCancel(ctx), d, a, change)
 	if err != nil {
 		return a, err
 	}
@@ -308,13 +305,13 @@ func (s *Service) attempt(ctx context.Context, d *calgate.Delivery, release func
 
 // disableFailing disables an endpoint whose failure streak lasted too long.
 func (s *Service) disableFailing(ctx context.Context, w *calgate.Webhook, since time.Time) error {
-	cur, err := s.o.Store.WebhookByID(ctx, w.ID)
+	cur, err := s.d.Store.WebhookByID(ctx, w.ID)
 	if err != nil || cur.Disabled {
 		return err
 	}
 	reason := fmt.Sprintf("every delivery failed since %s", since.Format(time.RFC3339))
 	cur.Disabled, cur.DisabledReason, cur.UpdatedAt = true, reason, time.Now()
-	if err := s.o.Store.UpdateWebhook(ctx, cur); err != nil {
+	if err := s.d.Store.UpdateWebhook(ctx, cur); err != nil {
 		return err
 	}
 	s.forget(w.ID)
@@ -326,7 +323,7 @@ func (s *Service) disableFailing(ctx context.Context, w *calgate.Webhook, since 
 // workspace's other endpoints.
 func (s *Service) announceDisabled(ctx context.Context, w *calgate.Webhook, reason string) {
 	s.logger.Warn("webhooks: endpoint disabled", "webhook", w.ID, "workspace", w.WorkspaceID, "reason", reason)
-	if s.o.Events == nil {
+	if s.d.Events == nil {
 		return
 	}
 	data, err := json.Marshal(map[string]string{"webhook_id": w.ID, "url": w.URL, "reason": reason})
@@ -334,12 +331,12 @@ func (s *Service) announceDisabled(ctx context.Context, w *calgate.Webhook, reas
 		return
 	}
 	ev := &calgate.Event{WorkspaceID: w.WorkspaceID, Type: calgate.EventWebhookDisabled, Data: data, Actor: "system:webhooks"}
-	if err := s.o.Events.AppendEvent(context.WithoutCancel(ctx), ev); err != nil {
+	if err := s.d.Events.AppendEvent(context.WithoutCancel(ctx), ev); err != nil {
 		s.logger.Warn("webhooks: write webhook.disabled event", "webhook", w.ID, "err", err)
 		return
 	}
-	if s.o.Notify != nil {
-		s.o.Notify()
+	if s.d.Notify != nil {
+		s.d.Notify()
 	}
 }
 
@@ -350,7 +347,7 @@ func (s *Service) announceDisabled(ctx context.Context, w *calgate.Webhook, reas
 // share the work.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := time.Now()
-	ids, err := s.o.Store.EndpointsOwingDeliveries(ctx, now.Add(-s.o.Overdue), 1000)
+	ids, err := s.d.Store.EndpointsOwingDeliveries(ctx, now.Add(-s.o.Overdue), 1000)
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func (s *Service) checkInput(ctx context.Context, in *EndpointInput, creating bo
 			v.Add("url", "is longer than %d characters", calgate.MaxURLLength)
 		case !v.Line("url", url, 0):
 		default:
-			if err := outbound.CheckURL(ctx, url, s.o.AllowPrivate, s.o.Resolver); err != nil {
+			if err := outbound.CheckURL(ctx, url, s.o.AllowPrivate, s.d.Resolver); err != nil {
 				if ae, ok := errors.AsType[*outbound.AddressError](err); ok {
 					v.Add("url", "%s", ae.Reason)
 				} else {
@@ -124,7 +124,7 @@ func (s *Service) Create(ctx context.Context, workspaceID, origin string, in End
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	w := &calgate.Webhook{
 		ID: calgate.NewID("wh"), WorkspaceID: workspaceID, URL: *in.URL, Events: in.Events, Origin: origin,
-		Secrets: []calgate.WebhookSecret{{Sealed: s.o.Sealer.Seal([]byte(secret))}}, CreatedAt: now, UpdatedAt: now,
+		Secrets: []calgate.WebhookSecret{{Sealed: s.d.Sealer.Seal([]byte(secret))}}, CreatedAt: now, UpdatedAt: now,
 	}
 	if in.Filter != nil {
 		w.Filter = *in.Filter
@@ -135,7 +135,7 @@ func (s *Service) Create(ctx context.Context, workspaceID, origin string, in End
 	if in.Disabled != nil && *in.Disabled {
 		w.Disabled, w.DisabledReason = true, "disabled by a user"
 	}
-	if err := s.o.Store.CreateWebhook(ctx, w); err != nil {
+	if err := s.d.Store.CreateWebhook(ctx, w); err != nil {
 		return nil, "", err
 	}
 	return w, secret, nil
@@ -143,17 +143,17 @@ func (s *Service) Create(ctx context.Context, workspaceID, origin string, in End
 
 // Get returns an endpoint of a workspace.
 func (s *Service) Get(ctx context.Context, workspaceID, id string) (*calgate.Webhook, error) {
-	return s.o.Store.Webhook(ctx, workspaceID, id)
+	return s.d.Store.Webhook(ctx, workspaceID, id)
 }
 
 // List pages through a workspace's endpoints.
 func (s *Service) List(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.Webhook, string, error) {
-	return s.o.Store.Webhooks(ctx, workspaceID, cursor, limit)
+	return s.d.Store.Webhooks(ctx, workspaceID, cursor, limit)
 }
 
 // Update changes an endpoint. Re-enabling it resets its failure streak.
 func (s *Service) Update(ctx context.Context, workspaceID, id string, in EndpointInput) (*calgate.Webhook, error) {
-	w, err := s.o.Store.Webhook(ctx, workspaceID, id)
+	w, err := s.d.Store.Webhook(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in Endpoin
 		}
 	}
 	w.UpdatedAt = time.Now()
-	if err := s.o.Store.UpdateWebhook(ctx, w); err != nil {
+	if err := s.d.Store.UpdateWebhook(ctx, w); err != nil {
 		return nil, err
 	}
 	s.forget(id)
@@ -190,7 +190,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in Endpoin
 
 // Delete removes an endpoint and its delivery log.
 func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
-	if err := s.o.Store.DeleteWebhook(ctx, workspaceID, id); err != nil {
+	if err := s.d.Store.DeleteWebhook(ctx, workspaceID, id); err != nil {
 		return err
 	}
 	s.forget(id)
@@ -199,7 +199,7 @@ func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
 
 // Secrets returns the secrets an endpoint signs with, current first.
 func (s *Service) Secrets(ctx context.Context, workspaceID, id string) ([]Secret, error) {
-	w, err := s.o.Store.Webhook(ctx, workspaceID, id)
+	w, err := s.d.Store.Webhook(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func (s *Service) Secrets(ctx context.Context, workspaceID, id string) ([]Secret
 		if sec.ExpiresAt != nil && !now.Before(*sec.ExpiresAt) {
 			continue
 		}
-		plain, err := s.o.Sealer.Open(sec.Sealed)
+		plain, err := s.d.Sealer.Open(sec.Sealed)
 		if err != nil {
 			return nil, fmt.Errorf("webhooks: open secret of %s: %w", id, err)
 		}
@@ -221,14 +221,14 @@ func (s *Service) Secrets(ctx context.Context, workspaceID, id string) ([]Secret
 // RotateSecret gives an endpoint a new secret; the current one keeps
 // signing next to it for RotationOverlap. It returns the new secret.
 func (s *Service) RotateSecret(ctx context.Context, workspaceID, id string) (string, error) {
-	w, err := s.o.Store.Webhook(ctx, workspaceID, id)
+	w, err := s.d.Store.Webhook(ctx, workspaceID, id)
 	if err != nil {
 		return "", err
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	expires := now.Add(RotationOverlap)
 	secret := NewSecret()
-	kept := []calgate.WebhookSecret{{Sealed: s.o.Sealer.Seal([]byte(secret))}}
+	kept := []calgate.WebhookSecret{{Sealed: s.d.Sealer.Seal([]byte(secret))}}
 	for _, sec := range w.Secrets {
 		if sec.ExpiresAt == nil {
 			sec.ExpiresAt = &expires
@@ -238,7 +238,7 @@ func (s *Service) RotateSecret(ctx context.Context, workspaceID, id string) (str
 		}
 	}
 	w.Secrets, w.UpdatedAt = kept, now
-	if err := s.o.Store.UpdateWebhook(ctx, w); err != nil {
+	if err := s.d.Store.UpdateWebhook(ctx, w); err != nil {
 		return "", err
 	}
 	s.forget(id)
@@ -254,7 +254,7 @@ type TestResult struct {
 // Test sends a webhook.test message to an endpoint now, whether it is
 // enabled or not, and returns its answer. Nothing is retried or logged.
 func (s *Service) Test(ctx context.Context, workspaceID, id string) (*TestResult, error) {
-	w, err := s.o.Store.Webhook(ctx, workspaceID, id)
+	w, err := s.d.Store.Webhook(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -274,8 +274,8 @@ func (s *Service) Test(ctx context.Context, workspaceID, id string) (*TestResult
 	m := Message{ID: calgate.NewID("msg"), Type: string(ev.Type), Timestamp: ev.CreatedAt, Body: body}
 	callCtx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 	defer cancel()
-	a := Send(callCtx, s.o.Client, w.URL, keys, m)
-	s.o.Metrics.observe(a)
+	a := Send(callCtx, s.d.Client, w.URL, keys, m)
+	s.d.Metrics.observe(a)
 	return &TestResult{MessageID: m.ID, Attempt: a}, nil
 }
 
@@ -286,16 +286,16 @@ func (s *Service) Deliveries(ctx context.Context, workspaceID, id string, f calg
 	default:
 		return nil, "", &calgate.ValidationError{Malformed: true, Errors: []calgate.FieldError{{Field: "status", Message: "must be pending, succeeded or failed"}}}
 	}
-	if _, err := s.o.Store.Webhook(ctx, workspaceID, id); err != nil {
+	if _, err := s.d.Store.Webhook(ctx, workspaceID, id); err != nil {
 		return nil, "", err
 	}
-	return s.o.Store.Deliveries(ctx, workspaceID, id, f)
+	return s.d.Store.Deliveries(ctx, workspaceID, id, f)
 }
 
 // Retry sends a delivery again now, in a new round of attempts, whatever
 // its state.
 func (s *Service) Retry(ctx context.Context, workspaceID, webhookID, id string) (*calgate.Delivery, error) {
-	d, err := s.o.Store.RetryDelivery(ctx, workspaceID, webhookID, id, time.Now())
+	d, err := s.d.Store.RetryDelivery(ctx, workspaceID, webhookID, id, time.Now())
 	if err != nil {
 		return nil, notFoundOr(err)
 	}
@@ -308,10 +308,10 @@ func (s *Service) Retry(ctx context.Context, workspaceID, webhookID, id string) 
 // Replay sends again every delivery of an endpoint that failed and was
 // created since a time, and reports how many.
 func (s *Service) Replay(ctx context.Context, workspaceID, webhookID string, since time.Time) (int, error) {
-	if _, err := s.o.Store.Webhook(ctx, workspaceID, webhookID); err != nil {
+	if _, err := s.d.Store.Webhook(ctx, workspaceID, webhookID); err != nil {
 		return 0, err
 	}
-	list, err := s.o.Store.ReplayDeliveries(ctx, workspaceID, webhookID, since, time.Now())
+	list, err := s.d.Store.ReplayDeliveries(ctx, workspaceID, webhookID, since, time.Now())
 	if err != nil {
 		return 0, err
 	}

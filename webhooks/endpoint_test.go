@@ -61,7 +61,7 @@ func TestWebhookMatchesTypesAndFilter(t *testing.T) {
 }
 
 func TestSampleOfEveryEventTypeHasTheDeliveryShape(t *testing.T) {
-	s := New(Options{})
+	s := New(Deps{}, Options{})
 	for _, typ := range calgate.AllEventTypes {
 		body, err := s.Sample(typ)
 		if err != nil {
@@ -90,7 +90,7 @@ func TestSampleOfEveryEventTypeHasTheDeliveryShape(t *testing.T) {
 }
 
 func TestAcquireLimitsCallsPerEndpoint(t *testing.T) {
-	s := New(Options{Concurrency: 2})
+	s := New(Deps{}, Options{Concurrency: 2})
 	ctx := context.Background()
 	r1, ok1 := s.acquire(ctx, "wh_a", 0)
 	r2, ok2 := s.acquire(ctx, "wh_a", 0)
@@ -113,7 +113,7 @@ func TestAcquireLimitsCallsPerEndpoint(t *testing.T) {
 }
 
 func TestRetryScaleShortensTheSchedule(t *testing.T) {
-	s := New(Options{RetryScale: 0.001})
+	s := New(Deps{}, Options{RetryScale: 0.001})
 	d, ok := s.retryDelay(4)
 	if !ok || d < 1440*time.Millisecond || d > 2160*time.Millisecond {
 		t.Errorf("retryDelay(4) = %v, %v; want 30 min × 0.001 ± 20%%", d, ok)

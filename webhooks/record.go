@@ -42,7 +42,7 @@ func (s *Service) recordSuccess(ctx context.Context, d *calgate.Delivery, a *cal
 		for i, p := range batch {
 			list[i], attempts[i] = p.d, p.a
 		}
-		err := s.o.Store.RecordSuccesses(ctx, list, attempts)
+		err := s.d.Store.RecordSuccesses(ctx, list, attempts)
 		for _, p := range batch {
 			p.done <- err
 		}

@@ -37,17 +37,15 @@ const (
 	RotationOverlap = 24 * time.Hour
 )
 
-// Options are the dependencies and settings of a Service.
-type Options struct {
+// Deps are what a Service works with: the database, the queue, the
+// outbound client, the logger and the like.
+type Deps struct {
 	Store  calgate.WebhookStore
 	Events EventAppender
 	Jobs   calgate.Jobs
 	Sealer Sealer
 	// Client is the hardened outbound client deliveries go through.
 	Client *http.Client
-	// AllowPrivate lets endpoints point at internal addresses (the
-	// deployment's CALGATE_ALLOW_PRIVATE_TARGETS).
-	AllowPrivate bool
 	// Resolver looks up hosts at registration (nil: the system's).
 	Resolver *net.Resolver
 	// Notify wakes the outbox dispatcher after an event is written.
@@ -55,6 +53,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, when set, counts deliveries and their latency.
 	Metrics *Metrics
+}
+
+// Options are a Service's settings; zero values take the defaults.
+type Options struct {
+	// AllowPrivate lets endpoints point at internal addresses (the
+	// deployment's CALGATE_ALLOW_PRIVATE_TARGETS).
+	AllowPrivate bool
 	// Concurrency bounds the calls in flight to one endpoint (default 8).
 	Concurrency int
 	// DisableAfter disables an endpoint failing that long (default 120 h).
@@ -67,11 +72,15 @@ type Options struct {
 	// Overdue is how late a pending delivery must be before the sweep
 	// enqueues it again (default 5 s).
 	Overdue time.Duration
+	// SweepInterval is how often the sweep looks for overdue deliveries
+	// (default DefaultSweepInterval).
+	SweepInterval time.Duration
 }
 
 // Service manages endpoints and delivers events to them. It is the
 // webhooks destination of the queue.
 type Service struct {
+	d      Deps
 	o      Options
 	logger *slog.Logger
 
@@ -97,10 +106,13 @@ type cachedEndpoint struct {
 // URL, secrets and state may be.
 const endpointCacheTTL = time.Second
 
-// New returns a Service.
-func New(o Options) *Service {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+// New returns a Service working with d, configured by o.
+func New(d Deps, o Options) *Service {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = DefaultSweepInterval
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
@@ -117,7 +129,7 @@ func New(o Options) *Service {
 	if o.Overdue <= 0 {
 		o.Overdue = 5 * time.Second
 	}
-	return &Service{o: o, logger: o.Logger, slots: map[string]*slot{}, cache: map[string]cachedEndpoint{}}
+	return &Service{d: d, o: o, logger: d.Logger, slots: map[string]*slot{}, cache: map[string]cachedEndpoint{}}
 }
 
 // endpoint returns an endpoint with its opened secrets, from a cache
@@ -130,7 +142,7 @@ func (s *Service) endpoint(ctx context.Context, id string) (*calgate.Webhook, []
 	if ok && now.Sub(c.at) < endpointCacheTTL {
 		return c.w, c.secrets, nil
 	}
-	w, err := s.o.Store.WebhookByID(ctx, id)
+	w, err := s.d.Store.WebhookByID(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -158,7 +170,7 @@ func (s *Service) openSecrets(w *calgate.Webhook, now time.Time) ([][]byte, erro
 		if sec.ExpiresAt != nil && !now.Before(*sec.ExpiresAt) {
 			continue
 		}
-		plain, err := s.o.Sealer.Open(sec.Sealed)
+		plain, err := s.d.Sealer.Open(sec.Sealed)
 		if err != nil {
 			return nil, fmt.Errorf("webhooks: open secret of %s: %w", w.ID, err)
 		}

@@ -13,7 +13,7 @@ import (
 	"testing"
 )
 
-// referenceMessage is one delivery as testdata/verify.mjs reads it.
+// referenceMessage is one delivery as testdata/validators/verify_webhooks.mjs reads it.
 type referenceMessage struct {
 	Secret     string            `json:"secret"`
 	Headers    map[string]string `json:"headers"`
@@ -47,7 +47,7 @@ func runReferenceVerifier(t *testing.T, messages []referenceMessage) ([]string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(t.Context(), node, filepath.Join("testdata", "verify.mjs"))
+	cmd := exec.CommandContext(t.Context(), node, filepath.Join("..", "testdata", "validators", "verify_webhooks.mjs"))
 	cmd.Stdin = bytes.NewReader(input)
 	cmd.Env = append(os.Environ(), "CALGATE_TEST_NODE_PATH="+modules)
 	var stderr bytes.Buffer
@@ -55,7 +55,7 @@ func runReferenceVerifier(t *testing.T, messages []referenceMessage) ([]string, 
 	out, err := cmd.Output()
 	var exitErr *exec.ExitError
 	if err != nil && (!errors.As(err, &exitErr) || exitErr.ExitCode() != 1) {
-		t.Fatalf("node verify.mjs: %v\n%s", err, stderr.String())
+		t.Fatalf("node verify_webhooks.mjs: %v\n%s", err, stderr.String())
 	}
 	return strings.Split(strings.TrimSpace(string(out)), "\n"), err == nil
 }

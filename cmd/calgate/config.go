@@ -3,17 +3,30 @@ package main
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
-	"strconv"
 	"time"
 
+	calgate "github.com/calgate/calgate"
+	"github.com/calgate/calgate/connectors"
+	"github.com/calgate/calgate/connectors/google"
+	"github.com/calgate/calgate/connectors/hubspot"
+	"github.com/calgate/calgate/connectors/mailchimp"
+	"github.com/calgate/calgate/connectors/microsoft"
+	"github.com/calgate/calgate/connectors/quickbooks"
+	"github.com/calgate/calgate/connectors/salesforce"
+	"github.com/calgate/calgate/connectors/xero"
+	"github.com/calgate/calgate/imports"
 	"github.com/calgate/calgate/queue"
+	"github.com/calgate/calgate/sync/caldavsync"
+	"github.com/calgate/calgate/vault"
+	"github.com/calgate/calgate/webhooks"
 )
 
-// Config is every setting of the gateway, filled from the environment and
-// mirrored by flags. Defaults are documented in the README.
+// Config is every setting of the gateway, one sub-struct per capability.
+// Each setting has an environment variable and a flag of the same meaning
+// (see settings); defaults are defaultConfig's, documented in the README.
 type Config struct {
 	Addr                string
 	DataDir             string
@@ -23,22 +36,46 @@ type Config struct {
 	AdminToken          string
 	AllowPrivateTargets bool
 	SecretKey           string
-	LogFormat           string
-	LogLevel            string
-	Concurrency         int
-	ShutdownTimeout     time.Duration
 	DefaultTimezone     string
-	// OutboxLease is how long a batch of events handed to the queue may
-	// take before the sweep hands it over again; OutboxSweep is how often
-	// workers look for such batches; OutboxBatch bounds a batch's events.
-	OutboxLease time.Duration
-	OutboxSweep time.Duration
-	OutboxBatch int
-	// WorkerAddr is where calgate worker serves /healthz, /readyz and
-	// /metrics (empty: nowhere).
-	WorkerAddr string
-	// HTTP are the limits the HTTP server puts on clients.
-	HTTP HTTPTimeouts
+	ShutdownTimeout     time.Duration
+
+	Log    LogConfig
+	Worker WorkerConfig
+	Outbox OutboxConfig
+	HTTP   HTTPTimeouts
+
+	Feeds         FeedsConfig
+	Webhooks      WebhooksConfig
+	CalDAV        CalDAVConfig
+	Subscriptions SubscriptionsConfig
+	Imports       ImportsConfig
+	Connectors    ConnectorsConfig
+}
+
+// LogConfig is how the gateway logs.
+type LogConfig struct {
+	Format string // text or json
+	Level  string // debug, info, warn or error
+}
+
+// WorkerConfig is what a worker process runs and where it reports.
+type WorkerConfig struct {
+	// Concurrency is how many tasks a worker runs at once.
+	Concurrency int
+	// Addr is where calgate worker serves /healthz, /readyz and /metrics
+	// (empty: nowhere).
+	Addr string
+}
+
+// OutboxConfig is how events travel from the database to the queue.
+type OutboxConfig struct {
+	// Lease is how long a batch of events handed to the queue may take
+	// before the sweep hands it over again.
+	Lease time.Duration
+	// Sweep is how often workers look for such batches.
+	Sweep time.Duration
+	// Batch bounds a destination task's events.
+	Batch int
 }
 
 // HTTPTimeouts are the limits the HTTP server puts on clients.
@@ -59,6 +96,63 @@ type HTTPTimeouts struct {
 	Idle time.Duration
 }
 
+// FeedsConfig configures iCal feeds.
+type FeedsConfig struct {
+	// Refresh is the poll interval announced to subscribers and the
+	// max-age of served feeds.
+	Refresh time.Duration
+}
+
+// WebhooksConfig configures webhook deliveries.
+type WebhooksConfig struct {
+	Timeout      time.Duration
+	Concurrency  int
+	DisableAfter time.Duration
+	Sweep        time.Duration
+	RetryScale   float64
+}
+
+// CalDAVConfig configures CalDAV targets.
+type CalDAVConfig struct {
+	ReconcileInterval time.Duration
+}
+
+// SubscriptionsConfig configures iCal subscriptions.
+type SubscriptionsConfig struct {
+	// Horizon is how far ahead recurring events are expanded.
+	Horizon time.Duration
+}
+
+// ImportsConfig configures imports and scheduled pulls.
+type ImportsConfig struct {
+	// SMTPURL, when set, lets a failed pull e-mail the addresses on it,
+	// from SMTPFrom.
+	SMTPURL  string
+	SMTPFrom string
+	// Token is the API token calgate import --url sends to a remote
+	// gateway.
+	Token string
+}
+
+// ConnectorsConfig configures connectors and each application's OAuth app.
+type ConnectorsConfig struct {
+	Sweep             time.Duration
+	Lease             time.Duration
+	RetryScale        float64
+	Processes         int
+	BatchDelay        time.Duration
+	ReconcileInterval time.Duration
+	ReconcileLease    time.Duration
+
+	QuickBooks quickbooks.Config
+	Xero       xero.Config
+	Salesforce salesforce.Config
+	HubSpot    hubspot.Config
+	Mailchimp  mailchimp.Config
+	Google     google.Config
+	Microsoft  microsoft.Config
+}
+
 // Defaults of the HTTP server's limits, documented in the README.
 var defaultHTTPTimeouts = HTTPTimeouts{
 	ReadHeader:  10 * time.Second,
@@ -68,153 +162,197 @@ var defaultHTTPTimeouts = HTTPTimeouts{
 	Idle:        2 * time.Minute,
 }
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
+// defaultConfig is the configuration with no variable and no flag set.
+func defaultConfig() *Config {
+	return &Config{
+		Addr:            ":8080",
+		DataDir:         "./data",
+		PublicURL:       "http://localhost:8080",
+		DefaultTimezone: "UTC",
+		ShutdownTimeout: 15 * time.Second,
+		Log:             LogConfig{Format: "text", Level: "info"},
+		Worker:          WorkerConfig{Concurrency: 20, Addr: ":9090"},
+		Outbox:          OutboxConfig{Lease: queue.DefaultLease, Sweep: queue.DefaultSweepInterval, Batch: queue.DefaultBatchSize},
+		HTTP:            defaultHTTPTimeouts,
+		Feeds:           FeedsConfig{Refresh: time.Hour},
+		Webhooks: WebhooksConfig{Timeout: webhooks.DefaultTimeout, Concurrency: webhooks.DefaultConcurrency,
+			DisableAfter: webhooks.DefaultDisableAfter, Sweep: webhooks.DefaultSweepInterval, RetryScale: 1},
+		CalDAV:        CalDAVConfig{ReconcileInterval: caldavsync.DefaultReconcileInterval},
+		Subscriptions: SubscriptionsConfig{Horizon: 365 * 24 * time.Hour},
+		Imports:       ImportsConfig{SMTPFrom: "calgate@localhost"},
+		Connectors: ConnectorsConfig{Sweep: connectors.DefaultSweepInterval, Lease: connectors.DefaultLease, RetryScale: 1,
+			Processes: 1, BatchDelay: connectors.DefaultBatchDelay,
+			ReconcileInterval: connectors.DefaultReconcileInterval, ReconcileLease: connectors.DefaultReconcileLease},
 	}
-	return def
 }
 
-func envBool(name string, def bool) bool {
-	v, err := strconv.ParseBool(env(name, strconv.FormatBool(def)))
-	if err != nil {
-		return def
+// settings lists every setting of c: its variable, the commands that take
+// it, the field it fills and what it means. The README's configuration
+// tables list the same variables (a test keeps them in step).
+func (c *Config) settings() []setting {
+	const gw = scopeGateway
+	s := []setting{
+		{"CALGATE_ADDR", scopeListen, text(&c.Addr, nil), "listen address"},
+		{"CALGATE_DATA_DIR", scopeStore, text(&c.DataDir, nil), "SQLite file and other local state"},
+		{"DATABASE_URL", scopeStore, text(&c.DatabaseURL, nil), "postgres://… for PostgreSQL; empty for SQLite in the data directory"},
+		{"CALGATE_LOG_FORMAT", scopeStore, text(&c.Log.Format, oneOf("text", "json")), "text or json"},
+		{"CALGATE_LOG_LEVEL", scopeStore, text(&c.Log.Level, oneOf("debug", "info", "warn", "error")), "debug, info, warn or error"},
+		{"CALGATE_TIMEZONE", scopeWorkspace, text(&c.DefaultTimezone, checkZone), "time zone of workspaces created at start"},
+		{"REDIS_URL", gw, text(&c.RedisURL, nil), "redis://… for a real Redis; empty for the embedded one"},
+		{"CALGATE_PUBLIC_URL", gw, text(&c.PublicURL, checkPublicURL), "base of the URLs handed out"},
+		{"CALGATE_ADMIN_TOKEN", gw, text(&c.AdminToken, checkAdminToken), "first-start admin token of workspace default (at least 32 characters)"},
+		{"CALGATE_ALLOW_PRIVATE_TARGETS", gw, boolean(&c.AllowPrivateTargets), "allow outbound calls to private and loopback addresses"},
+		{"CALGATE_SECRET_KEY", gw, text(&c.SecretKey, checkSecretKey), "base64 key that encrypts stored credentials; default: generated into the data directory"},
+		{"CALGATE_SHUTDOWN_TIMEOUT", gw, duration(&c.ShutdownTimeout, time.Second), "how long in-flight requests and tasks may take to finish on shutdown"},
+		{"CALGATE_WORKER_CONCURRENCY", gw, integer(&c.Worker.Concurrency, 1, 10000), "tasks a worker runs at once"},
+		{"CALGATE_WORKER_ADDR", gw, text(&c.Worker.Addr, nil), "where calgate worker serves /healthz, /readyz and /metrics; empty for nowhere"},
+		{"CALGATE_OUTBOX_LEASE", gw, duration(&c.Outbox.Lease, 100*time.Millisecond), "how long a batch of events handed to the queue may take before it is handed over again"},
+		{"CALGATE_OUTBOX_SWEEP", gw, duration(&c.Outbox.Sweep, 10*time.Millisecond), "how often workers hand lost batches to the queue again"},
+		{"CALGATE_OUTBOX_BATCH", gw, integer(&c.Outbox.Batch, 1, 10000), "most events in one destination task"},
+		{"CALGATE_HTTP_READ_HEADER_TIMEOUT", gw, duration(&c.HTTP.ReadHeader, time.Second), "how long a client may take to send the request headers"},
+		{"CALGATE_HTTP_BODY_TIMEOUT", gw, duration(&c.HTTP.Body, time.Second), "longest pause while a request body arrives, and the grace period of the minimum body rate"},
+		{"CALGATE_HTTP_MIN_BODY_RATE", gw, integer64(&c.HTTP.MinBodyRate, 0), "bytes per second a request body must average after the grace period; 0 for none"},
+		{"CALGATE_HTTP_WRITE_TIMEOUT", gw, duration(&c.HTTP.Write, time.Second), "how long the gateway may take to answer once the request body is in"},
+		{"CALGATE_HTTP_IDLE_TIMEOUT", gw, duration(&c.HTTP.Idle, time.Second), "how long a kept-alive connection may wait for its next request"},
+
+		{"CALGATE_FEED_REFRESH", gw, duration(&c.Feeds.Refresh, time.Minute), "refresh interval announced in feeds"},
+
+		{"CALGATE_WEBHOOK_TIMEOUT", gw, duration(&c.Webhooks.Timeout, time.Millisecond), "how long a receiver has to answer"},
+		{"CALGATE_WEBHOOK_CONCURRENCY", gw, integer(&c.Webhooks.Concurrency, 1, 1000), "calls in flight per endpoint and worker process"},
+		{"CALGATE_WEBHOOK_DISABLE_AFTER", gw, duration(&c.Webhooks.DisableAfter, time.Millisecond), "failure streak that disables an endpoint"},
+		{"CALGATE_WEBHOOK_SWEEP", gw, duration(&c.Webhooks.Sweep, time.Millisecond), "how often overdue deliveries are re-queued"},
+		{"CALGATE_WEBHOOK_RETRY_SCALE", gw, factor(&c.Webhooks.RetryScale), "factor on the retry schedule"},
+
+		{"CALGATE_CALDAV_RECONCILE_INTERVAL", gw, duration(&c.CalDAV.ReconcileInterval, time.Second), "periodic reconciliation of CalDAV targets"},
+
+		{"CALGATE_ICAL_HORIZON", gw, duration(&c.Subscriptions.Horizon, time.Hour), "how far ahead recurring events of subscriptions are expanded"},
+
+		{"CALGATE_SMTP_URL", gw, text(&c.Imports.SMTPURL, checkSMTPURL), "smtp://user:pass@host:587 for failed-pull notices; empty for no e-mail"},
+		{"CALGATE_SMTP_FROM", gw, text(&c.Imports.SMTPFrom, checkAddress), "sender of failed-pull notices"},
+		{"CALGATE_TOKEN", scopeClient, text(&c.Imports.Token, nil), "API token of the remote gateway calgate import --url sends to"},
+
+		{"CALGATE_CONNECTOR_SWEEP", gw, duration(&c.Connectors.Sweep, 10*time.Millisecond), "how often owed connector pushes are looked for"},
+		{"CALGATE_CONNECTOR_LEASE", gw, duration(&c.Connectors.Lease, 100*time.Millisecond), "how long a worker holds a connector push"},
+		{"CALGATE_CONNECTOR_RETRY_SCALE", gw, factor(&c.Connectors.RetryScale), "factor on the connector retry schedule"},
+		{"CALGATE_CONNECTOR_PROCESSES", gw, integer(&c.Connectors.Processes, 1, 10000), "worker processes sharing each application's rate limits"},
+		{"CALGATE_CONNECTOR_BATCH_DELAY", gw, duration(&c.Connectors.BatchDelay, time.Millisecond), "how long a change waits for others to share calls"},
+		{"CALGATE_CONNECTOR_RECONCILE_INTERVAL", gw, duration(&c.Connectors.ReconcileInterval, 100*time.Millisecond), "how often live calendars are reconciled"},
+		{"CALGATE_CONNECTOR_RECONCILE_LEASE", gw, duration(&c.Connectors.ReconcileLease, time.Second), "how long a worker holds a reconciliation"},
 	}
-	return v
+	k := &c.Connectors
+	s = append(s, oauthApp("QUICKBOOKS", "QuickBooks Online", &k.QuickBooks.ClientID, &k.QuickBooks.ClientSecret)...)
+	s = append(s, endpoints("QUICKBOOKS", "QuickBooks Online", map[string]*string{"AUTH_URL": &k.QuickBooks.AuthURL, "TOKEN_URL": &k.QuickBooks.TokenURL, "API_URL": &k.QuickBooks.APIURL})...)
+	s = append(s, oauthApp("XERO", "Xero", &k.Xero.ClientID, &k.Xero.ClientSecret)...)
+	s = append(s, endpoints("XERO", "Xero", map[string]*string{"AUTH_URL": &k.Xero.AuthURL, "TOKEN_URL": &k.Xero.TokenURL, "API_URL": &k.Xero.APIURL, "SCOPES": &k.Xero.Scopes})...)
+	s = append(s, oauthApp("SALESFORCE", "Salesforce", &k.Salesforce.ClientID, &k.Salesforce.ClientSecret)...)
+	s = append(s, endpoints("SALESFORCE", "Salesforce", map[string]*string{"LOGIN_URL": &k.Salesforce.LoginURL, "SCOPES": &k.Salesforce.Scopes})...)
+	s = append(s, setting{"CALGATE_SALESFORCE_DAILY_CALLS", gw, integer(&k.Salesforce.DailyCalls, 0, 1<<30), "Salesforce API calls per org and day; 0 for 15,000"})
+	s = append(s, oauthApp("HUBSPOT", "HubSpot", &k.HubSpot.ClientID, &k.HubSpot.ClientSecret)...)
+	s = append(s, endpoints("HUBSPOT", "HubSpot", map[string]*string{"AUTH_URL": &k.HubSpot.AuthURL, "TOKEN_URL": &k.HubSpot.TokenURL, "API_URL": &k.HubSpot.APIURL, "SCOPES": &k.HubSpot.Scopes})...)
+	s = append(s,
+		setting{"CALGATE_HUBSPOT_BURST", gw, integer(&k.HubSpot.Burst, 0, 1<<30), "HubSpot calls per account and 10 seconds; 0 for 100"},
+		setting{"CALGATE_HUBSPOT_DAILY", gw, integer(&k.HubSpot.Daily, 0, 1<<30), "HubSpot calls per account and day; 0 for 250,000"})
+	s = append(s, oauthApp("MAILCHIMP", "Mailchimp", &k.Mailchimp.ClientID, &k.Mailchimp.ClientSecret)...)
+	s = append(s, endpoints("MAILCHIMP", "Mailchimp", map[string]*string{"AUTH_URL": &k.Mailchimp.AuthURL, "TOKEN_URL": &k.Mailchimp.TokenURL, "METADATA_URL": &k.Mailchimp.MetadataURL, "API_URL": &k.Mailchimp.APIURL})...)
+	s = append(s, oauthApp("GOOGLE", "Google Calendar", &k.Google.ClientID, &k.Google.ClientSecret)...)
+	s = append(s, endpoints("GOOGLE", "Google Calendar", map[string]*string{"AUTH_URL": &k.Google.AuthURL, "TOKEN_URL": &k.Google.TokenURL, "API_URL": &k.Google.APIURL})...)
+	s = append(s, oauthApp("MICROSOFT", "Microsoft 365", &k.Microsoft.ClientID, &k.Microsoft.ClientSecret)...)
+	s = append(s, endpoints("MICROSOFT", "Microsoft 365", map[string]*string{"TENANT": &k.Microsoft.Tenant, "AUTH_URL": &k.Microsoft.AuthURL, "TOKEN_URL": &k.Microsoft.TokenURL, "API_URL": &k.Microsoft.APIURL, "SCOPES": &k.Microsoft.Scopes})...)
+	return s
 }
 
-// envDuration reads a Go duration setting ("15s", "120h"); def when unset,
-// an error naming the variable when it is not a duration of at least min.
-func envDuration(name string, def, min time.Duration) (time.Duration, error) {
-	raw := env(name, "")
-	if raw == "" {
-		return def, nil
+// oauthApp is an application's OAuth client: CALGATE_<APP>_CLIENT_ID and
+// _CLIENT_SECRET.
+func oauthApp(app, name string, id, secret *string) []setting {
+	return []setting{
+		{"CALGATE_" + app + "_CLIENT_ID", scopeGateway, text(id, nil), "client id of the deployment's " + name + " app; empty: its connectors are refused or take a key"},
+		{"CALGATE_" + app + "_CLIENT_SECRET", scopeGateway, text(secret, nil), "client secret of the deployment's " + name + " app"},
 	}
-	d, err := time.ParseDuration(raw)
-	if err != nil || d < min {
-		return 0, fmt.Errorf("%s must be a duration of at least %s (such as %s), not %q", name, min, def, raw)
-	}
-	return d, nil
 }
 
-func envInt(name string, def int) int {
-	v, err := strconv.Atoi(env(name, strconv.Itoa(def)))
-	if err != nil {
-		return def
-	}
-	return v
-}
+// endpointOrder fixes the order of an application's endpoint settings.
+var endpointOrder = []string{"TENANT", "LOGIN_URL", "AUTH_URL", "TOKEN_URL", "METADATA_URL", "API_URL", "SCOPES"}
 
-// envInt64 reads a whole-number setting; def when unset, an error naming
-// the variable when it is not a number of at least min.
-func envInt64(name string, def, min int64) (int64, error) {
-	raw := env(name, "")
-	if raw == "" {
-		return def, nil
-	}
-	n, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || n < min {
-		return 0, fmt.Errorf("%s must be a whole number of at least %d, not %q", name, min, raw)
-	}
-	return n, nil
-}
-
-// httpFlags registers the HTTP server's limits, each with its variable.
-func (c *Config) httpFlags(fs *flag.FlagSet) error {
-	d := defaultHTTPTimeouts
-	var errs []error
-	dur := func(dst *time.Duration, flagName, envName string, def time.Duration, usage string) {
-		v, err := envDuration(envName, def, time.Second)
-		if err != nil {
-			errs = append(errs, err)
+// endpoints are an application's endpoint settings, CALGATE_<APP>_<NAME>;
+// empty means the vendor's production values.
+func endpoints(app, name string, fields map[string]*string) []setting {
+	var s []setting
+	for _, k := range endpointOrder {
+		if p, ok := fields[k]; ok {
+			s = append(s, setting{"CALGATE_" + app + "_" + k, scopeGateway, text(p, nil), name + " " + endpointUsage[k] + "; empty for the vendor's"})
 		}
-		fs.DurationVar(dst, flagName, v, usage+" ("+envName+")")
 	}
-	dur(&c.HTTP.ReadHeader, "http-read-header-timeout", "CALGATE_HTTP_READ_HEADER_TIMEOUT", d.ReadHeader, "how long a client may take to send the request headers")
-	dur(&c.HTTP.Body, "http-body-timeout", "CALGATE_HTTP_BODY_TIMEOUT", d.Body, "longest pause while a request body arrives, and the grace period of the minimum body rate")
-	dur(&c.HTTP.Write, "http-write-timeout", "CALGATE_HTTP_WRITE_TIMEOUT", d.Write, "how long the gateway may take to answer once the request body is in")
-	dur(&c.HTTP.Idle, "http-idle-timeout", "CALGATE_HTTP_IDLE_TIMEOUT", d.Idle, "how long a kept-alive connection may wait for its next request")
-	rate, err := envInt64("CALGATE_HTTP_MIN_BODY_RATE", d.MinBodyRate, 0)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	fs.Int64Var(&c.HTTP.MinBodyRate, "http-min-body-rate", rate, "bytes per second a request body must average after the grace period; 0 for none (CALGATE_HTTP_MIN_BODY_RATE)")
-	return errors.Join(errs...)
+	return s
 }
 
-// check refuses limits that would make the server unusable.
-func (t HTTPTimeouts) check() error {
-	for name, d := range map[string]time.Duration{"CALGATE_HTTP_READ_HEADER_TIMEOUT": t.ReadHeader, "CALGATE_HTTP_BODY_TIMEOUT": t.Body,
-		"CALGATE_HTTP_WRITE_TIMEOUT": t.Write, "CALGATE_HTTP_IDLE_TIMEOUT": t.Idle} {
-		if d < time.Second {
-			return fmt.Errorf("%s must be at least 1s, not %s", name, d)
-		}
-	}
-	if t.MinBodyRate < 0 {
-		return fmt.Errorf("CALGATE_HTTP_MIN_BODY_RATE must not be negative")
+var endpointUsage = map[string]string{
+	"TENANT": "tenant (directory)", "LOGIN_URL": "login URL", "AUTH_URL": "authorization URL", "TOKEN_URL": "token URL",
+	"METADATA_URL": "OAuth metadata URL", "API_URL": "API base URL", "SCOPES": "OAuth scopes (space-separated)",
+}
+
+func checkZone(s string) error {
+	_, err := calgate.LoadZone(s)
+	return err
+}
+
+func checkPublicURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an absolute http:// or https:// URL")
 	}
 	return nil
 }
 
-// loadConfig reads the environment, then lets flags override it.
-func loadConfig(fs *flag.FlagSet, args []string) (*Config, error) {
-	c := &Config{}
-	if err := c.httpFlags(fs); err != nil {
-		return nil, err
+func checkAdminToken(s string) error {
+	if s != "" && len(s) < 32 {
+		return errors.New("must be at least 32 characters")
 	}
-	fs.StringVar(&c.Addr, "addr", env("CALGATE_ADDR", ":8080"), "listen address (CALGATE_ADDR)")
-	fs.StringVar(&c.DataDir, "data-dir", env("CALGATE_DATA_DIR", "./data"), "SQLite file and other local state (CALGATE_DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "postgres://… for PostgreSQL; empty for SQLite in the data directory (DATABASE_URL)")
-	fs.StringVar(&c.RedisURL, "redis-url", env("REDIS_URL", ""), "redis://… for a real Redis; empty for the embedded one (REDIS_URL)")
-	fs.StringVar(&c.PublicURL, "public-url", env("CALGATE_PUBLIC_URL", "http://localhost:8080"), "base of the URLs handed out (CALGATE_PUBLIC_URL)")
-	fs.StringVar(&c.AdminToken, "admin-token", env("CALGATE_ADMIN_TOKEN", ""), "first-start admin token of workspace default (CALGATE_ADMIN_TOKEN)")
-	fs.BoolVar(&c.AllowPrivateTargets, "allow-private-targets", envBool("CALGATE_ALLOW_PRIVATE_TARGETS", false), "allow outbound calls to private and loopback addresses (CALGATE_ALLOW_PRIVATE_TARGETS)")
-	fs.StringVar(&c.SecretKey, "secret-key", env("CALGATE_SECRET_KEY", ""), "base64 key that encrypts stored credentials; default: generated into the data directory (CALGATE_SECRET_KEY)")
-	fs.StringVar(&c.LogFormat, "log-format", env("CALGATE_LOG_FORMAT", "text"), "text or json (CALGATE_LOG_FORMAT)")
-	fs.StringVar(&c.LogLevel, "log-level", env("CALGATE_LOG_LEVEL", "info"), "debug, info, warn or error (CALGATE_LOG_LEVEL)")
-	fs.IntVar(&c.Concurrency, "concurrency", envInt("CALGATE_WORKER_CONCURRENCY", 20), "tasks a worker runs at once (CALGATE_WORKER_CONCURRENCY)")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests and tasks may take to finish on shutdown")
-	fs.StringVar(&c.DefaultTimezone, "timezone", env("CALGATE_TIMEZONE", "UTC"), "time zone of workspaces created at start (CALGATE_TIMEZONE)")
-	lease, err := envDuration("CALGATE_OUTBOX_LEASE", queue.DefaultLease, 100*time.Millisecond)
-	if err != nil {
-		return nil, err
+	return nil
+}
+
+func checkSecretKey(s string) error {
+	if s == "" {
+		return nil
 	}
-	sweep, err := envDuration("CALGATE_OUTBOX_SWEEP", queue.DefaultSweepInterval, 10*time.Millisecond)
-	if err != nil {
-		return nil, err
+	_, err := vault.ParseKey(s)
+	return err
+}
+
+func checkSMTPURL(s string) error {
+	if s == "" {
+		return nil
 	}
-	fs.DurationVar(&c.OutboxLease, "outbox-lease", lease, "how long a batch of events handed to the queue may take before it is handed over again (CALGATE_OUTBOX_LEASE)")
-	fs.DurationVar(&c.OutboxSweep, "outbox-sweep", sweep, "how often workers hand lost batches to the queue again (CALGATE_OUTBOX_SWEEP)")
-	fs.IntVar(&c.OutboxBatch, "outbox-batch", envInt("CALGATE_OUTBOX_BATCH", queue.DefaultBatchSize), "most events in one destination task (CALGATE_OUTBOX_BATCH)")
-	fs.StringVar(&c.WorkerAddr, "worker-addr", env("CALGATE_WORKER_ADDR", ":9090"), "where calgate worker serves /healthz, /readyz and /metrics; empty for nowhere (CALGATE_WORKER_ADDR)")
+	_, err := imports.ParseSMTPURL(s, "calgate@localhost")
+	return err
+}
+
+func checkAddress(s string) error {
+	_, err := imports.ParseSMTPURL("smtp://localhost", s)
+	return err
+}
+
+// loadConfig registers the settings of scopes as flags of fs, reads the
+// environment, then lets args override it. An invalid variable or flag is
+// an error naming it. On -h or --help it returns flag.ErrHelp.
+func loadConfig(fs *flag.FlagSet, scopes scope, args []string) (*Config, error) {
+	c := defaultConfig()
+	envErr := bind(fs, c.settings(), scopes)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	if c.OutboxLease < 100*time.Millisecond || c.OutboxSweep < 10*time.Millisecond {
-		return nil, fmt.Errorf("CALGATE_OUTBOX_LEASE must be at least 100ms and CALGATE_OUTBOX_SWEEP at least 10ms")
-	}
-	if c.OutboxBatch < 1 || c.OutboxBatch > 10000 {
-		return nil, fmt.Errorf("CALGATE_OUTBOX_BATCH must be between 1 and 10000, not %d", c.OutboxBatch)
-	}
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		return nil, fmt.Errorf("CALGATE_LOG_FORMAT must be text or json, not %q", c.LogFormat)
-	}
-	if c.AdminToken != "" && len(c.AdminToken) < 32 {
-		return nil, fmt.Errorf("CALGATE_ADMIN_TOKEN must be at least 32 characters")
-	}
-	if err := c.HTTP.check(); err != nil {
-		return nil, err
+	if envErr != nil {
+		return nil, envErr
 	}
 	return c, nil
 }
 
 func (c *Config) logger() *slog.Logger {
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+	if err := level.UnmarshalText([]byte(c.Log.Level)); err != nil {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if c.LogFormat == "json" {
+	if c.Log.Format == "json" {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))

@@ -136,7 +136,7 @@ func TestConsoleIsServedWithTheAPIOnly(t *testing.T) {
 	}
 	wcfg := testConfig(t)
 	e.configure(t, wcfg)
-	wcfg.WorkerAddr = "127.0.0.1:0"
+	wcfg.Worker.Addr = "127.0.0.1:0"
 	worker := startWithConfig(t, wcfg, roleWorker)
 	if status, _, _ := worker.call(t, "GET", "/console/signin", nil); status != http.StatusNotFound {
 		t.Fatalf("calgate worker: /console/signin answers %d, want 404", status)

@@ -20,8 +20,8 @@ import (
 // here wrote (ical.js, the parser inside Thunderbird, and Debian's
 // python3-icalendar) print what they see as JSON.
 const (
-	icaljsScript = "../../ical/testdata/validate_icaljs.mjs"
-	pythonScript = "../../ical/testdata/validate_icalendar.py"
+	icaljsScript = "../../testdata/validators/validate_icaljs.mjs"
+	pythonScript = "../../testdata/validators/validate_icalendar.py"
 )
 
 // seenTime is a start or end as a parser reports it.

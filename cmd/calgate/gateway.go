@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,8 +65,8 @@ func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error
 		db.Close()
 		return nil, err
 	}
-	a.queue, err = queue.Open(queue.Options{RedisURL: cfg.RedisURL, Concurrency: cfg.Concurrency,
-		BatchSize: cfg.OutboxBatch, Lease: cfg.OutboxLease, SweepInterval: cfg.OutboxSweep}, logger)
+	a.queue, err = queue.Open(queue.Options{RedisURL: cfg.RedisURL, Concurrency: cfg.Worker.Concurrency,
+		BatchSize: cfg.Outbox.Batch, Lease: cfg.Outbox.Lease, SweepInterval: cfg.Outbox.Sweep}, logger)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -178,8 +177,16 @@ func ensureWorkspace(ctx context.Context, st calgate.WorkspaceStore, name, tz st
 	return ws, nil
 }
 
-func runGateway(ctx context.Context, args []string, stdout io.Writer, roles role) error {
-	cfg, err := loadConfig(flag.NewFlagSet("calgate", flag.ContinueOnError), args)
+// gatewayAbout is what the help of serve, api and worker says.
+var gatewayAbout = map[string]string{
+	"serve":  "Run the REST API and the queue workers in one process. Without DATABASE_URL it keeps\nits data in SQLite in the data directory; without REDIS_URL it embeds its own Redis.",
+	"api":    "Run the REST API and an outbox dispatcher; queue workers run elsewhere (calgate\nworker), so REDIS_URL must name the Redis they share.",
+	"worker": "Run the queue workers, the outbox sweep and periodic work; health and metrics are\nserved on --worker-addr. REDIS_URL must name the Redis the API processes use.",
+}
+
+func runGateway(ctx context.Context, name string, args []string, stdout io.Writer, roles role) error {
+	fs := newFlags(name, name+" [flags]", gatewayAbout[name])
+	cfg, err := parseConfig(fs, scopeAll, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -229,10 +236,10 @@ func (a *app) run(ctx context.Context, roles role, ready chan<- string) error {
 	switch {
 	case roles&roleAPI != 0:
 		handler = a.withConsole(a.server.Handler())
-	case a.cfg.WorkerAddr != "":
+	case a.cfg.Worker.Addr != "":
 		// A worker alone serves its health and metrics (webhook and
 		// CalDAV metrics are recorded only where tasks run).
-		addr, handler = a.cfg.WorkerAddr, a.server.OperationsHandler()
+		addr, handler = a.cfg.Worker.Addr, a.server.OperationsHandler()
 	}
 	if handler != nil {
 		ln, err := net.Listen("tcp", addr)
@@ -286,7 +293,8 @@ func (a *app) run(ctx context.Context, roles role, ready chan<- string) error {
 }
 
 func runMigrate(ctx context.Context, args []string, out io.Writer) error {
-	cfg, err := loadConfig(flag.NewFlagSet("calgate migrate", flag.ContinueOnError), args)
+	fs := newFlags("migrate", "migrate [flags]", "Apply the database migrations and exit. Every process also migrates at start,\nunder a lock.")
+	cfg, err := parseConfig(fs, scopeStore, args, out)
 	if err != nil {
 		return err
 	}
@@ -299,16 +307,34 @@ func runMigrate(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
+// tokensAbout is what calgate tokens --help says.
+const tokensAbout = `Create an API token in the configured database, without a running gateway (the
+first token of a deployment, or one more when every admin token is lost). The
+token is printed once on stdout; only its hash is stored. Tokens are sent as
+"Authorization: Bearer <token>" or "X-AUTH-TOKEN: <token>"; a running gateway
+also creates and revokes them at /v1/tokens.
+
+commands:
+  create   create a token for a user of a workspace (the workspace is created
+           when missing) and print it
+
+example:
+  calgate tokens create --workspace plant-2 --user ops --name "ERP sync" --admin=false`
+
 func runTokens(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: calgate tokens create --workspace W --user U [--name N] [--admin=false]")
-	}
-	fs := flag.NewFlagSet("calgate tokens create", flag.ContinueOnError)
+	fs := newFlags("tokens create", "tokens create --user U [--workspace W] [--name N] [--admin=false] [flags]", tokensAbout)
 	workspace := fs.String("workspace", "default", "workspace name (created when missing)")
-	user := fs.String("user", "", "the user the token belongs to")
+	user := fs.String("user", "", "the user the token belongs to (required)")
 	name := fs.String("name", "", "what the token is for (default: cli)")
 	admin := fs.Bool("admin", true, "whether the token may manage other users' tokens")
-	cfg, err := loadConfig(fs, args[1:])
+	if len(args) == 0 || args[0] != "create" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+			_, err := parseConfig(fs, scopeStore|scopeWorkspace, []string{"--help"}, out)
+			return err
+		}
+		return errors.New("usage: calgate tokens create --user U [--workspace W] [--name N] [--admin=false] (see calgate tokens --help)")
+	}
+	cfg, err := parseConfig(fs, scopeStore|scopeWorkspace, args[1:], out)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -54,23 +55,28 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, e engine)) {
 	}
 }
 
+// testConfig is the configuration of a test's gateway: the defaults and
+// the environment (a test sets capability settings with t.Setenv before
+// it starts its gateway), with the address, data and timings of tests.
 func testConfig(t testing.TB) *Config {
-	return &Config{
-		Addr:                "127.0.0.1:0",
-		DataDir:             filepath.Join(t.TempDir(), "data"),
-		PublicURL:           "http://calgate.test",
-		AdminToken:          "cgt_test_admin_token_0123456789abcdefghijkl",
-		AllowPrivateTargets: true,
-		LogFormat:           "text",
-		LogLevel:            "warn",
-		Concurrency:         10,
-		ShutdownTimeout:     5 * time.Second,
-		DefaultTimezone:     "Europe/Berlin",
-		// Lost batches go out again within seconds, not half a minute.
-		OutboxLease: 3 * time.Second,
-		OutboxSweep: 200 * time.Millisecond,
-		HTTP:        defaultHTTPTimeouts,
+	t.Helper()
+	cfg, err := loadConfig(flag.NewFlagSet("test", flag.ContinueOnError), scopeAll, nil)
+	if err != nil {
+		t.Fatalf("configuration from the environment: %v", err)
 	}
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.PublicURL = "http://calgate.test"
+	cfg.AdminToken = "cgt_test_admin_token_0123456789abcdefghijkl"
+	cfg.AllowPrivateTargets = true
+	cfg.Log = LogConfig{Format: "text", Level: "warn"}
+	cfg.Worker.Concurrency = 10
+	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.DefaultTimezone = "Europe/Berlin"
+	// Lost batches go out again within seconds, not half a minute.
+	cfg.Outbox.Lease = 3 * time.Second
+	cfg.Outbox.Sweep = 200 * time.Millisecond
+	return cfg
 }
 
 type testWriter struct{ t testing.TB }
@@ -135,7 +141,7 @@ func startBenchGateway(b *testing.B, e engine) *testGateway {
 	b.Helper()
 	cfg := testConfig(b)
 	e.configure(b, cfg)
-	cfg.LogLevel = "error"
+	cfg.Log.Level = "error"
 	return startWithConfig(b, cfg, roleAPI|roleWorker)
 }
 

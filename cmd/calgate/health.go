@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +11,8 @@ import (
 
 // runHealth asks the local gateway's /readyz; container images have no curl.
 func runHealth(ctx context.Context, args []string, out io.Writer) error {
-	cfg, err := loadConfig(flag.NewFlagSet("calgate health", flag.ContinueOnError), args)
+	fs := newFlags("health", "health [--addr HOST:PORT]", "Ask the local gateway's /readyz and exit 0 when it is ready (container images\nhave no curl). For a worker, name its --worker-addr: calgate health --addr 127.0.0.1:9090.")
+	cfg, err := parseConfig(fs, scopeListen, args, out)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,18 +27,17 @@ const importUsage = "usage: calgate import --template T [--workspace W | --url h
 // configured database or through a remote gateway's /v1/import, with a
 // progress bar on stderr and the report on stdout.
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("calgate import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("import", "import --template T [--workspace W | --url https://gateway --token TOKEN] [flags] FILE",
+		"Import a CSV, Excel or JSON file through a mapping template, into the configured database or\ninto a running gateway (--url). A progress bar goes to stderr, the report to stdout.")
 	template := fs.String("template", "", "the template to import through (required)")
 	workspace := fs.String("workspace", "default", "workspace name, for imports into the configured database")
 	remote := fs.String("url", "", "base URL of a remote gateway; the file is posted to its /v1/import/TEMPLATE")
-	token := fs.String("token", env("CALGATE_TOKEN", ""), "API token of the remote gateway (CALGATE_TOKEN)")
 	simulate := fs.Bool("simulate", false, "run everything, write nothing")
 	verbose := fs.Bool("verbose", false, "list every item's operation in the report")
 	stopOnError := fs.Bool("stop-on-error", false, "stop at the first failed item")
 	mode := fs.String("mode", calgate.ImportModeUpsert, "upsert, or sync to archive the source's entries the file no longer contains")
 	sheet := fs.String("sheet", "", "the worksheet of an Excel workbook to read (default: the first)")
-	cfg, err := loadConfig(fs, args)
+	cfg, err := parseConfig(fs, scopeStore|scopeWorkspace|scopeClient, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -66,7 +64,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	var report any
 	if *remote != "" {
-		report, err = importRemote(ctx, *remote, *token, *template, rest[0], in, isJSON, opts, bar)
+		report, err = importRemote(ctx, *remote, cfg.Imports.Token, *template, rest[0], in, isJSON, opts, bar)
 	} else {
 		report, err = importLocal(ctx, cfg, *workspace, *template, in, isJSON, opts)
 	}
@@ -89,7 +87,7 @@ func importLocal(ctx context.Context, cfg *Config, workspace, template string, i
 	if err != nil {
 		return nil, err
 	}
-	svc := imports.New(imports.Options{Store: db, Logger: cfg.logger()})
+	svc := imports.New(imports.Deps{Store: db, Logger: cfg.logger()}, imports.Options{})
 	if isJSON {
 		data, err := io.ReadAll(io.LimitReader(in, imports.MaxFileBytes+1))
 		if err != nil {

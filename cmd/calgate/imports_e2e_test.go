@@ -43,7 +43,7 @@ func (g *testGateway) postRaw(t *testing.T, path, ctype string, body []byte) (in
 
 func readTestdata(t *testing.T, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "imports", "testdata", name))
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "imports", name))
 	if err != nil {
 		t.Fatal(err)
 	}

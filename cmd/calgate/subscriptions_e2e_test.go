@@ -168,7 +168,7 @@ func TestSubscriptionProducerExportsBecomeTheRightEntries(t *testing.T) {
 		g := startGateway(t, e)
 		for _, name := range []string{"google.ics", "outlook.ics", "apple.ics", "airbnb.ics"} {
 			t.Run(name, func(t *testing.T) {
-				data, err := os.ReadFile(filepath.Join("..", "..", "ical", "testdata", "parse", name))
+				data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ical", name))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -418,7 +418,7 @@ func TestSubscriptionDuePollRunsOnceThroughTheQueue(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 2 {
-			sweeper := subscriptions.New(subscriptions.Options{Store: g.app.store, Jobs: g.app.queue})
+			sweeper := subscriptions.New(subscriptions.Deps{Store: g.app.store, Jobs: g.app.queue}, subscriptions.Options{})
 			if err := sweeper.Sweep(ctx); err != nil {
 				t.Fatal(err)
 			}

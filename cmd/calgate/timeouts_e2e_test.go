@@ -137,7 +137,7 @@ func TestHTTPTimeoutsAreSettingsWithFlagsAndVariables(t *testing.T) {
 	t.Setenv("CALGATE_HTTP_BODY_TIMEOUT", "45s")
 	t.Setenv("CALGATE_HTTP_MIN_BODY_RATE", "1024")
 	t.Setenv("CALGATE_HTTP_WRITE_TIMEOUT", "10m")
-	cfg, err := loadConfig(flag.NewFlagSet("t", flag.ContinueOnError), []string{"-http-idle-timeout", "30s", "-http-read-header-timeout", "5s"})
+	cfg, err := loadConfig(flag.NewFlagSet("t", flag.ContinueOnError), scopeAll, []string{"-http-idle-timeout", "30s", "-http-read-header-timeout", "5s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,14 +148,14 @@ func TestHTTPTimeoutsAreSettingsWithFlagsAndVariables(t *testing.T) {
 	t.Setenv("CALGATE_HTTP_BODY_TIMEOUT", "")
 	t.Setenv("CALGATE_HTTP_MIN_BODY_RATE", "")
 	t.Setenv("CALGATE_HTTP_WRITE_TIMEOUT", "")
-	cfg, err = loadConfig(flag.NewFlagSet("t", flag.ContinueOnError), nil)
+	cfg, err = loadConfig(flag.NewFlagSet("t", flag.ContinueOnError), scopeAll, nil)
 	if err != nil || cfg.HTTP != defaultHTTPTimeouts {
 		t.Fatalf("defaults = %+v, %v; want %+v", cfg.HTTP, err, defaultHTTPTimeouts)
 	}
 	for name, value := range map[string]string{"CALGATE_HTTP_BODY_TIMEOUT": "soon", "CALGATE_HTTP_MIN_BODY_RATE": "-1", "CALGATE_HTTP_IDLE_TIMEOUT": "10ms"} {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(name, value)
-			if _, err := loadConfig(flag.NewFlagSet("t", flag.ContinueOnError), nil); err == nil || !strings.Contains(err.Error(), name) {
+			if _, err := loadConfig(flag.NewFlagSet("t", flag.ContinueOnError), scopeAll, nil); err == nil || !strings.Contains(err.Error(), name) {
 				t.Fatalf("%s=%s: %v", name, value, err)
 			}
 		})

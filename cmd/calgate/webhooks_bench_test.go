@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -28,11 +27,13 @@ import (
 // its Redis URL (empty for the embedded one) and the address it listens on.
 func benchGateway(b *testing.B, postgres bool) (*app, string, string) {
 	b.Helper()
-	cfg := &Config{
-		Addr: "127.0.0.1:0", DataDir: filepath.Join(b.TempDir(), "data"), PublicURL: "http://calgate.test",
-		AdminToken: "cgt_bench_admin_token_0123456789abcdefghijkl", AllowPrivateTargets: true, LogFormat: "text",
-		LogLevel: "error", Concurrency: 50, ShutdownTimeout: 5 * time.Second, DefaultTimezone: "UTC",
-	}
+	cfg := testConfig(b)
+	cfg.AdminToken = "cgt_bench_admin_token_0123456789abcdefghijkl"
+	cfg.Log.Level = "error"
+	cfg.Worker.Concurrency = 50
+	cfg.DefaultTimezone = "UTC"
+	// The queue's own lease and sweep, as in production.
+	cfg.Outbox = defaultConfig().Outbox
 	if postgres {
 		cfg.DatabaseURL = testenv.Postgres(b)
 		cfg.RedisURL = testenv.Redis(b)
@@ -325,7 +326,7 @@ func asynqNoopRate(b *testing.B, redisURL string, a *app) float64 {
 	client := asynq.NewClient(opt)
 	defer client.Close()
 	var done atomic.Int64
-	srv := asynq.NewServer(opt, asynq.Config{Concurrency: a.cfg.Concurrency, Queues: map[string]int{"bench-noop": 1},
+	srv := asynq.NewServer(opt, asynq.Config{Concurrency: a.cfg.Worker.Concurrency, Queues: map[string]int{"bench-noop": 1},
 		TaskCheckInterval: 10 * time.Millisecond, LogLevel: asynq.ErrorLevel})
 	mux := asynq.NewServeMux()
 	mux.HandleFunc("noop", func(context.Context, *asynq.Task) error { done.Add(1); return nil })

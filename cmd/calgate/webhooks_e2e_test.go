@@ -116,7 +116,7 @@ func verifySignatures(t *testing.T, reqs []hookRequest, secrets ...string) {
 	runReferenceVerifier(t, ref)
 }
 
-// referenceMessage is one message as webhooks/testdata/verify.mjs reads it.
+// referenceMessage is one message as testdata/validators/verify_webhooks.mjs reads it.
 type referenceMessage struct {
 	Secret     string            `json:"secret"`
 	Headers    map[string]string `json:"headers"`
@@ -159,7 +159,7 @@ func runReferenceVerifier(t *testing.T, messages []referenceMessage) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(t.Context(), node, filepath.Join("..", "..", "webhooks", "testdata", "verify.mjs"))
+	cmd := exec.CommandContext(t.Context(), node, filepath.Join("..", "..", "testdata", "validators", "verify_webhooks.mjs"))
 	cmd.Stdin = bytes.NewReader(input)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -169,7 +169,7 @@ func runReferenceVerifier(t *testing.T, messages []referenceMessage) {
 		if errors.As(err, &exitErr) && exitErr.ExitCode() == 1 {
 			t.Fatalf("the reference verifier refused some signatures:\n%s", out)
 		}
-		t.Fatalf("node verify.mjs: %v\n%s", err, stderr.String())
+		t.Fatalf("node verify_webhooks.mjs: %v\n%s", err, stderr.String())
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -17,20 +16,14 @@ const feedLocalCacheBytes = 256 << 20
 
 // wireFeeds registers the feeds capability: the destination that keeps
 // ready copies current, its render job, the routes and the per-entry .ics.
-// CALGATE_FEED_REFRESH (a Go duration, default 1h) is the poll interval
-// announced to subscribers and the max-age of served feeds.
+// cfg.Feeds.Refresh (CALGATE_FEED_REFRESH) is the poll interval announced
+// to subscribers and the max-age of served feeds.
 func (a *app) wireFeeds(ctx context.Context) error {
-	refresh, err := envDuration("CALGATE_FEED_REFRESH", time.Hour, time.Minute)
-	if err != nil {
-		return err
-	}
 	cache := feeds.NewCache(a.redis, feeds.DefaultTTL, feedLocalCacheBytes)
-	svc := feeds.New(a.store, cache, a.queue, a.vault, feeds.Options{
-		PublicURL: a.cfg.PublicURL, Refresh: refresh, Logger: a.logger,
-	})
+	svc := feeds.New(feeds.Deps{Store: a.store, Cache: cache, Jobs: a.queue, Sealer: a.vault, Logger: a.logger},
+		feeds.Options{PublicURL: a.cfg.PublicURL, Refresh: a.cfg.Feeds.Refresh})
 	a.parts.feeds = svc
-	a.queue.AddDestination(svc.Destination())
-	a.queue.HandleJob(feeds.JobRender, feeds.RenderPolicy(), svc.HandleRender)
+	svc.Register(a.queue)
 	a.server.Add(a.server.FeedsRoutes(svc)...)
 	a.server.AddSchemas(api.FeedSchemas())
 	a.server.EntryICS = a.server.EntryICSHandler(svc)

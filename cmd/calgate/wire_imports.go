@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"time"
 
-	calgate "github.com/calgate/calgate"
 	"github.com/calgate/calgate/api"
 	"github.com/calgate/calgate/imports"
 )
@@ -13,31 +11,29 @@ import (
 // them, and scheduled pulls (their run job and the sweep that finds due
 // ones).
 //
-// CALGATE_SMTP_URL (smtp://user:pass@host:587, default empty: no e-mail)
-// and CALGATE_SMTP_FROM (the sender address) let a failed pull e-mail the
-// addresses on it.
+// cfg.Imports.SMTPURL (CALGATE_SMTP_URL, default empty: no e-mail) and
+// SMTPFrom (CALGATE_SMTP_FROM) let a failed pull e-mail the addresses on
+// it.
 func (a *app) wireImports(ctx context.Context) error {
 	var mailer *imports.Mailer
-	if raw := env("CALGATE_SMTP_URL", ""); raw != "" {
-		m, err := imports.ParseSMTPURL(raw, env("CALGATE_SMTP_FROM", "calgate@localhost"))
+	if raw := a.cfg.Imports.SMTPURL; raw != "" {
+		m, err := imports.ParseSMTPURL(raw, a.cfg.Imports.SMTPFrom)
 		if err != nil {
 			return err
 		}
 		mailer = m
 	}
-	svc := imports.New(imports.Options{
-		Store:        a.store,
-		Client:       a.httpClient(imports.MaxFileBytes, imports.PullTimeout),
-		Jobs:         a.queue,
-		Sealer:       a.vault,
-		AllowPrivate: a.cfg.AllowPrivateTargets,
-		Mailer:       mailer,
-		Notify:       a.dispatcher.Notify,
-		Logger:       a.logger,
-	})
+	svc := imports.New(imports.Deps{
+		Store:  a.store,
+		Client: a.httpClient(imports.MaxFileBytes, imports.PullTimeout),
+		Jobs:   a.queue,
+		Sealer: a.vault,
+		Mailer: mailer,
+		Notify: a.dispatcher.Notify,
+		Logger: a.logger,
+	}, imports.Options{AllowPrivate: a.cfg.AllowPrivateTargets})
 	a.imports = svc
-	a.queue.HandleJob(imports.PullJobType, calgate.Policy{MaxRetry: 1, Timeout: 30 * time.Minute}, svc.HandleJob)
-	a.queue.Every("import-pulls-sweep", imports.SweepInterval, svc.Sweep)
+	svc.Register(a.queue)
 	a.server.Add(a.server.ImportRoutes(svc)...)
 	a.server.AddSchemas(api.ImportSchemas())
 	return nil

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/calgate/calgate/api"
@@ -13,52 +12,33 @@ import (
 
 // wireWebhooks registers the webhooks capability: the destination that
 // turns events into deliveries, the attempt job, the sweep of overdue
-// deliveries, the metrics and the routes. Settings (environment):
-//
-//	CALGATE_WEBHOOK_TIMEOUT        one call's limit (default 15s)
-//	CALGATE_WEBHOOK_CONCURRENCY    calls in flight per endpoint (default 8)
-//	CALGATE_WEBHOOK_DISABLE_AFTER  failure streak that disables an endpoint (default 120h)
-//	CALGATE_WEBHOOK_SWEEP          how often overdue deliveries are re-enqueued (default 5s)
-//	CALGATE_WEBHOOK_RETRY_SCALE    factor on the retry schedule (default 1; for tests)
+// deliveries, the metrics and the routes. Its settings are cfg.Webhooks
+// (CALGATE_WEBHOOK_*).
 func (a *app) wireWebhooks(ctx context.Context) error {
-	timeout, err := envDuration("CALGATE_WEBHOOK_TIMEOUT", webhooks.DefaultTimeout, time.Millisecond)
-	if err != nil {
-		return err
-	}
-	disableAfter, err := envDuration("CALGATE_WEBHOOK_DISABLE_AFTER", webhooks.DefaultDisableAfter, time.Millisecond)
-	if err != nil {
-		return err
-	}
-	sweep, err := envDuration("CALGATE_WEBHOOK_SWEEP", webhooks.DefaultSweepInterval, time.Millisecond)
-	if err != nil {
-		return err
-	}
-	scale, err := strconv.ParseFloat(env("CALGATE_WEBHOOK_RETRY_SCALE", "1"), 64)
-	if err != nil || scale <= 0 {
-		return fmt.Errorf("CALGATE_WEBHOOK_RETRY_SCALE must be a positive number, not %q", env("CALGATE_WEBHOOK_RETRY_SCALE", ""))
-	}
+	c := a.cfg.Webhooks
 	m, err := webhooks.NewMetrics(a.metrics.Registry)
 	if err != nil {
 		return fmt.Errorf("webhooks: metrics: %w", err)
 	}
-	svc := webhooks.New(webhooks.Options{
-		Store:        a.store,
-		Events:       a.store,
-		Jobs:         a.queue,
-		Sealer:       a.vault,
-		Client:       a.httpClient(outbound.DefaultMaxResponseBytes, timeout),
-		AllowPrivate: a.cfg.AllowPrivateTargets,
-		Notify:       a.dispatcher.Notify,
-		Logger:       a.logger,
-		Metrics:      m,
-		Concurrency:  envInt("CALGATE_WEBHOOK_CONCURRENCY", webhooks.DefaultConcurrency),
-		DisableAfter: disableAfter,
-		RetryScale:   scale,
-		Timeout:      timeout,
-		Overdue:      max(sweep, time.Second),
+	svc := webhooks.New(webhooks.Deps{
+		Store:   a.store,
+		Events:  a.store,
+		Jobs:    a.queue,
+		Sealer:  a.vault,
+		Client:  a.httpClient(outbound.DefaultMaxResponseBytes, c.Timeout),
+		Notify:  a.dispatcher.Notify,
+		Logger:  a.logger,
+		Metrics: m,
+	}, webhooks.Options{
+		AllowPrivate:  a.cfg.AllowPrivateTargets,
+		Concurrency:   c.Concurrency,
+		DisableAfter:  c.DisableAfter,
+		RetryScale:    c.RetryScale,
+		Timeout:       c.Timeout,
+		Overdue:       max(c.Sweep, time.Second),
+		SweepInterval: c.Sweep,
 	})
-	a.parts.webhooks = svc
-	svc.Register(a.queue, sweep)
+	svc.Register(a.queue)
 	a.server.Add(a.server.WebhookRoutes(svc)...)
 	a.server.AddSchemas(api.WebhookSchemas())
 	return nil

@@ -88,11 +88,12 @@ func Open(t testing.TB, engine string, configure func(*connectors.Options)) *Har
 		t.Fatal(err)
 	}
 	jobs := &Jobs{}
-	o := connectors.Options{Store: db, Jobs: jobs, Sealer: v, PublicURL: PublicURL, RetryScale: 0.001}
+	o := connectors.Options{PublicURL: PublicURL, RetryScale: 0.001}
 	if configure != nil {
 		configure(&o)
 	}
-	return &Harness{DB: db, Service: connectors.New(o), Jobs: jobs, Workspace: ws}
+	svc := connectors.New(connectors.Deps{Store: db, Jobs: jobs, Sealer: v}, o)
+	return &Harness{DB: db, Service: svc, Jobs: jobs, Workspace: ws}
 }
 
 // Connect creates a connector and connects it: it opens the authorize URL

@@ -51,7 +51,7 @@ func BenchmarkCalDAVPush1000(b *testing.B) {
 		}
 		srv.CalendarURL = gwCal
 		e := newEnv(b, srv)
-		e.svc.opts.HTTPClient = &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: benchWorkers}}
+		e.svc.deps.Client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: benchWorkers}}
 		tg := e.target(b, calgate.OnArchiveDelete)
 
 		items := make([]calgate.UpsertItem, n)

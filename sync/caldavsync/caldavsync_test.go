@@ -143,7 +143,7 @@ func newEnv(t testing.TB, srv *caldavtest.Server) *env {
 	}
 	reqs := &counter{next: http.DefaultTransport}
 	j := &jobs{}
-	svc := New(Options{Store: db, Jobs: j, Sealer: v, HTTPClient: &http.Client{Transport: reqs, Timeout: 10 * time.Second}})
+	svc := New(Deps{Store: db, Jobs: j, Sealer: v, Client: &http.Client{Transport: reqs, Timeout: 10 * time.Second}}, Options{})
 	return &env{db: db, svc: svc, srv: srv, ws: ws.ID, reqs: reqs, jobs: j}
 }
 
@@ -388,7 +388,7 @@ func TestPushStopsOnWrongPasswordWithoutRetrying(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		tg := e.target(t, calgate.OnArchiveDelete)
-		tg.SealedPassword = e.svc.opts.Sealer.Seal([]byte("wrong"))
+		tg.SealedPassword = e.svc.deps.Sealer.Seal([]byte("wrong"))
 		if err := e.db.UpdateCalDAVTarget(ctx, tg); err != nil {
 			t.Fatal(err)
 		}

@@ -67,7 +67,7 @@ func (s *Service) HandleEvents(ctx context.Context, evs []*calgate.Event) error 
 		list, ok := targets[ev.WorkspaceID]
 		if !ok {
 			var err error
-			if list, err = s.opts.Store.CalDAVTargets(ctx, ev.WorkspaceID); err != nil {
+			if list, err = s.deps.Store.CalDAVTargets(ctx, ev.WorkspaceID); err != nil {
 				return err
 			}
 			targets[ev.WorkspaceID] = list
@@ -101,7 +101,7 @@ func (s *Service) HandleEvents(ctx context.Context, evs []*calgate.Event) error 
 	slices.SortFunc(list, func(a, b calgate.CalDAVWant) int {
 		return cmp.Or(cmp.Compare(a.TargetID, b.TargetID), cmp.Compare(a.EntryID, b.EntryID))
 	})
-	if err := s.opts.Store.WantCalDAVObjects(ctx, list, s.now()); err != nil {
+	if err := s.deps.Store.WantCalDAVObjects(ctx, list, s.now()); err != nil {
 		return err
 	}
 	for id := range flush {
@@ -115,7 +115,7 @@ func (s *Service) HandleEvents(ctx context.Context, evs []*calgate.Event) error 
 }
 
 func (s *Service) enqueueFlush(ctx context.Context, targetID, tag string, at time.Time) error {
-	return s.opts.Jobs.Enqueue(ctx, calgate.Job{Type: JobFlush, ID: targetID + ":" + tag, Payload: []byte(targetID + " " + tag), At: at})
+	return s.deps.Jobs.Enqueue(ctx, calgate.Job{Type: JobFlush, ID: targetID + ":" + tag, Payload: []byte(targetID + " " + tag), At: at})
 }
 
 // Flush sizes: the objects one flush claims at a time, and how many of
@@ -148,7 +148,7 @@ func (s *Service) Flush(ctx context.Context, targetID string) error {
 }
 
 func (s *Service) flush(ctx context.Context, targetID, tag string) error {
-	st := s.opts.Store
+	st := s.deps.Store
 	t, err := st.CalDAVTarget(ctx, "", targetID)
 	if errors.Is(err, calgate.ErrNotFound) {
 		return nil
@@ -240,7 +240,7 @@ func (s *Service) pushAll(ctx context.Context, t *calgate.CalDAVTarget, cl *cald
 			// reconciliation instead of being sent again at once.
 			s.log.Warn("caldav: push failed", "target", t.ID, "workspace", t.WorkspaceID, "entry", obj.EntryID, "err", err)
 			until := s.now().Add(s.opts.ReconcileInterval)
-			if rerr := s.opts.Store.LeaseCalDAVPushes(context.WithoutCancel(ctx), t.ID, []string{obj.EntryID}, &until); rerr != nil {
+			if rerr := s.deps.Store.LeaseCalDAVPushes(context.WithoutCancel(ctx), t.ID, []string{obj.EntryID}, &until); rerr != nil {
 				s.log.Warn("caldav: hold push", "target", t.ID, "entry", obj.EntryID, "err", rerr)
 			}
 		}()
@@ -274,7 +274,7 @@ func (s *Service) flushFailed(ctx context.Context, t *calgate.CalDAVTarget, err 
 	}
 	attempts := t.PushAttempts + 1
 	retryAt := s.now().Add(retryDelay(attempts))
-	if rerr := s.opts.Store.SetCalDAVPushRetry(rec, t.ID, attempts, &retryAt); rerr != nil {
+	if rerr := s.deps.Store.SetCalDAVPushRetry(rec, t.ID, attempts, &retryAt); rerr != nil {
 		return errors.Join(err, rerr)
 	}
 	if jerr := s.enqueueFlush(rec, t.ID, "retry:"+strconv.Itoa(attempts), retryJobAt(retryAt)); jerr != nil {
@@ -296,7 +296,7 @@ func retryDelay(attempt int) time.Duration {
 // flushes claim objects, so two flushes of one target share the work.
 func (s *Service) SweepPushes(ctx context.Context) error {
 	now := s.now()
-	ids, err := s.opts.Store.CalDAVTargetsOwingPushes(ctx, now.Add(-s.opts.PushLease), now, 500)
+	ids, err := s.deps.Store.CalDAVTargetsOwingPushes(ctx, now.Add(-s.opts.PushLease), now, 500)
 	if err != nil {
 		return err
 	}
@@ -332,7 +332,7 @@ func (s *Service) runPush(ctx context.Context, payload []byte) error {
 // when the target's filter selects it, else no object. It reports whether a
 // newer version was announced meanwhile.
 func (s *Service) Push(ctx context.Context, targetID, entryID string) (again bool, err error) {
-	st := s.opts.Store
+	st := s.deps.Store
 	t, err := st.CalDAVTarget(ctx, "", targetID)
 	if errors.Is(err, calgate.ErrNotFound) {
 		return false, nil
@@ -370,7 +370,7 @@ func (s *Service) Push(ctx context.Context, targetID, entryID string) (again boo
 // pushObject writes one object as the entry now stands (or removes it) and
 // records what the server holds. It returns the conflicts it met.
 func (s *Service) pushObject(ctx context.Context, t *calgate.CalDAVTarget, cl *caldav.Client, obj *calgate.CalDAVObject) (int, error) {
-	st := s.opts.Store
+	st := s.deps.Store
 	e, err := st.Entry(ctx, t.WorkspaceID, "", obj.EntryID, true)
 	if errors.Is(err, calgate.ErrNotFound) {
 		e = nil
@@ -493,7 +493,7 @@ func (s *Service) failed(ctx context.Context, t *calgate.CalDAVTarget, err error
 	if errors.Is(err, caldav.ErrUnauthorized) {
 		state = calgate.CalDAVStateError
 	}
-	if rerr := s.opts.Store.RecordCalDAVOutcome(ctx, t.ID, state, err.Error(), s.now(), 0); rerr != nil {
+	if rerr := s.deps.Store.RecordCalDAVOutcome(ctx, t.ID, state, err.Error(), s.now(), 0); rerr != nil {
 		return errors.Join(err, rerr)
 	}
 	if state == "" && caldav.IsRetryable(err) {

@@ -39,7 +39,7 @@ func (s *Service) Reconcile(ctx context.Context, t *calgate.CalDAVTarget) (*calg
 	if err != nil {
 		return nil, s.reconcileFailed(ctx, t, err)
 	}
-	known, err := s.opts.Store.CalDAVObjects(ctx, t.ID)
+	known, err := s.deps.Store.CalDAVObjects(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func (s *Service) Reconcile(ctx context.Context, t *calgate.CalDAVTarget) (*calg
 	f.IncludeArchived = t.OnArchive == calgate.OnArchiveCancel
 	f.Limit = entryPage
 	for {
-		entries, next, err := s.opts.Store.Entries(ctx, t.WorkspaceID, f)
+		entries, next, err := s.deps.Store.Entries(ctx, t.WorkspaceID, f)
 		if err != nil {
 			return nil, err
 		}
@@ -108,7 +108,7 @@ func (s *Service) Reconcile(ctx context.Context, t *calgate.CalDAVTarget) (*calg
 		// the next run lists everything.
 		token = ""
 	}
-	if err := s.opts.Store.SetCalDAVSyncToken(ctx, t.ID, token, view.at); err != nil {
+	if err := s.deps.Store.SetCalDAVSyncToken(ctx, t.ID, token, view.at); err != nil {
 		return res, err
 	}
 	t.SyncToken, t.SyncTokenAt = token, nil
@@ -116,7 +116,7 @@ func (s *Service) Reconcile(ctx context.Context, t *calgate.CalDAVTarget) (*calg
 		at := view.at
 		t.SyncTokenAt = &at
 	}
-	if err := s.opts.Store.RecordCalDAVOutcome(ctx, t.ID, "", "", s.now(), res.Conflicts); err != nil {
+	if err := s.deps.Store.RecordCalDAVOutcome(ctx, t.ID, "", "", s.now(), res.Conflicts); err != nil {
 		return res, err
 	}
 	s.log.Info("caldav: reconciled", "target", t.ID, "workspace", t.WorkspaceID, "incremental", view.incremental, "created", res.Created,
@@ -253,7 +253,7 @@ func (s *Service) reconcileOne(ctx context.Context, t *calgate.CalDAVTarget, cl 
 	}
 	obj.ETag, obj.State, obj.PushedVersion = out.etag, out.state, version
 	obj.UpdatedAt = s.now()
-	return s.opts.Store.SaveCalDAVObject(ctx, obj)
+	return s.deps.Store.SaveCalDAVObject(ctx, obj)
 }
 
 // reconcileFailed records why a reconciliation stopped.
@@ -262,7 +262,7 @@ func (s *Service) reconcileFailed(ctx context.Context, t *calgate.CalDAVTarget, 
 	if errors.Is(err, caldav.ErrUnauthorized) {
 		state = calgate.CalDAVStateError
 	}
-	if rerr := s.opts.Store.RecordCalDAVOutcome(ctx, t.ID, state, err.Error(), s.now(), 0); rerr != nil {
+	if rerr := s.deps.Store.RecordCalDAVOutcome(ctx, t.ID, state, err.Error(), s.now(), 0); rerr != nil {
 		err = errors.Join(err, rerr)
 	}
 	return fmt.Errorf("caldavsync: reconcile %s: %w", t.ID, err)
@@ -271,7 +271,7 @@ func (s *Service) reconcileFailed(ctx context.Context, t *calgate.CalDAVTarget, 
 // runReconcile is the JobReconcile handler: only failures worth retrying
 // (server unreachable, 5xx) retry the job.
 func (s *Service) runReconcile(ctx context.Context, payload []byte) error {
-	t, err := s.opts.Store.CalDAVTarget(ctx, "", string(payload))
+	t, err := s.deps.Store.CalDAVTarget(ctx, "", string(payload))
 	if errors.Is(err, calgate.ErrNotFound) {
 		return nil
 	}
@@ -295,7 +295,7 @@ func (s *Service) runReconcile(ctx context.Context, payload []byte) error {
 // worker reconciles it.
 func (s *Service) ReconcileDue(ctx context.Context) error {
 	now := s.now()
-	due, err := s.opts.Store.ClaimCalDAVReconcile(ctx, now, now.Add(s.opts.ReconcileInterval), 20)
+	due, err := s.deps.Store.ClaimCalDAVReconcile(ctx, now, now.Add(s.opts.ReconcileInterval), 20)
 	if err != nil {
 		return err
 	}

@@ -40,17 +40,22 @@ type Sealer interface {
 	Open(sealed string) ([]byte, error)
 }
 
-// Options are the service's dependencies.
-type Options struct {
+// Deps are what a Service works with: the database, the queue, the
+// outbound client, the logger and the like.
+type Deps struct {
 	Store  Store
 	Jobs   calgate.Jobs
 	Sealer Sealer
-	// HTTPClient reaches the CalDAV servers (the hardened outbound client).
-	HTTPClient *http.Client
+	// Client reaches the CalDAV servers (the hardened outbound client).
+	Client *http.Client
 	// CheckURL, when set, refuses target URLs before any request (address
 	// rules for user-supplied URLs).
 	CheckURL func(ctx context.Context, rawURL string) error
 	Logger   *slog.Logger
+}
+
+// Options are a Service's settings; zero values take the defaults.
+type Options struct {
 	// ReconcileInterval is how often each target is reconciled (default
 	// DefaultReconcileInterval).
 	ReconcileInterval time.Duration
@@ -66,6 +71,7 @@ type Options struct {
 // Service manages CalDAV targets, pushes changes and reconciles. It
 // implements calgate.Destination.
 type Service struct {
+	deps Deps
 	opts Options
 	log  *slog.Logger
 
@@ -78,9 +84,9 @@ type Service struct {
 var _ calgate.Destination = (*Service)(nil)
 
 // New returns the service.
-func New(o Options) *Service {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+func New(d Deps, o Options) *Service {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.ReconcileInterval <= 0 {
 		o.ReconcileInterval = DefaultReconcileInterval
@@ -94,7 +100,7 @@ func New(o Options) *Service {
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = 5 * time.Second
 	}
-	return &Service{opts: o, log: o.Logger, conns: map[string]chan struct{}{}}
+	return &Service{deps: d, opts: o, log: d.Logger, conns: map[string]chan struct{}{}}
 }
 
 // Register plugs the destination, its jobs and the periodic
@@ -112,11 +118,11 @@ func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Micr
 
 // client returns a client for the target's calendar.
 func (s *Service) client(t *calgate.CalDAVTarget) (*caldav.Client, error) {
-	pw, err := s.opts.Sealer.Open(t.SealedPassword)
+	pw, err := s.deps.Sealer.Open(t.SealedPassword)
 	if err != nil {
 		return nil, fmt.Errorf("caldavsync: target %s: password: %w", t.ID, err)
 	}
-	return caldav.New(s.opts.HTTPClient, t.CalendarURL, caldav.Credentials{Username: t.Username, Password: string(pw)})
+	return caldav.New(s.deps.Client, t.CalendarURL, caldav.Credentials{Username: t.Username, Password: string(pw)})
 }
 
 // Create connects to the server, picks the calendar, stores the target and
@@ -148,8 +154,8 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in calgate.Cal
 	if err != nil {
 		return nil, cals, err
 	}
-	t.SealedPassword = s.opts.Sealer.Seal([]byte(password))
-	if err := s.opts.Store.CreateCalDAVTarget(ctx, t); err != nil {
+	t.SealedPassword = s.deps.Sealer.Seal([]byte(password))
+	if err := s.deps.Store.CreateCalDAVTarget(ctx, t); err != nil {
 		return nil, nil, err
 	}
 	s.scheduleReconcile(ctx, t.ID)
@@ -160,7 +166,7 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in calgate.Cal
 // reconnects (and brings a target in state error back to ok); a changed
 // filter or a resumed target is reconciled at once.
 func (s *Service) Update(ctx context.Context, workspaceID, id string, in calgate.CalDAVTargetInput) (*calgate.CalDAVTarget, []calgate.CalDAVCalendar, error) {
-	t, err := s.opts.Store.CalDAVTarget(ctx, workspaceID, id)
+	t, err := s.deps.Store.CalDAVTarget(ctx, workspaceID, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -181,7 +187,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in calgate
 		if in.Password != nil {
 			password = *in.Password
 		} else {
-			pw, err := s.opts.Sealer.Open(t.SealedPassword)
+			pw, err := s.deps.Sealer.Open(t.SealedPassword)
 			if err != nil {
 				return nil, nil, fmt.Errorf("caldavsync: target %s: password: %w", t.ID, err)
 			}
@@ -190,7 +196,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in calgate
 		if cals, err = s.connect(ctx, t, password); err != nil {
 			return nil, cals, err
 		}
-		t.SealedPassword = s.opts.Sealer.Seal([]byte(password))
+		t.SealedPassword = s.deps.Sealer.Seal([]byte(password))
 		if t.State == calgate.CalDAVStateError {
 			t.State, t.LastError = calgate.CalDAVStateOK, ""
 		}
@@ -204,7 +210,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in calgate
 		}
 	}
 	t.UpdatedAt = s.now()
-	if err := s.opts.Store.UpdateCalDAVTarget(ctx, t); err != nil {
+	if err := s.deps.Store.UpdateCalDAVTarget(ctx, t); err != nil {
 		return nil, nil, err
 	}
 	if t.State == calgate.CalDAVStateOK {
@@ -273,12 +279,12 @@ func applyInput(t *calgate.CalDAVTarget, in calgate.CalDAVTargetInput, v *calgat
 
 // connect finds the calendar and sets the target's calendar URL and name.
 func (s *Service) connect(ctx context.Context, t *calgate.CalDAVTarget, password string) ([]calgate.CalDAVCalendar, error) {
-	if s.opts.CheckURL != nil {
-		if err := s.opts.CheckURL(ctx, t.URL); err != nil {
+	if s.deps.CheckURL != nil {
+		if err := s.deps.CheckURL(ctx, t.URL); err != nil {
 			return nil, calgate.Invalid("url", "is refused: %v", err)
 		}
 	}
-	cl, found, err := caldav.Connect(ctx, s.opts.HTTPClient, t.URL, caldav.Credentials{Username: t.Username, Password: password}, t.CalendarHint)
+	cl, found, err := caldav.Connect(ctx, s.deps.Client, t.URL, caldav.Credentials{Username: t.Username, Password: password}, t.CalendarHint)
 	cals := make([]calgate.CalDAVCalendar, 0, len(found))
 	for _, c := range found {
 		cals = append(cals, calgate.CalDAVCalendar{Path: c.Path, Name: c.Name, SupportsEvents: c.SupportsEvents})
@@ -311,27 +317,27 @@ func connectError(err error) error {
 
 // Target returns a target with its backlog.
 func (s *Service) Target(ctx context.Context, workspaceID, id string) (*calgate.CalDAVTarget, calgate.CalDAVBacklog, error) {
-	t, err := s.opts.Store.CalDAVTarget(ctx, workspaceID, id)
+	t, err := s.deps.Store.CalDAVTarget(ctx, workspaceID, id)
 	if err != nil {
 		return nil, calgate.CalDAVBacklog{}, err
 	}
-	b, err := s.opts.Store.CalDAVBacklog(ctx, t.ID)
+	b, err := s.deps.Store.CalDAVBacklog(ctx, t.ID)
 	return t, b, err
 }
 
 // Targets lists a workspace's targets.
 func (s *Service) Targets(ctx context.Context, workspaceID string) ([]*calgate.CalDAVTarget, error) {
-	return s.opts.Store.CalDAVTargets(ctx, workspaceID)
+	return s.deps.Store.CalDAVTargets(ctx, workspaceID)
 }
 
 // Delete removes a target. The objects on the server stay.
 func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
-	return s.opts.Store.DeleteCalDAVTarget(ctx, workspaceID, id)
+	return s.deps.Store.DeleteCalDAVTarget(ctx, workspaceID, id)
 }
 
 // Resync reconciles a target now and reports what changed.
 func (s *Service) Resync(ctx context.Context, workspaceID, id string) (*calgate.ReconcileResult, error) {
-	t, err := s.opts.Store.CalDAVTarget(ctx, workspaceID, id)
+	t, err := s.deps.Store.CalDAVTarget(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +351,7 @@ func (s *Service) Resync(ctx context.Context, workspaceID, id string) (*calgate.
 }
 
 func (s *Service) scheduleReconcile(ctx context.Context, targetID string) {
-	if err := s.opts.Jobs.Enqueue(ctx, calgate.Job{Type: JobReconcile, ID: targetID, Payload: []byte(targetID)}); err != nil {
+	if err := s.deps.Jobs.Enqueue(ctx, calgate.Job{Type: JobReconcile, ID: targetID, Payload: []byte(targetID)}); err != nil {
 		s.log.Warn("caldav: schedule reconciliation", "target", targetID, "err", err)
 	}
 }

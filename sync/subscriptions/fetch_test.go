@@ -71,11 +71,11 @@ func TestRedirectsAreFollowedUnderTheAddressRules(t *testing.T) {
 		// The subscription URL is public; its redirect points at loopback.
 		f := newFixture(t, "Europe/Lisbon", false)
 		sub := &calgate.Subscription{ID: "sub_x", WorkspaceID: f.ws.ID, URL: "https://calendar.example/cal.ics"}
-		svc := New(Options{Store: f.db, AllowPrivate: false, Client: &http.Client{
+		svc := New(Deps{Store: f.db, Client: &http.Client{
 			Transport: redirectTransport{to: target.URL + "/cal.ics"},
 			CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse
-			}}})
+			}}}, Options{AllowPrivate: false})
 		_, err := svc.fetch(context.Background(), sub)
 		if err == nil || !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), "loopback") {
 			t.Fatalf("err = %v, want the loopback redirect refused", err)
@@ -98,7 +98,7 @@ func TestServerThatNeverAnswersTimesOut(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	defer srv.Close()
-	f.svc.o.Client = outbound.NewClient(outbound.Options{AllowPrivate: true, MaxResponseBytes: MaxFeedBytes, Timeout: 200 * time.Millisecond})
+	f.svc.d.Client = outbound.NewClient(outbound.Options{AllowPrivate: true, MaxResponseBytes: MaxFeedBytes, Timeout: 200 * time.Millisecond})
 	sub := f.create(t, srv.URL)
 	if sub.State != calgate.SubscriptionError || !strings.Contains(sub.LastError, "did not answer in time") {
 		t.Fatalf("state %s, last error %q", sub.State, sub.LastError)

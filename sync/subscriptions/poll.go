@@ -56,7 +56,7 @@ func (s *Service) fetch(ctx context.Context, sub *calgate.Subscription) (*fetche
 		if sub.LastModified != "" {
 			req.Header.Set("If-Modified-Since", sub.LastModified)
 		}
-		resp, err := s.o.Client.Do(req)
+		resp, err := s.d.Client.Do(req)
 		if err != nil {
 			return nil, describeFetchError(err)
 		}
@@ -77,7 +77,7 @@ func (s *Service) fetch(ctx context.Context, sub *calgate.Subscription) (*fetche
 			if err != nil {
 				return nil, feedFailure("the server redirected to an invalid URL %q", loc)
 			}
-			if err := outbound.CheckURL(ctx, next.String(), s.o.AllowPrivate, s.o.Resolver); err != nil {
+			if err := outbound.CheckURL(ctx, next.String(), s.o.AllowPrivate, s.d.Resolver); err != nil {
 				return nil, describeFetchError(err)
 			}
 			target = next.String()
@@ -137,7 +137,7 @@ func (s *Service) poll(ctx context.Context, sub *calgate.Subscription, actor str
 	switch {
 	case errors.As(err, &fe):
 		sub.State, sub.LastError = calgate.SubscriptionError, fe.reason
-		s.o.Logger.Warn("subscriptions: poll failed", "workspace", sub.WorkspaceID, "subscription", sub.ID, "reason", fe.reason)
+		s.d.Logger.Warn("subscriptions: poll failed", "workspace", sub.WorkspaceID, "subscription", sub.ID, "reason", fe.reason)
 	case err != nil:
 		return nil, err
 	default:
@@ -151,16 +151,16 @@ func (s *Service) poll(ctx context.Context, sub *calgate.Subscription, actor str
 			sub.LastModified = validators.lastModified
 		}
 	}
-	if err := s.o.Store.RecordPoll(ctx, sub); err != nil {
+	if err := s.d.Store.RecordPoll(ctx, sub); err != nil {
 		return nil, fmt.Errorf("subscriptions: record poll of %s: %w", sub.ID, err)
 	}
 	switch {
 	case sub.State == calgate.SubscriptionError:
-		s.o.OnPoll("error")
+		s.d.OnPoll("error")
 	case sub.LastResult.NotModified:
-		s.o.OnPoll("not_modified")
+		s.d.OnPoll("not_modified")
 	default:
-		s.o.OnPoll("updated")
+		s.d.OnPoll("updated")
 	}
 	return sub, nil
 }
@@ -176,7 +176,7 @@ func (s *Service) pollOnce(ctx context.Context, sub *calgate.Subscription, now t
 		counts.NotModified = true
 		return counts, f, nil
 	}
-	ws, err := s.o.Store.Workspace(ctx, sub.WorkspaceID)
+	ws, err := s.d.Store.Workspace(ctx, sub.WorkspaceID)
 	if err != nil {
 		return counts, nil, fmt.Errorf("subscriptions: poll %s: %w", sub.ID, err)
 	}
@@ -197,10 +197,10 @@ func (s *Service) pollOnce(ctx context.Context, sub *calgate.Subscription, now t
 		items = append(items, calgate.UpsertItem{Entry: o.Entry(sub.Kind, sub.Resource, sub.Source()), Ref: o.ExternalID})
 	}
 	// A subscription deleted while its feed was fetched writes nothing.
-	if _, err := s.o.Store.Subscription(ctx, sub.WorkspaceID, sub.ID); err != nil {
+	if _, err := s.d.Store.Subscription(ctx, sub.WorkspaceID, sub.ID); err != nil {
 		return counts, nil, fmt.Errorf("subscriptions: poll %s: %w", sub.ID, err)
 	}
-	res, err := s.o.Store.Upsert(ctx, sub.WorkspaceID, actor, items,
+	res, err := s.d.Store.Upsert(ctx, sub.WorkspaceID, actor, items,
 		calgate.UpsertOptions{Sync: &calgate.SyncScope{Kind: sub.Kind, Source: sub.Source()}})
 	if err != nil {
 		return counts, nil, fmt.Errorf("subscriptions: poll %s: write entries: %w", sub.ID, err)
@@ -208,15 +208,9 @@ func (s *Service) pollOnce(ctx context.Context, sub *calgate.Subscription, now t
 	counts.Created, counts.Updated, counts.Unchanged = res.Created, res.Updated, res.Unchanged
 	counts.Archived, counts.Failed = res.Archived, res.Failed
 	if res.Created+res.Updated+res.Archived > 0 {
-		s.o.Notify()
+		s.d.Notify()
 	}
 	return counts, f, nil
-}
-
-// pollJob is the payload of a JobType job.
-type pollJob struct {
-	WorkspaceID string `json:"workspace_id"`
-	ID          string `json:"id"`
 }
 
 // PollLease is how long a claimed poll may take before the subscription
@@ -230,32 +224,30 @@ const PollLease = 5 * time.Minute
 // drops duplicates in the queue.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
-	due, err := s.o.Store.ClaimDueSubscriptions(ctx, now, now.Add(PollLease), sweepBatch)
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
+	due, err := s.d.Store.ClaimDueSubscriptions(ctx, now, now.Add(PollLease), sweepBatch)
+	if err := calgate.EnqueueDue(ctx, s.d.Jobs, JobType, due, err, func(sub *calgate.Subscription) calgate.DueRow {
+		return calgate.DueRow{WorkspaceID: sub.WorkspaceID, ID: sub.ID, Due: sub.NextPollAt}
+	}); err != nil {
+		return fmt.Errorf("subscriptions: sweep: %w", err)
 	}
-	for _, sub := range due {
-		payload, err := json.Marshal(pollJob{WorkspaceID: sub.WorkspaceID, ID: sub.ID})
-		if err != nil {
-			return fmt.Errorf("subscriptions: sweep: %w", err)
-		}
-		job := calgate.Job{Type: JobType, Payload: payload, ID: fmt.Sprintf("%s:%d", sub.ID, sub.NextPollAt.Unix())}
-		if err := s.o.Jobs.Enqueue(ctx, job); err != nil {
-			errs = append(errs, fmt.Errorf("subscriptions: enqueue poll of %s: %w", sub.ID, err))
-		}
-	}
-	return errors.Join(errs...)
+	return nil
+}
+
+// Register plugs the poll job and the sweep that finds due polls into
+// the queue.
+func (s *Service) Register(r calgate.Registry) {
+	r.HandleJob(JobType, calgate.Policy{MaxRetry: 3, Timeout: 2 * time.Minute}, s.HandleJob)
+	r.Every("ical-subscriptions-sweep", SweepInterval, s.Sweep)
 }
 
 // HandleJob runs one poll job. A subscription deleted in the meantime is
 // skipped; a failing feed is recorded on the subscription, not retried.
 func (s *Service) HandleJob(ctx context.Context, payload []byte) error {
-	var j pollJob
+	var j calgate.DueRow
 	if err := json.Unmarshal(payload, &j); err != nil {
 		return fmt.Errorf("subscriptions: job payload: %w", err)
 	}
-	sub, err := s.o.Store.Subscription(ctx, j.WorkspaceID, j.ID)
+	sub, err := s.d.Store.Subscription(ctx, j.WorkspaceID, j.ID)
 	if errors.Is(err, calgate.ErrNotFound) {
 		return nil
 	}

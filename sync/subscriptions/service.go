@@ -46,39 +46,45 @@ type Store interface {
 	Workspace(ctx context.Context, id string) (*calgate.Workspace, error)
 }
 
-// Options configure a Service.
-type Options struct {
+// Deps are what a Service works with: the database, the queue, the
+// outbound client, the logger and the like.
+type Deps struct {
 	Store Store
 	// Client fetches feeds: the hardened outbound client, capped at
 	// MaxFeedBytes with FetchTimeout.
 	Client *http.Client
 	// Jobs enqueues the polls the sweep claims.
 	Jobs calgate.Jobs
-	// AllowPrivate lets subscription URLs name private and loopback hosts.
-	AllowPrivate bool
 	// Resolver checks URL hosts (nil: net.DefaultResolver).
 	Resolver *net.Resolver
-	// Horizon is how far ahead recurrences are expanded (0: one year).
-	Horizon time.Duration
 	// Notify wakes the outbox dispatcher after a poll wrote changes.
 	Notify func()
 	// OnPoll, when set, is told the outcome of every poll: "updated",
 	// "not_modified" or "error" (for metrics).
 	OnPoll func(outcome string)
-	// Now is the clock (nil: time.Now).
-	Now    func() time.Time
 	Logger *slog.Logger
+}
+
+// Options are a Service's settings; zero values take the defaults.
+type Options struct {
+	// AllowPrivate lets subscription URLs name private and loopback hosts.
+	AllowPrivate bool
+	// Horizon is how far ahead recurrences are expanded (0: one year).
+	Horizon time.Duration
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
 }
 
 // Service manages subscriptions and polls them.
 type Service struct {
+	d Deps
 	o Options
 }
 
 // New returns a Service.
-func New(o Options) *Service {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+func New(d Deps, o Options) *Service {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -86,13 +92,13 @@ func New(o Options) *Service {
 	if o.Horizon <= 0 {
 		o.Horizon = ical.DefaultHorizon
 	}
-	if o.Notify == nil {
-		o.Notify = func() {}
+	if d.Notify == nil {
+		d.Notify = func() {}
 	}
-	if o.OnPoll == nil {
-		o.OnPoll = func(string) {}
+	if d.OnPoll == nil {
+		d.OnPoll = func(string) {}
 	}
-	return &Service{o: o}
+	return &Service{d: d, o: o}
 }
 
 func (s *Service) now() time.Time { return s.o.Now().UTC().Truncate(time.Microsecond) }
@@ -142,7 +148,7 @@ func (s *Service) normalizeURL(ctx context.Context, raw string) (string, error) 
 	if rest, ok := cutPrefixFold(raw, "webcal://"); ok {
 		raw = "https://" + rest
 	}
-	if err := outbound.CheckURL(ctx, raw, s.o.AllowPrivate, s.o.Resolver); err != nil {
+	if err := outbound.CheckURL(ctx, raw, s.o.AllowPrivate, s.d.Resolver); err != nil {
 		var ae *outbound.AddressError
 		if errors.As(err, &ae) {
 			return "", calgate.Invalid("url", "%s", ae.Reason)
@@ -243,7 +249,7 @@ func (s *Service) Create(ctx context.Context, workspaceID, actor string, in Inpu
 		return nil, err
 	}
 	sub.NextPollAt = now.Add(sub.PollInterval)
-	if err := s.o.Store.CreateSubscription(ctx, sub); err != nil {
+	if err := s.d.Store.CreateSubscription(ctx, sub); err != nil {
 		return nil, fmt.Errorf("subscriptions: create: %w", err)
 	}
 	return s.poll(ctx, sub, actor)
@@ -251,19 +257,19 @@ func (s *Service) Create(ctx context.Context, workspaceID, actor string, in Inpu
 
 // Get returns one subscription of the workspace.
 func (s *Service) Get(ctx context.Context, workspaceID, id string) (*calgate.Subscription, error) {
-	return s.o.Store.Subscription(ctx, workspaceID, id)
+	return s.d.Store.Subscription(ctx, workspaceID, id)
 }
 
 // List lists the workspace's subscriptions.
 func (s *Service) List(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.Subscription, string, error) {
-	return s.o.Store.Subscriptions(ctx, workspaceID, cursor, limit)
+	return s.d.Store.Subscriptions(ctx, workspaceID, cursor, limit)
 }
 
 // Update changes a subscription's settings. A new url, kind or resource
 // polls the feed at once (a new kind first archives the entries of the old
 // one); a new interval reschedules the next poll.
 func (s *Service) Update(ctx context.Context, workspaceID, id, actor string, in Input) (*calgate.Subscription, error) {
-	sub, err := s.o.Store.Subscription(ctx, workspaceID, id)
+	sub, err := s.d.Store.Subscription(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +283,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id, actor string, in 
 	if sub.PollInterval != oldInterval {
 		sub.NextPollAt = now.Add(sub.PollInterval)
 	}
-	if err := s.o.Store.UpdateSubscriptionSettings(ctx, sub); err != nil {
+	if err := s.d.Store.UpdateSubscriptionSettings(ctx, sub); err != nil {
 		return nil, fmt.Errorf("subscriptions: update %s: %w", id, err)
 	}
 	if sub.Kind != oldKind {
@@ -293,11 +299,11 @@ func (s *Service) Update(ctx context.Context, workspaceID, id, actor string, in 
 
 // Delete removes a subscription and archives every entry it wrote.
 func (s *Service) Delete(ctx context.Context, workspaceID, id, actor string) error {
-	sub, err := s.o.Store.Subscription(ctx, workspaceID, id)
+	sub, err := s.d.Store.Subscription(ctx, workspaceID, id)
 	if err != nil {
 		return err
 	}
-	if err := s.o.Store.DeleteSubscription(ctx, workspaceID, id); err != nil {
+	if err := s.d.Store.DeleteSubscription(ctx, workspaceID, id); err != nil {
 		return fmt.Errorf("subscriptions: delete %s: %w", id, err)
 	}
 	return s.archive(ctx, workspaceID, actor, sub.Kind, sub.Source())
@@ -306,19 +312,19 @@ func (s *Service) Delete(ctx context.Context, workspaceID, id, actor string) err
 // archive archives every live entry of a kind and source: an empty
 // snapshot.
 func (s *Service) archive(ctx context.Context, workspaceID, actor string, kind calgate.Kind, source string) error {
-	res, err := s.o.Store.Upsert(ctx, workspaceID, actor, nil, calgate.UpsertOptions{Sync: &calgate.SyncScope{Kind: kind, Source: source}})
+	res, err := s.d.Store.Upsert(ctx, workspaceID, actor, nil, calgate.UpsertOptions{Sync: &calgate.SyncScope{Kind: kind, Source: source}})
 	if err != nil {
 		return fmt.Errorf("subscriptions: archive %s entries of %s: %w", kind, source, err)
 	}
 	if res.Archived > 0 {
-		s.o.Notify()
+		s.d.Notify()
 	}
 	return nil
 }
 
 // PollNow polls a subscription at once and returns it with the outcome.
 func (s *Service) PollNow(ctx context.Context, workspaceID, id, actor string) (*calgate.Subscription, error) {
-	sub, err := s.o.Store.Subscription(ctx, workspaceID, id)
+	sub, err := s.d.Store.Subscription(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
 	}

@@ -97,14 +97,15 @@ func newFixture(t *testing.T, tz string, allowPrivate bool) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{db: db, ws: ws, jobs: &recordedJobs{}, now: testNow}
-	f.svc = New(Options{Store: db, Jobs: f.jobs, AllowPrivate: allowPrivate, Now: func() time.Time { return f.now },
-		Client: outbound.NewClient(outbound.Options{AllowPrivate: allowPrivate, MaxResponseBytes: MaxFeedBytes, Timeout: FetchTimeout})})
+	f.svc = New(Deps{Store: db, Jobs: f.jobs,
+		Client: outbound.NewClient(outbound.Options{AllowPrivate: allowPrivate, MaxResponseBytes: MaxFeedBytes, Timeout: FetchTimeout})},
+		Options{AllowPrivate: allowPrivate, Now: func() time.Time { return f.now }})
 	return f
 }
 
 func readFixture(t *testing.T, name string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "ical", "testdata", "parse", name))
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ical", name))
 	if err != nil {
 		t.Fatal(err)
 	}

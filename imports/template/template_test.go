@@ -1,4 +1,4 @@
-package imports
+package template
 
 import (
 	"encoding/json"
@@ -11,7 +11,7 @@ import (
 
 func mustTemplate(t *testing.T, doc string) *Template {
 	t.Helper()
-	tp, err := ParseTemplate([]byte(doc))
+	tp, err := Parse([]byte(doc))
 	if err != nil {
 		t.Fatalf("ParseTemplate: %v", err)
 	}
@@ -65,7 +65,7 @@ func TestParseTemplateNamesTheJSONPathOfEachMistake(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseTemplate([]byte(tt.doc))
+			_, err := Parse([]byte(tt.doc))
 			var ve *calgate.ValidationError
 			if !errors.As(err, &ve) {
 				t.Fatalf("err = %v, want a *calgate.ValidationError", err)
@@ -222,7 +222,7 @@ func TestTransforms(t *testing.T) {
 			if err := c.errs.Err(); err != nil {
 				t.Fatalf("mapping: %v", err)
 			}
-			rec, err := decodeValue([]byte(tt.record))
+			rec, err := Decode([]byte(tt.record))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -282,7 +282,7 @@ func TestExportRendersForeignNamesAndNestedObjects(t *testing.T) {
 
 func TestEntriesValidatesEveryProducedEntry(t *testing.T) {
 	tp := mustTemplate(t, orderTemplate)
-	rec, _ := decodeValue([]byte(`{"no":"A","positions":[{"pos":1,"tasks":[
+	rec, _ := Decode([]byte(`{"no":"A","positions":[{"pos":1,"tasks":[
 	  {"id":1,"centre":"x","from":"01.10.2025 08:00","to":"01.10.2025 09:00"},
 	  {"id":2,"centre":"x","from":"01.10.2025 08:00"},
 	  {"id":3,"centre":"x","from":"01.10.2025 10:00","to":"01.10.2025 09:00"}]}]}`))

@@ -1,4 +1,4 @@
-package imports
+package template
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/imports/sheet"
 )
 
 // getter looks a path up in the record being mapped.
@@ -33,7 +34,7 @@ type compiler struct {
 
 func (c *compiler) path(s, at string) (path, bool) {
 	if c.table {
-		col := normColumn(s)
+		col := sheet.Normalize(s)
 		if col == "" {
 			c.errs.Add(at, "is empty")
 			return path{}, false
@@ -54,8 +55,6 @@ func (c *compiler) path(s, at string) (path, bool) {
 	}
 	return p, true
 }
-
-func normColumn(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 func (c *compiler) transforms(raw json.RawMessage, at string) []transform {
 	var items []json.RawMessage

@@ -1,4 +1,4 @@
-package imports
+package sheet
 
 import (
 	"errors"
@@ -51,7 +51,7 @@ type XLSXReader struct {
 	rows   *excelize.Rows
 	sheet  string
 	header []string
-	cols   *columns
+	cols   *Columns
 	line   int
 }
 

@@ -1,4 +1,4 @@
-package imports
+package template
 
 import (
 	"encoding/json"
@@ -23,7 +23,7 @@ func (t *Template) Export(e *calgate.Entry) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imports: export %s: %w", e.ID, err)
 	}
-	wire, err := decodeValue(raw)
+	wire, err := Decode(raw)
 	if err != nil {
 		return nil, fmt.Errorf("imports: export %s: %w", e.ID, err)
 	}

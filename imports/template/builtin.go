@@ -1,4 +1,4 @@
-package imports
+package template
 
 import (
 	"embed"
@@ -62,7 +62,7 @@ func loadBuiltin(name string) (*Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imports: built-in template %s: %w", name, err)
 	}
-	t, err := ParseTemplate(data)
+	t, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("imports: built-in template %s: %w", name, err)
 	}

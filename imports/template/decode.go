@@ -1,4 +1,4 @@
-package imports
+package template
 
 import (
 	"bytes"
@@ -124,7 +124,7 @@ func (o *object) value(key string) (any, bool) {
 	if !ok {
 		return nil, false
 	}
-	v, err := decodeValue(r)
+	v, err := Decode(r)
 	if err != nil {
 		o.errs.Add(join(o.at, key), "is not valid JSON: %v", err)
 		return nil, false
@@ -156,7 +156,9 @@ func (o *object) keys() []string {
 	return ks
 }
 
-func decodeValue(r []byte) (any, error) {
+// Decode reads one JSON value as templates read records: numbers stay
+// json.Number, and nothing may follow the value.
+func Decode(r []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(r))
 	dec.UseNumber()
 	var v any

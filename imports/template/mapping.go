@@ -1,4 +1,4 @@
-package imports
+package template
 
 import (
 	"errors"
@@ -64,7 +64,7 @@ func (t *Template) Map(record any) ([]Produced, error) {
 
 // MapJSON decodes a JSON document (keeping numbers exact) and maps it.
 func (t *Template) MapJSON(data []byte) ([]Produced, error) {
-	v, err := decodeValue(data)
+	v, err := Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("imports: template %q: %w", t.Name, calgate.DecodeError(err))
 	}
@@ -81,7 +81,7 @@ func (t *Template) expand(out []Produced, levels []level, depth int) []Produced 
 	obj, ok := cur.value.(map[string]any)
 	if !ok {
 		ref := cur.ref
-		return append(out, Produced{Ref: ref, Err: calgate.Invalid(orRecord(ref), "is not a JSON object, so %q cannot be walked", key)})
+		return append(out, Produced{Ref: ref, Err: calgate.Invalid(RecordRef(ref), "is not a JSON object, so %q cannot be walked", key)})
 	}
 	child, ok := obj[key]
 	if !ok || child == nil {
@@ -106,7 +106,9 @@ func (t *Template) expand(out []Produced, levels []level, depth int) []Produced 
 	return out
 }
 
-func orRecord(ref string) string {
+// RecordRef names a record in errors: its ref, or "record" for the root
+// record of a document.
+func RecordRef(ref string) string {
 	if ref == "" {
 		return "record"
 	}
@@ -122,7 +124,7 @@ func (t *Template) produce(levels []level) Produced {
 	ref := levels[len(levels)-1].ref
 	p := Produced{Ref: ref}
 	if _, ok := levels[len(levels)-1].value.(map[string]any); !ok {
-		p.Err = calgate.Invalid(orRecord(ref), "is not a JSON object")
+		p.Err = calgate.Invalid(RecordRef(ref), "is not a JSON object")
 		return p
 	}
 	label := func(fm *fieldMap) string {
@@ -289,7 +291,7 @@ func (t *Template) Parse(p Produced, defaultTZ string) (*calgate.Entry, error) {
 		return nil, p.Err
 	}
 	if p.Fields == nil {
-		return nil, fmt.Errorf("imports: %s: nothing to parse (skipped: %s)", orRecord(p.Ref), p.Skipped)
+		return nil, fmt.Errorf("imports: %s: nothing to parse (skipped: %s)", RecordRef(p.Ref), p.Skipped)
 	}
 	e, err := calgate.ParseEntryFields(t.Kind, p.Fields, defaultTZ)
 	if err == nil {

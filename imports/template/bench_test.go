@@ -1,4 +1,4 @@
-package imports
+package template
 
 import (
 	"bufio"
@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/calgate/calgate/imports/sheet"
 )
 
 // peakHeap samples the live heap until stop is called and returns the
@@ -75,7 +77,7 @@ func BenchmarkCSV100k(b *testing.B) {
 	for range b.N {
 		pr, pw := io.Pipe()
 		go func() { pw.CloseWithError(writePlanyoCSV(pw, n)) }()
-		r, err := NewCSVReader(pr)
+		r, err := sheet.NewCSVReader(pr)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package imports
+package template
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/imports/sheet"
+	"github.com/calgate/calgate/imports/sheet/sheettest"
 )
 
 func TestBuiltinTemplatesAllParse(t *testing.T) {
@@ -63,7 +65,7 @@ func mapFile(t *testing.T, name, file, tz string) (map[string]*calgate.Entry, ma
 }
 
 func TestPlanningNowOrderMakesOneProductionWindowPerScheduledTask(t *testing.T) {
-	entries, skipped := mapFile(t, "planningnow-order", "testdata/planningnow-order.json", "Europe/Berlin")
+	entries, skipped := mapFile(t, "planningnow-order", "../../testdata/imports/planningnow-order.json", "Europe/Berlin")
 	if len(entries) != 3 || len(skipped) != 1 {
 		t.Fatalf("entries %d skipped %v", len(entries), skipped)
 	}
@@ -103,7 +105,7 @@ func TestPlanningNowTasksAreIdentifiedByOrderAndPosition(t *testing.T) {
 	// two production windows, not one overwriting the other.
 	tp, _ := LookupBuiltin("planningnow-order")
 	ids := map[string]string{}
-	for _, file := range []string{"../testdata/planningnow/order-3456.json", "../testdata/planningnow/order-4711.json"} {
+	for _, file := range []string{"../../testdata/planningnow/order-3456.json", "../../testdata/planningnow/order-4711.json"} {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
@@ -154,7 +156,7 @@ func TestPlanningNowOrderListUsesEachOrdersNumber(t *testing.T) {
 }
 
 func TestSkyplannerOrderMakesOneJobPerScheduledProcessStep(t *testing.T) {
-	entries, skipped := mapFile(t, "skyplanner-order", "testdata/skyplanner-order.json", "Europe/Helsinki")
+	entries, skipped := mapFile(t, "skyplanner-order", "../../testdata/imports/skyplanner-order.json", "Europe/Helsinki")
 	if len(entries) != 1 || len(skipped) != 2 || skipped["order_items[1].jobs[0]"] == "" {
 		t.Fatalf("entries %v skipped %v", entries, skipped)
 	}
@@ -178,18 +180,18 @@ func TestSkyplannerOrderMakesOneJobPerScheduledProcessStep(t *testing.T) {
 
 func TestPlanyoTemplateReadsACSVReport(t *testing.T) {
 	tp, _ := LookupBuiltin("planyo-reservations")
-	f, err := os.Open("testdata/planyo-reservations.csv")
+	f, err := os.Open("../../testdata/imports/planyo-reservations.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, err := NewCSVReader(f)
+	r, err := sheet.NewCSVReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[int]*calgate.Entry{}
 	failed := map[int]string{}
-	for _, row := range readAll(t, r) {
+	for _, row := range sheettest.ReadAll(t, r.Next) {
 		e, err := tp.Parse(tp.MapRow(row), "Europe/Berlin")
 		if err != nil {
 			failed[row.Line] = err.Error()

@@ -1,4 +1,4 @@
-package imports
+package template
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/calgate/calgate/imports/sheet"
 )
 
 // Templates, records and files come from users: none may panic.
@@ -21,7 +23,7 @@ func FuzzParseTemplate(f *testing.F) {
 	f.Add([]byte(orderTemplate))
 	f.Add([]byte(roomTemplate))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tp, err := ParseTemplate(data)
+		tp, err := Parse(data)
 		if err != nil {
 			return
 		}
@@ -29,13 +31,13 @@ func FuzzParseTemplate(f *testing.F) {
 			_, _ = tp.MapJSON([]byte(`{"id":1,"positions":[{"tasks":[{"id":2}]}],"a":[1,{"b":null}]}`))
 		}
 		if tp.Tabular {
-			tp.MapRow(Row{Line: 2, Values: map[string]string{"Start": "45920.5", "id": "x"}})
+			tp.MapRow(sheet.Row{Line: 2, Values: map[string]string{"Start": "45920.5", "id": "x"}})
 		}
 	})
 }
 
 func FuzzMapJSON(f *testing.F) {
-	data, err := os.ReadFile("testdata/planningnow-order.json")
+	data, err := os.ReadFile("../../testdata/imports/planningnow-order.json")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func FuzzMapJSON(f *testing.F) {
 }
 
 func FuzzCSVReader(f *testing.F) {
-	data, err := os.ReadFile("testdata/planyo-reservations.csv")
+	data, err := os.ReadFile("../../testdata/imports/planyo-reservations.csv")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func FuzzCSVReader(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := NewCSVReader(strings.NewReader(string(data)))
+		r, err := sheet.NewCSVReader(strings.NewReader(string(data)))
 		if err != nil {
 			return
 		}

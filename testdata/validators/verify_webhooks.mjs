@@ -1,6 +1,6 @@
 // Verifies webhook messages with the reference Standard Webhooks library.
 //
-// Usage: node verify.mjs < messages.json
+// Usage: node verify_webhooks.mjs < messages.json
 // where messages.json is [{"secret": "whsec_…", "headers": {…}, "body_base64": "…"}, …].
 // Prints one line per message ("ok" or the library's error) and exits 1
 // when any message fails. The library is looked up in the node_modules

@@ -1,4 +1,4 @@
-package imports
+package template
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/imports/sheet"
 )
 
 // Direction says whether a template brings records in or renders entries
@@ -82,10 +83,10 @@ func (t *Template) MarshalJSON() ([]byte, error) {
 	return append([]byte(nil), t.raw...), nil
 }
 
-// ParseTemplate reads and checks a template document. Every mistake is
+// Parse reads and checks a template document. Every mistake is
 // reported in a *calgate.ValidationError under its JSON path, such as
 // fields.start.transform[0].layout.
-func ParseTemplate(data []byte) (*Template, error) {
+func Parse(data []byte) (*Template, error) {
 	errs := &calgate.ValidationError{}
 	if len(data) > MaxDocumentLength {
 		errs.Add("body", "a template must be at most %d bytes long", MaxDocumentLength)
@@ -248,7 +249,7 @@ func (t *Template) readColumns(raw json.RawMessage, c *compiler, mapped map[stri
 	for _, header := range cols.keys() {
 		cols.used[header] = true
 		at := keyPath("columns", header)
-		col := normColumn(header)
+		col := sheet.Normalize(header)
 		if col == "" {
 			c.errs.Add(at, "the column name is empty")
 			continue

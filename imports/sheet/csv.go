@@ -1,4 +1,4 @@
-package imports
+package sheet
 
 import (
 	"bufio"
@@ -41,7 +41,7 @@ const sniffSize = 64 << 10
 type CSVReader struct {
 	r        *csv.Reader
 	header   []string
-	cols     *columns
+	cols     *Columns
 	comma    rune
 	encoding string
 }
