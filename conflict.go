@@ -141,11 +141,18 @@ func touches(list []Interval, iv Interval) bool {
 	return i < len(list) && list[i].Start.Before(iv.End)
 }
 
+// MaxConflictsPerEntry bounds the conflicts kept for one entry: a
+// resource booked a thousand times over at once would otherwise hold half
+// a million pairs. An entry lists its earliest conflicts (by the other's
+// start, then id).
+const MaxConflictsPerEntry = 50
+
 // ConflictPairs finds the double bookings among the entries of one
 // resource of the given capacity (at least 1). The entries must be the
 // ones that count as busy (CountsAsBusy). A pair conflicts when the two
 // overlap and, somewhere in their overlap, more than capacity entries are
-// under way. Pairs come sorted by A, then B.
+// under way. Each entry is in at most MaxConflictsPerEntry pairs. Pairs
+// come sorted by A, then B.
 func ConflictPairs(resource string, entries []*Entry, capacity int) []ConflictPair {
 	capacity = max(capacity, 1)
 	if len(entries) <= capacity {
@@ -156,18 +163,32 @@ func ConflictPairs(resource string, entries []*Entry, capacity int) []ConflictPa
 		return nil
 	}
 	sorted := slices.Clone(entries)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Start.Before(sorted[j].Start) })
+	sort.Slice(sorted, func(i, j int) bool {
+		if !sorted[i].Start.Equal(sorted[j].Start) {
+			return sorted[i].Start.Before(sorted[j].Start)
+		}
+		return sorted[i].ID < sorted[j].ID
+	})
 	var out []ConflictPair
+	count := map[string]int{}
 	var active []*Entry
 	for _, e := range sorted {
+		// Entries that ended, or that hold all the conflicts they may,
+		// take no new pairs.
 		kept := active[:0]
 		for _, a := range active {
-			if a.End.After(e.Start) {
+			if a.End.After(e.Start) && count[a.ID] < MaxConflictsPerEntry {
 				kept = append(kept, a)
 			}
 		}
 		active = kept
 		for _, a := range active {
+			if count[e.ID] == MaxConflictsPerEntry {
+				break
+			}
+			if count[a.ID] == MaxConflictsPerEntry {
+				continue
+			}
 			ov := Interval{a.Start, a.End}.Intersect(Interval{e.Start, e.End})
 			if ov.Empty() || !touches(over, ov) {
 				continue
@@ -177,6 +198,8 @@ func ConflictPairs(resource string, entries []*Entry, capacity int) []ConflictPa
 				p.A, p.B = p.B, p.A
 			}
 			out = append(out, p)
+			count[a.ID]++
+			count[e.ID]++
 		}
 		active = append(active, e)
 	}

@@ -33,8 +33,10 @@ type conflictRun struct {
 	// busy holds, for resources whose policy is reject, the entries that
 	// occupy them over the loaded span, as the writes so far leave them.
 	busy map[string][]*calgate.Entry
-	// spans are the changed spans per resource, not yet finished.
-	spans map[string]calgate.Interval
+	// spans are the changed spans per resource, not yet finished, and
+	// written the entries whose changes made them.
+	spans   map[string]calgate.Interval
+	written map[string]bool
 }
 
 // prepare loads what check and finish need for entries written on the
@@ -49,6 +51,7 @@ func (c *conflictRun) prepare(ctx context.Context, spans map[string]calgate.Inte
 		c.resources = map[string]*calgate.Resource{}
 		c.busy = map[string][]*calgate.Entry{}
 		c.spans = map[string]calgate.Interval{}
+		c.written = map[string]bool{}
 	}
 	var names []string
 	for name := range spans {
@@ -191,7 +194,12 @@ func (c *conflictRun) check(old, cur *calgate.Entry) []calgate.Conflict {
 }
 
 // touch records that an entry's time on its resource changed.
-func (c *conflictRun) touch(e *calgate.Entry) { widen(c.spans, e) }
+func (c *conflictRun) touch(e *calgate.Entry) {
+	widen(c.spans, e)
+	if e != nil {
+		c.written[e.ID] = true
+	}
+}
 
 // widen grows the span of e's resource in spans to cover e.
 func widen(spans map[string]calgate.Interval, e *calgate.Entry) {
@@ -298,8 +306,8 @@ func (c *conflictRun) finish(ctx context.Context) (map[string][]calgate.Conflict
 	if len(c.spans) == 0 {
 		return nil, nil
 	}
-	spans := c.spans
-	c.spans = map[string]calgate.Interval{}
+	spans, written := c.spans, c.written
+	c.spans, c.written = map[string]calgate.Interval{}, map[string]bool{}
 	if err := c.prepare(ctx, spans); err != nil {
 		return nil, err
 	}
@@ -350,7 +358,7 @@ func (c *conflictRun) finish(ctx context.Context) (map[string][]calgate.Conflict
 	if err := c.replacePairs(ctx, before, after); err != nil {
 		return nil, err
 	}
-	return c.announce(ctx, before, after, byID)
+	return c.announce(ctx, before, after, byID, written)
 }
 
 // storedPairs reads the conflicts rows whose overlap meets the span of
@@ -452,11 +460,12 @@ type conflictEventData struct {
 	Conflicts []calgate.Conflict `json:"conflicts"`
 }
 
-// announce compares the pairs before and after, writes entry.conflicted
-// for every entry that gained a conflicting entry and
-// entry.conflict_resolved for every entry left with none, and returns the
+// announce compares the pairs before and after and writes
+// entry.conflicted for every written entry that gained a conflicting entry
+// and for every other entry that had none and has some now, and
+// entry.conflict_resolved for every entry left with none. It returns the
 // conflicts after of every entry named.
-func (c *conflictRun) announce(ctx context.Context, before, after []calgate.ConflictPair, byID map[string]*calgate.Entry) (map[string][]calgate.Conflict, error) {
+func (c *conflictRun) announce(ctx context.Context, before, after []calgate.ConflictPair, byID map[string]*calgate.Entry, written map[string]bool) (map[string][]calgate.Conflict, error) {
 	had := map[string]map[string]bool{}
 	for _, p := range before {
 		addPair(had, p.A, p.B)
@@ -481,9 +490,9 @@ func (c *conflictRun) announce(ctx context.Context, before, after []calgate.Conf
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		gained := false
+		gained := len(had[id]) == 0
 		for _, cf := range now[id] {
-			gained = gained || !had[id][cf.EntryID]
+			gained = gained || (written[id] && !had[id][cf.EntryID])
 		}
 		if gained {
 			events = append(events, c.event(calgate.EventEntryConflicted, id, byID[id], now[id]))
