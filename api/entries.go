@@ -66,6 +66,10 @@ func (s *Server) upsertEntry(k calgate.Kind) gin.HandlerFunc {
 			return
 		}
 		op := res.Operations[0]
+		if op.Operation == calgate.OpFailed && len(op.Conflicts) > 0 {
+			s.fail(c, &calgate.ConflictError{Resource: e.Resource, Conflicts: op.Conflicts})
+			return
+		}
 		if op.Operation == calgate.OpFailed {
 			s.fail(c, &calgate.ValidationError{Errors: op.Errors})
 			return
@@ -82,6 +86,10 @@ func (s *Server) upsertEntry(k calgate.Kind) gin.HandlerFunc {
 			c.Header("Location", "/v1/"+k.Route()+"/"+saved.ID)
 		}
 		c.Header("X-Calgate-Operation", op.Operation)
+		if len(op.Conflicts) > 0 {
+			writeWithConflicts(c, status, saved, op.Conflicts)
+			return
+		}
 		c.JSON(status, saved)
 	}
 }

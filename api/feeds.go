@@ -156,6 +156,7 @@ func FeedSchemas() map[string]any {
 			"past_days":             obj{"type": "integer", "minimum": 0, "maximum": feeds.MaxPastDays, "description": "how far back the feed reaches (default 90); the future is unlimited"},
 			"timezone":              str("IANA time zone of the feed; default the workspace's"),
 			"include_cancelled":     obj{"type": "boolean", "description": "keep cancelled entries as STATUS:CANCELLED (default true)"},
+			"availability":          obj{"type": "boolean", "description": "publish busy time only: a VFREEBUSY and events titled Busy, without any detail (default false)"},
 			"title_templates":       templates,
 			"description_templates": templates,
 		}

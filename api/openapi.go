@@ -71,11 +71,16 @@ func entrySchema(k calgate.Kind) obj {
 func coreSchemas() obj {
 	fieldError := object(obj{"field": str(""), "message": str("")})
 	item := object(obj{"index": obj{"type": "integer"}, "ref": str(""), "external_id": str(""), "operation": enum("created", "updated", "unchanged", "failed", "archived", "skipped"),
-		"id": str(""), "version": obj{"type": "integer"}, "errors": arrayOf(fieldError), "reason": str("")})
+		"id": str(""), "version": obj{"type": "integer"}, "errors": arrayOf(fieldError), "reason": str(""),
+		"conflicts": arrayOf(object(obj{"entry_id": str("an entry this one overlaps beyond its resource's capacity"), "kind": str(""), "external_id": str(""),
+			"resource": str(""), "start": strFmt("date-time"), "end": strFmt("date-time")}))})
 	s := obj{
-		"Problem": object(obj{"type": str("problem type URI"), "title": str(""), "status": obj{"type": "integer"}, "detail": str(""), "instance": str(""), "errors": arrayOf(fieldError)}),
-		"Health":  object(obj{"status": str(""), "checks": obj{"type": "object", "additionalProperties": obj{"type": "string"}}}),
-		"Patch":   obj{"type": "object", "description": "JSON merge patch (RFC 7386) of the entry's fields", "additionalProperties": true},
+		"Problem": object(obj{"type": str("problem type URI: urn:calgate:problem:invalid-input, unauthorized, not-found, conflict, double-booking (a write refused by the reject conflict policy), too-large, too-slow"),
+			"title": str(""), "status": obj{"type": "integer"}, "detail": str(""), "instance": str(""), "errors": arrayOf(fieldError),
+			"conflicts": arrayOf(object(obj{"entry_id": str("an entry the refused write would overlap"), "kind": str(""), "external_id": str(""), "resource": str(""),
+				"start": strFmt("date-time"), "end": strFmt("date-time")}))}),
+		"Health": object(obj{"status": str(""), "checks": obj{"type": "object", "additionalProperties": obj{"type": "string"}}}),
+		"Patch":  obj{"type": "object", "description": "JSON merge patch (RFC 7386) of the entry's fields", "additionalProperties": true},
 		"BulkResult": object(obj{"simulated": obj{"type": "boolean"}, "created": obj{"type": "integer"}, "updated": obj{"type": "integer"}, "unchanged": obj{"type": "integer"},
 			"failed": obj{"type": "integer"}, "archived": obj{"type": "integer"}, "skipped": obj{"type": "integer"}, "stopped": obj{"type": "boolean"},
 			"errors": arrayOf(item), "operations": arrayOf(item)}),

@@ -96,7 +96,7 @@ func (a *app) register(ctx context.Context) error {
 		return err
 	})
 	for _, wire := range []func(context.Context) error{a.wireFeeds, a.wireWebhooks, a.wireSync, a.wireSubscriptions, a.wireImports,
-		a.wireConnectors, a.wirePlanningPME, a.wirePlanningNow, a.wireSkyplanner} {
+		a.wireConnectors, a.wirePlanningPME, a.wirePlanningNow, a.wireSkyplanner, a.wireResources} {
 		if err := wire(ctx); err != nil {
 			return err
 		}
