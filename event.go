@@ -22,6 +22,12 @@ const (
 	// EventConnectorDisconnected is written when a vendor refuses a
 	// connector's credentials (the connector needs to be connected again).
 	EventConnectorDisconnected EventType = "connector.disconnected"
+	// EventEntryConflicted is written when an entry comes to overlap others
+	// on its resource beyond the resource's capacity (a double booking),
+	// and EventEntryConflictResolved when it no longer does. They name the
+	// entry and carry its conflicts in Data, not a snapshot.
+	EventEntryConflicted       EventType = "entry.conflicted"
+	EventEntryConflictResolved EventType = "entry.conflict_resolved"
 )
 
 // EntryEventTypes lists the event types an entry change can produce.
@@ -32,7 +38,8 @@ var EntryEventTypes = []EventType{
 
 // AllEventTypes lists every event type.
 var AllEventTypes = append(append([]EventType(nil), EntryEventTypes...),
-	EventWebhookTest, EventWebhookDisabled, EventImportFailed, EventConnectorDisconnected)
+	EventWebhookTest, EventWebhookDisabled, EventImportFailed, EventConnectorDisconnected,
+	EventEntryConflicted, EventEntryConflictResolved)
 
 // ValidEventType reports whether t is a known event type.
 func ValidEventType(t EventType) bool {

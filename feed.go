@@ -22,6 +22,10 @@ type Feed struct {
 	// IncludeCancelled keeps cancelled entries in the feed as
 	// STATUS:CANCELLED.
 	IncludeCancelled bool
+	// Availability publishes busy time only: the union of the entries'
+	// times as a VFREEBUSY and as events titled "Busy", without any detail
+	// of the entries.
+	Availability bool
 	// TitleTemplates and DescriptionTemplates map a kind to its template
 	// source (see ical.ParseTemplate).
 	TitleTemplates       map[Kind]string

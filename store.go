@@ -92,6 +92,10 @@ type ItemResult struct {
 	Version    int64        `json:"version,omitempty"`
 	Errors     []FieldError `json:"errors,omitempty"`
 	Reason     string       `json:"reason,omitempty"`
+	// Conflicts lists the entries the item's entry overlaps beyond its
+	// resource's capacity: accepted with a warning, or the reason it
+	// failed under the reject policy.
+	Conflicts []Conflict `json:"conflicts,omitempty"`
 }
 
 // BulkResult is the report of a bulk upsert or an import.

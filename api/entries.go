@@ -96,6 +96,10 @@ func (s *Server) upsertEntry(k calgate.Kind) gin.HandlerFunc {
 			return
 		}
 		op := res.Operations[0]
+		if op.Operation == calgate.OpFailed && len(op.Conflicts) > 0 {
+			s.fail(c, &calgate.ConflictError{Resource: e.Resource, Conflicts: op.Conflicts})
+			return
+		}
 		if op.Operation == calgate.OpFailed {
 			s.fail(c, &calgate.ValidationError{Errors: op.Errors})
 			return
@@ -112,6 +116,10 @@ func (s *Server) upsertEntry(k calgate.Kind) gin.HandlerFunc {
 			c.Header("Location", EntryPath(k)+"/"+saved.ID)
 		}
 		c.Header("X-Calgate-Operation", op.Operation)
+		if len(op.Conflicts) > 0 {
+			writeWithConflicts(c, status, saved, op.Conflicts)
+			return
+		}
 		c.JSON(status, saved)
 	}
 }

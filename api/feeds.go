@@ -166,6 +166,7 @@ func FeedSchemas() map[string]any {
 		"past_days":             "how far back the feed reaches (default 90); the future is unlimited",
 		"timezone":              "IANA time zone of the feed; default the workspace's",
 		"include_cancelled":     "keep cancelled entries as STATUS:CANCELLED (default true)",
+		"availability":          "publish busy time only: a VFREEBUSY and events titled Busy, without any detail (default false)",
 		"title_templates":       "per kind (reservation, job, production_window): a template such as \"{workstage}: {order} / {product}\"",
 		"description_templates": "per kind, as title_templates",
 		"url":                   "the secret subscription URL",

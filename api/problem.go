@@ -20,7 +20,13 @@ type Problem struct {
 	Detail   string               `json:"detail,omitempty"`
 	Instance string               `json:"instance,omitempty"`
 	Errors   []calgate.FieldError `json:"errors,omitempty"`
+	// Conflicts names the entries a refused double booking would overlap.
+	Conflicts []calgate.Conflict `json:"conflicts,omitempty"`
 }
+
+// problemDoubleBooking is the type of a write refused because it would
+// overbook a resource whose conflict policy is reject.
+const problemDoubleBooking = "urn:calgate:problem:double-booking"
 
 const problemContentType = "application/problem+json"
 
@@ -61,7 +67,7 @@ func problemType(status int) string {
 
 // ProblemTypes lists every problem type the API answers with, sorted.
 func ProblemTypes() []string {
-	seen := map[string]bool{problemClientError: true, problemInternal: true}
+	seen := map[string]bool{problemClientError: true, problemInternal: true, problemDoubleBooking: true}
 	for _, t := range problemTypes {
 		seen[t] = true
 	}
@@ -94,7 +100,13 @@ func (s *Server) fail(c *gin.Context, err error) {
 	var ve *calgate.ValidationError
 	var se *StatusError
 	var mbe *http.MaxBytesError
+	var ce *calgate.ConflictError
 	switch {
+	case errors.As(err, &ce):
+		p := Problem{Type: problemDoubleBooking, Title: http.StatusText(http.StatusConflict), Status: http.StatusConflict, Detail: ce.Error(),
+			Instance: c.Request.URL.Path, Conflicts: ce.Conflicts}
+		c.Header("Content-Type", problemContentType)
+		c.AbortWithStatusJSON(http.StatusConflict, p)
 	case errors.As(err, &mbe):
 		writeProblem(c, http.StatusRequestEntityTooLarge, "the request body is larger than the limit of this route", []calgate.FieldError{{Field: "body", Message: "too large"}})
 	case errors.Is(err, ErrBodyTooSlow):

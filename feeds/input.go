@@ -34,6 +34,7 @@ type Input struct {
 	PastDays             *int                     `json:"past_days"`
 	Timezone             *string                  `json:"timezone"`
 	IncludeCancelled     *bool                    `json:"include_cancelled"`
+	Availability         *bool                    `json:"availability"`
 	TitleTemplates       *map[calgate.Kind]string `json:"title_templates"`
 	DescriptionTemplates *map[calgate.Kind]string `json:"description_templates"`
 }
@@ -50,6 +51,7 @@ type View struct {
 	PastDays             int                     `json:"past_days"`
 	Timezone             string                  `json:"timezone"`
 	IncludeCancelled     bool                    `json:"include_cancelled"`
+	Availability         bool                    `json:"availability"`
 	TitleTemplates       map[calgate.Kind]string `json:"title_templates"`
 	DescriptionTemplates map[calgate.Kind]string `json:"description_templates"`
 	URL                  string                  `json:"url"`
@@ -110,6 +112,9 @@ func (in *Input) apply(f *calgate.Feed) error {
 	}
 	if in.IncludeCancelled != nil {
 		f.IncludeCancelled = *in.IncludeCancelled
+	}
+	if in.Availability != nil {
+		f.Availability = *in.Availability
 	}
 	if in.TitleTemplates != nil {
 		f.TitleTemplates = checkTemplates(v, "title_templates", *in.TitleTemplates)
@@ -180,7 +185,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 func view(f *calgate.Feed, url string) View {
 	v := View{ID: f.ID, Name: f.Name, Kinds: f.Filter.Kinds, Resources: f.Filter.Resources,
 		Statuses: f.Filter.Statuses, Sources: f.Filter.Sources, PastDays: f.Filter.PastDays,
-		Timezone: f.Timezone, IncludeCancelled: f.IncludeCancelled,
+		Timezone: f.Timezone, IncludeCancelled: f.IncludeCancelled, Availability: f.Availability,
 		TitleTemplates: f.TitleTemplates, DescriptionTemplates: f.DescriptionTemplates,
 		URL: url, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt}
 	if v.Kinds == nil {

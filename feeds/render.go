@@ -40,8 +40,11 @@ func (s *Service) Render(ctx context.Context, f *calgate.Feed) ([]byte, error) {
 }
 
 // RenderEntries renders entries as the feed's calendar with its templates,
-// sorted by start then id.
+// sorted by start then id; an availability feed shows their busy time only.
 func RenderEntries(f *calgate.Feed, entries []*calgate.Entry, refresh time.Duration) ([]byte, error) {
+	if f.Availability {
+		return renderBusy(f, entries, refresh)
+	}
 	sort.Slice(entries, func(i, j int) bool {
 		a, b := entries[i], entries[j]
 		if !a.Start.Equal(b.Start) {
@@ -102,4 +105,29 @@ func (s *Service) RenderEntry(ctx context.Context, ws *calgate.Workspace, kind c
 		return nil, "", fmt.Errorf("feeds: render entry %s: %w", id, err)
 	}
 	return b.Bytes(), string(kind) + "-" + e.ID + ".ics", nil
+}
+
+// renderBusy renders the busy time of the entries: the union of the times
+// of those that occupy their resource (cancelled ones never do), without
+// any detail of who or what.
+func renderBusy(f *calgate.Feed, entries []*calgate.Entry, refresh time.Duration) ([]byte, error) {
+	busy := make([]*calgate.Entry, 0, len(entries))
+	var stamp time.Time
+	for _, e := range entries {
+		if calgate.CountsAsBusy(e, true) {
+			busy = append(busy, e)
+			if e.UpdatedAt.After(stamp) {
+				stamp = e.UpdatedAt
+			}
+		}
+	}
+	if stamp.IsZero() {
+		stamp = f.UpdatedAt
+	}
+	var b bytes.Buffer
+	cal := ical.Calendar{Name: f.Name, Timezone: f.Timezone, Refresh: refresh, Method: ical.MethodPublish}
+	if err := ical.RenderBusy(&b, cal, f.ID, calgate.BusyIntervals(busy, 1), stamp); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

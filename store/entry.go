@@ -255,6 +255,18 @@ func (db *DB) Mutate(ctx context.Context, workspaceID string, kind calgate.Kind,
 		cur.Version = old.Version + 1
 		cur.UpdatedAt = dbTime(time.Now())
 		evType = calgate.ClassifyChange(old, cur, diff)
+		conf := &conflictRun{db: db, tx: tx, workspaceID: workspaceID, actor: actor, now: cur.UpdatedAt}
+		spans := map[string]calgate.Interval{}
+		widen(spans, old)
+		widen(spans, cur)
+		if err := conf.prepare(ctx, spans); err != nil {
+			return fmt.Errorf("store: mutate %s: %w", id, err)
+		}
+		if cf := conf.check(old, cur); cf != nil {
+			return &calgate.ConflictError{Resource: cur.Resource, Conflicts: cf}
+		}
+		conf.touch(old)
+		conf.touch(cur)
 		if err := db.updateEntry(ctx, tx, cur); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("store: mutate %s: %s/%s is taken: %w", id, cur.Source, cur.ExternalID, calgate.ErrConflict)
@@ -264,6 +276,9 @@ func (db *DB) Mutate(ctx context.Context, workspaceID string, kind calgate.Kind,
 		ev := entryEvent(evType, cur, diff, actor)
 		if err := db.insertEvents(ctx, tx, []*calgate.Event{ev}); err != nil {
 			return fmt.Errorf("store: mutate %s: %w", id, err)
+		}
+		if _, err := conf.finish(ctx); err != nil {
+			return fmt.Errorf("store: mutate %s: conflicts: %w", id, err)
 		}
 		result = cur
 		return nil

@@ -12,7 +12,7 @@ import (
 var _ calgate.FeedStore = (*DB)(nil)
 
 const feedColumns = `id, workspace_id, name, filter, timezone, include_cancelled,
-	title_templates, description_templates, token_hash, token_sealed, created_at, updated_at`
+	title_templates, description_templates, token_hash, token_sealed, created_at, updated_at, availability`
 
 // feedArgs returns the query arguments of f in feedColumns order.
 func feedArgs(f *calgate.Feed) ([]any, error) {
@@ -29,7 +29,7 @@ func feedArgs(f *calgate.Feed) ([]any, error) {
 		return nil, err
 	}
 	return []any{f.ID, f.WorkspaceID, f.Name, string(filter), f.Timezone, f.IncludeCancelled,
-		titles, descs, f.TokenHash, f.TokenSealed, f.CreatedAt, f.UpdatedAt}, nil
+		titles, descs, f.TokenHash, f.TokenSealed, f.CreatedAt, f.UpdatedAt, f.Availability}, nil
 }
 
 func templatesArg(m map[calgate.Kind]string) (any, error) {
@@ -47,7 +47,7 @@ func scanFeed(row scanner) (*calgate.Feed, error) {
 	var f calgate.Feed
 	var filter, titles, descs []byte
 	if err := row.Scan(&f.ID, &f.WorkspaceID, &f.Name, &filter, &f.Timezone, &f.IncludeCancelled,
-		&titles, &descs, &f.TokenHash, &f.TokenSealed, &f.CreatedAt, &f.UpdatedAt); err != nil {
+		&titles, &descs, &f.TokenHash, &f.TokenSealed, &f.CreatedAt, &f.UpdatedAt, &f.Availability); err != nil {
 		return nil, err
 	}
 	f.CreatedAt, f.UpdatedAt = f.CreatedAt.UTC(), f.UpdatedAt.UTC()
@@ -131,9 +131,9 @@ func (db *DB) UpdateFeed(ctx context.Context, f *calgate.Feed) error {
 		return fmt.Errorf("store: update feed %s: %w", f.ID, err)
 	}
 	res, err := db.w.ExecContext(ctx, db.d.rebind(`UPDATE feeds SET name = ?, filter = ?, timezone = ?, include_cancelled = ?,
-		title_templates = ?, description_templates = ?, token_hash = ?, token_sealed = ?, updated_at = ?
+		title_templates = ?, description_templates = ?, token_hash = ?, token_sealed = ?, updated_at = ?, availability = ?
 		WHERE workspace_id = ? AND id = ?`),
-		args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9], args[11], f.WorkspaceID, f.ID)
+		args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9], args[11], args[12], f.WorkspaceID, f.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("store: update feed %s: %w", f.ID, calgate.ErrConflict)
 	}

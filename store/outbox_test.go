@@ -18,7 +18,10 @@ func writeReservations(t *testing.T, db *DB, ws, prefix string, n int) {
 	t.Helper()
 	list := make([]*calgate.Entry, n)
 	for i := range list {
-		list[i] = parse(t, calgate.KindReservation, reservation(fmt.Sprintf("%s-%d", prefix, i), "R"))
+		// Each on a room of its own: overlapping reservations of one room
+		// would add conflict events to the count.
+		ext := fmt.Sprintf("%s-%d", prefix, i)
+		list[i] = parse(t, calgate.KindReservation, with(reservation(ext, "R"), "resource", "room-"+ext))
 	}
 	upsert(t, db, ws, calgate.UpsertOptions{}, items(list...)...)
 }

@@ -110,6 +110,31 @@ type upsertRun struct {
 	updates  map[entryKey]bool
 	order    []entryKey // update order
 	events   []*calgate.Event
+	// conf keeps the double bookings of the written resources in step.
+	conf *conflictRun
+}
+
+// spans returns, per resource, the span of time the good items change:
+// where their entries were and where they go.
+func (u *upsertRun) spans(items []calgate.UpsertItem, failures map[int]*calgate.ItemResult) map[string]calgate.Interval {
+	out := map[string]calgate.Interval{}
+	for i, it := range items {
+		if failures[i] != nil {
+			continue
+		}
+		widen(out, it.Entry)
+		widen(out, u.current[entryKey{it.Entry.Kind, it.Entry.Source, it.Entry.ExternalID}])
+	}
+	return out
+}
+
+// refuse is the failure of an item that would double-book a resource
+// whose policy is reject.
+func refuse(r calgate.ItemResult, e *calgate.Entry, conflicts []calgate.Conflict) calgate.ItemResult {
+	err := &calgate.ConflictError{Resource: e.Resource, Conflicts: conflicts}
+	r.Operation, r.Reason, r.Conflicts = calgate.OpFailed, err.Error(), conflicts
+	r.Errors = []calgate.FieldError{{Field: e.Kind.ResourceField(), Message: err.Error()}}
+	return r
 }
 
 // Upsert creates or updates entries by (kind, source, external_id) in one
@@ -164,15 +189,35 @@ func (db *DB) Upsert(ctx context.Context, workspaceID, actor string, items []cal
 	if err := u.load(ctx, keys); err != nil {
 		return nil, err
 	}
+	u.conf = &conflictRun{db: db, tx: tx, workspaceID: workspaceID, actor: actor, now: u.now}
+	if err := u.conf.prepare(ctx, u.spans(items[:end], failures)); err != nil {
+		return nil, fmt.Errorf("store: upsert: %w", err)
+	}
+	results := make([]calgate.ItemResult, 0, end)
 	for i, it := range items[:end] {
-		if f := failures[i]; f != nil {
-			res.Count(*f, opts.Verbose)
-			continue
+		r := failures[i]
+		if r == nil {
+			applied := u.apply(i, it)
+			r = &applied
 		}
-		res.Count(u.apply(i, it), opts.Verbose)
+		results = append(results, *r)
+		if r.Operation == calgate.OpFailed && opts.StopOnError {
+			stopped = true
+			break
+		}
 	}
 	if err := u.flush(ctx); err != nil {
 		return nil, err
+	}
+	conflicts, err := u.conf.finish(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: upsert: conflicts: %w", err)
+	}
+	for _, r := range results {
+		if r.Operation != calgate.OpFailed && r.ID != "" {
+			r.Conflicts = conflicts[r.ID]
+		}
+		res.Count(r, opts.Verbose)
 	}
 	if opts.Sync != nil && !stopped {
 		if err := u.sync(ctx, items); err != nil {
@@ -183,6 +228,9 @@ func (db *DB) Upsert(ctx context.Context, workspaceID, actor string, items []cal
 		if err := u.replaceDocuments(ctx, items[:end]); err != nil {
 			return nil, err
 		}
+	}
+	if _, err := u.conf.finish(ctx); err != nil {
+		return nil, fmt.Errorf("store: upsert: conflicts: %w", err)
 	}
 	res.Stopped = stopped
 	if opts.Simulate {
@@ -327,6 +375,10 @@ func (u *upsertRun) apply(i int, it calgate.UpsertItem) calgate.ItemResult {
 		cur.Version = 1
 		cur.CreatedAt, cur.UpdatedAt = u.now, u.now
 		normalize(cur)
+		if cf := u.conf.check(nil, cur); cf != nil {
+			return refuse(r, cur, cf)
+		}
+		u.conf.touch(cur)
 		// The diff of a creation is derived from the snapshot when read.
 		u.events = append(u.events, entryEvent(calgate.EventEntryCreated, cur, nil, u.actor))
 		u.current[key] = cur
@@ -356,6 +408,11 @@ func (u *upsertRun) apply(i int, it calgate.UpsertItem) calgate.ItemResult {
 		}
 		return r
 	}
+	if cf := u.conf.check(old, cur); cf != nil {
+		return refuse(r, cur, cf)
+	}
+	u.conf.touch(old)
+	u.conf.touch(cur)
 	cur.Version = old.Version + 1
 	cur.UpdatedAt = u.now
 	u.events = append(u.events, entryEvent(calgate.ClassifyChange(old, cur, diff), cur, diff, u.actor))
@@ -480,6 +537,7 @@ func (u *upsertRun) replaceDocuments(ctx context.Context, items []calgate.Upsert
 func (u *upsertRun) archive(ctx context.Context, list []*calgate.Entry) error {
 	var ids []string
 	for _, old := range list {
+		u.conf.touch(old)
 		cur := old.Clone()
 		at := u.now
 		cur.ArchivedAt = &at

@@ -45,6 +45,16 @@ type seenEvent struct {
 type seenCalendar struct {
 	Method string      `json:"method"`
 	Events []seenEvent `json:"events"`
+	// FreeBusy lists the FREEBUSY periods of the VFREEBUSY components
+	// (reported by ical.js and python3-icalendar).
+	FreeBusy []seenPeriod `json:"freebusy"`
+}
+
+// seenPeriod is one FREEBUSY period in Unix seconds with its FBTYPE.
+type seenPeriod struct {
+	Start int64  `json:"start"`
+	End   int64  `json:"end"`
+	Type  string `json:"type"`
 }
 
 // wantEvent is what every parser must see of one entry.

@@ -138,6 +138,11 @@ func fuzzRoutes() []fuzzRoute {
 		fuzzRoute{method: "PATCH", pattern: "/v1/caldav-targets/:id", path: "/v1/caldav-targets/$caldav", seeds: []string{`{"kinds":["job","reservation"],"resources":["Welding"],"paused":true}`}},
 		fuzzRoute{method: "POST", pattern: "/v1/ical-subscriptions", path: "/v1/ical-subscriptions", seeds: []string{`{"url":"$ICS","resource":"cabin-7","name":"Airbnb","poll_interval":"15m","kind":"reservation"}`}},
 		fuzzRoute{method: "PATCH", pattern: "/v1/ical-subscriptions/:id", path: "/v1/ical-subscriptions/$sub", seeds: []string{`{"name":"renamed","poll_interval":3600}`, `{"url":"$ICS/broken"}`}},
+		fuzzRoute{method: "POST", pattern: "/v1/resources", path: "/v1/resources", seeds: []string{`{"name":"Press 4","kind":"machine","capacity":2,"timezone":"Europe/Berlin","working_hours":{"mon":[{"start":"09:00","end":"17:00"}]},"closed_dates":["2026-12-25"],"conflict_policy":"warn"}`}},
+		fuzzRoute{method: "PATCH", pattern: "/v1/resources/:id", path: "/v1/resources/$resource", seeds: []string{`{"capacity":3,"working_hours":null}`, `{"name":"renamed","closed_dates":[]}`}},
+		fuzzRoute{method: "POST", pattern: "/v1/resources/import", path: "/v1/resources/import", ctype: "text/csv", seeds: []string{"name,quantity,working_hours,closed_dates\r\nPress 5,2,mon-fri 09:00-17:00,2026-12-24;2026-12-25\r\n"}},
+		fuzzRoute{method: "PUT", pattern: "/v1/availability/settings", path: "/v1/availability/settings", seeds: []string{`{"conflict_policy":"warn","count_tentative":false}`}},
+		fuzzRoute{method: "POST", pattern: "/v1/availability/query", path: "/v1/availability/query", seeds: []string{`{"resources":["R","Welding"],"from":"2026-03-02","to":"2026-03-04","duration":"PT1H","interval":"PT30M","min_free":1,"timezone":"UTC"}`}},
 		fuzzRoute{method: "POST", pattern: "/v1/templates", path: "/v1/templates", seeds: []string{fmt.Sprintf(seedTemplate, "fz-tpl")}},
 		fuzzRoute{method: "PUT", pattern: "/v1/templates/:name", path: "/v1/templates/fz-put", seeds: []string{fmt.Sprintf(seedTemplate, "fz-put")}},
 		fuzzRoute{method: "POST", pattern: "/v1/import/:template", path: "/v1/import/fz-json", seeds: []string{
@@ -244,6 +249,7 @@ func (h *fuzzHarness) fixtures(f *testing.F, g *testGateway, local string) map[s
 		ids[api.EntryCollection(k)] = e["id"].(string)
 	}
 	ids["feed"] = create("/v1/feeds", `{"name":"fixture"}`)["id"].(string)
+	ids["resource"] = create("/v1/resources", `{"name":"fixture-resource"}`)["id"].(string)
 	ids["webhook"] = create("/v1/webhooks", `{"url":"$LOCAL/hook","events":["entry.*"]}`)["id"].(string)
 	ids["sub"] = create("/v1/ical-subscriptions", `{"url":"$ICS","resource":"fixture"}`)["id"].(string)
 	ids["pull"] = create("/v1/pull-imports", `{"url":"$LOCAL/orders","template":"planningnow-order","schedule":"1h"}`)["id"].(string)

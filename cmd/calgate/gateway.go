@@ -97,7 +97,7 @@ func (a *app) register(ctx context.Context) error {
 		return err
 	})
 	for _, wire := range []func(context.Context) error{a.wireFeeds, a.wireWebhooks, a.wireSync, a.wireSubscriptions, a.wireImports,
-		a.wireConnectors, a.wirePlanningPME, a.wirePlanningNow, a.wireSkyplanner, a.wireConsole} {
+		a.wireConnectors, a.wirePlanningPME, a.wirePlanningNow, a.wireSkyplanner, a.wireResources, a.wireConsole} {
 		if err := wire(ctx); err != nil {
 			return err
 		}

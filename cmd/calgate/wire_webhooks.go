@@ -38,6 +38,7 @@ func (a *app) wireWebhooks(ctx context.Context) error {
 		Overdue:       max(c.Sweep, time.Second),
 		SweepInterval: c.Sweep,
 	})
+	a.parts.webhooks = svc
 	svc.Register(a.queue)
 	a.server.Add(a.server.WebhookRoutes(svc)...)
 	a.server.AddSchemas(api.WebhookSchemas())

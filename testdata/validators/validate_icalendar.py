@@ -85,7 +85,17 @@ def main():
             "start": describe(ev["DTSTART"], zones),
             "end": describe(ev["DTEND"], zones),
         })
-    json.dump({"method": str(cal.get("METHOD", "")), "events": events}, sys.stdout)
+    freebusy = []
+    for comp in cal.walk("VFREEBUSY"):
+        props = comp.get("FREEBUSY", [])
+        if not isinstance(props, list):
+            props = [props]
+        for prop in props:
+            if prop is None:
+                sys.exit("a FREEBUSY period does not parse: %s" % comp.errors)
+            fbtype = str(prop.params.get("FBTYPE", "BUSY"))
+            freebusy.append({"start": instant(prop.start), "end": instant(prop.end), "type": fbtype})
+    json.dump({"method": str(cal.get("METHOD", "")), "events": events, "freebusy": freebusy}, sys.stdout)
 
 
 if __name__ == "__main__":

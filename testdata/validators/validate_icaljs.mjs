@@ -79,4 +79,17 @@ for (const comp of cal.getAllSubcomponents('vevent')) {
     end: time(ev.endDate),
   });
 }
-process.stdout.write(JSON.stringify({ method: cal.getFirstPropertyValue('method') ?? '', events: out }));
+// FREEBUSY periods of VFREEBUSY components, in Unix seconds.
+const freebusy = [];
+for (const comp of cal.getAllSubcomponents('vfreebusy')) {
+  for (const prop of ['uid', 'dtstamp']) {
+    if (!comp.getFirstProperty(prop)) fail(`VFREEBUSY: no ${prop.toUpperCase()}`);
+  }
+  for (const prop of comp.getAllProperties('freebusy')) {
+    const type = prop.getParameter('fbtype') ?? 'BUSY';
+    for (const period of prop.getValues()) {
+      freebusy.push({ start: period.start.toUnixTime(), end: period.getEnd().toUnixTime(), type });
+    }
+  }
+}
+process.stdout.write(JSON.stringify({ method: cal.getFirstPropertyValue('method') ?? '', events: out, freebusy }));
