@@ -2,7 +2,6 @@ package calgate
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 )
 
@@ -12,7 +11,6 @@ type Store interface {
 	WorkspaceStore
 	EntryStore
 	EventStore
-	IdempotencyStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error
@@ -243,18 +241,4 @@ type OutboxStore interface {
 	ClaimOverdueBatches(ctx context.Context, now, due time.Time, limit int) ([]*Batch, error)
 	// OwedWork summarises the owed batches of every destination.
 	OwedWork(ctx context.Context) ([]Owed, error)
-}
-
-// StoredResponse is the first answer to a request with an Idempotency-Key.
-type StoredResponse struct {
-	Status      int
-	ContentType string
-	Body        json.RawMessage
-	Fingerprint string
-}
-
-// IdempotencyStore keeps answers to requests with an Idempotency-Key.
-type IdempotencyStore interface {
-	IdempotentResponse(ctx context.Context, workspaceID, key string) (*StoredResponse, error)
-	SaveIdempotentResponse(ctx context.Context, workspaceID, key string, r *StoredResponse) error
 }

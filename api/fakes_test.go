@@ -59,7 +59,7 @@ type fakeStore struct {
 	entries map[string]*calgate.Entry
 	tokens  map[string]*calgate.Token
 	events  []*calgate.Event
-	keys    map[string]*calgate.StoredResponse
+	keys    map[string]storedAnswer
 	seq     int
 }
 
@@ -67,7 +67,7 @@ func newFakeStore(f *fakes) *fakeStore {
 	admin := &calgate.Token{ID: "tok_admin", WorkspaceID: "ws_test", User: "admin", Name: "admin", Admin: true, CreatedAt: fakeTime}
 	other := &calgate.Token{ID: "id1", WorkspaceID: "ws_test", User: "erp", Name: "ERP", CreatedAt: fakeTime}
 	return &fakeStore{fakes: f, entries: map[string]*calgate.Entry{}, tokens: map[string]*calgate.Token{admin.ID: admin, other.ID: other},
-		keys: map[string]*calgate.StoredResponse{}}
+		keys: map[string]storedAnswer{}}
 }
 
 // addEntry keeps an entry of kind k under id, as if it had been written.
@@ -238,21 +238,28 @@ func (s *fakeStore) Events(ctx context.Context, workspaceID string, f calgate.Ev
 
 func (s *fakeStore) Sequence(ctx context.Context) (int, error) { return 0, nil }
 
-func (s *fakeStore) IdempotentResponse(ctx context.Context, workspaceID, key string) (*calgate.StoredResponse, error) {
+// storedAnswer is what the fake keeps for an idempotency key.
+type storedAnswer struct {
+	fingerprint, contentType string
+	status                   int
+	body                     []byte
+}
+
+func (s *fakeStore) IdempotentResponse(ctx context.Context, workspaceID, key string) (string, int, string, []byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.keys[workspaceID+"/"+key]
 	if !ok {
-		return nil, calgate.ErrNotFound
+		return "", 0, "", nil, calgate.ErrNotFound
 	}
-	return r, nil
+	return r.fingerprint, r.status, r.contentType, r.body, nil
 }
 
-func (s *fakeStore) SaveIdempotentResponse(ctx context.Context, workspaceID, key string, r *calgate.StoredResponse) error {
+func (s *fakeStore) SaveIdempotentResponse(ctx context.Context, workspaceID, key, fingerprint string, status int, contentType string, body []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.keys[workspaceID+"/"+key]; !ok {
-		s.keys[workspaceID+"/"+key] = r
+		s.keys[workspaceID+"/"+key] = storedAnswer{fingerprint: fingerprint, contentType: contentType, status: status, body: body}
 	}
 	return nil
 }

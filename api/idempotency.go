@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,6 +13,13 @@ import (
 
 	calgate "github.com/calgate/calgate"
 )
+
+// IdempotencyStore keeps, per workspace and Idempotency-Key, the first
+// answer (status, content type, body) with the fingerprint of its request.
+type IdempotencyStore interface {
+	IdempotentResponse(ctx context.Context, workspaceID, key string) (fingerprint string, status int, contentType string, body []byte, err error)
+	SaveIdempotentResponse(ctx context.Context, workspaceID, key, fingerprint string, status int, contentType string, body []byte) error
+}
 
 // MaxIdempotencyKeyLength bounds the Idempotency-Key header.
 const MaxIdempotencyKeyLength = 255
@@ -41,16 +49,16 @@ func (s *Server) idempotency(c *gin.Context) {
 	sum := sha256.Sum256(append([]byte(c.Request.Method+" "+c.Request.URL.RequestURI()+"\n"), body...))
 	fingerprint := hex.EncodeToString(sum[:])
 	ws := principal(c).Workspace.ID
-	prev, err := s.Store.IdempotentResponse(c.Request.Context(), ws, key)
+	prevFingerprint, prevStatus, prevType, prevBody, err := s.Store.IdempotentResponse(c.Request.Context(), ws, key)
 	switch {
 	case err == nil:
-		if prev.Fingerprint != fingerprint {
+		if prevFingerprint != fingerprint {
 			s.fail(c, &StatusError{Status: http.StatusUnprocessableEntity, Detail: "this Idempotency-Key was used for a different request",
 				Fields: []calgate.FieldError{{Field: "Idempotency-Key", Message: "already used with another method, path or body"}}})
 			return
 		}
 		c.Header("Idempotent-Replayed", "true")
-		c.Data(prev.Status, prev.ContentType, prev.Body)
+		c.Data(prevStatus, prevType, prevBody)
 		c.Abort()
 		return
 	case !errors.Is(err, calgate.ErrNotFound):
@@ -64,9 +72,7 @@ func (s *Server) idempotency(c *gin.Context) {
 	if status >= 500 || status == http.StatusRequestEntityTooLarge {
 		return
 	}
-	if err := s.Store.SaveIdempotentResponse(c.Request.Context(), ws, key, &calgate.StoredResponse{
-		Status: status, ContentType: rec.Header().Get("Content-Type"), Body: rec.body.Bytes(), Fingerprint: fingerprint,
-	}); err != nil {
+	if err := s.Store.SaveIdempotentResponse(c.Request.Context(), ws, key, fingerprint, status, rec.Header().Get("Content-Type"), rec.body.Bytes()); err != nil {
 		s.logger.Warn("idempotency key not saved", "request_id", c.GetString(ctxRequestID), "err", err)
 	}
 }

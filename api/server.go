@@ -22,7 +22,7 @@ import (
 // the change feed and idempotency keys (calgate.Store implements it).
 type Store interface {
 	calgate.EntryStore
-	calgate.IdempotencyStore
+	IdempotencyStore
 	// Ping reports whether the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	CreateToken(ctx context.Context, t *calgate.Token, secretHash string) error
@@ -33,8 +33,6 @@ type Store interface {
 	Events(ctx context.Context, workspaceID string, f calgate.EventFilter) ([]*calgate.Event, error)
 	Sequence(ctx context.Context) (int, error)
 }
-
-var _ Store = calgate.Store(nil)
 
 // Gin context keys.
 const (

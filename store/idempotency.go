@@ -2,41 +2,34 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/calgate/calgate"
 )
 
 // IdempotentResponse returns the answer kept for a workspace's
-// Idempotency-Key, or calgate.ErrNotFound.
-func (db *DB) IdempotentResponse(ctx context.Context, workspaceID, key string) (*calgate.StoredResponse, error) {
-	var r calgate.StoredResponse
-	var body []byte
-	err := db.r.QueryRowContext(ctx, db.d.rebind(`SELECT status, content_type, body, fingerprint
+// Idempotency-Key with the fingerprint of its request, or
+// calgate.ErrNotFound. What an answer is belongs to the api; the store
+// keeps its parts.
+func (db *DB) IdempotentResponse(ctx context.Context, workspaceID, key string) (fingerprint string, status int, contentType string, body []byte, err error) {
+	err = db.r.QueryRowContext(ctx, db.d.rebind(`SELECT status, content_type, body, fingerprint
 		FROM idempotency_keys WHERE workspace_id = ? AND key = ?`), workspaceID, key).
-		Scan(&r.Status, &r.ContentType, &body, &r.Fingerprint)
+		Scan(&status, &contentType, &body, &fingerprint)
 	if err != nil {
-		return nil, fmt.Errorf("store: idempotency key %q: %w", key, notFound(err))
+		return "", 0, "", nil, fmt.Errorf("store: idempotency key %q: %w", key, notFound(err))
 	}
-	if len(body) > 0 {
-		r.Body = json.RawMessage(body)
-	}
-	return &r, nil
+	return fingerprint, status, contentType, body, nil
 }
 
 // SaveIdempotentResponse keeps the first answer to a workspace's
 // Idempotency-Key; later ones are ignored.
-func (db *DB) SaveIdempotentResponse(ctx context.Context, workspaceID, key string, r *calgate.StoredResponse) error {
-	body := []byte(r.Body)
+func (db *DB) SaveIdempotentResponse(ctx context.Context, workspaceID, key, fingerprint string, status int, contentType string, body []byte) error {
 	if body == nil {
 		body = []byte{}
 	}
 	_, err := db.w.ExecContext(ctx, db.d.rebind(`INSERT INTO idempotency_keys
 		(workspace_id, key, status, content_type, body, fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (workspace_id, key) DO NOTHING`),
-		workspaceID, key, r.Status, r.ContentType, body, r.Fingerprint, dbTime(time.Now()))
+		workspaceID, key, status, contentType, body, fingerprint, dbTime(time.Now()))
 	if err != nil {
 		return fmt.Errorf("store: save idempotency key %q: %w", key, err)
 	}

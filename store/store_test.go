@@ -912,21 +912,20 @@ func testEventsFilters(t *testing.T, db *DB) {
 func testIdempotency(t *testing.T, db *DB) {
 	ws := newWorkspace(t, db, "acme").ID
 	other := newWorkspace(t, db, "other").ID
-	if _, err := db.IdempotentResponse(ctx, ws, "k1"); !errors.Is(err, calgate.ErrNotFound) {
+	if _, _, _, _, err := db.IdempotentResponse(ctx, ws, "k1"); !errors.Is(err, calgate.ErrNotFound) {
 		t.Errorf("missing key: %v", err)
 	}
-	first := &calgate.StoredResponse{Status: 201, ContentType: "application/json", Body: json.RawMessage(`{"id": "x"}`), Fingerprint: "f1"}
-	if err := db.SaveIdempotentResponse(ctx, ws, "k1", first); err != nil {
+	if err := db.SaveIdempotentResponse(ctx, ws, "k1", "f1", 201, "application/json", []byte(`{"id": "x"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.SaveIdempotentResponse(ctx, ws, "k1", &calgate.StoredResponse{Status: 500, Body: json.RawMessage(`{}`)}); err != nil {
+	if err := db.SaveIdempotentResponse(ctx, ws, "k1", "f2", 500, "", []byte(`{}`)); err != nil {
 		t.Fatalf("second save: %v", err)
 	}
-	got, err := db.IdempotentResponse(ctx, ws, "k1")
-	if err != nil || got.Status != 201 || got.ContentType != "application/json" || string(got.Body) != `{"id": "x"}` || got.Fingerprint != "f1" {
-		t.Errorf("stored = %+v, %v; want the first", got, err)
+	fp, status, ct, body, err := db.IdempotentResponse(ctx, ws, "k1")
+	if err != nil || status != 201 || ct != "application/json" || string(body) != `{"id": "x"}` || fp != "f1" {
+		t.Errorf("stored = %s %d %s %s, %v; want the first", fp, status, ct, body, err)
 	}
-	if _, err := db.IdempotentResponse(ctx, other, "k1"); !errors.Is(err, calgate.ErrNotFound) {
+	if _, _, _, _, err := db.IdempotentResponse(ctx, other, "k1"); !errors.Is(err, calgate.ErrNotFound) {
 		t.Errorf("other workspace sees the key: %v", err)
 	}
 	if n, err := db.PurgeIdempotentResponses(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
