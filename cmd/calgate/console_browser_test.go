@@ -133,9 +133,15 @@ func (p *page) signIn(base, token string) {
 		chromedp.WaitVisible(chromedp.ID("timeline")))
 }
 
-// checkLabels fails the test when a control of the page has no label.
+// checkLabels fails the test when a control of the page has no label, or
+// when the page is wider than the window (wide content must scroll
+// within its own box).
 func (p *page) checkLabels() {
 	p.t.Helper()
+	if overflow := eval[float64](p, "document.documentElement.scrollWidth - window.innerWidth"); overflow > 1 {
+		wide := eval[[]string](p, `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map(e => e.tagName + "." + e.className + "#" + e.id)`)
+		p.t.Errorf("%s is %.0f px wider than the window: %v", eval[string](p, "location.pathname"), overflow, wide)
+	}
 	unlabelled := eval[[]string](p, `[...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
 		.filter(e => !(e.labels && e.labels.length) && !e.getAttribute("aria-label")).map(e => e.outerHTML)`)
 	if len(unlabelled) > 0 {
@@ -256,14 +262,16 @@ func TestConsoleInABrowser(t *testing.T) {
 	t.Run("on a phone the page fits and the timeline scrolls", func(t *testing.T) {
 		p.t = t
 		p.do("narrow the screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("timeline")))
-		if overflow := eval[float64](p, "document.documentElement.scrollWidth - window.innerWidth"); overflow > 1 {
-			t.Errorf("the page is %.0f px wider than the phone's screen", overflow)
-		}
+		p.checkLabels()
 		if !eval[bool](p, `(() => { const e = document.getElementById("timeline"); return e.scrollWidth > e.clientWidth; })()`) {
 			t.Error("the timeline does not scroll sideways within the page")
 		}
 		p.shot("schedule-phone")
-		p.do("widen the screen", chromedp.EmulateViewport(1280, 900), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("timeline")))
+		for _, path := range []string{"/console/health", "/console/feeds", "/console/webhooks", "/console/sync", "/console/imports", "/console/connectors", "/console/tokens"} {
+			p.do("open "+path+" on a phone", chromedp.Navigate(g.URL+path), chromedp.WaitVisible(chromedp.ID("main")))
+			p.checkLabels()
+		}
+		p.do("widen the screen", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(week), chromedp.WaitVisible(chromedp.ID("timeline")))
 	})
 
 	t.Run("open an entry with its history", func(t *testing.T) {
