@@ -255,6 +255,20 @@ func TestConsoleInABrowser(t *testing.T) {
 		if eval[int](p, `document.querySelector("a.bar-link").tabIndex`) < 0 {
 			t.Error("the bars are not reachable with the keyboard")
 		}
+		if first := eval[string](p, `document.querySelector("a").textContent`); first != "Skip to content" {
+			t.Errorf("the first link is %q, want the skip link", first)
+		}
+		// Colours by kind, paler when tentative, grey when cancelled.
+		fill := func(ext string) string {
+			return eval[string](p, fmt.Sprintf(`(() => { const id = [...document.querySelectorAll("a.bar-link")].find(a => a.getAttribute("aria-label").startsWith(%q)).querySelector("svg.bar").dataset.entry;
+				const s = getComputedStyle(document.querySelector('svg.bar[data-entry="' + id + '"] > rect')); return s.fill + " " + s.fillOpacity; })()`, ext))
+		}
+		for title, want := range map[string]string{"Weld frames": "rgb(46, 155, 95) 1", "Customer visit": "rgb(47, 125, 209) 0.55",
+			"Maintenance window": "rgb(182, 106, 18) 1", "Top coat": "rgb(201, 204, 211) 1"} {
+			if got := fill(title); got != want {
+				t.Errorf("%s is drawn %q, want %q", title, got, want)
+			}
+		}
 		p.checkLabels()
 		p.shot("schedule-week")
 	})
