@@ -100,10 +100,8 @@ type sections struct{ Feeds, Webhooks, Imports, Connectors bool }
 
 // render writes a page with the layout; v is nil on the sign-in page.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page string, v *visit, data any) {
-	t, ok := c.pages.byName[page]
-	if !ok {
-		c.Logger.Error("console: no such page", "page", page)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+	t := c.template(w, page)
+	if t == nil {
 		return
 	}
 	f := c.frameOf(page, v, data)
@@ -122,10 +120,8 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 // write, for pages that show progress while they are made. Its status is
 // 200: it is sent before the page is done.
 func (c *Console) stream(w http.ResponseWriter, r *http.Request, page string, v *visit, data any) {
-	t, ok := c.pages.byName[page]
-	if !ok {
-		c.Logger.Error("console: no such page", "page", page)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+	t := c.template(w, page)
+	if t == nil {
 		return
 	}
 	f := c.frameOf(page, v, data)
@@ -149,6 +145,17 @@ func (f flushWriter) Write(p []byte) (int, error) {
 		_ = f.rc.Flush()
 	}
 	return n, err
+}
+
+// template returns a page's template; for a page that does not exist it
+// answers 500 and returns nil.
+func (c *Console) template(w http.ResponseWriter, page string) *template.Template {
+	t, ok := c.pages.byName[page]
+	if !ok {
+		c.Logger.Error("console: no such page", "page", page)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
+	return t
 }
 
 // frameOf is the layout's data around a page.
