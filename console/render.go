@@ -100,19 +100,11 @@ type sections struct{ Feeds, Webhooks, Imports, Connectors bool }
 
 // render writes a page with the layout; v is nil on the sign-in page.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page string, v *visit, data any) {
-	t, ok := c.pages.byName[page]
-	if !ok {
-		c.Logger.Error("console: no such page", "page", page)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+	t := c.template(w, page)
+	if t == nil {
 		return
 	}
-	f := frame{Title: page, Page: page, Data: data,
-		Sections: sections{Feeds: c.Feeds != nil, Webhooks: c.Webhooks != nil, Imports: c.Imports != nil, Connectors: c.Connectors != nil}}
-	if v != nil {
-		f.CSRF, f.User, f.Admin = v.session.CSRF, v.principal.Token.User, v.principal.Token.Admin
-		f.Workspace = v.principal.Workspace.Name
-		f.Loc = zoneOf(&v.principal.Workspace)
-	}
+	f := c.frameOf(page, v, data)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", f); err != nil {
 		c.Logger.Error("console: render", "page", page, "err", err)
@@ -122,6 +114,60 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// stream writes a page straight to the client, flushing after every
+// write, for pages that show progress while they are made. Its status is
+// 200: it is sent before the page is done.
+func (c *Console) stream(w http.ResponseWriter, r *http.Request, page string, v *visit, data any) {
+	t := c.template(w, page)
+	if t == nil {
+		return
+	}
+	f := c.frameOf(page, v, data)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if err := t.ExecuteTemplate(flushWriter{w: w, rc: http.NewResponseController(w)}, "layout", f); err != nil {
+		c.Logger.Warn("console: stream", "page", page, "err", err)
+	}
+}
+
+// flushWriter flushes every write to the client.
+type flushWriter struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err == nil {
+		_ = f.rc.Flush()
+	}
+	return n, err
+}
+
+// template returns a page's template; for a page that does not exist it
+// answers 500 and returns nil.
+func (c *Console) template(w http.ResponseWriter, page string) *template.Template {
+	t, ok := c.pages.byName[page]
+	if !ok {
+		c.Logger.Error("console: no such page", "page", page)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
+	return t
+}
+
+// frameOf is the layout's data around a page.
+func (c *Console) frameOf(page string, v *visit, data any) frame {
+	f := frame{Title: page, Page: page, Data: data,
+		Sections: sections{Feeds: c.Feeds != nil, Webhooks: c.Webhooks != nil, Imports: c.Imports != nil, Connectors: c.Connectors != nil}}
+	if v != nil {
+		f.CSRF, f.User, f.Admin = v.session.CSRF, v.principal.Token.User, v.principal.Token.Admin
+		f.Workspace = v.principal.Workspace.Name
+		f.Loc = zoneOf(&v.principal.Workspace)
+	}
+	return f
 }
 
 // message is the data of the message page.

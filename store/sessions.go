@@ -56,6 +56,7 @@ func (db *DB) SessionByHash(ctx context.Context, secretHash string, now time.Tim
 // scanFunc adapts a function to the Scan method scanToken wants.
 type scanFunc func(dest ...any) error
 
+// Scan calls f.
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // DeleteSession ends a session.

@@ -133,9 +133,15 @@ func (p *page) signIn(base, token string) {
 		chromedp.WaitVisible(chromedp.ID("timeline")))
 }
 
-// checkLabels fails the test when a control of the page has no label.
+// checkLabels fails the test when a control of the page has no label, or
+// when the page is wider than the window (wide content must scroll
+// within its own box).
 func (p *page) checkLabels() {
 	p.t.Helper()
+	if overflow := eval[float64](p, "document.documentElement.scrollWidth - window.innerWidth"); overflow > 1 {
+		wide := eval[[]string](p, `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map(e => e.tagName + "." + e.className + "#" + e.id)`)
+		p.t.Errorf("%s is %.0f px wider than the window: %v", eval[string](p, "location.pathname"), overflow, wide)
+	}
 	unlabelled := eval[[]string](p, `[...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
 		.filter(e => !(e.labels && e.labels.length) && !e.getAttribute("aria-label")).map(e => e.outerHTML)`)
 	if len(unlabelled) > 0 {
@@ -249,6 +255,20 @@ func TestConsoleInABrowser(t *testing.T) {
 		if eval[int](p, `document.querySelector("a.bar-link").tabIndex`) < 0 {
 			t.Error("the bars are not reachable with the keyboard")
 		}
+		if first := eval[string](p, `document.querySelector("a").textContent`); first != "Skip to content" {
+			t.Errorf("the first link is %q, want the skip link", first)
+		}
+		// Colours by kind, paler when tentative, grey when cancelled.
+		fill := func(ext string) string {
+			return eval[string](p, fmt.Sprintf(`(() => { const id = [...document.querySelectorAll("a.bar-link")].find(a => a.getAttribute("aria-label").startsWith(%q)).querySelector("svg.bar").dataset.entry;
+				const s = getComputedStyle(document.querySelector('svg.bar[data-entry="' + id + '"] > rect')); return s.fill + " " + s.fillOpacity; })()`, ext))
+		}
+		for title, want := range map[string]string{"Weld frames": "rgb(46, 155, 95) 1", "Customer visit": "rgb(47, 125, 209) 0.55",
+			"Maintenance window": "rgb(182, 106, 18) 1", "Top coat": "rgb(201, 204, 211) 1"} {
+			if got := fill(title); got != want {
+				t.Errorf("%s is drawn %q, want %q", title, got, want)
+			}
+		}
 		p.checkLabels()
 		p.shot("schedule-week")
 	})
@@ -256,14 +276,16 @@ func TestConsoleInABrowser(t *testing.T) {
 	t.Run("on a phone the page fits and the timeline scrolls", func(t *testing.T) {
 		p.t = t
 		p.do("narrow the screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("timeline")))
-		if overflow := eval[float64](p, "document.documentElement.scrollWidth - window.innerWidth"); overflow > 1 {
-			t.Errorf("the page is %.0f px wider than the phone's screen", overflow)
-		}
+		p.checkLabels()
 		if !eval[bool](p, `(() => { const e = document.getElementById("timeline"); return e.scrollWidth > e.clientWidth; })()`) {
 			t.Error("the timeline does not scroll sideways within the page")
 		}
 		p.shot("schedule-phone")
-		p.do("widen the screen", chromedp.EmulateViewport(1280, 900), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("timeline")))
+		for _, path := range []string{"/console/health", "/console/feeds", "/console/webhooks", "/console/sync", "/console/imports", "/console/connectors", "/console/tokens"} {
+			p.do("open "+path+" on a phone", chromedp.Navigate(g.URL+path), chromedp.WaitVisible(chromedp.ID("main")))
+			p.checkLabels()
+		}
+		p.do("widen the screen", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(week), chromedp.WaitVisible(chromedp.ID("timeline")))
 	})
 
 	t.Run("open an entry with its history", func(t *testing.T) {

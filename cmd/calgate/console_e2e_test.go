@@ -227,33 +227,66 @@ func TestConsoleShowsAFailedPullOnImportsAndHealth(t *testing.T) {
 	}
 }
 
-func TestConsoleImportsAnExcelWorkbook(t *testing.T) {
-	g := startGateway(t, engines()[0])
-	g.mustCall(t, http.StatusCreated, "POST", "/v1/templates", []byte(csvTemplate))
-	v := signInConsole(t, g.URL, g.Token)
+// uploadToConsole posts a file to the console's import form and returns
+// the page.
+func uploadToConsole(t *testing.T, v *consoleVisitor, name string, file []byte, fields map[string]string) (int, string) {
+	t.Helper()
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
-	for k, val := range map[string]string{"csrf": v.csrf("/console/imports"), "template": "shop-bookings", "sheet": "Bookings"} {
+	w.WriteField("csrf", v.csrf("/console/imports"))
+	for k, val := range fields {
 		w.WriteField(k, val)
 	}
-	fw, _ := w.CreateFormFile("file", "bookings.xlsx")
-	fw.Write(readTestdata(t, "bookings-two-sheets.xlsx"))
+	fw, _ := w.CreateFormFile("file", name)
+	fw.Write(file)
 	w.Close()
-	req, _ := http.NewRequest(http.MethodPost, g.URL+"/console/imports", &body)
+	req, _ := http.NewRequest(http.MethodPost, v.base+"/console/imports", &body)
 	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("Origin", g.URL)
+	req.Header.Set("Origin", v.base)
 	resp, err := v.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "2 created") || !strings.Contains(string(page), "0 failed") {
-		t.Fatalf("Excel upload: %d\n%s", resp.StatusCode, page)
+	return resp.StatusCode, string(page)
+}
+
+func TestConsoleImportsAnExcelWorkbook(t *testing.T) {
+	g := startGateway(t, engines()[0])
+	g.mustCall(t, http.StatusCreated, "POST", "/v1/templates", []byte(csvTemplate))
+	v := signInConsole(t, g.URL, g.Token)
+	status, page := uploadToConsole(t, v, "bookings.xlsx", readTestdata(t, "bookings-two-sheets.xlsx"), map[string]string{"template": "shop-bookings", "sheet": "Bookings"})
+	if status != http.StatusOK || !strings.Contains(page, "2 created") || !strings.Contains(page, "0 failed") {
+		t.Fatalf("Excel upload: %d\n%s", status, page)
 	}
 	list := decode(t, g.mustCall(t, http.StatusOK, http.MethodGet, "/v1/reservations?source=shop", nil))
 	if items, _ := list["items"].([]any); len(items) != 2 {
 		t.Fatalf("%d entries after the upload, want 2", len(items))
+	}
+	// A sheet the workbook lacks is named in the page, and nothing is imported.
+	_, page = uploadToConsole(t, v, "bookings.xlsx", readTestdata(t, "bookings-two-sheets.xlsx"), map[string]string{"template": "shop-bookings", "sheet": "Invoices"})
+	if !strings.Contains(page, "<code>sheet</code>") || strings.Contains(page, `id="report-counts"`) {
+		t.Fatalf("a missing sheet:\n%s", page)
+	}
+}
+
+func TestConsoleShowsAnImportsProgressBeforeItsReport(t *testing.T) {
+	g := startGateway(t, engines()[0])
+	g.mustCall(t, http.StatusCreated, "POST", "/v1/templates", []byte(csvTemplate))
+	v := signInConsole(t, g.URL, g.Token)
+	status, page := uploadToConsole(t, v, "big.csv", []byte(csvRows(6000, 1)), map[string]string{"template": "shop-bookings"})
+	if status != http.StatusOK || !strings.Contains(page, "6000 created") {
+		t.Fatalf("upload: %d", status)
+	}
+	// A line after every chunk of 2,500 rows, then the report.
+	at := -1
+	for _, want := range []string{"2500 rows read", "5000 rows read", "6000 rows read", `id="report-counts"`} {
+		i := strings.Index(page, want)
+		if i <= at {
+			t.Fatalf("%q is missing or out of order in the page", want)
+		}
+		at = i
 	}
 }
 
