@@ -17,6 +17,25 @@ type DueRow struct {
 	Due         time.Time `json:"-"`
 }
 
+// DueRow names a pull by the time its run was due.
+func (p *PullImport) DueRow() DueRow {
+	return DueRow{WorkspaceID: p.WorkspaceID, ID: p.ID, Due: p.NextRunAt}
+}
+
+// DueRow names a subscription by the time its poll was due.
+func (s *Subscription) DueRow() DueRow {
+	return DueRow{WorkspaceID: s.WorkspaceID, ID: s.ID, Due: s.NextPollAt}
+}
+
+// ParseDueRow reads the payload of a job EnqueueDue made.
+func ParseDueRow(payload []byte) (DueRow, error) {
+	var d DueRow
+	if err := json.Unmarshal(payload, &d); err != nil || d.ID == "" {
+		return d, fmt.Errorf("job payload %q names no row: %v", payload, err)
+	}
+	return d, nil
+}
+
 // EnqueueDue hands the rows a sweep claimed to the queue: one job of
 // jobType per row, with the row's DueRow as payload and its id and due time
 // as job id, so that a second sweep of the same due time makes no second

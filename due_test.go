@@ -32,7 +32,7 @@ func TestEnqueueDueMakesOneJobPerRowAndTriesEveryRow(t *testing.T) {
 		{ID: "sub_b", WorkspaceID: "ws_1", NextPollAt: due.Add(time.Minute)},
 		{ID: "sub_c", WorkspaceID: "ws_2", NextPollAt: due.Add(time.Hour)},
 	}
-	name := func(s *Subscription) DueRow { return DueRow{WorkspaceID: s.WorkspaceID, ID: s.ID, Due: s.NextPollAt} }
+	name := (*Subscription).DueRow
 	jobs := &recordedJobs{fail: "sub_b"}
 	err := EnqueueDue(context.Background(), jobs, "poll", rows, errors.New("claim timed out"), name)
 	if err == nil || !strings.Contains(err.Error(), "claim timed out") || !strings.Contains(err.Error(), "sub_b") {
@@ -49,6 +49,14 @@ func TestEnqueueDueMakesOneJobPerRowAndTriesEveryRow(t *testing.T) {
 		if j.Type != want[i].Type || string(j.Payload) != string(want[i].Payload) || j.ID != want[i].ID {
 			t.Errorf("job %d = %s %s %s, want %s %s %s", i, j.Type, j.Payload, j.ID, want[i].Type, want[i].Payload, want[i].ID)
 		}
+	}
+	for _, j := range jobs.jobs {
+		if d, err := ParseDueRow(j.Payload); err != nil || d.ID == "" || d.WorkspaceID == "" {
+			t.Errorf("ParseDueRow(%s) = %+v, %v", j.Payload, d, err)
+		}
+	}
+	if _, err := ParseDueRow([]byte(`{"workspace_id":"ws_1"}`)); err == nil {
+		t.Error("ParseDueRow accepted a payload without an id")
 	}
 	jobs = &recordedJobs{}
 	if err := EnqueueDue(context.Background(), jobs, "poll", rows, nil, name); err != nil || len(jobs.jobs) != 3 {

@@ -50,8 +50,8 @@ type Sealer interface {
 	Open(sealed string) ([]byte, error)
 }
 
-// Deps are what a Service works with: the database, the queue, the
-// outbound client, the logger and the like.
+// Deps are what connectors work with: links and calls in the store,
+// sealed tokens, the client to the applications, metrics.
 type Deps struct {
 	Store  Store
 	Jobs   calgate.Jobs

@@ -432,29 +432,17 @@ const pullLease = 5 * time.Minute
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
 	due, err := s.d.Store.ClaimDuePullImports(ctx, now, now.Add(pullLease), sweepBatch)
-	if err := calgate.EnqueueDue(ctx, s.d.Jobs, PullJobType, due, err, func(p *calgate.PullImport) calgate.DueRow {
-		return calgate.DueRow{WorkspaceID: p.WorkspaceID, ID: p.ID, Due: p.NextRunAt}
-	}); err != nil {
-		return fmt.Errorf("imports: sweep: %w", err)
-	}
-	return nil
-}
-
-// Register plugs the run job of scheduled pulls and the sweep that finds
-// due ones into the queue.
-func (s *Service) Register(r calgate.Registry) {
-	r.HandleJob(PullJobType, calgate.Policy{MaxRetry: 1, Timeout: 30 * time.Minute}, s.HandleJob)
-	r.Every("import-pulls-sweep", SweepInterval, s.Sweep)
+	return calgate.EnqueueDue(ctx, s.d.Jobs, PullJobType, due, err, (*calgate.PullImport).DueRow)
 }
 
 // HandleJob runs one scheduled pull. A pull deleted meanwhile, or one
 // another worker is running, is skipped.
 func (s *Service) HandleJob(ctx context.Context, payload []byte) error {
-	var j calgate.DueRow
-	if err := json.Unmarshal(payload, &j); err != nil {
-		return fmt.Errorf("imports: job payload: %w", err)
+	j, err := calgate.ParseDueRow(payload)
+	if err != nil {
+		return fmt.Errorf("imports: %w", err)
 	}
-	_, err := s.RunPull(ctx, j.WorkspaceID, j.ID)
+	_, err = s.RunPull(ctx, j.WorkspaceID, j.ID)
 	if errors.Is(err, calgate.ErrNotFound) || errors.Is(err, calgate.ErrConflict) {
 		return nil
 	}

@@ -51,8 +51,8 @@ type Sealer interface {
 	Open(sealed string) ([]byte, error)
 }
 
-// Deps are what a Service works with: the database, the queue, the
-// outbound client, the logger and the like.
+// Deps are what imports work with: the templates and entries in the
+// store, the client and mailer of pulls, the queue of their runs.
 type Deps struct {
 	Store Store
 	// Client fetches pulls: the hardened outbound client, capped at
@@ -103,16 +103,26 @@ func New(d Deps, o Options) *Service {
 	return &Service{d: d, o: o}
 }
 
+// Register plugs the run job of scheduled pulls and the sweep that finds
+// due ones into the queue.
+func (s *Service) Register(r calgate.Registry) {
+	r.HandleJob(PullJobType, calgate.Policy{MaxRetry: 1, Timeout: 30 * time.Minute}, s.HandleJob)
+	r.Every("import-pulls-sweep", SweepInterval, s.Sweep)
+}
+
 func (s *Service) now() time.Time { return s.o.Now().UTC().Truncate(time.Microsecond) }
+
+// Direction says whether a template imports or exports.
+type Direction = template.Direction
 
 // TemplateInfo is a template as lists and reads show it.
 type TemplateInfo struct {
-	Name        string             `json:"name"`
-	Description string             `json:"description"`
-	Kind        calgate.Kind       `json:"kind"`
-	Direction   template.Direction `json:"direction"`
-	Tabular     bool               `json:"tabular"`
-	Builtin     bool               `json:"builtin"`
+	Name        string       `json:"name"`
+	Description string       `json:"description"`
+	Kind        calgate.Kind `json:"kind"`
+	Direction   Direction    `json:"direction"`
+	Tabular     bool         `json:"tabular"`
+	Builtin     bool         `json:"builtin"`
 	// Template is the document (only when one template is read).
 	Template  *template.Template `json:"template,omitempty"`
 	CreatedAt *time.Time         `json:"created_at,omitempty"`

@@ -37,8 +37,8 @@ const (
 	RotationOverlap = 24 * time.Hour
 )
 
-// Deps are what a Service works with: the database, the queue, the
-// outbound client, the logger and the like.
+// Deps are what webhooks work with: endpoints and deliveries in the
+// store, sealed secrets, the client deliveries go through, metrics.
 type Deps struct {
 	Store  calgate.WebhookStore
 	Events EventAppender

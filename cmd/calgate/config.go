@@ -153,6 +153,15 @@ type ConnectorsConfig struct {
 	Microsoft  microsoft.Config
 }
 
+// vendors are the applications connectors reach, each with its OAuth app
+// and endpoints: one line per application.
+func (k ConnectorsConfig) vendors() []connectors.Vendor {
+	return []connectors.Vendor{
+		quickbooks.New(k.QuickBooks), xero.New(k.Xero), salesforce.New(k.Salesforce), hubspot.New(k.HubSpot),
+		mailchimp.New(k.Mailchimp), google.New(k.Google), microsoft.New(k.Microsoft),
+	}
+}
+
 // Defaults of the HTTP server's limits, documented in the README.
 var defaultHTTPTimeouts = HTTPTimeouts{
 	ReadHeader:  10 * time.Second,

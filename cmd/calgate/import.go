@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,7 +41,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	rest := fs.Args()
 	if *template == "" || len(rest) != 1 {
-		return errors.New(importUsage)
+		return fmt.Errorf("%s (see calgate import --help)", importUsage)
 	}
 	f, err := os.Open(rest[0])
 	if err != nil {
@@ -60,7 +58,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Progress: func(n int) { bar.rows.Store(int64(n)); bar.draw(false) }}
 	isJSON := strings.EqualFold(filepath.Ext(rest[0]), ".json")
 	if isJSON && *sheet != "" {
-		return errors.New("--sheet is for Excel workbooks, not JSON files")
+		return fmt.Errorf("--sheet is for Excel workbooks, not JSON files")
 	}
 	var report any
 	if *remote != "" {
@@ -121,7 +119,7 @@ func importRemote(ctx context.Context, base, token, template, name string, in io
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		body, ctype = bytes.NewReader(doc), "application/json"
+		body, ctype = strings.NewReader(string(doc)), "application/json"
 	case strings.EqualFold(filepath.Ext(name), ".xlsx"):
 		ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 		target += "?" + q.Encode()
@@ -136,21 +134,9 @@ func importRemote(ctx context.Context, base, token, template, name string, in io
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				bar.draw(false)
-			}
-		}
-	}()
+	stopBar := bar.redrawEvery(500 * time.Millisecond)
 	resp, err := http.DefaultClient.Do(req)
-	close(done)
+	stopBar()
 	if err != nil {
 		return nil, fmt.Errorf("import to %s: %w", base, err)
 	}
@@ -160,7 +146,7 @@ func importRemote(ctx context.Context, base, token, template, name string, in io
 		return nil, fmt.Errorf("import to %s: %w", base, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("import to %s: HTTP %d: %s", base, resp.StatusCode, bytes.TrimSpace(data))
+		return nil, fmt.Errorf("import to %s: HTTP %d: %s", base, resp.StatusCode, strings.TrimSpace(string(data)))
 	}
 	var rep struct {
 		Records int `json:"records"`
@@ -201,6 +187,22 @@ func newProgress(w io.Writer, total int64) *progress {
 		}
 	}
 	return p
+}
+
+// redrawEvery redraws the bar every interval (while a remote gateway
+// reads the file) until stop is called.
+func (p *progress) redrawEvery(interval time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(interval):
+				p.draw(false)
+			}
+		}
+	}()
+	return cancel
 }
 
 func (p *progress) draw(final bool) {

@@ -7,13 +7,6 @@ import (
 
 	"github.com/calgate/calgate/api"
 	"github.com/calgate/calgate/connectors"
-	"github.com/calgate/calgate/connectors/google"
-	"github.com/calgate/calgate/connectors/hubspot"
-	"github.com/calgate/calgate/connectors/mailchimp"
-	"github.com/calgate/calgate/connectors/microsoft"
-	"github.com/calgate/calgate/connectors/quickbooks"
-	"github.com/calgate/calgate/connectors/salesforce"
-	"github.com/calgate/calgate/connectors/xero"
 )
 
 // connectorMaxResponse bounds one answer of an application.
@@ -46,13 +39,9 @@ func (a *app) wireConnectors(ctx context.Context) error {
 		ReconcileInterval: k.ReconcileInterval,
 		ReconcileLease:    k.ReconcileLease,
 	})
-	svc.Add(quickbooks.New(k.QuickBooks))
-	svc.Add(xero.New(k.Xero))
-	svc.Add(salesforce.New(k.Salesforce))
-	svc.Add(hubspot.New(k.HubSpot))
-	svc.Add(mailchimp.New(k.Mailchimp))
-	svc.Add(google.New(k.Google))
-	svc.Add(microsoft.New(k.Microsoft))
+	for _, v := range k.vendors() {
+		svc.Add(v)
+	}
 	svc.Register(a.queue)
 	a.parts.connectors = svc
 	a.server.Add(a.server.ConnectorRoutes(svc)...)

@@ -1,9 +1,7 @@
 package template
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -155,6 +153,7 @@ func TestMapRowNeedsATabularTemplate(t *testing.T) {
 		t.Fatal("a tabular template mapped a JSON record")
 	}
 }
+
 func TestReadRowsHandsEveryOutcomeOnAndStopsWhenAsked(t *testing.T) {
 	tp := mustTemplate(t, roomTemplate)
 	data := "Booking;Room;Start;End\n" +
@@ -168,7 +167,7 @@ func TestReadRowsHandsEveryOutcomeOnAndStopsWhenAsked(t *testing.T) {
 	}
 	defer r.Close()
 	var got []string
-	err = tp.ReadRows(context.Background(), r, "UTC", func(it Item) error {
+	err = tp.ReadRows(t.Context(), r, "UTC", func(it Item) error {
 		switch {
 		case it.Err != nil:
 			got = append(got, it.Ref+" failed: "+it.Err.Error())
@@ -185,17 +184,17 @@ func TestReadRowsHandsEveryOutcomeOnAndStopsWhenAsked(t *testing.T) {
 		t.Fatalf("items = %q", got)
 	}
 
-	stop := errors.New("stop on error")
+	stop := fmt.Errorf("stop on error")
 	r, _ = sheet.Open(strings.NewReader(data), "")
 	n := 0
-	err = tp.ReadRows(context.Background(), r, "UTC", func(it Item) error {
+	err = tp.ReadRows(t.Context(), r, "UTC", func(it Item) error {
 		n++
 		if it.Err != nil {
 			return stop
 		}
 		return nil
 	})
-	if !errors.Is(err, stop) || n != 2 {
+	if err != stop || n != 2 {
 		t.Fatalf("err %v after %d items", err, n)
 	}
 }

@@ -40,8 +40,8 @@ type Sealer interface {
 	Open(sealed string) ([]byte, error)
 }
 
-// Deps are what a Service works with: the database, the queue, the
-// outbound client, the logger and the like.
+// Deps are what CalDAV sync works with: targets and pending objects in
+// the store, the client to the servers, sealed passwords.
 type Deps struct {
 	Store  Store
 	Jobs   calgate.Jobs

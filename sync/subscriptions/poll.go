@@ -218,28 +218,6 @@ func (s *Service) pollOnce(ctx context.Context, sub *calgate.Subscription, now t
 // claimed anew after it.
 const PollLease = 5 * time.Minute
 
-// Sweep claims the subscriptions that are due and enqueues one poll job
-// for each. It runs in every worker: the claim in the database makes each
-// due poll go to one of them, and the job id (subscription and due time)
-// drops duplicates in the queue.
-func (s *Service) Sweep(ctx context.Context) error {
-	now := s.now()
-	due, err := s.d.Store.ClaimDueSubscriptions(ctx, now, now.Add(PollLease), sweepBatch)
-	if err := calgate.EnqueueDue(ctx, s.d.Jobs, JobType, due, err, func(sub *calgate.Subscription) calgate.DueRow {
-		return calgate.DueRow{WorkspaceID: sub.WorkspaceID, ID: sub.ID, Due: sub.NextPollAt}
-	}); err != nil {
-		return fmt.Errorf("subscriptions: sweep: %w", err)
-	}
-	return nil
-}
-
-// Register plugs the poll job and the sweep that finds due polls into
-// the queue.
-func (s *Service) Register(r calgate.Registry) {
-	r.HandleJob(JobType, calgate.Policy{MaxRetry: 3, Timeout: 2 * time.Minute}, s.HandleJob)
-	r.Every("ical-subscriptions-sweep", SweepInterval, s.Sweep)
-}
-
 // HandleJob runs one poll job. A subscription deleted in the meantime is
 // skipped; a failing feed is recorded on the subscription, not retried.
 func (s *Service) HandleJob(ctx context.Context, payload []byte) error {

@@ -46,8 +46,8 @@ type Store interface {
 	Workspace(ctx context.Context, id string) (*calgate.Workspace, error)
 }
 
-// Deps are what a Service works with: the database, the queue, the
-// outbound client, the logger and the like.
+// Deps are what subscriptions work with: the store, the client that
+// fetches feeds, the queue of polls and the metrics hook.
 type Deps struct {
 	Store Store
 	// Client fetches feeds: the hardened outbound client, capped at
@@ -99,6 +99,23 @@ func New(d Deps, o Options) *Service {
 		d.OnPoll = func(string) {}
 	}
 	return &Service{d: d, o: o}
+}
+
+// Register plugs the poll job and the sweep that finds due polls into
+// the queue.
+func (s *Service) Register(r calgate.Registry) {
+	r.HandleJob(JobType, calgate.Policy{MaxRetry: 3, Timeout: 2 * time.Minute}, s.HandleJob)
+	r.Every("ical-subscriptions-sweep", SweepInterval, s.Sweep)
+}
+
+// Sweep claims the subscriptions that are due and enqueues one poll job
+// for each. It runs in every worker: the claim in the database makes each
+// due poll go to one of them, and the job id (subscription and due time)
+// drops duplicates in the queue.
+func (s *Service) Sweep(ctx context.Context) error {
+	now := s.now()
+	due, err := s.d.Store.ClaimDueSubscriptions(ctx, now, now.Add(PollLease), sweepBatch)
+	return calgate.EnqueueDue(ctx, s.d.Jobs, JobType, due, err, (*calgate.Subscription).DueRow)
 }
 
 func (s *Service) now() time.Time { return s.o.Now().UTC().Truncate(time.Microsecond) }
