@@ -432,6 +432,12 @@ func TestResourcesImportCSV(t *testing.T) {
 		}
 		status, data, h = g.call(t, "POST", "/v1/resources/import", file, "Content-Type", "application/json")
 		problemOf(t, status, data, h, http.StatusUnsupportedMediaType)
+		big := "name\r\n" + strings.ReplaceAll(manyNames(10001), ",", "\r\n") + "\r\n"
+		status, data, h = g.call(t, "POST", "/v1/resources/import", big, "Content-Type", "text/csv")
+		problemOf(t, status, data, h, http.StatusRequestEntityTooLarge)
+		if n := len(decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/resources?limit=1000", nil))["items"].([]any)); n != 3 {
+			t.Fatalf("%d resources after a refused file, want 3 (Room 1, Room 2, Room \"5\")", n)
+		}
 	})
 }
 
