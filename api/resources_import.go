@@ -69,11 +69,23 @@ func (h resourceHandlers) importCSV(c *gin.Context) {
 		h.s.fail(c, &calgate.ValidationError{Malformed: true, Errors: []calgate.FieldError{{Field: "columns", Message: "a name column is required"}}})
 		return
 	}
-	res := &calgate.BulkResult{Errors: []calgate.ItemResult{}}
-	for index := 0; ; index++ {
+	// Every row is read before any is written, so that a file over the
+	// limit writes nothing.
+	type row struct {
+		ref    string
+		record []string
+		err    error
+	}
+	var rows []row
+	for {
 		record, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if len(rows) == MaxResourceRows {
+			h.s.fail(c, &StatusError{Status: http.StatusRequestEntityTooLarge, Detail: "too many rows",
+				Fields: []calgate.FieldError{{Field: "body", Message: "at most " + strconv.Itoa(MaxResourceRows) + " rows"}}})
+			return
 		}
 		var line int
 		var pe *csv.ParseError
@@ -82,17 +94,15 @@ func (h resourceHandlers) importCSV(c *gin.Context) {
 		} else {
 			line, _ = r.FieldPos(0)
 		}
-		if index >= MaxResourceRows {
-			h.s.fail(c, &StatusError{Status: http.StatusRequestEntityTooLarge, Detail: "too many rows",
-				Fields: []calgate.FieldError{{Field: "body", Message: "at most " + strconv.Itoa(MaxResourceRows) + " rows"}}})
-			return
-		}
-		ref := "line " + strconv.Itoa(line)
-		if err != nil {
-			res.Count(calgate.ItemResult{Index: index, Ref: ref, Operation: calgate.OpFailed, Reason: err.Error()}, false)
+		rows = append(rows, row{ref: "line " + strconv.Itoa(line), record: record, err: err})
+	}
+	res := &calgate.BulkResult{Errors: []calgate.ItemResult{}}
+	for index, rw := range rows {
+		if rw.err != nil {
+			res.Count(calgate.ItemResult{Index: index, Ref: rw.ref, Operation: calgate.OpFailed, Reason: rw.err.Error()}, false)
 			continue
 		}
-		res.Count(h.importRow(c, &p.Workspace, index, ref, cols, record), false)
+		res.Count(h.importRow(c, &p.Workspace, index, rw.ref, cols, rw.record), false)
 	}
 	if res.Created+res.Updated > 0 {
 		h.s.notify()

@@ -37,6 +37,9 @@ type conflictRun struct {
 	// written the entries whose changes made them.
 	spans   map[string]calgate.Interval
 	written map[string]bool
+	// moved is set when a change took an entry from where it was (an
+	// update, not a creation): only then can stored conflicts go away.
+	moved bool
 }
 
 // prepare loads what check and finish need for entries written on the
@@ -193,6 +196,12 @@ func (c *conflictRun) check(old, cur *calgate.Entry) []calgate.Conflict {
 	return nil
 }
 
+// touchOld records that an entry left the time it held on its resource.
+func (c *conflictRun) touchOld(e *calgate.Entry) {
+	c.moved = true
+	c.touch(e)
+}
+
 // touch records that an entry's time on its resource changed.
 func (c *conflictRun) touch(e *calgate.Entry) {
 	widen(c.spans, e)
@@ -306,8 +315,8 @@ func (c *conflictRun) finish(ctx context.Context) (map[string][]calgate.Conflict
 	if len(c.spans) == 0 {
 		return nil, nil
 	}
-	spans, written := c.spans, c.written
-	c.spans, c.written = map[string]calgate.Interval{}, map[string]bool{}
+	spans, written, moved := c.spans, c.written, c.moved
+	c.spans, c.written, c.moved = map[string]calgate.Interval{}, map[string]bool{}, false
 	if err := c.prepare(ctx, spans); err != nil {
 		return nil, err
 	}
@@ -339,10 +348,6 @@ func (c *conflictRun) finish(ctx context.Context) (map[string][]calgate.Conflict
 			busy[n] = list
 		}
 	}
-	before, err := c.storedPairs(ctx, spans)
-	if err != nil {
-		return nil, err
-	}
 	byID := map[string]*calgate.Entry{}
 	var after []calgate.ConflictPair
 	for n, s := range spans {
@@ -354,6 +359,15 @@ func (c *conflictRun) finish(ctx context.Context) (map[string][]calgate.Conflict
 				after = append(after, p)
 			}
 		}
+	}
+	if len(after) == 0 && !moved {
+		// New entries only add to what is under way: with no conflict in
+		// the spans now, there was none before either.
+		return nil, nil
+	}
+	before, err := c.storedPairs(ctx, spans)
+	if err != nil {
+		return nil, err
 	}
 	if err := c.replacePairs(ctx, before, after); err != nil {
 		return nil, err
@@ -562,6 +576,7 @@ func (c *conflictRun) recheckResource(ctx context.Context, name string) error {
 		return err
 	}
 	c.spans[name] = calgate.Interval{Start: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(3000, 1, 2, 0, 0, 0, 0, time.UTC)}
+	c.moved = true
 	_, err := c.finish(ctx)
 	return err
 }

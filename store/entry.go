@@ -265,7 +265,7 @@ func (db *DB) Mutate(ctx context.Context, workspaceID string, kind calgate.Kind,
 		if cf := conf.check(old, cur); cf != nil {
 			return &calgate.ConflictError{Resource: cur.Resource, Conflicts: cf}
 		}
-		conf.touch(old)
+		conf.touchOld(old)
 		conf.touch(cur)
 		if err := db.updateEntry(ctx, tx, cur); err != nil {
 			if isUniqueViolation(err) {

@@ -3,7 +3,9 @@ package store
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +32,7 @@ func runResourceSuite(t *testing.T, open func(t *testing.T) *DB) {
 		{"WarnReportsAndResolves", testConflictWarnAndResolve},
 		{"RejectSingleAndBulk", testConflictReject},
 		{"RejectInMutate", testConflictRejectMutate},
+		{"RejectUnderConcurrentWriters", testConflictRejectConcurrent},
 		{"CancelledAndArchivedNeverCount", testConflictCancelledArchived},
 		{"TentativeBySetting", testConflictTentativeSetting},
 		{"CapacityChangeRechecks", testConflictCapacity},
@@ -485,5 +488,37 @@ func testBusyEntries(t *testing.T, db *DB) {
 	busy, _ = db.BusyEntries(ctx, ws.ID, []string{"Welding"}, from, to, false)
 	if len(busy["Welding"]) != 1 {
 		t.Fatalf("without tentative: %d", len(busy["Welding"]))
+	}
+}
+
+// testConflictRejectConcurrent books one slot from eight writers at once:
+// under reject, exactly one gets it.
+func testConflictRejectConcurrent(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "a")
+	if err := db.SetAvailabilitySettings(ctx, ws.ID, &calgate.AvailabilitySettings{ConflictPolicy: calgate.PolicyReject, CountTentative: true}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created, failed := 0, 0
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := booking(t, fmt.Sprintf("J-%d", i), "Welding", "2025-10-27T08:00:00Z", "2025-10-27T10:00:00Z")
+			res, err := db.Upsert(ctx, ws.ID, "tok", items(e), calgate.UpsertOptions{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			created += res.Created
+			failed += res.Failed
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if created != 1 || failed != 7 {
+		t.Fatalf("created %d, failed %d; want 1 and 7", created, failed)
 	}
 }

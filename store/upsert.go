@@ -411,7 +411,7 @@ func (u *upsertRun) apply(i int, it calgate.UpsertItem) calgate.ItemResult {
 	if cf := u.conf.check(old, cur); cf != nil {
 		return refuse(r, cur, cf)
 	}
-	u.conf.touch(old)
+	u.conf.touchOld(old)
 	u.conf.touch(cur)
 	cur.Version = old.Version + 1
 	cur.UpdatedAt = u.now
@@ -537,7 +537,7 @@ func (u *upsertRun) replaceDocuments(ctx context.Context, items []calgate.Upsert
 func (u *upsertRun) archive(ctx context.Context, list []*calgate.Entry) error {
 	var ids []string
 	for _, old := range list {
-		u.conf.touch(old)
+		u.conf.touchOld(old)
 		cur := old.Clone()
 		at := u.now
 		cur.ArchivedAt = &at

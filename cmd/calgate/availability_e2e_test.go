@@ -317,13 +317,20 @@ func TestAvailabilityWithinWorkingHoursAcrossTimeZones(t *testing.T) {
 			{"/v1/availability?resources=a&from=2025-11-04&to=2025-11-03", "to"},
 			{"/v1/availability?resources=a&from=2025-01-01&to=2025-12-31", "to"},
 			{"/v1/availability?resources=a&from=2025-11-03&to=2025-11-04&duration=2h", "duration"},
+			{"/v1/availability?from=2025-11-03&to=2025-11-04&resources=" + manyNames(201), "resources"},
 		} {
 			status, data, h := g.call(t, "GET", bad.query, nil)
 			if p := problemOf(t, status, data, h, http.StatusBadRequest); !slices.Contains(fieldsOf(p), bad.field) {
 				t.Errorf("%s: %v does not name %s", bad.query, fieldsOf(p), bad.field)
 			}
 		}
-		status, data, h := g.call(t, "POST", "/v1/availability/query", map[string]any{"resources": []string{"a"}, "from": "2025-11-03", "to": "2025-11-04", "min_free": 2})
+		// Every minute of a month, each slot free: too many slots.
+		status, data, h := g.call(t, "POST", "/v1/availability/query", map[string]any{"resources": []string{"a"}, "from": "2025-11-01", "to": "2025-12-01",
+			"duration": "PT1M", "interval": "PT1M"})
+		if p := problemOf(t, status, data, h, http.StatusUnprocessableEntity); !slices.Contains(fieldsOf(p), "interval") {
+			t.Fatalf("too many slots: %v", p)
+		}
+		status, data, h = g.call(t, "POST", "/v1/availability/query", map[string]any{"resources": []string{"a"}, "from": "2025-11-03", "to": "2025-11-04", "min_free": 2})
 		if p := problemOf(t, status, data, h, http.StatusUnprocessableEntity); !slices.Contains(fieldsOf(p), "min_free") || !slices.Contains(fieldsOf(p), "duration") {
 			t.Fatalf("query problem = %v", p)
 		}
@@ -425,5 +432,20 @@ func TestResourcesImportCSV(t *testing.T) {
 		}
 		status, data, h = g.call(t, "POST", "/v1/resources/import", file, "Content-Type", "application/json")
 		problemOf(t, status, data, h, http.StatusUnsupportedMediaType)
+		big := "name\r\n" + strings.ReplaceAll(manyNames(10001), ",", "\r\n") + "\r\n"
+		status, data, h = g.call(t, "POST", "/v1/resources/import", big, "Content-Type", "text/csv")
+		problemOf(t, status, data, h, http.StatusRequestEntityTooLarge)
+		if n := len(decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/resources?limit=1000", nil))["items"].([]any)); n != 3 {
+			t.Fatalf("%d resources after a refused file, want 3 (Room 1, Room 2, Room \"5\")", n)
+		}
 	})
+}
+
+// manyNames is a comma-separated list of n resource names.
+func manyNames(n int) string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("r%d", i)
+	}
+	return strings.Join(names, ",")
 }
