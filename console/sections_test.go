@@ -69,8 +69,9 @@ func TestSubscriptionEntriesAreMarked(t *testing.T) {
 
 func TestHealthCountsEventsAndListsFailingSubscriptions(t *testing.T) {
 	f := newFixture(t)
+	// Three jobs on three workstages: three events, no conflict among them.
 	for _, id := range []string{"a", "b", "c"} {
-		f.entry(f.ws, calgate.KindJob, map[string]any{"external_id": id, "workstage": "W", "start": "2026-12-08T08:00:00Z", "end": "2026-12-08T09:00:00Z"})
+		f.entry(f.ws, calgate.KindJob, map[string]any{"external_id": id, "workstage": "W" + id, "start": "2026-12-08T08:00:00Z", "end": "2026-12-08T09:00:00Z"})
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	sub := &calgate.Subscription{ID: calgate.NewID("sub"), WorkspaceID: f.ws.ID, Name: "supplier calendar", URL: "https://example.com/a.ics",

@@ -114,7 +114,7 @@ func TestConcurrentUpsertsOfOneExternalIDLeaveOneConsistentEntry(t *testing.T) {
 func TestChangeFeedPagesInBothOrdersAndFiltersTypes(t *testing.T) {
 	g := startGateway(t, engines()[0])
 	for i := 0; i < 5; i++ {
-		g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": string(rune('a' + i)), "workstage": "W", "start": "2025-01-01"})
+		g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": string(rune('a' + i)), "workstage": "W", "start": fmt.Sprintf("2025-01-%02d", i+1)})
 	}
 	first := decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/events?limit=2", nil))
 	next := first["next_cursor"].(string)
@@ -215,7 +215,7 @@ func TestOutboxHandsOverEventsWrittenWhileRedisWasDown(t *testing.T) {
 	redisServer.Stop()
 	for i := 0; i < 5; i++ {
 		// Writes succeed while Redis is down: the outbox holds the events.
-		g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": "during-" + string(rune('a'+i)), "workstage": "W", "start": "2025-01-01"})
+		g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": "during-" + string(rune('a'+i)), "workstage": "W", "start": fmt.Sprintf("2025-01-%02d", i+1)})
 	}
 	// The database owes them to every destination, and says so.
 	eventually(t, "the five events to be owed to the recorder", func() bool { return owedEvents(t, g, rec.Name()) == 5 })
@@ -280,9 +280,9 @@ func TestGracefulShutdownFinishesRequestsAndTasksInFlight(t *testing.T) {
 	g := startWithRecorder(t, cfg, rec)
 	items := make([]any, 2000)
 	for i := range items {
-		items[i] = map[string]any{"external_id": fmt.Sprintf("bulk-%d", i), "workstage": "W", "start": "2025-01-01"}
+		items[i] = map[string]any{"external_id": fmt.Sprintf("bulk-%d", i), "workstage": "W", "start": time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i).Format(time.DateOnly)}
 	}
-	g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": "slow", "workstage": "W", "start": "2025-01-01"})
+	g.mustCall(t, http.StatusCreated, "POST", "/v1/jobs", map[string]any{"external_id": "slow", "workstage": "W", "start": "2024-12-01"})
 	eventually(t, "a worker to pick the task up", func() bool { return rec.started.Load() == 1 })
 	body, _ := json.Marshal(map[string]any{"items": items})
 	type answer struct {

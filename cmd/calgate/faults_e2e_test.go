@@ -204,13 +204,17 @@ func jobItem(i int, title string) map[string]any {
 	if i%2 == 1 {
 		ws = "Painting"
 	}
+	// One after another: entries that overlapped would add conflict
+	// events, which this test does not count.
+	start := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * 4 * time.Hour)
 	return map[string]any{"external_id": fmt.Sprintf("J-%d", i), "workstage": ws, "title": title,
-		"start": "2026-12-01 08:00:00", "end": "2026-12-01 12:00:00"}
+		"start": start.Format(time.RFC3339), "end": start.Add(4 * time.Hour).Format(time.RFC3339)}
 }
 
 func reservationItem(i int) map[string]any {
+	start := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Hour)
 	return map[string]any{"external_id": fmt.Sprintf("R-%d", i), "resource": fmt.Sprintf("Room %d", i%7), "title": "Booking",
-		"start": "2026-12-02T09:00:00+01:00", "end": "2026-12-02T10:00:00+01:00"}
+		"start": start.Format(time.RFC3339), "end": start.Add(time.Hour).Format(time.RFC3339)}
 }
 
 // TestProductionShapeLosesNothingUnderFaults runs two API and two worker

@@ -271,9 +271,15 @@ func (c *benchClient) bulk(b *testing.B, token, prefix string, n int) {
 	c.post(b, token, "/v1/jobs/bulk", map[string]any{"items": items}, http.StatusOK)
 }
 
+// benchSlot hands each benchmark job a time of its own.
+var benchSlot atomic.Int64
+
+// benchJob is a four-hour job on one workstage, after the previous one: a
+// plant's plan, in which the double-booking check runs and finds nothing.
 func benchJob(id string) map[string]any {
+	start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(benchSlot.Add(1)%1_000_000) * 4 * time.Hour)
 	return map[string]any{"external_id": id, "source": "bench", "title": "Welding " + id, "workstage": "Welding", "order": "PROJ-1",
-		"start": "2026-12-01T08:00:00Z", "end": "2026-12-01T12:00:00Z", "timezone": "UTC"}
+		"start": start.Format(time.RFC3339), "end": start.Add(4 * time.Hour).Format(time.RFC3339), "timezone": "UTC"}
 }
 
 // steady posts single jobs at perSecond for a while, then waits for their
