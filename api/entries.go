@@ -429,7 +429,10 @@ func splitReadOnly(data []byte) ([]byte, map[string]json.RawMessage) {
 }
 
 // takeReadOnly moves the read-only fields of doc into a map of their own.
+// The double bookings an answer lists (conflicts) are not a field of the
+// entry but of the answer: sent back with what was read, they are dropped.
 func takeReadOnly(doc map[string]json.RawMessage) map[string]json.RawMessage {
+	delete(doc, "conflicts")
 	var out map[string]json.RawMessage
 	for _, f := range calgate.ReadOnlyFields {
 		if raw, ok := doc[f]; ok {

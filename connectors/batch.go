@@ -75,7 +75,7 @@ func (s *Service) pushBatch(ctx context.Context, c *calgate.Connector, vendor Ba
 		}
 	}
 	if len(done) > 0 {
-		if err := st.SaveConnectorLinks(ctx, done, s.now()); err != nil {
+		if err := st.SaveConnectorLinks(context.WithoutCancel(ctx), done, s.now()); err != nil {
 			s.releaseAll(ctx, links)
 			return false, err
 		}

@@ -273,7 +273,10 @@ func (s *Service) Push(ctx context.Context, connectorID, entryID, token string) 
 		return false, s.failed(ctx, c, link, err)
 	}
 	link.PushedVersion = version
-	if err := st.SaveConnectorLink(ctx, link, s.now()); err != nil {
+	// The application has the change: what it answered is recorded even
+	// when the worker is stopping, or the link would stay held until its
+	// lease ran out and the change be sent again.
+	if err := st.SaveConnectorLink(context.WithoutCancel(ctx), link, s.now()); err != nil {
 		return false, err
 	}
 	s.d.Metrics.push(c.Type, "pushed")
