@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -311,14 +312,24 @@ func lookPath(t testing.TB, name string) string {
 }
 
 // freeAddr returns a loopback address with a port that is free now.
+//
+// The port is taken below the kernel's ephemeral range (32768 and up on
+// Linux): a server started on it binds it only after this function let it
+// go, and meanwhile any listener on port 0 in the tests running beside
+// (gateways, receivers) could have been handed an ephemeral one.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("caldavtest: free port: %v", err)
+	var err error
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			ln.Close()
+			return "127.0.0.1:" + strconv.Itoa(port)
+		}
 	}
-	defer ln.Close()
-	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	t.Fatalf("caldavtest: free port: %v", err)
+	return ""
 }
 
 // waitHTTP polls until the URL answers anything over HTTP, the process
