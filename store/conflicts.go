@@ -40,6 +40,11 @@ type conflictRun struct {
 	// moved is set when a change took an entry from where it was (an
 	// update, not a creation): only then can stored conflicts go away.
 	moved bool
+	// longest is each loaded resource's longest_entry (unknownLength
+	// when not known); lengths the longest entry written per resource
+	// since the last finish, which finish raises it to.
+	longest map[string]int64
+	lengths map[string]int64
 }
 
 // prepare loads what check and finish need for entries written on the
@@ -55,6 +60,8 @@ func (c *conflictRun) prepare(ctx context.Context, spans map[string]calgate.Inte
 		c.busy = map[string][]*calgate.Entry{}
 		c.spans = map[string]calgate.Interval{}
 		c.written = map[string]bool{}
+		c.longest = map[string]int64{}
+		c.lengths = map[string]int64{}
 	}
 	var names []string
 	for name := range spans {
@@ -75,7 +82,7 @@ func (c *conflictRun) prepare(ctx context.Context, spans map[string]calgate.Inte
 			return fmt.Errorf("lock resources: %w", err)
 		}
 	}
-	found, err := c.db.resourcesByName(ctx, c.tx, c.workspaceID, names)
+	found, err := c.db.resourcesByName(ctx, c.tx, c.workspaceID, names, c.longest)
 	if err != nil {
 		return fmt.Errorf("load resources: %w", err)
 	}
@@ -150,7 +157,10 @@ func (c *conflictRun) createResources(ctx context.Context, names []string, found
 			return fmt.Errorf("create resource %q: %w", n, err)
 		}
 	}
-	again, err := c.db.resourcesByName(ctx, c.tx, c.workspaceID, names)
+	if err := c.db.measureLongest(ctx, c.tx, c.workspaceID, names); err != nil {
+		return fmt.Errorf("create resources: %w", err)
+	}
+	again, err := c.db.resourcesByName(ctx, c.tx, c.workspaceID, names, c.longest)
 	if err != nil {
 		return fmt.Errorf("create resources: %w", err)
 	}
@@ -207,6 +217,9 @@ func (c *conflictRun) touch(e *calgate.Entry) {
 	widen(c.spans, e)
 	if e != nil {
 		c.written[e.ID] = true
+		if e.Resource != "" {
+			c.lengths[e.Resource] = max(c.lengths[e.Resource], secondsCeil(e.End.Sub(e.Start)))
+		}
 	}
 }
 
@@ -252,60 +265,13 @@ func (c *conflictRun) loadBusy(ctx context.Context, spans map[string]calgate.Int
 	}
 	slices.Sort(names)
 	out := map[string][]*calgate.Entry{}
-	err := c.db.busyRows(ctx, c.tx, c.workspaceID, names, hull.Start, hull.End, c.settings.CountTentative, func(e *calgate.Entry) {
+	err := c.db.busyRows(ctx, c.tx, c.workspaceID, names, c.longest, hull.Start, hull.End, c.settings.CountTentative, func(e *calgate.Entry) {
 		s := spans[e.Resource]
 		if e.End.After(s.Start) && e.Start.Before(s.End) {
 			out[e.Resource] = append(out[e.Resource], e)
 		}
 	})
 	return out, err
-}
-
-// busyColumns are the columns the busy view reads: only what overlap,
-// conflicts and their answers need.
-const busyColumns = `id, kind, external_id, resource, start_at, end_at, status`
-
-// busyRows calls fn with each entry of the named resources that occupies
-// its resource and overlaps [from, to).
-func (db *DB) busyRows(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, workspaceID string, names []string, from, to time.Time, countTentative bool, fn func(*calgate.Entry)) error {
-	statuses := []any{string(calgate.StatusConfirmed)}
-	if countTentative {
-		statuses = append(statuses, string(calgate.StatusTentative))
-	}
-	for start := 0; start < len(names); start += loadChunk {
-		part := names[start:min(start+loadChunk, len(names))]
-		args := make([]any, 0, len(part)+5)
-		args = append(args, workspaceID)
-		for _, n := range part {
-			args = append(args, n)
-		}
-		args = append(args, db.d.timeArg(from), db.d.timeArg(to))
-		args = append(args, statuses...)
-		query := `SELECT ` + busyColumns + ` FROM entries WHERE workspace_id = ? AND resource IN (` + placeholders(len(part)) + `)
-			AND end_at > ? AND start_at < ? AND archived_at IS NULL AND status IN (` + placeholders(len(statuses)) + `)`
-		rows, err := q.QueryContext(ctx, db.d.rebind(query), args...)
-		if err != nil {
-			return fmt.Errorf("busy entries: %w", err)
-		}
-		for rows.Next() {
-			e := &calgate.Entry{WorkspaceID: workspaceID}
-			if err := rows.Scan(&e.ID, &e.Kind, &e.ExternalID, &e.Resource, &e.Start, &e.End, &e.Status); err != nil {
-				rows.Close()
-				return fmt.Errorf("busy entries: %w", err)
-			}
-			e.Start, e.End = e.Start.UTC(), e.End.UTC()
-			fn(e)
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("busy entries: %w", err)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("busy entries: %w", err)
-		}
-	}
-	return nil
 }
 
 // finish works the conflicts of the touched spans out again, replaces
@@ -318,6 +284,9 @@ func (c *conflictRun) finish(ctx context.Context) (map[string][]calgate.Conflict
 	spans, written, moved := c.spans, c.written, c.moved
 	c.spans, c.written, c.moved = map[string]calgate.Interval{}, map[string]bool{}, false
 	if err := c.prepare(ctx, spans); err != nil {
+		return nil, err
+	}
+	if err := c.raiseLongest(ctx); err != nil {
 		return nil, err
 	}
 	busy, err := c.loadBusy(ctx, spans)
@@ -653,17 +622,4 @@ func (db *DB) Conflicts(ctx context.Context, workspaceID string, f calgate.Confl
 		next = list[limit-1].A + "." + list[limit-1].B
 	}
 	return list, next, nil
-}
-
-// BusyEntries returns, per resource name, the entries that occupy it and
-// overlap [from, to).
-func (db *DB) BusyEntries(ctx context.Context, workspaceID string, resources []string, from, to time.Time, countTentative bool) (map[string][]*calgate.Entry, error) {
-	out := make(map[string][]*calgate.Entry, len(resources))
-	err := db.busyRows(ctx, db.r, workspaceID, resources, from, to, countTentative, func(e *calgate.Entry) {
-		out[e.Resource] = append(out[e.Resource], e)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: busy entries of %s: %w", workspaceID, err)
-	}
-	return out, nil
 }

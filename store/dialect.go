@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"errors"
 	"strconv"
 	"strings"
@@ -39,7 +40,18 @@ var schemaTypes = map[string][2]string{
 	"{{BIGINT}}": {"BIGINT", "INTEGER"},
 }
 
-// schema replaces the type placeholders of a migration.
+// schemaExprs maps migration placeholders to expressions that differ
+// between the engines.
+var schemaExprs = map[string][2]string{
+	// The length of an entry (of the table entries) in whole seconds,
+	// rounded up.
+	"{{ENTRY_SECONDS}}": {
+		"CAST(CEIL(EXTRACT(EPOCH FROM (end_at - start_at))) AS BIGINT)",
+		"(CAST((julianday(end_at) - julianday(start_at)) * 86400 AS INTEGER) + 1)",
+	},
+}
+
+// schema replaces the type and expression placeholders of a migration.
 func (d dialect) schema(sqlText string) string {
 	i := 1
 	if d.postgres {
@@ -48,7 +60,30 @@ func (d dialect) schema(sqlText string) string {
 	for ph, types := range schemaTypes {
 		sqlText = strings.ReplaceAll(sqlText, ph, types[i])
 	}
+	for ph, exprs := range schemaExprs {
+		sqlText = strings.ReplaceAll(sqlText, ph, exprs[i])
+	}
 	return sqlText
+}
+
+// expr returns the engine's form of an expression placeholder of
+// schemaExprs.
+func (d dialect) expr(ph string) string {
+	if d.postgres {
+		return schemaExprs[ph][0]
+	}
+	return schemaExprs[ph][1]
+}
+
+// snapshotRead are the options of a read-only transaction whose
+// statements all see one snapshot: REPEATABLE READ on PostgreSQL (READ
+// COMMITTED takes one per statement); SQLite's deferred transaction holds
+// one from its first read.
+func (d dialect) snapshotRead() *sql.TxOptions {
+	if d.postgres {
+		return &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	return nil
 }
 
 // rebind numbers ? placeholders for PostgreSQL, leaving quoted text alone.

@@ -63,14 +63,20 @@ func (db *DB) CreateResource(ctx context.Context, r *calgate.Resource) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.w.ExecContext(ctx, db.d.rebind(`INSERT INTO resources (`+resourceColumns+`) VALUES (`+placeholders(len(args))+`)`), args...)
-	if isUniqueViolation(err) {
-		return fmt.Errorf("store: create resource %q: the name is taken: %w", r.Name, calgate.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("store: create resource %q: %w", r.Name, err)
-	}
-	return nil
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO resources (`+resourceColumns+`) VALUES (`+placeholders(len(args))+`)`), args...)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("store: create resource %q: the name is taken: %w", r.Name, calgate.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("store: create resource %q: %w", r.Name, err)
+		}
+		// Entries may name it already (it was removed, or never listed).
+		if err := db.measureLongest(ctx, tx, r.WorkspaceID, []string{r.Name}); err != nil {
+			return fmt.Errorf("store: create resource %q: %w", r.Name, err)
+		}
+		return nil
+	})
 }
 
 // Resource returns one resource by id.
@@ -98,17 +104,17 @@ func (db *DB) Resources(ctx context.Context, workspaceID, cursor string, limit i
 
 // ResourcesByName returns the named resources that are in the catalogue.
 func (db *DB) ResourcesByName(ctx context.Context, workspaceID string, names []string) (map[string]*calgate.Resource, error) {
-	out, err := db.resourcesByName(ctx, db.r, workspaceID, names)
+	out, err := db.resourcesByName(ctx, db.r, workspaceID, names, nil)
 	if err != nil {
 		return nil, fmt.Errorf("store: resources of %s: %w", workspaceID, err)
 	}
 	return out, nil
 }
 
-// resourcesByName reads the named resources of a workspace inside tx.
-func (db *DB) resourcesByName(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, workspaceID string, names []string) (map[string]*calgate.Resource, error) {
+// resourcesByName reads the named resources of a workspace inside tx;
+// with longest not nil, it also records there each one's longest_entry
+// (unknownLength when not known).
+func (db *DB) resourcesByName(ctx context.Context, q querier, workspaceID string, names []string, longest map[string]int64) (map[string]*calgate.Resource, error) {
 	out := make(map[string]*calgate.Resource, len(names))
 	for start := 0; start < len(names); start += loadChunk {
 		part := names[start:min(start+loadChunk, len(names))]
@@ -117,11 +123,21 @@ func (db *DB) resourcesByName(ctx context.Context, q interface {
 		for _, n := range part {
 			args = append(args, n)
 		}
-		rows, err := q.QueryContext(ctx, db.d.rebind(`SELECT `+resourceColumns+` FROM resources WHERE workspace_id = ? AND name IN (`+placeholders(len(part))+`)`), args...)
+		rows, err := q.QueryContext(ctx, db.d.rebind(`SELECT `+resourceColumns+`, longest_entry FROM resources WHERE workspace_id = ? AND name IN (`+placeholders(len(part))+`)`), args...)
 		if err != nil {
 			return nil, err
 		}
-		list, err := scanAll(rows, scanResource)
+		list, err := scanAll(rows, func(r scanner) (*calgate.Resource, error) {
+			var l sql.NullInt64
+			res, err := scanResource(extraScan{r, []any{&l}})
+			if err == nil && longest != nil {
+				longest[res.Name] = unknownLength
+				if l.Valid {
+					longest[res.Name] = l.Int64
+				}
+			}
+			return res, err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -130,6 +146,17 @@ func (db *DB) resourcesByName(ctx context.Context, q interface {
 		}
 	}
 	return out, nil
+}
+
+// extraScan scans a row's columns into those a scan function names, then
+// into extra.
+type extraScan struct {
+	scanner
+	extra []any
+}
+
+func (s extraScan) Scan(dest ...any) error {
+	return s.scanner.Scan(append(dest, s.extra...)...)
 }
 
 // UpdateResource writes every setting of r and carries a new name into
@@ -158,6 +185,13 @@ func (db *DB) UpdateResource(ctx context.Context, r *calgate.Resource, actor str
 		}
 		if old.Name != r.Name {
 			if err := db.renameInEntries(ctx, tx, r.WorkspaceID, old.Name, r.Name, actor); err != nil {
+				return fmt.Errorf("store: rename resource %q: %w", old.Name, err)
+			}
+			// Entries may have named the new name already: measure again.
+			if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE resources SET longest_entry = NULL WHERE workspace_id = ? AND id = ?`), r.WorkspaceID, r.ID); err != nil {
+				return fmt.Errorf("store: rename resource %q: %w", old.Name, err)
+			}
+			if err := db.measureLongest(ctx, tx, r.WorkspaceID, []string{r.Name}); err != nil {
 				return fmt.Errorf("store: rename resource %q: %w", old.Name, err)
 			}
 		}

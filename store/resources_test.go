@@ -39,6 +39,7 @@ func runResourceSuite(t *testing.T, open func(t *testing.T) *DB) {
 		{"RenameFollowsIntoEntries", testResourceRename},
 		{"ConflictsListFilters", testConflictsList},
 		{"BusyEntriesAndIsolation", testBusyEntries},
+		{"BusyFindsLongEntriesBeforeTheWindow", testBusyLongEntry},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })

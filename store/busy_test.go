@@ -1,0 +1,152 @@
+package store
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/calgate/calgate"
+)
+
+// busyIDs returns the external ids BusyEntries finds on resource over
+// [from, to), sorted.
+func busyIDs(t *testing.T, db *DB, ws, resource string, from, to time.Time) []string {
+	t.Helper()
+	busy, err := db.BusyEntries(ctx, ws, []string{resource}, from, to, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ext []string
+	for _, e := range busy[resource] {
+		ext = append(ext, e.ExternalID)
+	}
+	slices.Sort(ext)
+	return ext
+}
+
+// longestOf is the longest_entry stored for a resource.
+func longestOf(t *testing.T, db *DB, ws, resource string) int64 {
+	t.Helper()
+	m, err := db.longestEntries(ctx, db.r, ws, []string{resource})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m[resource]
+}
+
+// testBusyLongEntry checks that the read bounded by the resource's
+// longest entry still finds an entry far longer than the others that
+// began long before the window, however it is moved, shortened,
+// cancelled, restored, taken to another resource, or its resource removed
+// from the catalogue and added again.
+func testBusyLongEntry(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "a")
+	var list []*calgate.Entry
+	for d := range 60 {
+		s := time.Date(2025, 10, 1, 8, 0, 0, 0, time.UTC).AddDate(0, 0, d)
+		list = append(list, booking(t, "S-"+s.Format("0102"), "Hall", s.Format(time.RFC3339), s.Add(2*time.Hour).Format(time.RFC3339)))
+	}
+	list = append(list, booking(t, "LONG", "Hall", "2025-10-15T12:00:00Z", "2025-11-05T12:00:00Z"))
+	upsert(t, db, ws.ID, calgate.UpsertOptions{}, items(list...)...)
+	if got, want := longestOf(t, db, ws.ID, "Hall"), int64(21*24*3600); got != want {
+		t.Fatalf("longest_entry = %d, want %d", got, want)
+	}
+	from, to := time.Date(2025, 11, 3, 0, 0, 0, 0, time.UTC), time.Date(2025, 11, 4, 0, 0, 0, 0, time.UTC)
+	want := []string{"LONG", "S-1103"}
+	if got := busyIDs(t, db, ws.ID, "Hall", from, to); !slices.Equal(got, want) {
+		t.Fatalf("busy = %v, want %v", got, want)
+	}
+	long, _, err := db.Entries(ctx, ws.ID, calgate.EntryFilter{Kinds: []calgate.Kind{calgate.KindJob}, Sources: []string{"erp"}, ExternalID: "LONG"})
+	if err != nil || len(long) != 1 {
+		t.Fatalf("entries = %v, %v", long, err)
+	}
+	id := long[0].ID
+	mutate := func(step string, fn func(e *calgate.Entry)) {
+		t.Helper()
+		if _, _, err := db.Mutate(ctx, ws.ID, calgate.KindJob, id, "test", func(e *calgate.Entry) error { fn(e); return nil }); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	at := func(s string) time.Time {
+		v, _ := time.Parse(time.RFC3339, s)
+		return v
+	}
+	steps := []struct {
+		name string
+		fn   func(e *calgate.Entry)
+		want []string
+	}{
+		{"shortened", func(e *calgate.Entry) { e.Start = at("2025-11-02T12:00:00Z") }, []string{"LONG", "S-1103"}},
+		{"moved later and longer", func(e *calgate.Entry) {
+			e.Start, e.End = at("2025-10-01T00:00:00Z"), at("2025-11-03T06:00:00Z")
+		}, []string{"LONG", "S-1103"}},
+		{"cancelled", func(e *calgate.Entry) { e.Status = calgate.StatusCancelled }, []string{"S-1103"}},
+		{"confirmed again", func(e *calgate.Entry) { e.Status = calgate.StatusConfirmed }, []string{"LONG", "S-1103"}},
+		{"moved out of the window", func(e *calgate.Entry) { e.End = at("2025-11-02T00:00:00Z") }, []string{"S-1103"}},
+		{"moved back", func(e *calgate.Entry) { e.End = at("2025-11-03T01:00:00Z") }, []string{"LONG", "S-1103"}},
+	}
+	for _, st := range steps {
+		mutate(st.name, st.fn)
+		if got := busyIDs(t, db, ws.ID, "Hall", from, to); !slices.Equal(got, st.want) {
+			t.Fatalf("%s: busy = %v, want %v", st.name, got, st.want)
+		}
+	}
+	if got, want := longestOf(t, db, ws.ID, "Hall"), int64(33*24*3600+6*3600); got != want {
+		t.Fatalf("longest_entry after the moves = %d, want %d (raised, never lowered)", got, want)
+	}
+
+	// Taken to a resource of short entries, it raises that one's bound.
+	upsert(t, db, ws.ID, calgate.UpsertOptions{}, items(booking(t, "B-1", "Booth", "2025-11-03T08:00:00Z", "2025-11-03T09:00:00Z"))...)
+	mutate("to Booth", func(e *calgate.Entry) { e.Resource = "Booth" })
+	if got := busyIDs(t, db, ws.ID, "Booth", from, to); !slices.Equal(got, []string{"B-1", "LONG"}) {
+		t.Fatalf("after the move to Booth: busy = %v", got)
+	}
+	if got := busyIDs(t, db, ws.ID, "Hall", from, to); !slices.Equal(got, []string{"S-1103"}) {
+		t.Fatalf("Hall after the move: busy = %v", got)
+	}
+
+	// Removed from the catalogue, Booth's entries are still read (without
+	// the bound); added again, it measures them.
+	booth, err := db.ResourceByName(ctx, ws.ID, "Booth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteResource(ctx, ws.ID, booth.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := busyIDs(t, db, ws.ID, "Booth", from, to); !slices.Equal(got, []string{"B-1", "LONG"}) {
+		t.Fatalf("Booth out of the catalogue: busy = %v", got)
+	}
+	if err := db.CreateResource(ctx, calgate.NewResource(ws.ID, "Booth", "UTC")); err != nil {
+		t.Fatal(err)
+	}
+	if got := longestOf(t, db, ws.ID, "Booth"); got < int64(33*24*3600) {
+		t.Fatalf("Booth added again: longest_entry = %d, shorter than its entries", got)
+	}
+	if got := busyIDs(t, db, ws.ID, "Booth", from, to); !slices.Equal(got, []string{"B-1", "LONG"}) {
+		t.Fatalf("Booth added again: busy = %v", got)
+	}
+
+	// Renamed onto a name whose entries outlived their resource, a
+	// resource measures them.
+	upsert(t, db, ws.ID, calgate.UpsertOptions{}, items(booking(t, "G-1", "Gone", "2025-10-01T00:00:00Z", "2025-11-03T12:00:00Z"))...)
+	gone, err := db.ResourceByName(ctx, ws.ID, "Gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteResource(ctx, ws.ID, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	upsert(t, db, ws.ID, calgate.UpsertOptions{}, items(booking(t, "K-1", "Kiosk", "2025-11-03T10:00:00Z", "2025-11-03T11:00:00Z"))...)
+	kiosk, err := db.ResourceByName(ctx, ws.ID, "Kiosk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kiosk.Name = "Gone"
+	if err := db.UpdateResource(ctx, kiosk, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := busyIDs(t, db, ws.ID, "Gone", from, to); !slices.Equal(got, []string{"G-1", "K-1"}) {
+		t.Fatalf("after the rename: busy = %v", got)
+	}
+}
