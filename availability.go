@@ -125,12 +125,13 @@ type ResourceAvailability struct {
 }
 
 // Availability works out a resource's busy intervals (at least capacity
-// of the busy entries under way) and its free intervals at least d long
-// (open by its working hours and not busy) within [from, to).
-func Availability(r *Resource, busyEntries []*Entry, from, to time.Time, d time.Duration) ResourceAvailability {
+// of the busy entries under way; times holds each busy entry's interval)
+// and its free intervals at least d long (open by its working hours and
+// not busy) within [from, to).
+func Availability(r *Resource, times []Interval, from, to time.Time, d time.Duration) ResourceAvailability {
 	window := Interval{from, to}
 	busy := []Interval{}
-	for _, iv := range BusyIntervals(busyEntries, r.Capacity) {
+	for _, iv := range FullyTaken(times, r.Capacity) {
 		if iv = iv.Intersect(window); !iv.Empty() {
 			busy = append(busy, iv)
 		}

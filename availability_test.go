@@ -104,7 +104,7 @@ func TestAvailabilityCountsCapacity(t *testing.T) {
 	r := NewResource("ws", "Welding", "UTC")
 	r.Capacity = 2
 	entries := []*Entry{busyEntry("a", at(8, 0), at(12, 0)), busyEntry("b", at(9, 0), at(10, 0))}
-	a := Availability(r, entries, at(6, 0), at(14, 0), time.Hour)
+	a := Availability(r, timesOf(entries), at(6, 0), at(14, 0), time.Hour)
 	if got := show(a.Busy, time.UTC); got != "[09:00-10:00]" {
 		t.Fatalf("busy = %s", got)
 	}

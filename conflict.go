@@ -80,15 +80,16 @@ type ConflictPair struct {
 }
 
 // overCapacity returns the merged intervals in which more than capacity of
-// the entries are under way at once. Ends sort before starts at the same
-// instant, so an entry that ends when another starts does not overlap it.
-func overCapacity(entries []*Entry, capacity int) []Interval {
+// the times (entries' intervals) are under way at once. Ends sort before
+// starts at the same instant, so an entry that ends when another starts
+// does not overlap it.
+func overCapacity(times []Interval, capacity int) []Interval {
 	type edge struct {
 		at    time.Time
 		delta int
 	}
-	edges := make([]edge, 0, 2*len(entries))
-	for _, e := range entries {
+	edges := make([]edge, 0, 2*len(times))
+	for _, e := range times {
 		edges = append(edges, edge{e.Start, 1}, edge{e.End, -1})
 	}
 	sort.Slice(edges, func(i, j int) bool {
@@ -113,10 +114,13 @@ func overCapacity(entries []*Entry, capacity int) []Interval {
 	return out
 }
 
-// atLeast returns the merged intervals in which at least n of the
-// entries are under way at once.
-func atLeast(entries []*Entry, n int) []Interval {
-	return overCapacity(entries, n-1)
+// timesOf returns the entries' intervals.
+func timesOf(entries []*Entry) []Interval {
+	out := make([]Interval, len(entries))
+	for i, e := range entries {
+		out[i] = Interval{e.Start, e.End}
+	}
+	return out
 }
 
 // appendMerged appends iv to a sorted list, joining it to the last
@@ -158,7 +162,7 @@ func ConflictPairs(resource string, entries []*Entry, capacity int) []ConflictPa
 	if len(entries) <= capacity {
 		return nil
 	}
-	over := overCapacity(entries, capacity)
+	over := overCapacity(timesOf(entries), capacity)
 	if len(over) == 0 {
 		return nil
 	}
@@ -278,7 +282,13 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 // taken: the merged intervals in which at least capacity of the busy
 // entries are under way.
 func BusyIntervals(entries []*Entry, capacity int) []Interval {
-	return atLeast(entries, max(capacity, 1))
+	return FullyTaken(timesOf(entries), capacity)
+}
+
+// FullyTaken is BusyIntervals on the times of the busy entries: the
+// merged intervals in which at least capacity of them are under way.
+func FullyTaken(times []Interval, capacity int) []Interval {
+	return overCapacity(times, max(capacity, 1)-1)
 }
 
 // SortConflicts orders conflicts by the start of the overlap, then by the

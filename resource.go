@@ -262,9 +262,9 @@ type ResourceStore interface {
 	Conflicts(ctx context.Context, workspaceID string, f ConflictFilter) ([]ConflictPair, string, error)
 	// EntryConflicts lists the current conflicts of one entry.
 	EntryConflicts(ctx context.Context, workspaceID, entryID string) ([]Conflict, error)
-	// BusyEntries returns, per resource name, the entries that occupy it
-	// and overlap [from, to).
-	BusyEntries(ctx context.Context, workspaceID string, resources []string, from, to time.Time, countTentative bool) (map[string][]*Entry, error)
+	// BusyTimes returns, per resource name, the intervals of the entries
+	// that occupy it and overlap [from, to), in no particular order.
+	BusyTimes(ctx context.Context, workspaceID string, resources []string, from, to time.Time, countTentative bool) (map[string][]Interval, error)
 }
 
 // AvailabilitySettings are a workspace's double-booking rules.

@@ -116,7 +116,7 @@ func (h resourceHandlers) answer(ctx context.Context, ws *calgate.Workspace, nam
 	if err != nil {
 		return nil, err
 	}
-	busy, err := h.rs.BusyEntries(ctx, ws.ID, names, from, to, st.CountTentative)
+	busy, err := h.rs.BusyTimes(ctx, ws.ID, names, from, to, st.CountTentative)
 	if err != nil {
 		return nil, err
 	}

@@ -173,7 +173,7 @@ func BenchmarkAvailability100Resources(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				busy, err := db.BusyEntries(ctx, ws.ID, names, from, to, true)
+				busy, err := db.BusyTimes(ctx, ws.ID, names, from, to, true)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -114,16 +114,32 @@ func (c *conflictRun) raiseLongest(ctx context.Context) error {
 	return nil
 }
 
-// busyColumns are the columns the busy view reads: only what overlap,
-// conflicts and their answers need.
+// busyColumns are the columns the busy view of writes reads: only what
+// overlap, conflicts and their answers need.
 const busyColumns = `id, kind, external_id, resource, start_at, end_at, status`
 
 // busyRows calls fn with each entry of the named resources that occupies
-// its resource and overlaps [from, to). longest gives each resource's
-// longest_entry (unknownLength, or a name missing, reads without the
-// lower bound); resources that share one are read in one statement.
+// its resource and overlaps [from, to).
 func (db *DB) busyRows(ctx context.Context, q querier, workspaceID string, names []string, longest map[string]int64,
 	from, to time.Time, countTentative bool, fn func(*calgate.Entry)) error {
+	return db.busyQuery(ctx, q, workspaceID, names, longest, from, to, countTentative, busyColumns, func(rows *sql.Rows) error {
+		e := &calgate.Entry{WorkspaceID: workspaceID}
+		if err := rows.Scan(&e.ID, &e.Kind, &e.ExternalID, &e.Resource, &e.Start, &e.End, &e.Status); err != nil {
+			return err
+		}
+		e.Start, e.End = e.Start.UTC(), e.End.UTC()
+		fn(e)
+		return nil
+	})
+}
+
+// busyQuery selects cols of each entry of the named resources that
+// occupies its resource and overlaps [from, to), and calls scan on each
+// row. longest gives each resource's longest_entry (unknownLength, or a
+// name missing, reads without the lower bound); resources that share one
+// are read in one statement.
+func (db *DB) busyQuery(ctx context.Context, q querier, workspaceID string, names []string, longest map[string]int64,
+	from, to time.Time, countTentative bool, cols string, scan func(*sql.Rows) error) error {
 	statuses := []any{string(calgate.StatusConfirmed)}
 	if countTentative {
 		statuses = append(statuses, string(calgate.StatusTentative))
@@ -157,60 +173,129 @@ func (db *DB) busyRows(ctx context.Context, q querier, workspaceID string, names
 				args = append(args[:len(args)-2], db.d.timeArg(from.Add(-time.Duration(l)*time.Second)), db.d.timeArg(to), db.d.timeArg(from))
 			}
 			args = append(args, statuses...)
-			query := `SELECT ` + busyColumns + ` FROM entries WHERE workspace_id = ? AND resource IN (` + placeholders(len(part)) + `)
+			query := `SELECT ` + cols + ` FROM entries WHERE workspace_id = ? AND resource IN (` + placeholders(len(part)) + `)
 				AND ` + window + ` AND archived_at IS NULL AND status IN (` + placeholders(len(statuses)) + `)`
-			if err := db.scanBusy(ctx, q, db.d.rebind(query), args, workspaceID, fn); err != nil {
-				return err
+			if err := scanRows(ctx, q, db.d.rebind(query), args, scan); err != nil {
+				return fmt.Errorf("busy entries: %w", err)
 			}
 		}
 	}
 	return nil
 }
 
-// scanBusy runs one busy query and calls fn with each entry.
-func (db *DB) scanBusy(ctx context.Context, q querier, query string, args []any, workspaceID string, fn func(*calgate.Entry)) error {
+// scanRows runs one query and calls scan on each row.
+func scanRows(ctx context.Context, q querier, query string, args []any, scan func(*sql.Rows) error) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("busy entries: %w", err)
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		e := &calgate.Entry{WorkspaceID: workspaceID}
-		if err := rows.Scan(&e.ID, &e.Kind, &e.ExternalID, &e.Resource, &e.Start, &e.End, &e.Status); err != nil {
-			return fmt.Errorf("busy entries: %w", err)
+		if err := scan(rows); err != nil {
+			return err
 		}
-		e.Start, e.End = e.Start.UTC(), e.End.UTC()
-		fn(e)
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("busy entries: %w", err)
-	}
-	return nil
+	return rows.Err()
 }
 
-// BusyEntries returns, per resource name, the entries that occupy it and
-// overlap [from, to). The lengths that bound the read and the entries are
-// read in one snapshot, so that an entry written meanwhile is either seen
-// with its length or not at all.
-func (db *DB) BusyEntries(ctx context.Context, workspaceID string, resources []string, from, to time.Time, countTentative bool) (map[string][]*calgate.Entry, error) {
+// BusyTimes returns, per resource name, the intervals of the entries that
+// occupy it and overlap [from, to). The lengths that bound the read and
+// the entries are read in one snapshot, so that an entry written
+// meanwhile is either seen with its length or not at all. It reads three
+// columns, all of them in the index, and on SQLite takes the times as
+// the stored text (see storedTime).
+func (db *DB) BusyTimes(ctx context.Context, workspaceID string, resources []string, from, to time.Time, countTentative bool) (map[string][]calgate.Interval, error) {
 	tx, err := db.r.BeginTx(ctx, db.d.snapshotRead())
 	if err != nil {
-		return nil, fmt.Errorf("store: busy entries of %s: %w", workspaceID, err)
+		return nil, fmt.Errorf("store: busy times of %s: %w", workspaceID, err)
 	}
 	defer tx.Rollback()
 	longest, err := db.longestEntries(ctx, tx, workspaceID, resources)
 	if err != nil {
-		return nil, fmt.Errorf("store: busy entries of %s: %w", workspaceID, err)
+		return nil, fmt.Errorf("store: busy times of %s: %w", workspaceID, err)
 	}
-	out := make(map[string][]*calgate.Entry, len(resources))
-	err = db.busyRows(ctx, tx, workspaceID, resources, longest, from, to, countTentative, func(e *calgate.Entry) {
-		out[e.Resource] = append(out[e.Resource], e)
+	out := make(map[string][]calgate.Interval, len(resources))
+	var name string
+	var start, end storedTime
+	cols := `resource, ` + db.d.timeText("start_at") + `, ` + db.d.timeText("end_at")
+	err = db.busyQuery(ctx, tx, workspaceID, resources, longest, from, to, countTentative, cols, func(rows *sql.Rows) error {
+		if err := rows.Scan(&name, &start, &end); err != nil {
+			return err
+		}
+		out[name] = append(out[name], calgate.Interval{Start: time.Time(start), End: time.Time(end)})
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: busy entries of %s: %w", workspaceID, err)
+		return nil, fmt.Errorf("store: busy times of %s: %w", workspaceID, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("store: busy entries of %s: %w", workspaceID, err)
+		return nil, fmt.Errorf("store: busy times of %s: %w", workspaceID, err)
 	}
 	return out, nil
+}
+
+// storedTime scans a stored time: a time.Time (PostgreSQL), or the text
+// SQLite keeps (sqliteTimeLayout, always UTC), which it reads without
+// time.Parse where it can: the driver's parsing was a third of a busy
+// read.
+type storedTime time.Time
+
+func (t *storedTime) Scan(v any) error {
+	switch v := v.(type) {
+	case time.Time:
+		*t = storedTime(v.UTC())
+		return nil
+	case string:
+		return t.parse(v)
+	case []byte:
+		return t.parse(string(v))
+	}
+	return fmt.Errorf("stored time: unexpected %T", v)
+}
+
+func (t *storedTime) parse(s string) error {
+	// 2006-01-02 15:04:05[.fraction]+00:00
+	n := len(s)
+	if n >= 25 && s[n-6:] == "+00:00" && s[4] == '-' && s[7] == '-' && s[10] == ' ' && s[13] == ':' && s[16] == ':' {
+		num := func(a, b int) (int, bool) {
+			v := 0
+			for i := a; i < b; i++ {
+				c := s[i]
+				if c < '0' || c > '9' {
+					return 0, false
+				}
+				v = v*10 + int(c-'0')
+			}
+			return v, true
+		}
+		y, ok1 := num(0, 4)
+		mo, ok2 := num(5, 7)
+		d, ok3 := num(8, 10)
+		h, ok4 := num(11, 13)
+		mi, ok5 := num(14, 16)
+		sec, ok6 := num(17, 19)
+		frac, ns, ok7 := s[19:n-6], 0, true
+		if frac != "" {
+			if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+				ok7 = false
+			} else {
+				var v int
+				v, ok7 = num(20, n-6)
+				for range 10 - len(frac) {
+					v *= 10
+				}
+				ns = v
+			}
+		}
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 {
+			*t = storedTime(time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC))
+			return nil
+		}
+	}
+	v, err := time.Parse(sqliteTimeLayout, s)
+	if err != nil {
+		return fmt.Errorf("stored time %q: %w", s, err)
+	}
+	*t = storedTime(v.UTC())
+	return nil
 }

@@ -8,20 +8,20 @@ import (
 	"github.com/calgate/calgate"
 )
 
-// busyIDs returns the external ids BusyEntries finds on resource over
-// [from, to), sorted.
+// busyIDs returns the times BusyTimes finds on resource over [from, to),
+// sorted, as month-day and time (UTC) of start and end.
 func busyIDs(t *testing.T, db *DB, ws, resource string, from, to time.Time) []string {
 	t.Helper()
-	busy, err := db.BusyEntries(ctx, ws, []string{resource}, from, to, true)
+	busy, err := db.BusyTimes(ctx, ws, []string{resource}, from, to, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ext []string
-	for _, e := range busy[resource] {
-		ext = append(ext, e.ExternalID)
+	var out []string
+	for _, iv := range busy[resource] {
+		out = append(out, iv.Start.UTC().Format("01-02T15:04")+"/"+iv.End.UTC().Format("01-02T15:04"))
 	}
-	slices.Sort(ext)
-	return ext
+	slices.Sort(out)
+	return out
 }
 
 // longestOf is the longest_entry stored for a resource.
@@ -33,6 +33,9 @@ func longestOf(t *testing.T, db *DB, ws, resource string) int64 {
 	}
 	return m[resource]
 }
+
+// S1103 is the short booking of 3 November on Hall.
+const S1103 = "11-03T08:00/11-03T10:00"
 
 // testBusyLongEntry checks that the read bounded by the resource's
 // longest entry still finds an entry far longer than the others that
@@ -52,7 +55,7 @@ func testBusyLongEntry(t *testing.T, db *DB) {
 		t.Fatalf("longest_entry = %d, want %d", got, want)
 	}
 	from, to := time.Date(2025, 11, 3, 0, 0, 0, 0, time.UTC), time.Date(2025, 11, 4, 0, 0, 0, 0, time.UTC)
-	want := []string{"LONG", "S-1103"}
+	want := []string{"10-15T12:00/11-05T12:00", S1103}
 	if got := busyIDs(t, db, ws.ID, "Hall", from, to); !slices.Equal(got, want) {
 		t.Fatalf("busy = %v, want %v", got, want)
 	}
@@ -76,14 +79,14 @@ func testBusyLongEntry(t *testing.T, db *DB) {
 		fn   func(e *calgate.Entry)
 		want []string
 	}{
-		{"shortened", func(e *calgate.Entry) { e.Start = at("2025-11-02T12:00:00Z") }, []string{"LONG", "S-1103"}},
+		{"shortened", func(e *calgate.Entry) { e.Start = at("2025-11-02T12:00:00Z") }, []string{"11-02T12:00/11-05T12:00", S1103}},
 		{"moved later and longer", func(e *calgate.Entry) {
 			e.Start, e.End = at("2025-10-01T00:00:00Z"), at("2025-11-03T06:00:00Z")
-		}, []string{"LONG", "S-1103"}},
-		{"cancelled", func(e *calgate.Entry) { e.Status = calgate.StatusCancelled }, []string{"S-1103"}},
-		{"confirmed again", func(e *calgate.Entry) { e.Status = calgate.StatusConfirmed }, []string{"LONG", "S-1103"}},
-		{"moved out of the window", func(e *calgate.Entry) { e.End = at("2025-11-02T00:00:00Z") }, []string{"S-1103"}},
-		{"moved back", func(e *calgate.Entry) { e.End = at("2025-11-03T01:00:00Z") }, []string{"LONG", "S-1103"}},
+		}, []string{"10-01T00:00/11-03T06:00", S1103}},
+		{"cancelled", func(e *calgate.Entry) { e.Status = calgate.StatusCancelled }, []string{S1103}},
+		{"confirmed again", func(e *calgate.Entry) { e.Status = calgate.StatusConfirmed }, []string{"10-01T00:00/11-03T06:00", S1103}},
+		{"moved out of the window", func(e *calgate.Entry) { e.End = at("2025-11-02T00:00:00Z") }, []string{S1103}},
+		{"moved back", func(e *calgate.Entry) { e.End = at("2025-11-03T01:00:00Z") }, []string{"10-01T00:00/11-03T01:00", S1103}},
 	}
 	for _, st := range steps {
 		mutate(st.name, st.fn)
@@ -98,10 +101,10 @@ func testBusyLongEntry(t *testing.T, db *DB) {
 	// Taken to a resource of short entries, it raises that one's bound.
 	upsert(t, db, ws.ID, calgate.UpsertOptions{}, items(booking(t, "B-1", "Booth", "2025-11-03T08:00:00Z", "2025-11-03T09:00:00Z"))...)
 	mutate("to Booth", func(e *calgate.Entry) { e.Resource = "Booth" })
-	if got := busyIDs(t, db, ws.ID, "Booth", from, to); !slices.Equal(got, []string{"B-1", "LONG"}) {
+	if got := busyIDs(t, db, ws.ID, "Booth", from, to); !slices.Equal(got, []string{"10-01T00:00/11-03T01:00", "11-03T08:00/11-03T09:00"}) {
 		t.Fatalf("after the move to Booth: busy = %v", got)
 	}
-	if got := busyIDs(t, db, ws.ID, "Hall", from, to); !slices.Equal(got, []string{"S-1103"}) {
+	if got := busyIDs(t, db, ws.ID, "Hall", from, to); !slices.Equal(got, []string{S1103}) {
 		t.Fatalf("Hall after the move: busy = %v", got)
 	}
 
@@ -114,7 +117,7 @@ func testBusyLongEntry(t *testing.T, db *DB) {
 	if err := db.DeleteResource(ctx, ws.ID, booth.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := busyIDs(t, db, ws.ID, "Booth", from, to); !slices.Equal(got, []string{"B-1", "LONG"}) {
+	if got := busyIDs(t, db, ws.ID, "Booth", from, to); !slices.Equal(got, []string{"10-01T00:00/11-03T01:00", "11-03T08:00/11-03T09:00"}) {
 		t.Fatalf("Booth out of the catalogue: busy = %v", got)
 	}
 	if err := db.CreateResource(ctx, calgate.NewResource(ws.ID, "Booth", "UTC")); err != nil {
@@ -123,7 +126,7 @@ func testBusyLongEntry(t *testing.T, db *DB) {
 	if got := longestOf(t, db, ws.ID, "Booth"); got < int64(33*24*3600) {
 		t.Fatalf("Booth added again: longest_entry = %d, shorter than its entries", got)
 	}
-	if got := busyIDs(t, db, ws.ID, "Booth", from, to); !slices.Equal(got, []string{"B-1", "LONG"}) {
+	if got := busyIDs(t, db, ws.ID, "Booth", from, to); !slices.Equal(got, []string{"10-01T00:00/11-03T01:00", "11-03T08:00/11-03T09:00"}) {
 		t.Fatalf("Booth added again: busy = %v", got)
 	}
 
@@ -146,7 +149,25 @@ func testBusyLongEntry(t *testing.T, db *DB) {
 	if err := db.UpdateResource(ctx, kiosk, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if got := busyIDs(t, db, ws.ID, "Gone", from, to); !slices.Equal(got, []string{"G-1", "K-1"}) {
+	if got := busyIDs(t, db, ws.ID, "Gone", from, to); !slices.Equal(got, []string{"10-01T00:00/11-03T12:00", "11-03T10:00/11-03T11:00"}) {
 		t.Fatalf("after the rename: busy = %v", got)
+	}
+}
+
+func TestStoredTimeReadsSQLiteText(t *testing.T) {
+	for _, s := range []string{"2025-11-03 08:00:00+00:00", "2025-11-03 08:00:00.5+00:00", "2025-11-03 08:00:00.123456+00:00",
+		"2025-11-03 08:00:00.123456789+00:00", "2025-11-03 09:00:00+01:00"} {
+		var got storedTime
+		if err := got.Scan(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		want, _ := time.Parse(sqliteTimeLayout, s)
+		if !time.Time(got).Equal(want) || time.Time(got).Location() != time.UTC {
+			t.Fatalf("%s: got %v, want %v", s, time.Time(got), want)
+		}
+	}
+	var bad storedTime
+	if err := bad.Scan("2025-11-03 8:00"); err == nil {
+		t.Fatal("bad text read without error")
 	}
 }

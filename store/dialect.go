@@ -86,6 +86,15 @@ func (d dialect) snapshotRead() *sql.TxOptions {
 	return nil
 }
 
+// timeText selects a time column for storedTime: as the text SQLite keeps
+// (its driver would parse it, slowly); as it is on PostgreSQL.
+func (d dialect) timeText(col string) string {
+	if d.postgres {
+		return col
+	}
+	return "CAST(" + col + " AS TEXT)"
+}
+
 // rebind numbers ? placeholders for PostgreSQL, leaving quoted text alone.
 func (d dialect) rebind(q string) string {
 	if !d.postgres || !strings.Contains(q, "?") {

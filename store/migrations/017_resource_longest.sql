@@ -9,8 +9,10 @@ ALTER TABLE resources ADD COLUMN longest_entry {{BIGINT}};
 
 -- (workspace_id, resource, start_at) serves what the two indexes it
 -- replaces served: every lookup of a resource's entries, and the
--- windowed busy read.
-CREATE INDEX entries_workspace_resource_start ON entries (workspace_id, resource, start_at);
+-- windowed busy read. end_at, status and archived_at come along so that
+-- the availability read (resource, start_at, end_at, filtered on status
+-- and archived_at) is answered from the index alone.
+CREATE INDEX entries_workspace_resource_start ON entries (workspace_id, resource, start_at, end_at, status, archived_at);
 DROP INDEX entries_workspace_resource_end;
 DROP INDEX entries_workspace_resource;
 
