@@ -92,11 +92,11 @@ func overCapacity(times []Interval, capacity int) []Interval {
 	for _, e := range times {
 		edges = append(edges, edge{e.Start, 1}, edge{e.End, -1})
 	}
-	sort.Slice(edges, func(i, j int) bool {
-		if !edges[i].at.Equal(edges[j].at) {
-			return edges[i].at.Before(edges[j].at)
+	slices.SortFunc(edges, func(a, b edge) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
 		}
-		return edges[i].delta < edges[j].delta
+		return a.delta - b.delta
 	})
 	var out []Interval
 	n := 0
