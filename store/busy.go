@@ -166,16 +166,14 @@ func (db *DB) busyQuery(ctx context.Context, q querier, workspaceID string, name
 			for _, n := range part {
 				args = append(args, n)
 			}
-			window := `end_at > ? AND start_at < ?`
-			args = append(args, db.d.timeArg(from), db.d.timeArg(to))
-			if l != unknownLength {
-				window = `start_at >= ? AND start_at < ? AND end_at > ?`
-				args = append(args[:len(args)-2], db.d.timeArg(from.Add(-time.Duration(l)*time.Second)), db.d.timeArg(to), db.d.timeArg(from))
+			if l == unknownLength {
+				args = append(args, db.d.timeArg(from), db.d.timeArg(to))
+			} else {
+				args = append(args, db.d.timeArg(from.Add(-time.Duration(l)*time.Second)), db.d.timeArg(to), db.d.timeArg(from))
 			}
 			args = append(args, statuses...)
-			query := `SELECT ` + cols + ` FROM entries WHERE workspace_id = ? AND resource IN (` + placeholders(len(part)) + `)
-				AND ` + window + ` AND archived_at IS NULL AND status IN (` + placeholders(len(statuses)) + `)`
-			if err := scanRows(ctx, q, db.d.rebind(query), args, scan); err != nil {
+			query := db.busyQueryText(cols, len(part), l != unknownLength, len(statuses))
+			if err := db.scanRows(ctx, q, query, args, scan); err != nil {
 				return fmt.Errorf("busy entries: %w", err)
 			}
 		}
@@ -183,9 +181,37 @@ func (db *DB) busyQuery(ctx context.Context, q querier, workspaceID string, name
 	return nil
 }
 
-// scanRows runs one query and calls scan on each row.
-func scanRows(ctx context.Context, q querier, query string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := q.QueryContext(ctx, query, args...)
+// busyQueryText is the busy query of n resources selecting cols; bounded
+// reads start_at from a lower bound (its arguments: the workspace, the
+// names, the bound, to, from, then the statuses), unbounded not (the
+// workspace, the names, from, to, the statuses).
+func (db *DB) busyQueryText(cols string, n int, bounded bool, statuses int) string {
+	window := `end_at > ? AND start_at < ?`
+	if bounded {
+		window = `start_at >= ? AND start_at < ? AND end_at > ?`
+	}
+	return db.d.rebind(`SELECT ` + cols + ` FROM entries WHERE workspace_id = ? AND resource IN (` + placeholders(n) + `)
+		AND ` + window + ` AND archived_at IS NULL AND status IN (` + placeholders(statuses) + `)`)
+}
+
+// scanRows runs one query, through the statement prepared once when
+// there is one (see prepareBulk) and q is a transaction, and calls scan
+// on each row. Only statements of write transactions are prepared (on
+// the writer), so a read transaction never finds one.
+func (db *DB) scanRows(ctx context.Context, q querier, query string, args []any, scan func(*sql.Rows) error) error {
+	var rows *sql.Rows
+	var err error
+	if s, ok := db.prepared[query]; ok {
+		if tx, isTx := q.(*sql.Tx); isTx {
+			stmt := tx.StmtContext(ctx, s)
+			defer stmt.Close()
+			rows, err = stmt.QueryContext(ctx, args...)
+		} else {
+			rows, err = q.QueryContext(ctx, query, args...)
+		}
+	} else {
+		rows, err = q.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return err
 	}
@@ -298,4 +324,68 @@ func (t *storedTime) parse(s string) error {
 	}
 	*t = storedTime(v.UTC())
 	return nil
+}
+
+// loadSettings reads the workspace's settings, unless loadResources did.
+func (c *conflictRun) loadSettings(ctx context.Context) error {
+	if c.settings != nil {
+		return nil
+	}
+	s, err := c.db.settings(ctx, c.tx.QueryRowContext, c.workspaceID)
+	if err != nil {
+		return err
+	}
+	c.settings = s
+	return nil
+}
+
+// resourcesQuery reads n resources of a workspace by name with their
+// longest_entry and, in each row, the workspace's settings: a single
+// write learns all it needs in one statement. Its arguments are the
+// workspace id three times, then the names.
+func (db *DB) resourcesQuery(n int) string {
+	return db.d.rebind(`SELECT ` + resourceColumns + `, longest_entry,
+		(SELECT conflict_policy FROM availability_settings WHERE workspace_id = ?),
+		(SELECT count_tentative FROM availability_settings WHERE workspace_id = ?)
+		FROM resources WHERE workspace_id = ? AND name IN (` + placeholders(n) + `)`)
+}
+
+// loadResources reads the named resources with their longest_entry into
+// c.longest and, when not loaded yet, the settings (from the first row).
+func (c *conflictRun) loadResources(ctx context.Context, names []string) (map[string]*calgate.Resource, error) {
+	out := make(map[string]*calgate.Resource, len(names))
+	for start := 0; start < len(names); start += loadChunk {
+		part := names[start:min(start+loadChunk, len(names))]
+		args := make([]any, 0, len(part)+3)
+		args = append(args, c.workspaceID, c.workspaceID, c.workspaceID)
+		for _, n := range part {
+			args = append(args, n)
+		}
+		var l sql.NullInt64
+		var policy sql.NullString
+		var tentative sql.NullBool
+		err := c.db.scanRows(ctx, c.tx, c.db.resourcesQuery(len(part)), args, func(rows *sql.Rows) error {
+			r, err := scanResource(extraScan{rows, []any{&l, &policy, &tentative}})
+			if err != nil {
+				return err
+			}
+			out[r.Name] = r
+			c.longest[r.Name] = unknownLength
+			if l.Valid {
+				c.longest[r.Name] = l.Int64
+			}
+			if c.settings == nil {
+				s := calgate.DefaultAvailabilitySettings()
+				if policy.Valid {
+					s.ConflictPolicy, s.CountTentative = policy.String, tentative.Bool
+				}
+				c.settings = s
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

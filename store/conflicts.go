@@ -50,12 +50,7 @@ type conflictRun struct {
 // prepare loads what check and finish need for entries written on the
 // named resources over the given spans, creating unknown resources.
 func (c *conflictRun) prepare(ctx context.Context, spans map[string]calgate.Interval) error {
-	if c.settings == nil {
-		s, err := c.db.settings(ctx, c.tx.QueryRowContext, c.workspaceID)
-		if err != nil {
-			return err
-		}
-		c.settings = s
+	if c.resources == nil {
 		c.resources = map[string]*calgate.Resource{}
 		c.busy = map[string][]*calgate.Entry{}
 		c.spans = map[string]calgate.Interval{}
@@ -71,7 +66,7 @@ func (c *conflictRun) prepare(ctx context.Context, spans map[string]calgate.Inte
 	}
 	slices.Sort(names)
 	if len(names) == 0 {
-		return nil
+		return c.loadSettings(ctx)
 	}
 	if c.db.d.postgres {
 		// Writers of one resource take turns, so that two transactions
@@ -82,9 +77,12 @@ func (c *conflictRun) prepare(ctx context.Context, spans map[string]calgate.Inte
 			return fmt.Errorf("lock resources: %w", err)
 		}
 	}
-	found, err := c.db.resourcesByName(ctx, c.tx, c.workspaceID, names, c.longest)
+	found, err := c.loadResources(ctx, names)
 	if err != nil {
 		return fmt.Errorf("load resources: %w", err)
+	}
+	if err := c.loadSettings(ctx); err != nil {
+		return err
 	}
 	var missing []string
 	for _, n := range names {
@@ -540,7 +538,7 @@ func (c *conflictRun) event(t calgate.EventType, id string, e *calgate.Entry, li
 // its capacity or the workspace's settings changed): entries lie between
 // 1900 and 3000, so that span holds them all.
 func (c *conflictRun) recheckResource(ctx context.Context, name string) error {
-	c.settings = nil
+	c.settings, c.resources = nil, nil
 	if err := c.prepare(ctx, map[string]calgate.Interval{}); err != nil {
 		return err
 	}
