@@ -367,7 +367,8 @@ func replaceContent(e, next *calgate.Entry) error {
 	return nil
 }
 
-// mutate runs a change through the store and answers with the entry.
+// mutate runs a change through the store and answers with the entry and,
+// when it has some, its conflicts.
 func (s *Server) mutate(c *gin.Context, k calgate.Kind, fn func(*calgate.Entry) error) {
 	p := principal(c)
 	e, typ, err := s.Store.Mutate(c.Request.Context(), p.Workspace.ID, k, c.Param("id"), actor(c), fn)
@@ -378,6 +379,19 @@ func (s *Server) mutate(c *gin.Context, k calgate.Kind, fn func(*calgate.Entry) 
 	if typ != "" {
 		s.Metrics.EventsWritten.WithLabelValues(string(typ)).Inc()
 		s.notify()
+	}
+	// As a POST's answer, the entry's answer carries its double bookings
+	// (an archived or resourceless entry has none).
+	if e.Resource != "" && !e.Archived() {
+		list, err := s.Store.EntryConflicts(c.Request.Context(), p.Workspace.ID, e.ID)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if len(list) > 0 {
+			writeWithConflicts(c, http.StatusOK, e, list)
+			return
+		}
 	}
 	c.JSON(http.StatusOK, e)
 }

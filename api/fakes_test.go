@@ -61,6 +61,8 @@ type fakeStore struct {
 	events  []*calgate.Event
 	keys    map[string]storedAnswer
 	seq     int
+	// conflicts are the double bookings of entries, by id.
+	conflicts map[string][]calgate.Conflict
 }
 
 func newFakeStore(f *fakes) *fakeStore {
@@ -171,6 +173,12 @@ func (s *fakeStore) Upsert(ctx context.Context, workspaceID, actor string, items
 	}
 	res.Simulated = opts.Simulate
 	return res, nil
+}
+
+func (s *fakeStore) EntryConflicts(ctx context.Context, workspaceID, entryID string) ([]calgate.Conflict, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conflicts[entryID], nil
 }
 
 func (s *fakeStore) Mutate(ctx context.Context, workspaceID string, kind calgate.Kind, id, actor string, fn func(*calgate.Entry) error) (*calgate.Entry, calgate.EventType, error) {

@@ -32,6 +32,9 @@ type Store interface {
 	TouchToken(ctx context.Context, id string, at time.Time) error
 	Events(ctx context.Context, workspaceID string, f calgate.EventFilter) ([]*calgate.Event, error)
 	Sequence(ctx context.Context) (int, error)
+	// EntryConflicts lists the current double bookings of one entry (the
+	// answers of PUT and PATCH carry them).
+	EntryConflicts(ctx context.Context, workspaceID, entryID string) ([]calgate.Conflict, error)
 }
 
 // Gin context keys.

@@ -52,7 +52,7 @@ func benchRender(b *testing.B, n int) {
 	b.ReportAllocs()
 	var size int
 	for b.Loop() {
-		body, err := RenderEntries(f, entries, time.Hour)
+		body, err := RenderEntries(f, entries, nil, time.Hour)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -31,7 +31,14 @@ func (s *Service) Render(ctx context.Context, f *calgate.Feed) ([]byte, error) {
 		}
 		ef.Cursor = next
 	}
-	body, err := RenderEntries(f, entries, s.refresh)
+	var capacity map[string]int
+	if f.Availability {
+		var err error
+		if capacity, err = s.capacities(ctx, f.WorkspaceID, entries); err != nil {
+			return nil, fmt.Errorf("feeds: render %s: %w", f.ID, err)
+		}
+	}
+	body, err := RenderEntries(f, entries, capacity, s.refresh)
 	if err != nil {
 		return nil, fmt.Errorf("feeds: render %s: %w", f.ID, err)
 	}
@@ -39,11 +46,39 @@ func (s *Service) Render(ctx context.Context, f *calgate.Feed) ([]byte, error) {
 	return body, nil
 }
 
+// capacities returns the capacity of each catalogued resource the entries
+// name.
+func (s *Service) capacities(ctx context.Context, workspaceID string, entries []*calgate.Entry) (map[string]int, error) {
+	seen := map[string]bool{}
+	var names []string
+	for _, e := range entries {
+		if e.Resource != "" && !seen[e.Resource] {
+			seen[e.Resource] = true
+			names = append(names, e.Resource)
+		}
+	}
+	sort.Strings(names)
+	out := make(map[string]int, len(names))
+	if len(names) == 0 {
+		return out, nil
+	}
+	found, err := s.store.ResourcesByName(ctx, workspaceID, names)
+	if err != nil {
+		return nil, err
+	}
+	for n, r := range found {
+		out[n] = r.Capacity
+	}
+	return out, nil
+}
+
 // RenderEntries renders entries as the feed's calendar with its templates,
-// sorted by start then id; an availability feed shows their busy time only.
-func RenderEntries(f *calgate.Feed, entries []*calgate.Entry, refresh time.Duration) ([]byte, error) {
+// sorted by start then id; an availability feed shows their busy time
+// only, reading each resource's capacity in capacity (a resource not in
+// it has 1).
+func RenderEntries(f *calgate.Feed, entries []*calgate.Entry, capacity map[string]int, refresh time.Duration) ([]byte, error) {
 	if f.Availability {
-		return renderBusy(f, entries, refresh)
+		return renderBusy(f, entries, capacity, refresh)
 	}
 	sort.Slice(entries, func(i, j int) bool {
 		a, b := entries[i], entries[j]
@@ -107,15 +142,16 @@ func (s *Service) RenderEntry(ctx context.Context, ws *calgate.Workspace, kind c
 	return b.Bytes(), string(kind) + "-" + e.ID + ".ics", nil
 }
 
-// renderBusy renders the busy time of the entries: the union of the times
-// of those that occupy their resource (cancelled ones never do), without
-// any detail of who or what.
-func renderBusy(f *calgate.Feed, entries []*calgate.Entry, refresh time.Duration) ([]byte, error) {
-	busy := make([]*calgate.Entry, 0, len(entries))
+// renderBusy renders the busy time of the entries, without any detail of
+// who or what: the times in which a resource carries as many of them as
+// its capacity (cancelled entries never count), over all the feed's
+// resources.
+func renderBusy(f *calgate.Feed, entries []*calgate.Entry, capacity map[string]int, refresh time.Duration) ([]byte, error) {
+	times := map[string][]calgate.Interval{}
 	var stamp time.Time
 	for _, e := range entries {
 		if calgate.CountsAsBusy(e, true) {
-			busy = append(busy, e)
+			times[e.Resource] = append(times[e.Resource], calgate.Interval{Start: e.Start, End: e.End})
 			if e.UpdatedAt.After(stamp) {
 				stamp = e.UpdatedAt
 			}
@@ -124,9 +160,18 @@ func renderBusy(f *calgate.Feed, entries []*calgate.Entry, refresh time.Duration
 	if stamp.IsZero() {
 		stamp = f.UpdatedAt
 	}
+	var taken []calgate.Interval
+	for res, list := range times {
+		c, ok := capacity[res]
+		if !ok {
+			c = 1
+		}
+		taken = append(taken, calgate.FullyTaken(list, c)...)
+	}
 	var b bytes.Buffer
 	cal := ical.Calendar{Name: f.Name, Timezone: f.Timezone, Refresh: refresh, Method: ical.MethodPublish}
-	if err := ical.RenderBusy(&b, cal, f.ID, calgate.BusyIntervals(busy, 1), stamp); err != nil {
+	// The union of every resource's fully taken time.
+	if err := ical.RenderBusy(&b, cal, f.ID, calgate.FullyTaken(taken, 1), stamp); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil

@@ -19,6 +19,9 @@ type Store interface {
 	Entries(ctx context.Context, workspaceID string, f calgate.EntryFilter) ([]*calgate.Entry, string, error)
 	Entry(ctx context.Context, workspaceID string, kind calgate.Kind, id string, includeArchived bool) (*calgate.Entry, error)
 	Workspace(ctx context.Context, id string) (*calgate.Workspace, error)
+	// ResourcesByName returns the named resources that are in the
+	// catalogue (an availability feed reads their capacity).
+	ResourcesByName(ctx context.Context, workspaceID string, names []string) (map[string]*calgate.Resource, error)
 }
 
 // Sealer encrypts the feeds' URL tokens at rest (the gateway's vault).

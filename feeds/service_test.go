@@ -18,10 +18,23 @@ import (
 
 // memStore keeps feeds and entries in memory for the service's tests.
 type memStore struct {
-	mu      sync.Mutex
-	feeds   map[string]*calgate.Feed
-	entries []*calgate.Entry
-	ws      map[string]*calgate.Workspace
+	mu        sync.Mutex
+	feeds     map[string]*calgate.Feed
+	entries   []*calgate.Entry
+	ws        map[string]*calgate.Workspace
+	resources map[string]*calgate.Resource
+}
+
+func (m *memStore) ResourcesByName(_ context.Context, ws string, names []string) (map[string]*calgate.Resource, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]*calgate.Resource{}
+	for _, n := range names {
+		if r, ok := m.resources[n]; ok && r.WorkspaceID == ws {
+			out[n] = r
+		}
+	}
+	return out, nil
 }
 
 func newMemStore() *memStore {

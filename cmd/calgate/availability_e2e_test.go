@@ -131,8 +131,21 @@ func TestDoubleBookingWarnReportsAndResolves(t *testing.T) {
 		if got := eventsOfType(t, g, "entry.conflicted"); len(got) != 2 {
 			t.Fatalf("entry.conflicted events = %v, want 2", got)
 		}
-		// Moving J-3 resolves it.
-		g.mustCall(t, http.StatusOK, "PATCH", "/v1/jobs/"+second["id"].(string), map[string]any{"start": "2025-10-27 12:00:00", "end": "2025-10-27 13:00:00"})
+		// PUT and PATCH answer with the conflicts too.
+		put := decode(t, g.mustCall(t, http.StatusOK, "PUT", "/v1/jobs/"+second["id"].(string), map[string]any{"external_id": "J-3", "source": second["source"],
+			"workstage": "Welding", "start": "2025-10-27 09:00:00", "end": "2025-10-27 09:30:00", "title": "Weld again"}))
+		patched := decode(t, g.mustCall(t, http.StatusOK, "PATCH", "/v1/jobs/"+second["id"].(string), map[string]any{"title": "Weld once more"}))
+		for what, answer := range map[string]map[string]any{"PUT": put, "PATCH": patched} {
+			cf, _ := answer["conflicts"].([]any)
+			if len(cf) != 1 || cf[0].(map[string]any)["entry_id"] != first || cf[0].(map[string]any)["end"] != "2025-10-27T08:30:00Z" {
+				t.Fatalf("%s answer = %v, want its conflict with %s", what, answer, first)
+			}
+		}
+		// Moving J-3 resolves it, and its answer has no conflicts.
+		moved := decode(t, g.mustCall(t, http.StatusOK, "PATCH", "/v1/jobs/"+second["id"].(string), map[string]any{"start": "2025-10-27 12:00:00", "end": "2025-10-27 13:00:00"}))
+		if _, ok := moved["conflicts"]; ok {
+			t.Fatalf("moved answer = %v, want no conflicts", moved)
+		}
 		if n := len(decode(t, g.mustCall(t, http.StatusOK, "GET", "/v1/conflicts", nil))["items"].([]any)); n != 0 {
 			t.Fatalf("%d conflicts after the move", n)
 		}
@@ -386,6 +399,54 @@ func TestAvailabilityFeedShowsBusyTimeOnly(t *testing.T) {
 			}
 			if len(seen.FreeBusy) != 1 || seen.FreeBusy[0].Start != start.Unix() || seen.FreeBusy[0].End != end.Unix() || seen.FreeBusy[0].Type != "BUSY" {
 				t.Errorf("%s: VFREEBUSY periods %+v, want one BUSY %s/%s", parser, seen.FreeBusy, start.UTC(), end.UTC())
+			}
+		}
+	})
+}
+
+// TestAvailabilityFeedCountsCapacity publishes two resources: a hall that
+// carries two bookings at once is busy only while two run; a booth of
+// capacity 1 whenever one does.
+func TestAvailabilityFeedCountsCapacity(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		g := startGateway(t, e)
+		g.mustCall(t, http.StatusCreated, "POST", "/v1/resources", map[string]any{"name": "Hall", "capacity": 2})
+		_, path := createFeed(t, g, g.Token, map[string]any{"name": "Hall and Booth", "resources": []string{"Hall", "Booth"}, "availability": true})
+		for i, b := range [][3]string{
+			{"Hall", "2027-06-01T10:00:00Z", "2027-06-01T12:00:00Z"},
+			{"Hall", "2027-06-01T11:00:00Z", "2027-06-01T13:00:00Z"},
+			{"Hall", "2027-06-01T14:00:00Z", "2027-06-01T15:00:00Z"},
+			{"Booth", "2027-06-01T16:00:00Z", "2027-06-01T17:00:00Z"},
+		} {
+			postEntry(t, g, g.Token, "reservations", map[string]any{"external_id": fmt.Sprintf("R-%d", i), "resource": b[0], "start": b[1], "end": b[2]})
+		}
+		var body []byte
+		eventually(t, "the availability feed to show the busy time", func() bool {
+			body = mustFetchFeed(t, g, path)
+			return bytes.Count(body, []byte("BEGIN:VEVENT")) == 2
+		})
+		want := [][2]time.Time{
+			{time.Date(2027, 6, 1, 11, 0, 0, 0, time.UTC), time.Date(2027, 6, 1, 12, 0, 0, 0, time.UTC)},
+			{time.Date(2027, 6, 1, 16, 0, 0, 0, time.UTC), time.Date(2027, 6, 1, 17, 0, 0, 0, time.UTC)},
+		}
+		for parser, seen := range parseWithClients(t, body) {
+			if len(seen.Events) != 2 {
+				t.Fatalf("%s: %d events, want 2: %+v", parser, len(seen.Events), seen)
+			}
+			for i, ev := range seen.Events {
+				checkTime(t, parser, "busy start", ev.Start, want[i][0], "")
+				checkTime(t, parser, "busy end", ev.End, want[i][1], "")
+			}
+			if parser == "go-ical" {
+				continue
+			}
+			if len(seen.FreeBusy) != 2 {
+				t.Fatalf("%s: VFREEBUSY periods %+v, want 2", parser, seen.FreeBusy)
+			}
+			for i, p := range seen.FreeBusy {
+				if p.Start != want[i][0].Unix() || p.End != want[i][1].Unix() || p.Type != "BUSY" {
+					t.Errorf("%s: period %d = %+v, want BUSY %s/%s", parser, i, p, want[i][0], want[i][1])
+				}
 			}
 		}
 	})
