@@ -189,7 +189,10 @@ func (db *DB) Upsert(ctx context.Context, workspaceID, actor string, items []cal
 	if err := u.load(ctx, keys); err != nil {
 		return nil, err
 	}
-	u.conf = &conflictRun{db: db, tx: tx, workspaceID: workspaceID, actor: actor, now: u.now}
+	// A sync or a replaced document may archive entries anywhere on their
+	// resources: such a write excludes the resources' other writers.
+	u.conf = &conflictRun{db: db, tx: tx, workspaceID: workspaceID, actor: actor, now: u.now,
+		exclusive: opts.Sync != nil || len(opts.Documents) > 0}
 	if err := u.conf.prepare(ctx, u.spans(items[:end], failures)); err != nil {
 		return nil, fmt.Errorf("store: upsert: %w", err)
 	}
