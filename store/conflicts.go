@@ -45,6 +45,12 @@ type conflictRun struct {
 	// since the last finish, which finish raises it to.
 	longest map[string]int64
 	lengths map[string]int64
+
+	// exclusive makes every resource's lock exclusive (a write that may
+	// archive entries it does not name); locks holds what the
+	// transaction holds per resource on PostgreSQL (resourcelock.go).
+	exclusive bool
+	locks     map[string]heldLock
 }
 
 // prepare loads what check and finish need for entries written on the
@@ -65,21 +71,24 @@ func (c *conflictRun) prepare(ctx context.Context, spans map[string]calgate.Inte
 		}
 	}
 	slices.Sort(names)
+	if c.db.d.postgres {
+		// Writers that could interfere on a resource take turns (see
+		// resourcelock.go).
+		if err := c.lockResources(ctx, spans, names); err != nil {
+			return err
+		}
+	}
 	if len(names) == 0 {
 		return c.loadSettings(ctx)
-	}
-	if c.db.d.postgres {
-		// Writers of one resource take turns, so that two transactions
-		// cannot each book the last place.
-		var n int
-		if err := c.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k ORDER BY k) AS locked`,
-			resourceLocks(c.workspaceID, names)).Scan(&n); err != nil {
-			return fmt.Errorf("lock resources: %w", err)
-		}
 	}
 	found, err := c.loadResources(ctx, names)
 	if err != nil {
 		return fmt.Errorf("load resources: %w", err)
+	}
+	if c.db.d.postgres {
+		if err := c.confirmLocks(ctx, found); err != nil {
+			return fmt.Errorf("lock resources: %w", err)
+		}
 	}
 	if err := c.loadSettings(ctx); err != nil {
 		return err
@@ -120,20 +129,6 @@ func (c *conflictRun) prepare(ctx context.Context, spans map[string]calgate.Inte
 		}
 	}
 	return nil
-}
-
-// resourceLockBase starts the advisory locks of resources ("calr", then
-// the bucket): names are hashed into lockBuckets locks, so that a batch
-// of any size takes a bounded number of them.
-const resourceLockBase = int64(0x63616c72) << 32
-
-func resourceLocks(workspaceID string, names []string) []int64 {
-	ids := make([]int64, len(names))
-	for i, n := range names {
-		ids[i] = resourceLockBase + int64(hash64("resource", workspaceID, n)%lockBuckets)
-	}
-	slices.Sort(ids)
-	return slices.Compact(ids)
 }
 
 // createResources adds the named resources with the defaults (the
@@ -464,6 +459,7 @@ func (c *conflictRun) announce(ctx context.Context, before, after []calgate.Conf
 		}
 	}
 	var events []*calgate.Event
+	var lockIDs []string
 	ids := make([]string, 0, len(now))
 	for id := range now {
 		calgate.SortConflicts(now[id])
@@ -476,6 +472,7 @@ func (c *conflictRun) announce(ctx context.Context, before, after []calgate.Conf
 			gained = gained || (written[id] && !had[id][cf.EntryID])
 		}
 		if gained {
+			lockIDs = append(lockIDs, id)
 			events = append(events, c.event(calgate.EventEntryConflicted, id, byID[id], now[id]))
 		}
 	}
@@ -486,6 +483,12 @@ func (c *conflictRun) announce(ctx context.Context, before, after []calgate.Conf
 		}
 	}
 	sort.Strings(lost)
+	lockIDs = append(lockIDs, lost...)
+	// Another writer may change the conflicts of these entries elsewhere
+	// at the same time: decide their events one after the other.
+	if err := c.entryLocks(ctx, lockIDs); err != nil {
+		return nil, fmt.Errorf("conflict events: %w", err)
+	}
 	for _, id := range lost {
 		var n int
 		// Conflicts outside the spans looked at may remain.

@@ -189,7 +189,10 @@ func (db *DB) Upsert(ctx context.Context, workspaceID, actor string, items []cal
 	if err := u.load(ctx, keys); err != nil {
 		return nil, err
 	}
-	u.conf = &conflictRun{db: db, tx: tx, workspaceID: workspaceID, actor: actor, now: u.now}
+	// A sync or a replaced document may archive entries anywhere on their
+	// resources: such a write excludes the resources' other writers.
+	u.conf = &conflictRun{db: db, tx: tx, workspaceID: workspaceID, actor: actor, now: u.now,
+		exclusive: opts.Sync != nil || len(opts.Documents) > 0}
 	if err := u.conf.prepare(ctx, u.spans(items[:end], failures)); err != nil {
 		return nil, fmt.Errorf("store: upsert: %w", err)
 	}
@@ -242,60 +245,42 @@ func (db *DB) Upsert(ctx context.Context, workspaceID, actor string, items []cal
 	return res, nil
 }
 
-// lock takes the PostgreSQL advisory locks of the call: a shared lock per
+// lock takes the PostgreSQL advisory locks of the call in one statement,
+// in key order so concurrent calls cannot deadlock: a shared lock per
 // (kind, source) scope written (exclusive for the scope a sync replaces),
-// then the buckets of every key, each set in sorted order so concurrent
-// calls cannot deadlock.
+// an exclusive one per document replaced (two versions of one document
+// sent at once replace it one after the other), and the buckets of every
+// key exclusive.
 func (u *upsertRun) lock(ctx context.Context, keys []entryKey) error {
-	scopes := map[int64]bool{} // lock id → exclusive
+	locks := map[int64]bool{} // lock id → exclusive
 	for _, k := range keys {
-		scopes[scopeLock(u.workspaceID, k.scope())] = false
+		locks[scopeLock(u.workspaceID, k.scope())] = false
 	}
 	if s := u.opts.Sync; s != nil {
-		scopes[scopeLock(u.workspaceID, scopeKey{s.Kind, s.Source})] = true
+		locks[scopeLock(u.workspaceID, scopeKey{s.Kind, s.Source})] = true
 	}
-	scopeIDs := make([]int64, 0, len(scopes))
-	for id := range scopes {
-		scopeIDs = append(scopeIDs, id)
-	}
-	slices.Sort(scopeIDs)
-	for _, id := range scopeIDs {
-		q := `SELECT pg_advisory_xact_lock_shared($1)`
-		if scopes[id] {
-			q = `SELECT pg_advisory_xact_lock($1)`
-		}
-		if _, err := u.tx.ExecContext(ctx, q, id); err != nil {
-			return fmt.Errorf("store: upsert: lock scope: %w", err)
-		}
-	}
-	// Two versions of one document sent at once replace it one after the
-	// other.
-	docIDs := make([]int64, 0, len(u.opts.Documents))
 	for _, d := range u.opts.Documents {
-		docIDs = append(docIDs, documentLock(u.workspaceID, d))
+		locks[documentLock(u.workspaceID, d)] = true
 	}
-	slices.Sort(docIDs)
-	for _, id := range slices.Compact(docIDs) {
-		if _, err := u.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, id); err != nil {
-			return fmt.Errorf("store: upsert: lock document: %w", err)
-		}
-	}
-	seen := map[int64]bool{}
-	var buckets []int64
 	for _, k := range keys {
-		if b := keyLock(u.workspaceID, k); !seen[b] {
-			seen[b] = true
-			buckets = append(buckets, b)
-		}
+		locks[keyLock(u.workspaceID, k)] = true
 	}
-	if len(buckets) == 0 {
+	if len(locks) == 0 {
 		return nil
 	}
-	slices.Sort(buckets)
+	ids := make([]int64, 0, len(locks))
+	for id := range locks {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	exclusive := make([]bool, len(ids))
+	for i, id := range ids {
+		exclusive[i] = locks[id]
+	}
 	var n int
-	if err := u.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k ORDER BY k) AS locked`,
-		buckets).Scan(&n); err != nil {
-		return fmt.Errorf("store: upsert: lock keys: %w", err)
+	if err := u.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT CASE WHEN x THEN pg_advisory_xact_lock(k) ELSE pg_advisory_xact_lock_shared(k) END
+		FROM unnest($1::bigint[], $2::bool[]) AS t(k, x) ORDER BY k) AS locked`, ids, exclusive).Scan(&n); err != nil {
+		return fmt.Errorf("store: upsert: lock: %w", err)
 	}
 	return nil
 }
