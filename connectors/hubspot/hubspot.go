@@ -48,60 +48,29 @@ const (
 
 // Config is the deployment's app at HubSpot.
 type Config struct {
-	ClientID     string
-	ClientSecret string
-	AuthURL      string
-	TokenURL     string
-	APIURL       string
-	Scopes       string
+	connectors.AppConfig
 	// Burst is the requests calgate makes per 10 seconds and account
 	// (default DefaultBurst); Daily per day (default DefaultDaily).
-	Burst    int
-	Daily    int
-	Limits   *connectors.Limits
-	NoLimits bool
+	Burst int
+	Daily int
 }
 
 // Vendor is the HubSpot application.
-type Vendor struct {
-	cfg    Config
-	oauth  *oauth2.Config
-	limits connectors.Limits
-}
+type Vendor struct{ app connectors.App }
 
 var _ connectors.BatchVendor = (*Vendor)(nil)
 
 // New returns the application for a deployment's configuration.
 func New(cfg Config) *Vendor {
-	if cfg.AuthURL == "" {
-		cfg.AuthURL = DefaultAuthURL
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = DefaultTokenURL
-	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = DefaultAPIURL
-	}
-	if cfg.Scopes == "" {
-		cfg.Scopes = DefaultScopes
-	}
 	if cfg.Burst <= 0 {
 		cfg.Burst = DefaultBurst
 	}
 	if cfg.Daily <= 0 {
 		cfg.Daily = DefaultDaily
 	}
-	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
-	v := &Vendor{cfg: cfg, limits: connectors.Limits{Windows: []connectors.Window{{Calls: cfg.Burst, Per: 10 * time.Second}, {Calls: cfg.Daily, Per: 24 * time.Hour}}}}
-	if cfg.Limits != nil {
-		v.limits = *cfg.Limits
-	}
-	if cfg.NoLimits {
-		v.limits = connectors.Limits{}
-	}
-	v.oauth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: strings.Fields(cfg.Scopes),
-		Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: oauth2.AuthStyleInParams}}
-	return v
+	limits := connectors.Limits{Windows: []connectors.Window{{Calls: cfg.Burst, Per: 10 * time.Second}, {Calls: cfg.Daily, Per: 24 * time.Hour}}}
+	return &Vendor{app: connectors.NewApp(cfg.AppConfig, connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL,
+		APIURL: DefaultAPIURL, Scopes: DefaultScopes, Limits: &limits}, oauth2.AuthStyleInParams)}
 }
 
 // Type implements connectors.Vendor.
@@ -110,11 +79,11 @@ func (v *Vendor) Type() string { return Type }
 // Auth implements connectors.Vendor: a private app's access token (sent
 // as a bearer token) or OAuth 2.0.
 func (v *Vendor) Auth() connectors.Auth {
-	return connectors.Auth{OAuth: v.oauth, APIKeyHeader: "Authorization"}
+	return connectors.Auth{OAuth: v.app.OAuth, APIKeyHeader: "Authorization"}
 }
 
 // Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.limits }
+func (v *Vendor) Limits() connectors.Limits { return v.app.Limits }
 
 // BatchSize implements connectors.BatchVendor.
 func (v *Vendor) BatchSize() int { return BatchSize }
@@ -202,7 +171,7 @@ func decodeMapping(raw json.RawMessage) (Mapping, error) {
 // Account implements connectors.Vendor: the account (portal) of the token
 // or private app token, from the account details.
 func (v *Vendor) Account(ctx context.Context, c *connectors.Client, callback url.Values) (connectors.Account, error) {
-	resp, err := c.Do(ctx, connectors.Request{Operation: "read account", Method: http.MethodGet, URL: v.cfg.APIURL + "/account-info/v3/details"})
+	resp, err := c.Do(ctx, connectors.Request{Operation: "read account", Method: http.MethodGet, URL: v.app.Config.APIURL + "/account-info/v3/details"})
 	if err != nil {
 		return connectors.Account{}, err
 	}

@@ -44,54 +44,28 @@ const (
 // DefaultLimits are Mailchimp's: 10 simultaneous connections per account.
 var DefaultLimits = connectors.Limits{Concurrent: 10}
 
-// Config is the deployment's app at Mailchimp.
+// Config is the deployment's app at Mailchimp. Its APIURL is the API's
+// base URL with {dc} for the data centre (default DefaultAPIURL).
 type Config struct {
-	ClientID     string
-	ClientSecret string
-	AuthURL      string
-	TokenURL     string
-	MetadataURL  string
-	// APIURL is the API's base URL with {dc} for the data centre (default
-	// DefaultAPIURL).
-	APIURL   string
-	Limits   *connectors.Limits
-	NoLimits bool
+	connectors.AppConfig
+	MetadataURL string
 }
 
 // Vendor is the Mailchimp application.
 type Vendor struct {
-	cfg    Config
-	oauth  *oauth2.Config
-	limits connectors.Limits
+	app         connectors.App
+	metadataURL string
 }
 
 var _ connectors.BatchVendor = (*Vendor)(nil)
 
 // New returns the application for a deployment's configuration.
 func New(cfg Config) *Vendor {
-	if cfg.AuthURL == "" {
-		cfg.AuthURL = DefaultAuthURL
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = DefaultTokenURL
-	}
 	if cfg.MetadataURL == "" {
 		cfg.MetadataURL = DefaultMetadataURL
 	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = DefaultAPIURL
-	}
-	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
-	v := &Vendor{cfg: cfg, limits: DefaultLimits}
-	if cfg.Limits != nil {
-		v.limits = *cfg.Limits
-	}
-	if cfg.NoLimits {
-		v.limits = connectors.Limits{}
-	}
-	v.oauth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: oauth2.AuthStyleInParams}}
-	return v
+	return &Vendor{metadataURL: cfg.MetadataURL, app: connectors.NewApp(cfg.AppConfig, connectors.AppConfig{AuthURL: DefaultAuthURL,
+		TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Limits: &DefaultLimits}, oauth2.AuthStyleInParams)}
 }
 
 // Type implements connectors.Vendor.
@@ -100,11 +74,11 @@ func (v *Vendor) Type() string { return Type }
 // Auth implements connectors.Vendor: an API key (HTTP Basic) or OAuth 2.0,
 // whose tokens do not expire.
 func (v *Vendor) Auth() connectors.Auth {
-	return connectors.Auth{OAuth: v.oauth, APIKeyBasic: true, TokenScheme: "OAuth"}
+	return connectors.Auth{OAuth: v.app.OAuth, APIKeyBasic: true, TokenScheme: "OAuth"}
 }
 
 // Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.limits }
+func (v *Vendor) Limits() connectors.Limits { return v.app.Limits }
 
 // BatchSize implements connectors.BatchVendor.
 func (v *Vendor) BatchSize() int { return BatchSize }
@@ -212,7 +186,7 @@ func (v *Vendor) Account(ctx context.Context, c *connectors.Client, callback url
 		}
 		dc = key[i+1:]
 	} else {
-		resp, err := c.Do(ctx, connectors.Request{Operation: "read metadata", Method: http.MethodGet, URL: v.cfg.MetadataURL})
+		resp, err := c.Do(ctx, connectors.Request{Operation: "read metadata", Method: http.MethodGet, URL: v.metadataURL})
 		if err != nil {
 			return connectors.Account{}, err
 		}
@@ -222,7 +196,7 @@ func (v *Vendor) Account(ctx context.Context, c *connectors.Client, callback url
 		}
 		dc = md.DC
 	}
-	base := strings.ReplaceAll(v.cfg.APIURL, "{dc}", dc)
+	base := strings.ReplaceAll(v.app.Config.APIURL, "{dc}", dc)
 	resp, err := c.Do(ctx, connectors.Request{Operation: "read account", Method: http.MethodGet, URL: base + "/3.0/"})
 	if err != nil {
 		return connectors.Account{}, err

@@ -43,51 +43,19 @@ const (
 // requests a minute and 10 at once.
 var DefaultLimits = connectors.Limits{Windows: []connectors.Window{{Calls: 500, Per: time.Minute}}, Concurrent: 10}
 
-// Config is the deployment's app at Intuit.
-type Config struct {
-	ClientID     string
-	ClientSecret string
-	// AuthURL, TokenURL and APIURL default to Intuit's production ones.
-	AuthURL  string
-	TokenURL string
-	APIURL   string
-	// Limits default to DefaultLimits; a zero Limits{} with NoLimits set
-	// turns them off (benchmarks against a local server).
-	Limits   *connectors.Limits
-	NoLimits bool
-}
+// Config is the deployment's app at Intuit; its endpoints default to
+// Intuit's production ones, its Scopes to Scope.
+type Config = connectors.AppConfig
 
 // Vendor is the QuickBooks Online application.
-type Vendor struct {
-	cfg    Config
-	oauth  *oauth2.Config
-	limits connectors.Limits
-}
+type Vendor struct{ app connectors.App }
 
 var _ connectors.Vendor = (*Vendor)(nil)
 
 // New returns the application for a deployment's configuration.
 func New(cfg Config) *Vendor {
-	if cfg.AuthURL == "" {
-		cfg.AuthURL = DefaultAuthURL
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = DefaultTokenURL
-	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = DefaultAPIURL
-	}
-	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
-	v := &Vendor{cfg: cfg, limits: DefaultLimits}
-	if cfg.Limits != nil {
-		v.limits = *cfg.Limits
-	}
-	if cfg.NoLimits {
-		v.limits = connectors.Limits{}
-	}
-	v.oauth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: []string{Scope},
-		Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: oauth2.AuthStyleInHeader}}
-	return v
+	return &Vendor{app: connectors.NewApp(cfg, connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL,
+		APIURL: DefaultAPIURL, Scopes: Scope, Limits: &DefaultLimits}, oauth2.AuthStyleInHeader)}
 }
 
 // Type implements connectors.Vendor.
@@ -95,10 +63,10 @@ func (v *Vendor) Type() string { return Type }
 
 // Auth implements connectors.Vendor: OAuth 2.0 at Intuit, client
 // credentials in the Authorization header of token requests.
-func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.oauth} }
+func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.app.OAuth} }
 
 // Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.limits }
+func (v *Vendor) Limits() connectors.Limits { return v.app.Limits }
 
 // Documents an entry can become.
 const (
@@ -203,7 +171,7 @@ func (v *Vendor) url(realm, path string, q url.Values) string {
 		q = url.Values{}
 	}
 	q.Set("minorversion", MinorVersion)
-	return fmt.Sprintf("%s/v3/company/%s/%s?%s", v.cfg.APIURL, url.PathEscape(realm), path, q.Encode())
+	return fmt.Sprintf("%s/v3/company/%s/%s?%s", v.app.Config.APIURL, url.PathEscape(realm), path, q.Encode())
 }
 
 // ErrorText implements connectors.Vendor: the Fault's messages.

@@ -55,27 +55,20 @@ const (
 	limitWait = time.Hour
 )
 
-// Config is the deployment's connected app at Salesforce.
+// Config is the deployment's connected app at Salesforce. Its AuthURL,
+// TokenURL and APIURL are unused: the endpoints are under the login
+// server's /services/oauth2, and each org's API is at its instance URL.
 type Config struct {
-	ClientID     string
-	ClientSecret string
-	// LoginURL is the login server (default DefaultLoginURL); the
-	// authorize and token endpoints are under /services/oauth2.
+	connectors.AppConfig
+	// LoginURL is the login server (default DefaultLoginURL).
 	LoginURL string
-	Scopes   string
 	// DailyCalls is calgate's budget of API calls per org and day (default
 	// DefaultDailyCalls).
 	DailyCalls int
-	Limits     *connectors.Limits
-	NoLimits   bool
 }
 
 // Vendor is the Salesforce application.
-type Vendor struct {
-	cfg    Config
-	oauth  *oauth2.Config
-	limits connectors.Limits
-}
+type Vendor struct{ app connectors.App }
 
 var _ connectors.BatchVendor = (*Vendor)(nil)
 
@@ -84,34 +77,24 @@ func New(cfg Config) *Vendor {
 	if cfg.LoginURL == "" {
 		cfg.LoginURL = DefaultLoginURL
 	}
-	cfg.LoginURL = strings.TrimRight(cfg.LoginURL, "/")
-	if cfg.Scopes == "" {
-		cfg.Scopes = DefaultScopes
-	}
+	login := strings.TrimRight(cfg.LoginURL, "/")
 	if cfg.DailyCalls <= 0 {
 		cfg.DailyCalls = DefaultDailyCalls
 	}
-	v := &Vendor{cfg: cfg, limits: connectors.Limits{Windows: []connectors.Window{{Calls: cfg.DailyCalls, Per: 24 * time.Hour}}, Concurrent: 25}}
-	if cfg.Limits != nil {
-		v.limits = *cfg.Limits
-	}
-	if cfg.NoLimits {
-		v.limits = connectors.Limits{}
-	}
-	v.oauth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: strings.Fields(cfg.Scopes),
-		Endpoint: oauth2.Endpoint{AuthURL: cfg.LoginURL + "/services/oauth2/authorize", TokenURL: cfg.LoginURL + "/services/oauth2/token",
-			AuthStyle: oauth2.AuthStyleInParams}}
-	return v
+	limits := connectors.Limits{Windows: []connectors.Window{{Calls: cfg.DailyCalls, Per: 24 * time.Hour}}, Concurrent: 25}
+	app := cfg.AppConfig
+	app.AuthURL, app.TokenURL = login+"/services/oauth2/authorize", login+"/services/oauth2/token"
+	return &Vendor{app: connectors.NewApp(app, connectors.AppConfig{Scopes: DefaultScopes, Limits: &limits}, oauth2.AuthStyleInParams)}
 }
 
 // Type implements connectors.Vendor.
 func (v *Vendor) Type() string { return Type }
 
 // Auth implements connectors.Vendor: the web server flow with PKCE.
-func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.oauth, PKCE: true} }
+func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.app.OAuth, PKCE: true} }
 
 // Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.limits }
+func (v *Vendor) Limits() connectors.Limits { return v.app.Limits }
 
 // BatchSize implements connectors.BatchVendor.
 func (v *Vendor) BatchSize() int { return BatchSize }

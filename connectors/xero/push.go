@@ -169,7 +169,7 @@ func attributeNumber(attrs json.RawMessage, name string) float64 {
 }
 
 func (v *Vendor) api(path string, q url.Values) string {
-	u := v.cfg.APIURL + "/api.xro/2.0" + path
+	u := v.app.Config.APIURL + "/api.xro/2.0" + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}

@@ -36,63 +36,29 @@ const (
 // 5,000 a day, 5 at once.
 var DefaultLimits = connectors.Limits{Windows: []connectors.Window{{Calls: 60, Per: time.Minute}, {Calls: 5000, Per: 24 * time.Hour}}, Concurrent: 5}
 
-// Config is the deployment's app at Xero.
-type Config struct {
-	ClientID     string
-	ClientSecret string
-	AuthURL      string
-	TokenURL     string
-	APIURL       string
-	// Scopes are space-separated (default DefaultScopes).
-	Scopes   string
-	Limits   *connectors.Limits
-	NoLimits bool
-}
+// Config is the deployment's app at Xero; its endpoints default to Xero's,
+// its Scopes to DefaultScopes.
+type Config = connectors.AppConfig
 
 // Vendor is the Xero application.
-type Vendor struct {
-	cfg    Config
-	oauth  *oauth2.Config
-	limits connectors.Limits
-}
+type Vendor struct{ app connectors.App }
 
 var _ connectors.Vendor = (*Vendor)(nil)
 
 // New returns the application for a deployment's configuration.
 func New(cfg Config) *Vendor {
-	if cfg.AuthURL == "" {
-		cfg.AuthURL = DefaultAuthURL
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = DefaultTokenURL
-	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = DefaultAPIURL
-	}
-	if cfg.Scopes == "" {
-		cfg.Scopes = DefaultScopes
-	}
-	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
-	v := &Vendor{cfg: cfg, limits: DefaultLimits}
-	if cfg.Limits != nil {
-		v.limits = *cfg.Limits
-	}
-	if cfg.NoLimits {
-		v.limits = connectors.Limits{}
-	}
-	v.oauth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: strings.Fields(cfg.Scopes),
-		Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: oauth2.AuthStyleInHeader}}
-	return v
+	return &Vendor{app: connectors.NewApp(cfg, connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL,
+		APIURL: DefaultAPIURL, Scopes: DefaultScopes, Limits: &DefaultLimits}, oauth2.AuthStyleInHeader)}
 }
 
 // Type implements connectors.Vendor.
 func (v *Vendor) Type() string { return Type }
 
 // Auth implements connectors.Vendor: OAuth 2.0 with PKCE.
-func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.oauth, PKCE: true} }
+func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.app.OAuth, PKCE: true} }
 
 // Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.limits }
+func (v *Vendor) Limits() connectors.Limits { return v.app.Limits }
 
 // Invoice statuses calgate sets.
 const (
@@ -187,7 +153,7 @@ type Connection struct {
 // the connections endpoint (the first organisation when the user connected
 // several).
 func (v *Vendor) Account(ctx context.Context, c *connectors.Client, callback url.Values) (connectors.Account, error) {
-	resp, err := c.Do(ctx, connectors.Request{Operation: "list connections", Method: "GET", URL: v.cfg.APIURL + "/connections"})
+	resp, err := c.Do(ctx, connectors.Request{Operation: "list connections", Method: "GET", URL: v.app.Config.APIURL + "/connections"})
 	if err != nil {
 		return connectors.Account{}, err
 	}
