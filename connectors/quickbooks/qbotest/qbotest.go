@@ -11,14 +11,14 @@
 package qbotest
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
-	"strings"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/calgate/calgate/connectors/connectorstest"
 )
 
 // Options configure a Server.
@@ -45,32 +45,22 @@ type Options struct {
 // Server is a running fake.
 type Server struct {
 	*httptest.Server
-	o Options
-	t testing.TB
+	// OAuth is Intuit's authorization server: client credentials in HTTP
+	// Basic, the accounting scope and a state required, realmId in the
+	// redirect, refresh tokens good until revoked.
+	*connectorstest.OAuth
+	// Replays answers a repeated requestid with the first answer.
+	*connectorstest.Replays
+	o      Options
+	t      testing.TB
+	limits *connectorstest.Limits
 
-	mu         sync.Mutex
-	codes      map[string]codeGrant
-	access     map[string]time.Time // access token -> expiry
-	refresh    map[string]bool      // refresh token -> valid
-	customers  []*customer
-	docs       map[string]*document // id -> document
-	nextID     int
-	requestIDs map[string]stored
-	calls      []time.Time
-	inFlight   int
-	violations int
-	counts     map[string]int
-	minor      map[string]int
-	throttle   int
-	// beforeAnswer runs after a write is done and before it is answered.
-	beforeAnswer func(op string)
-}
-
-type codeGrant struct{ redirect string }
-
-type stored struct {
-	status int
-	body   []byte
+	mu        sync.Mutex
+	customers []*customer
+	docs      map[string]*document // id -> document
+	nextID    int
+	counts    map[string]int
+	minor     map[string]int
 }
 
 // Start starts a fake company with one item, Id "1" ("Services"), and
@@ -100,11 +90,19 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Concurrent <= 0 {
 		o.Concurrent = 10
 	}
-	s := &Server{o: o, t: t, codes: map[string]codeGrant{}, access: map[string]time.Time{}, refresh: map[string]bool{},
-		docs: map[string]*document{}, nextID: 100, requestIDs: map[string]stored{}, counts: map[string]int{}, minor: map[string]int{}}
+	s := &Server{o: o, t: t, docs: map[string]*document{}, nextID: 100, counts: map[string]int{}, minor: map[string]int{},
+		Replays: &connectorstest.Replays{}, limits: connectorstest.NewLimits(o.NoLimit, o.Concurrent, connectorstest.Window{Calls: o.Limit, Per: o.Window})}
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+		Client: connectorstest.ClientInBasic, ClientStatus: http.StatusUnauthorized, Scopes: []string{"com.intuit.quickbooks.accounting"},
+		RequireState: true, AccessTTL: o.AccessTokenTTL, CodePrefix: "AB11", AccessPrefix: "eyJ", RefreshPrefix: "RT1-", TokenType: "bearer",
+		Redirect: func(_ url.Values, back url.Values) { back.Set("realmId", o.Realm) },
+		Answer:   func(a map[string]any) { a["x_refresh_token_expires_in"] = 8726400 },
+		Error: func(w http.ResponseWriter, status int, code, _ string) {
+			connectorstest.WriteJSON(w, status, map[string]string{"error": code})
+		}})
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /connect/oauth2", s.authorize)
-	mux.HandleFunc("POST /oauth2/v1/tokens/bearer", s.token)
+	mux.HandleFunc("GET /connect/oauth2", s.Authorize)
+	mux.HandleFunc("POST /oauth2/v1/tokens/bearer", s.Token)
 	mux.HandleFunc("/v3/company/{realm}/", s.api)
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
@@ -119,65 +117,25 @@ func (s *Server) APIURL() string   { return s.URL }
 // Options returns the fake's settings.
 func (s *Server) Options() Options { return s.o }
 
-func newToken(prefix string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
-}
-
-// ExpireAccessTokens makes every access token issued so far expired.
-func (s *Server) ExpireAccessTokens() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k := range s.access {
-		s.access[k] = time.Time{}
-	}
-}
-
-// RevokeRefreshTokens refuses every refresh token issued so far (the user
-// disconnected the app), and expires the access tokens.
-func (s *Server) RevokeRefreshTokens() {
-	s.mu.Lock()
-	for k := range s.refresh {
-		s.refresh[k] = false
-	}
-	s.mu.Unlock()
-	s.ExpireAccessTokens()
-}
-
 // Throttle answers the next n API calls with 429 and Retry-After: 1, as
 // if another app used the company's budget (they are not violations).
-func (s *Server) Throttle(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.throttle = n
-}
-
-// BeforeAnswer runs fn after each write is done and before it is answered
-// (nil: none). Tests cancel a push there to play a worker killed after the
-// company accepted its call.
-func (s *Server) BeforeAnswer(fn func(op string)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.beforeAnswer = fn
-}
+func (s *Server) Throttle(n int) { s.limits.Throttle(n) }
 
 // Count returns how often an operation was done (not replayed):
 // "create customer", "create invoice", "update invoice", "void invoice",
 // "create salesreceipt", …, "query", "refresh token", "exchange code",
 // "replay".
 func (s *Server) Count(op string) int {
+	if op == "replay" {
+		return s.Replays.Replays()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.counts[op]
+	return s.counts[op] + s.OAuth.Count(op)
 }
 
 // Violations counts calls beyond the company's limits.
-func (s *Server) Violations() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.violations
-}
+func (s *Server) Violations() int { return s.limits.Violations() }
 
 // CallsWithoutMinorVersion counts API calls that carried no minorversion.
 func (s *Server) CallsWithoutMinorVersion() int {
@@ -196,15 +154,4 @@ func (s *Server) CheckNoViolations(t testing.TB) {
 	if n := s.Violations(); n > 0 {
 		t.Errorf("QuickBooks fake: %d calls beyond the company's limit of %d per %s and %d at once", n, s.o.Limit, s.o.Window, s.o.Concurrent)
 	}
-}
-
-func basicAuth(r *http.Request) (string, string, bool) { return r.BasicAuth() }
-
-func hasScope(scopes, want string) bool {
-	for _, s := range strings.Fields(scopes) {
-		if s == want {
-			return true
-		}
-	}
-	return false
 }

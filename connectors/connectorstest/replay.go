@@ -1,0 +1,93 @@
+package connectorstest
+
+import (
+	"bytes"
+	"net/http"
+	"sync"
+)
+
+// Replays keeps the first answer to each idempotency key of a fake's
+// writes (QuickBooks' requestid, Xero's Idempotency-Key), so that a retried
+// write is answered as the first one was instead of being done twice, and
+// runs the test's hook between a write done and its answer.
+type Replays struct {
+	mu      sync.Mutex
+	answers map[string]answer
+	replays int
+	before  func(op string)
+}
+
+type answer struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+// Serve answers one call. A write with a key seen before gets the stored
+// answer; otherwise route serves the call (returning the operation done),
+// and a write's answer is kept under its key unless it is a 5xx.
+func (p *Replays) Serve(w http.ResponseWriter, write bool, key string, route func(w http.ResponseWriter) string) {
+	if write && key != "" {
+		p.mu.Lock()
+		prev, seen := p.answers[key]
+		if seen {
+			p.replays++
+		}
+		p.mu.Unlock()
+		if seen {
+			prev.write(w)
+			return
+		}
+	}
+	rec := &recorder{answer: answer{header: http.Header{}, status: http.StatusOK}}
+	op := route(rec)
+	if write {
+		p.mu.Lock()
+		if key != "" && rec.status < 500 {
+			if p.answers == nil {
+				p.answers = map[string]answer{}
+			}
+			p.answers[key] = answer{header: http.Header{"Content-Type": rec.header["Content-Type"]}, status: rec.status, body: rec.body.Bytes()}
+		}
+		hook := p.before
+		p.mu.Unlock()
+		if hook != nil && rec.status < 300 {
+			hook(op)
+		}
+	}
+	rec.answer.body = rec.body.Bytes()
+	rec.answer.write(w)
+}
+
+// BeforeAnswer runs fn after each write is done and before it is answered
+// (nil: none). Tests cancel a push there to play a worker killed after
+// the application accepted its call.
+func (p *Replays) BeforeAnswer(fn func(op string)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.before = fn
+}
+
+// Replays counts the writes answered from a stored answer.
+func (p *Replays) Replays() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.replays
+}
+
+func (a answer) write(w http.ResponseWriter) {
+	for k, v := range a.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body)
+}
+
+type recorder struct {
+	answer
+	body bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
