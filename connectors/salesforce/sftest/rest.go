@@ -72,11 +72,7 @@ var apiPath = regexp.MustCompile(`^/services/data/v([0-9]+)\.0(/.*)$`)
 
 // api serves the instance's REST API.
 func (s *Server) api(w http.ResponseWriter, r *http.Request) {
-	auth := r.Header.Get("Authorization")
-	s.mu.Lock()
-	exp, ok := s.access[strings.TrimPrefix(auth, "Bearer ")]
-	s.mu.Unlock()
-	if !strings.HasPrefix(auth, "Bearer ") || !ok || time.Now().After(exp) {
+	if !s.Valid(r) {
 		w.Header().Set("WWW-Authenticate", `Token`)
 		refuse(w, http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")
 		return
