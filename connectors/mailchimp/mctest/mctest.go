@@ -16,17 +16,17 @@ package mctest
 
 import (
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/calgate/calgate/connectors/connectorstest"
 )
 
 // Options configure a Server.
@@ -50,11 +50,12 @@ type Options struct {
 // centre, at URL + "/" + DC.
 type Server struct {
 	*httptest.Server
+	// OAuth is Mailchimp's authorization server: client credentials in
+	// the form; access tokens that do not expire, and no refresh tokens.
+	*connectorstest.OAuth
 	o Options
 
 	mu         sync.Mutex
-	codes      map[string]string
-	tokens     map[string]bool
 	keyRevoked bool
 	members    map[string]*member
 	order      []string
@@ -109,11 +110,17 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Concurrent <= 0 {
 		o.Concurrent = 10
 	}
-	s := &Server{o: o, codes: map[string]string{}, tokens: map[string]bool{}, members: map[string]*member{},
+	s := &Server{o: o, members: map[string]*member{},
 		forgotten: map[string]bool{}, counts: map[string]int{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /oauth2/authorize", s.authorize)
-	mux.HandleFunc("POST /oauth2/token", s.token)
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+		Client: connectorstest.ClientInForm, ClientStatus: http.StatusUnauthorized, Refresh: connectorstest.NoRefresh,
+		Answer: func(a map[string]any) { delete(a, "token_type"); a["scope"] = nil },
+		Error: func(w http.ResponseWriter, status int, code, _ string) {
+			writeJSON(w, status, map[string]string{"error": code})
+		}})
+	mux.HandleFunc("GET /oauth2/authorize", s.Authorize)
+	mux.HandleFunc("POST /oauth2/token", s.Token)
 	mux.HandleFunc("GET /oauth2/metadata", s.metadata)
 	mux.HandleFunc("/", s.api)
 	s.Server = httptest.NewServer(mux)
@@ -131,11 +138,7 @@ func (s *Server) APIURL() string      { return s.URL + "/{dc}" }
 // Options returns the fake's settings.
 func (s *Server) Options() Options { return s.o }
 
-func newToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func newToken() string { return connectorstest.NewToken("") }
 
 func hashOf(email string) string {
 	sum := md5.Sum([]byte(strings.ToLower(email)))
@@ -215,7 +218,7 @@ func (s *Server) Calls() int {
 func (s *Server) Count(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.counts[op]
+	return s.counts[op] + s.OAuth.Count(op)
 }
 
 // StatusSent counts member writes that carried status (calgate never
@@ -258,54 +261,8 @@ func (s *Server) Members() []Member {
 	return out
 }
 
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	switch {
-	case q.Get("client_id") != s.o.ClientID:
-		http.Error(w, "invalid client_id", http.StatusBadRequest)
-		return
-	case q.Get("redirect_uri") != s.o.RedirectURI:
-		http.Error(w, "invalid redirect_uri", http.StatusBadRequest)
-		return
-	case q.Get("response_type") != "code":
-		http.Error(w, "invalid response_type", http.StatusBadRequest)
-		return
-	}
-	code := newToken()
-	s.mu.Lock()
-	s.codes[code] = q.Get("redirect_uri")
-	s.mu.Unlock()
-	http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
-}
-
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
-	f := r.PostForm
-	if f.Get("client_id") != s.o.ClientID || f.Get("client_secret") != s.o.ClientSecret {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	redirect, ok := s.codes[f.Get("code")]
-	delete(s.codes, f.Get("code"))
-	if f.Get("grant_type") != "authorization_code" || !ok || redirect != f.Get("redirect_uri") {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant"})
-		return
-	}
-	tok := newToken()
-	s.tokens[tok] = true
-	s.counts["exchange code"]++
-	// Mailchimp's tokens do not expire and come without a refresh token.
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "expires_in": 0, "scope": nil})
-}
-
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "OAuth ")
-	s.mu.Lock()
-	valid := ok && s.tokens[tok]
-	s.mu.Unlock()
-	if !valid {
+	if !s.Valid(r, "OAuth") {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token"})
 		return
 	}
@@ -322,13 +279,7 @@ func (s *Server) authorized(r *http.Request, dc string) bool {
 	if _, key, ok := r.BasicAuth(); ok {
 		return !s.keyRevoked && key == s.o.APIKey && dc == s.o.DC
 	}
-	auth := r.Header.Get("Authorization")
-	for _, scheme := range []string{"Bearer ", "OAuth "} {
-		if tok, ok := strings.CutPrefix(auth, scheme); ok {
-			return s.tokens[tok] && dc == s.o.DC
-		}
-	}
-	return false
+	return s.Valid(r, "Bearer", "OAuth") && dc == s.o.DC
 }
 
 func (s *Server) api(w http.ResponseWriter, r *http.Request) {
