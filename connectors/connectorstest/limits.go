@@ -16,7 +16,8 @@ type Refusal struct {
 	// Window is the index of the window that was full; -1 when too many
 	// calls were in flight or the test throttled the call.
 	Window int
-	// Wait is how long until the window has room again.
+	// Wait is how long until the window has room again (0 for calls in
+	// flight: soon).
 	Wait time.Duration
 	// Throttled reports a refusal the test asked for (Throttle), which is
 	// no violation.
@@ -67,7 +68,7 @@ func (l *Limits) Admit() (done func(), refused *Refusal) {
 	}
 	if l.concurrent > 0 && l.inFlight >= l.concurrent {
 		l.violations++
-		return nil, &Refusal{Window: -1, Wait: time.Second}
+		return nil, &Refusal{Window: -1}
 	}
 	for i, win := range l.windows {
 		if len(l.calls[i]) >= win.Calls {
