@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Replays keeps the first answer to each idempotency key of a fake's
@@ -26,7 +27,12 @@ type answer struct {
 // Serve answers one call. A write with a key seen before gets the stored
 // answer; otherwise route serves the call (returning the operation done),
 // and a write's answer is kept under its key unless it is a 5xx.
-func (p *Replays) Serve(w http.ResponseWriter, write bool, key string, route func(w http.ResponseWriter) string) {
+//
+// The test's hook runs before a write's answer: when the caller goes away
+// meanwhile (a worker killed, a push cancelled), the answer waits a moment
+// for the connection to close, so that it is lost as it would be, rather
+// than racing the caller's cancellation.
+func (p *Replays) Serve(w http.ResponseWriter, r *http.Request, write bool, key string, route func(w http.ResponseWriter) string) {
 	if write && key != "" {
 		p.mu.Lock()
 		prev, seen := p.answers[key]
@@ -53,6 +59,11 @@ func (p *Replays) Serve(w http.ResponseWriter, write bool, key string, route fun
 		p.mu.Unlock()
 		if hook != nil && rec.status < 300 {
 			hook(op)
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
 	}
 	rec.answer.body = rec.body.Bytes()

@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -149,23 +148,13 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 	} else if m.OrderAttribute != "" || m.DealPipeline != "" || m.DealStage != "" {
 		ve.Add("mapping.deal_id_property", "is required for deals (order_attribute, deal_pipeline, deal_stage)")
 	}
-	if err := ve.Err(); err != nil {
-		return nil, err
-	}
-	return json.Marshal(m)
+	return connectors.Checked(m, ve)
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
 	var m Mapping
-	if len(raw) == 0 {
-		return m, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return m, calgate.Invalid("mapping", "is not a HubSpot mapping: %v", err)
-	}
-	return m, nil
+	err := connectors.DecodeMapping(raw, &m, "HubSpot")
+	return m, err
 }
 
 // Account implements connectors.Vendor: the account (portal) of the token
@@ -196,12 +185,5 @@ func (v *Vendor) ErrorText(status int, body []byte) string {
 		}
 		return kind + ": " + e.Message
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	if s == "" {
-		s = fmt.Sprintf("HTTP %d", status)
-	}
-	return s
+	return connectors.BodyText(status, body)
 }

@@ -151,23 +151,13 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 			ve.Add(fmt.Sprintf("mapping.tags[%d]", i), "must be 1 to 200 bytes")
 		}
 	}
-	if err := ve.Err(); err != nil {
-		return nil, err
-	}
-	return json.Marshal(m)
+	return connectors.Checked(m, ve)
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
 	var m Mapping
-	if len(raw) == 0 {
-		return m, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return m, calgate.Invalid("mapping", "is not a Mailchimp mapping: %v", err)
-	}
-	return m, nil
+	err := connectors.DecodeMapping(raw, &m, "Mailchimp")
+	return m, err
 }
 
 // dcPattern is the form of a data centre (us21): it becomes part of a host
@@ -227,12 +217,5 @@ func (v *Vendor) ErrorText(status int, body []byte) string {
 		}
 		return s
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	if s == "" {
-		s = fmt.Sprintf("HTTP %d", status)
-	}
-	return s
+	return connectors.BodyText(status, body)
 }

@@ -238,14 +238,7 @@ func (v *Vendor) ErrorText(status int, body []byte) string {
 	if json.Unmarshal(body, &e) == nil && e.Error.Code != "" {
 		return e.Error.Code + ": " + e.Error.Message
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	if s == "" {
-		s = fmt.Sprintf("HTTP %d", status)
-	}
-	return s
+	return connectors.BodyText(status, body)
 }
 
 // errorCode returns Graph's error code of an error answer.

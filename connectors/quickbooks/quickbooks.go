@@ -119,23 +119,13 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 	if len(m.DefaultCustomer) > 500 {
 		ve.Add("mapping.default_customer", "must be at most 500 bytes")
 	}
-	if err := ve.Err(); err != nil {
-		return nil, err
-	}
-	return json.Marshal(m)
+	return connectors.Checked(m, ve)
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
 	var m Mapping
-	if len(raw) == 0 {
-		return m, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return m, calgate.Invalid("mapping", "is not a QuickBooks mapping: %v", err)
-	}
-	return m, nil
+	err := connectors.DecodeMapping(raw, &m, "QuickBooks")
+	return m, err
 }
 
 // Account implements connectors.Vendor: the company is the realmId Intuit
@@ -191,12 +181,5 @@ func (v *Vendor) ErrorText(status int, body []byte) string {
 		}
 		return strings.Join(parts, "; ")
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	if s == "" {
-		s = fmt.Sprintf("HTTP %d", status)
-	}
-	return s
+	return connectors.BodyText(status, body)
 }

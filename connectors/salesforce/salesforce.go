@@ -12,7 +12,6 @@ package salesforce
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -175,23 +174,13 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 	if m.MaxEventDays < 1 || m.MaxEventDays > 14 {
 		ve.Add("mapping.max_event_days", "must be 1 to 14")
 	}
-	if err := ve.Err(); err != nil {
-		return nil, err
-	}
-	return json.Marshal(m)
+	return connectors.Checked(m, ve)
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
 	var m Mapping
-	if len(raw) == 0 {
-		return m, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return m, calgate.Invalid("mapping", "is not a Salesforce mapping: %v", err)
-	}
-	return m, nil
+	err := connectors.DecodeMapping(raw, &m, "Salesforce")
+	return m, err
 }
 
 // Account implements connectors.Vendor: the org is the one of the token
@@ -229,12 +218,5 @@ func (v *Vendor) ErrorText(status int, body []byte) string {
 	if json.Unmarshal(body, &oe) == nil && oe.Error != "" {
 		return oe.Error + ": " + oe.Description
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	if s == "" {
-		s = fmt.Sprintf("HTTP %d", status)
-	}
-	return s
+	return connectors.BodyText(status, body)
 }

@@ -185,7 +185,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/v3/company/"+s.o.Realm+"/")
-	s.Replays.Serve(w, r.Method == http.MethodPost, rid, func(w http.ResponseWriter) string { return s.route(w, r, path) })
+	s.Replays.Serve(w, r, r.Method == http.MethodPost, rid, func(w http.ResponseWriter) string { return s.route(w, r, path) })
 }
 
 var queryCustomerByName = regexp.MustCompile(`(?i)^select \* from Customer where DisplayName = '((?:[^'\\]|\\.)*)'$`)

@@ -257,7 +257,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	write := r.Method == http.MethodPost || r.Method == http.MethodPut
-	s.Replays.Serve(w, write, key, func(w http.ResponseWriter) string {
+	s.Replays.Serve(w, r, write, key, func(w http.ResponseWriter) string {
 		return s.route(w, r, strings.TrimPrefix(r.URL.Path, "/api.xro/2.0"))
 	})
 }
