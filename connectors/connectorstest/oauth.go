@@ -103,6 +103,9 @@ type OAuthOptions struct {
 	// Error writes a refused token request (default {"error": code,
 	// "error_description": description}).
 	Error func(w http.ResponseWriter, status int, code, description string)
+	// Counts counts "exchange code" and "refresh token" (default: a count
+	// of its own).
+	Counts *Counts
 }
 
 // OAuth is an application's OAuth 2.0 authorization server for the fakes:
@@ -121,7 +124,6 @@ type OAuth struct {
 	codes   map[string]grant
 	access  map[string]time.Time
 	refresh map[string]bool
-	counts  map[string]int
 }
 
 type grant struct {
@@ -145,7 +147,10 @@ func NewOAuth(o OAuthOptions) *OAuth {
 			WriteJSON(w, status, map[string]string{"error": code, "error_description": description})
 		}
 	}
-	return &OAuth{o: o, codes: map[string]grant{}, access: map[string]time.Time{}, refresh: map[string]bool{}, counts: map[string]int{}}
+	if o.Counts == nil {
+		o.Counts = &Counts{}
+	}
+	return &OAuth{o: o, codes: map[string]grant{}, access: map[string]time.Time{}, refresh: map[string]bool{}}
 }
 
 // Authorize is the authorize endpoint.
@@ -238,7 +243,7 @@ func (a *OAuth) Token(w http.ResponseWriter, r *http.Request) {
 		if a.o.Refresh != NoRefresh && (g.offline || !a.o.OfflineOnly) {
 			answer["refresh_token"] = a.newRefresh()
 		}
-		a.counts["exchange code"]++
+		a.o.Counts.Add("exchange code")
 	case "refresh_token":
 		rt := f.Get("refresh_token")
 		if a.o.Refresh == NoRefresh {
@@ -258,7 +263,7 @@ func (a *OAuth) Token(w http.ResponseWriter, r *http.Request) {
 		case RefreshSame:
 			answer["refresh_token"] = rt
 		}
-		a.counts["refresh token"]++
+		a.o.Counts.Add("refresh token")
 	default:
 		a.o.Error(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
 		return
@@ -337,12 +342,4 @@ func (a *OAuth) AccessToken(r *http.Request, schemes ...string) (expiry time.Tim
 func (a *OAuth) Valid(r *http.Request, schemes ...string) bool {
 	exp, ok := a.AccessToken(r, schemes...)
 	return ok && time.Now().Before(exp)
-}
-
-// Count returns how often the server did "exchange code" and "refresh
-// token".
-func (a *OAuth) Count(op string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.counts[op]
 }

@@ -12,9 +12,11 @@ import (
 // write is answered as the first one was instead of being done twice, and
 // runs the test's hook between a write done and its answer.
 type Replays struct {
+	// Counts counts each "replay".
+	Counts *Counts
+
 	mu      sync.Mutex
 	answers map[string]answer
-	replays int
 	before  func(op string)
 }
 
@@ -36,11 +38,9 @@ func (p *Replays) Serve(w http.ResponseWriter, r *http.Request, write bool, key 
 	if write && key != "" {
 		p.mu.Lock()
 		prev, seen := p.answers[key]
-		if seen {
-			p.replays++
-		}
 		p.mu.Unlock()
 		if seen {
+			p.Counts.Add("replay")
 			prev.write(w)
 			return
 		}
@@ -77,13 +77,6 @@ func (p *Replays) BeforeAnswer(fn func(op string)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.before = fn
-}
-
-// Replays counts the writes answered from a stored answer.
-func (p *Replays) Replays() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.replays
 }
 
 func (a answer) write(w http.ResponseWriter) {

@@ -64,6 +64,11 @@ type stored struct {
 // Server is a running fake.
 type Server struct {
 	*httptest.Server
+	// Counts counts what the fake did (Count(op)):
+	// "insert event", "update event", "delete event", "list
+	// events", "insert calendar", "duplicate", "exchange code", "refresh
+	// token".
+	*connectorstest.Counts
 	// OAuth is Google's authorization server: client credentials in HTTP
 	// Basic or the form, the calendar scope, PKCE; a refresh token only for
 	// access_type=offline, none in a refresh answer.
@@ -78,7 +83,6 @@ type Server struct {
 	pages      map[string][]*Event
 	pageNext   map[string]string
 	throttleAt int
-	counts     map[string]int
 	lose       map[string]int
 }
 
@@ -90,34 +94,15 @@ type syncState struct {
 
 // Start starts a fake account and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	if o.ClientID == "" {
-		o.ClientID = "1234567890-calgate.apps.googleusercontent.com"
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = "GOCSPX-fake-secret"
-	}
-	if o.User == "" {
-		o.User = "planner@example.com"
-	}
-	if o.UserName == "" {
-		o.UserName = "Plant planner"
-	}
-	if o.AccessTokenTTL <= 0 {
-		o.AccessTokenTTL = time.Hour
-	}
-	if o.PerMinute <= 0 {
-		o.PerMinute = 600
-	}
-	if o.Minute <= 0 {
-		o.Minute = time.Minute
-	}
-	s := &Server{o: o, limits: connectorstest.NewLimits(o.NoLimit, 0, connectorstest.Window{Calls: o.PerMinute, Per: o.Minute}),
+	connectorstest.Defaults(&o, Options{ClientID: "1234567890-calgate.apps.googleusercontent.com", ClientSecret: "GOCSPX-fake-secret", User: "planner@example.com",
+		UserName: "Plant planner", AccessTokenTTL: time.Hour, PerMinute: 600, Minute: time.Minute})
+	s := &Server{o: o, Counts: &connectorstest.Counts{}, limits: connectorstest.NewLimits(o.NoLimit, 0, connectorstest.Window{Calls: o.PerMinute, Per: o.Minute}),
 		calendars: map[string]*calendar{}, syncTokens: map[string]syncState{}, pages: map[string][]*Event{},
-		pageNext: map[string]string{}, counts: map[string]int{}, lose: map[string]int{}}
+		pageNext: map[string]string{}, lose: map[string]int{}}
 	s.calendars[o.User] = &calendar{entry: CalendarListEntry{Kind: "calendar#calendarListEntry", ID: o.User, Summary: o.User,
 		TimeZone: "Europe/Berlin", AccessRole: "owner", Primary: true}, events: map[string]*stored{}}
 	mux := http.NewServeMux()
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
 		Client: connectorstest.ClientInEither, ClientStatus: http.StatusUnauthorized, Scopes: []string{Scope}, OfflineOnly: true,
 		Refresh: connectorstest.RefreshOmitted, AccessTTL: o.AccessTokenTTL, CodePrefix: "4/0A", AccessPrefix: "ya29.", RefreshPrefix: "1//0g",
 		Redirect: func(_, back url.Values) { back.Set("scope", Scope) },
@@ -167,15 +152,6 @@ func (s *Server) LoseAnswer(op string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lose[op] = n
-}
-
-// Count returns how often an operation was done: "insert event", "update
-// event", "delete event", "list events", "insert calendar", "refresh
-// token", "exchange code", "duplicate".
-func (s *Server) Count(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[op] + s.OAuth.Count(op)
 }
 
 // Violations counts calls beyond the per-user quota.
@@ -315,7 +291,7 @@ func (s *Server) throttleStatus() int {
 // answer writes a successful answer, or loses it when the test asked.
 func (s *Server) answer(w http.ResponseWriter, op string, status int, v any) {
 	s.mu.Lock()
-	s.counts[op]++
+	s.Counts.Add(op)
 	lose := s.lose[op] > 0
 	if lose {
 		s.lose[op]--

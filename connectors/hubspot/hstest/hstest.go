@@ -54,6 +54,11 @@ type Options struct {
 // Server is a running fake account.
 type Server struct {
 	*httptest.Server
+	// Counts counts what the fake did (Count(op)):
+	// "create contacts", "update contacts", "create meetings",
+	// "update meetings", "archive meetings", "create deals", "associate"
+	// (pairs), "exchange code", "refresh token".
+	*connectorstest.Counts
 	// OAuth is HubSpot's authorization server: client credentials in the
 	// form, the contacts scope required, a refresh answer carrying the
 	// same refresh token.
@@ -66,7 +71,6 @@ type Server struct {
 	assoc   map[string]bool               // "from/fromID/to/toID"
 	next    int64
 	calls   int
-	counts  map[string]int
 }
 
 type object struct {
@@ -79,36 +83,12 @@ type object struct {
 
 // Start starts a fake account and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	if o.ClientID == "" {
-		o.ClientID = "5fd4c5a2-0d3e-4a47-a1a2-hubspot-client"
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = "hs-client-secret"
-	}
-	if o.PrivateAppToken == "" {
-		o.PrivateAppToken = "pat-na1-" + newToken()
-	}
-	if o.PortalID == 0 {
-		o.PortalID = 62515
-	}
-	if o.MeetingIDProperty == "" {
-		o.MeetingIDProperty = "calgate_entry_id"
-	}
-	if o.DealIDProperty == "" {
-		o.DealIDProperty = "calgate_order"
-	}
-	if o.Burst <= 0 {
-		o.Burst = 100
-	}
-	if o.Window <= 0 {
-		o.Window = 10 * time.Second
-	}
-	if o.AccessTokenTTL <= 0 {
-		o.AccessTokenTTL = 30 * time.Minute
-	}
-	s := &Server{o: o, objects: map[string]map[string]*object{"contacts": {}, "meetings": {}, "deals": {}}, assoc: map[string]bool{}, counts: map[string]int{},
+	connectorstest.Defaults(&o, Options{ClientID: "5fd4c5a2-0d3e-4a47-a1a2-hubspot-client", ClientSecret: "hs-client-secret", PrivateAppToken: "pat-na1-" + newToken(),
+		PortalID: 62515, MeetingIDProperty: "calgate_entry_id", DealIDProperty: "calgate_order", Burst: 100, Window: 10 * time.Second,
+		AccessTokenTTL: 30 * time.Minute})
+	s := &Server{o: o, Counts: &connectorstest.Counts{}, objects: map[string]map[string]*object{"contacts": {}, "meetings": {}, "deals": {}}, assoc: map[string]bool{},
 		limits: connectorstest.NewLimits(false, 0, connectorstest.Window{Calls: o.Burst, Per: o.Window})}
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
 		Client: connectorstest.ClientInForm, Scopes: []string{"crm.objects.contacts.write"}, Refresh: connectorstest.RefreshSame,
 		AccessTTL: o.AccessTokenTTL, AccessPrefix: "CJ", TokenType: "bearer",
 		Error: func(w http.ResponseWriter, status int, code, description string) {
@@ -152,15 +132,6 @@ func (s *Server) Calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls
-}
-
-// Count returns how often an operation was done: "create contacts",
-// "update contacts", "create meetings", "update meetings", "archive
-// meetings", "create deals", "associate" (pairs), "refresh token".
-func (s *Server) Count(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[op] + s.OAuth.Count(op)
 }
 
 // Violations counts calls beyond the burst limit.

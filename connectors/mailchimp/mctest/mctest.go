@@ -50,6 +50,10 @@ type Options struct {
 // centre, at URL + "/" + DC.
 type Server struct {
 	*httptest.Server
+	// Counts counts what the fake did (Count(op)):
+	// "create member", "update member", "tag member",
+	// "exchange code".
+	*connectorstest.Counts
 	// OAuth is Mailchimp's authorization server: client credentials in
 	// the form; access tokens that do not expire, and no refresh tokens.
 	*connectorstest.OAuth
@@ -61,7 +65,6 @@ type Server struct {
 	order      []string
 	forgotten  map[string]bool
 	calls      int
-	counts     map[string]int
 	inFlight   int
 	violations int
 	statusSent int
@@ -86,34 +89,15 @@ type tag struct {
 
 // Start starts a fake account and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	if o.ClientID == "" {
-		o.ClientID = "123456789012"
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = "mc-client-secret"
-	}
-	if o.DC == "" {
-		o.DC = "us21"
-	}
+	connectorstest.Defaults(&o, Options{ClientID: "123456789012", ClientSecret: "mc-client-secret", DC: "us21", ListID: "a1b2c3d4e5",
+		AccountID: "8d3a3db4d97663a9074efcc16", AccountName: "Freddie's Rooms", Concurrent: 10})
 	if o.APIKey == "" {
 		o.APIKey = "0123456789abcdef0123456789abcdef-" + o.DC
 	}
-	if o.ListID == "" {
-		o.ListID = "a1b2c3d4e5"
-	}
-	if o.AccountID == "" {
-		o.AccountID = "8d3a3db4d97663a9074efcc16"
-	}
-	if o.AccountName == "" {
-		o.AccountName = "Freddie's Rooms"
-	}
-	if o.Concurrent <= 0 {
-		o.Concurrent = 10
-	}
-	s := &Server{o: o, members: map[string]*member{},
-		forgotten: map[string]bool{}, counts: map[string]int{}}
+	s := &Server{o: o, Counts: &connectorstest.Counts{}, members: map[string]*member{},
+		forgotten: map[string]bool{}}
 	mux := http.NewServeMux()
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
 		Client: connectorstest.ClientInForm, ClientStatus: http.StatusUnauthorized, Refresh: connectorstest.NoRefresh,
 		Answer: func(a map[string]any) { delete(a, "token_type"); a["scope"] = nil },
 		Error: func(w http.ResponseWriter, status int, code, _ string) {
@@ -211,14 +195,6 @@ func (s *Server) Calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls
-}
-
-// Count returns how often an operation was done: "create member", "update
-// member", "tag member", "exchange code".
-func (s *Server) Count(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[op] + s.OAuth.Count(op)
 }
 
 // StatusSent counts member writes that carried status (calgate never
@@ -394,9 +370,9 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request, listID, hash 
 		m = &member{ID: hash, Email: in.EmailAddress, UniqueID: newToken()[:10], Status: in.StatusIfNew, MergeFields: map[string]string{}, Tags: []tag{}, ListID: listID}
 		s.members[hash] = m
 		s.order = append(s.order, hash)
-		s.counts["create member"]++
+		s.Counts.Add("create member")
 	} else {
-		s.counts["update member"]++
+		s.Counts.Add("update member")
 		if in.Status != "" {
 			m.Status = in.Status
 		}
@@ -449,6 +425,6 @@ func (s *Server) tagMember(w http.ResponseWriter, r *http.Request, listID, hash 
 			m.Tags = append(m.Tags[:at], m.Tags[at+1:]...)
 		}
 	}
-	s.counts["tag member"]++
+	s.Counts.Add("tag member")
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -76,6 +76,10 @@ type deltaState struct {
 // Server is a running fake.
 type Server struct {
 	*httptest.Server
+	// Counts counts what the fake did (Count(op)):
+	// "create event", "update event", "delete event", "replay",
+	// "delta", "create calendar", "exchange code", "refresh token".
+	*connectorstest.Counts
 	// OAuth is the Microsoft identity platform's v2.0 endpoints of a
 	// tenant: client credentials in the form, offline_access and
 	// Calendars.ReadWrite, PKCE, refresh tokens good until revoked.
@@ -91,47 +95,18 @@ type Server struct {
 	deltas       map[string]deltaState
 	skips        map[string][]Event
 	skipNext     map[string]string
-	counts       map[string]int
 }
 
 // Start starts a fake mailbox and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	if o.ClientID == "" {
-		o.ClientID = "6731de76-14a6-49ae-97bc-6eba6914391e"
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = "fake~secret"
-	}
-	if o.UserID == "" {
-		o.UserID = "87d349ed-44d7-43e1-9a83-5f2406dee5bd"
-	}
-	if o.UserPrincipalName == "" {
-		o.UserPrincipalName = "foreman@contoso.onmicrosoft.com"
-	}
-	if o.DisplayName == "" {
-		o.DisplayName = "Shop Foreman"
-	}
-	if o.AccessTokenTTL <= 0 {
-		o.AccessTokenTTL = time.Hour
-	}
-	if o.PerWindow <= 0 {
-		o.PerWindow = 10000
-	}
-	if o.Window <= 0 {
-		o.Window = 10 * time.Minute
-	}
-	if o.Concurrent <= 0 {
-		o.Concurrent = 4
-	}
-	if o.PageSize <= 0 {
-		o.PageSize = 10
-	}
-	s := &Server{o: o, limits: connectorstest.NewLimits(o.NoLimit, o.Concurrent, connectorstest.Window{Calls: o.PerWindow, Per: o.Window}),
+	connectorstest.Defaults(&o, Options{ClientID: "6731de76-14a6-49ae-97bc-6eba6914391e", ClientSecret: "fake~secret", UserID: "87d349ed-44d7-43e1-9a83-5f2406dee5bd",
+		UserPrincipalName: "foreman@contoso.onmicrosoft.com", DisplayName: "Shop Foreman", AccessTokenTTL: time.Hour, PerWindow: 10000, Window: 10 * time.Minute, Concurrent: 4, PageSize: 10})
+	s := &Server{o: o, Counts: &connectorstest.Counts{}, limits: connectorstest.NewLimits(o.NoLimit, o.Concurrent, connectorstest.Window{Calls: o.PerWindow, Per: o.Window}),
 		events: map[string]*stored{}, transactions: map[string]string{}, deltas: map[string]deltaState{},
-		skips: map[string][]Event{}, skipNext: map[string]string{}, counts: map[string]int{}}
+		skips: map[string][]Event{}, skipNext: map[string]string{}}
 	s.calendars = []*Calendar{{ID: newID(), Name: "Calendar", CanEdit: true, CanShare: true, IsDefaultCalendar: true,
 		ChangeKey: newID()[:12], Owner: &EmailAddress{Name: o.DisplayName, Address: o.UserPrincipalName}}}
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
 		Client: connectorstest.ClientInForm, ClientStatus: http.StatusUnauthorized, Scopes: []string{"offline_access", "Calendars.ReadWrite"},
 		AccessTTL: o.AccessTokenTTL, CodePrefix: "0.AXYA", AccessPrefix: "eyJ0eXAi.", RefreshPrefix: "0.AXYA-r",
 		Check: func(r *http.Request) string {
@@ -183,15 +158,6 @@ func (s *Server) ExpireDeltaTokens() {
 // Throttle answers the next n Graph calls with 429 and Retry-After: 1, as
 // when other apps used the mailbox's budget; they are not violations.
 func (s *Server) Throttle(n int) { s.limits.Throttle(n) }
-
-// Count returns how often an operation was done: "create event", "update
-// event", "delete event", "replay", "delta", "create calendar", "refresh
-// token", "exchange code".
-func (s *Server) Count(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[op] + s.OAuth.Count(op)
-}
 
 // Violations counts calls beyond the mailbox's limits.
 func (s *Server) Violations() int { return s.limits.Violations() }
@@ -431,6 +397,6 @@ func (s *Server) createCalendar(w http.ResponseWriter, r *http.Request) {
 	c := &Calendar{ID: newID(), Name: in.Name, CanEdit: true, CanShare: true, ChangeKey: newToken("")[:16],
 		Owner: &EmailAddress{Name: s.o.DisplayName, Address: s.o.UserPrincipalName}}
 	s.calendars = append(s.calendars, c)
-	s.counts["create calendar"]++
+	s.Counts.Add("create calendar")
 	writeJSON(w, http.StatusCreated, c)
 }

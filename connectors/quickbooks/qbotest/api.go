@@ -202,7 +202,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, path string) stri
 		}
 		name := strings.NewReplacer(`\'`, "'", `\\`, `\`).Replace(m[1])
 		s.mu.Lock()
-		s.count("query")
+		s.Counts.Add("query")
 		var found []*customer
 		for _, c := range s.customers {
 			if c.DisplayName == name {
@@ -287,7 +287,7 @@ func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) string {
 	s.nextID++
 	c.ID, c.SyncToken, c.DisplayName = strconv.Itoa(s.nextID), "0", name
 	s.customers = append(s.customers, &c)
-	s.count("create customer")
+	s.Counts.Add("create customer")
 	writeJSON(w, map[string]any{"Customer": c, "time": time.Now().Format(time.RFC3339)})
 	return "create customer"
 }

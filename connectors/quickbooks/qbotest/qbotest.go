@@ -45,6 +45,11 @@ type Options struct {
 // Server is a running fake.
 type Server struct {
 	*httptest.Server
+	// Counts counts what the fake did (Count(op)):
+	// "create customer", "create invoice", "update invoice", "void invoice",
+	// "create salesreceipt", …, "query" (done, not replayed), "replay",
+	// "exchange code" and "refresh token".
+	*connectorstest.Counts
 	// OAuth is Intuit's authorization server: client credentials in HTTP
 	// Basic, the accounting scope and a state required, realmId in the
 	// redirect, refresh tokens good until revoked.
@@ -59,40 +64,18 @@ type Server struct {
 	customers []*customer
 	docs      map[string]*document // id -> document
 	nextID    int
-	counts    map[string]int
 	minor     map[string]int
 }
 
 // Start starts a fake company with one item, Id "1" ("Services"), and
 // stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	if o.ClientID == "" {
-		o.ClientID = "qbo-client"
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = "qbo-secret"
-	}
-	if o.Realm == "" {
-		o.Realm = "9130357766"
-	}
-	if o.CompanyName == "" {
-		o.CompanyName = "Sandbox Company_US_1"
-	}
-	if o.AccessTokenTTL <= 0 {
-		o.AccessTokenTTL = time.Hour
-	}
-	if o.Limit <= 0 {
-		o.Limit = 500
-	}
-	if o.Window <= 0 {
-		o.Window = time.Minute
-	}
-	if o.Concurrent <= 0 {
-		o.Concurrent = 10
-	}
-	s := &Server{o: o, t: t, docs: map[string]*document{}, nextID: 100, counts: map[string]int{}, minor: map[string]int{},
-		Replays: &connectorstest.Replays{}, limits: connectorstest.NewLimits(o.NoLimit, o.Concurrent, connectorstest.Window{Calls: o.Limit, Per: o.Window})}
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	connectorstest.Defaults(&o, Options{ClientID: "qbo-client", ClientSecret: "qbo-secret", Realm: "9130357766", CompanyName: "Sandbox Company_US_1",
+		AccessTokenTTL: time.Hour, Limit: 500, Window: time.Minute, Concurrent: 10})
+	s := &Server{o: o, Counts: &connectorstest.Counts{}, t: t, docs: map[string]*document{}, nextID: 100, minor: map[string]int{},
+		limits: connectorstest.NewLimits(o.NoLimit, o.Concurrent, connectorstest.Window{Calls: o.Limit, Per: o.Window})}
+	s.Replays = &connectorstest.Replays{Counts: s.Counts}
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
 		Client: connectorstest.ClientInBasic, ClientStatus: http.StatusUnauthorized, Scopes: []string{"com.intuit.quickbooks.accounting"},
 		RequireState: true, AccessTTL: o.AccessTokenTTL, CodePrefix: "AB11", AccessPrefix: "eyJ", RefreshPrefix: "RT1-", TokenType: "bearer",
 		Redirect: func(_ url.Values, back url.Values) { back.Set("realmId", o.Realm) },
@@ -121,19 +104,6 @@ func (s *Server) Options() Options { return s.o }
 // if another app used the company's budget (they are not violations).
 func (s *Server) Throttle(n int) { s.limits.Throttle(n) }
 
-// Count returns how often an operation was done (not replayed):
-// "create customer", "create invoice", "update invoice", "void invoice",
-// "create salesreceipt", …, "query", "refresh token", "exchange code",
-// "replay".
-func (s *Server) Count(op string) int {
-	if op == "replay" {
-		return s.Replays.Replays()
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[op] + s.OAuth.Count(op)
-}
-
 // Violations counts calls beyond the company's limits.
 func (s *Server) Violations() int { return s.limits.Violations() }
 
@@ -142,10 +112,6 @@ func (s *Server) CallsWithoutMinorVersion() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.minor["missing"]
-}
-
-func (s *Server) count(op string) {
-	s.counts[op]++
 }
 
 // CheckNoViolations fails the test if the limits were exceeded.

@@ -60,6 +60,11 @@ const LatestVersion = 63
 type Server struct {
 	Login    *httptest.Server
 	Instance *httptest.Server
+	// Counts counts what the fake did (Count(op)):
+	// the records an operation wrote ("create Contact",
+	// "update Contact", "create Event", "update Event", "delete Event"), and
+	// how often the login server did "exchange code" and "refresh token".
+	*connectorstest.Counts
 	// OAuth is the login server's web server flow: client credentials in
 	// the form, the api and refresh_token scopes, PKCE; a refresh answer
 	// carries no new refresh token.
@@ -71,39 +76,17 @@ type Server struct {
 	order      []string
 	next       int
 	calls      int
-	counts     map[string]int
 	violations int
 	throttle   int
 }
 
 // Start starts a fake org and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	if o.ClientID == "" {
-		o.ClientID = "3MVG9sf-consumer-key"
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = "sf-consumer-secret"
-	}
-	if o.OrgID == "" {
-		o.OrgID = "00D5g000004ZbQXEA0"
-	}
-	if o.UserID == "" {
-		o.UserID = "0055g00000Abc12AAB"
-	}
-	if o.ContactExternalIDField == "" {
-		o.ContactExternalIDField = "calgate_Customer_Key__c"
-	}
-	if o.EventExternalIDField == "" {
-		o.EventExternalIDField = "calgate_Entry_Id__c"
-	}
-	if o.SessionTTL <= 0 {
-		o.SessionTTL = 2 * time.Hour
-	}
-	if o.DailyLimit <= 0 {
-		o.DailyLimit = 15000
-	}
-	s := &Server{o: o, records: map[string]*record{}, counts: map[string]int{}}
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	connectorstest.Defaults(&o, Options{ClientID: "3MVG9sf-consumer-key", ClientSecret: "sf-consumer-secret", OrgID: "00D5g000004ZbQXEA0", UserID: "0055g00000Abc12AAB",
+		ContactExternalIDField: "calgate_Customer_Key__c", EventExternalIDField: "calgate_Entry_Id__c", SessionTTL: 2 * time.Hour,
+		DailyLimit: 15000})
+	s := &Server{o: o, Counts: &connectorstest.Counts{}, records: map[string]*record{}}
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
 		Client: connectorstest.ClientInForm, Scopes: []string{"api"}, Refresh: connectorstest.RefreshOmitted, AccessTTL: o.SessionTTL,
 		CodePrefix: "aPrx", AccessPrefix: o.OrgID + "!AQ", RefreshPrefix: "5Aep",
 		Check: func(r *http.Request) string {
@@ -151,15 +134,6 @@ func (s *Server) Calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls
-}
-
-// Count returns how many records an operation wrote: "create Contact",
-// "update Contact", "create Event", "update Event", "delete Event", or how
-// often the login server did "exchange code" and "refresh token".
-func (s *Server) Count(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[op] + s.OAuth.Count(op)
 }
 
 // Violations counts calls beyond the org's daily limit.

@@ -50,6 +50,11 @@ type Options struct {
 // Server is a running fake.
 type Server struct {
 	*httptest.Server
+	// Counts counts what the fake did (Count(op)):
+	// "create contact", "create invoice", "update invoice", "delete
+	// invoice", "void invoice" (done, not replayed), "replay", "exchange
+	// code" and "refresh token".
+	*connectorstest.Counts
 	// OAuth is Xero's identity service: client credentials in HTTP
 	// Basic, PKCE, a state and the accounting scopes required, each
 	// refresh token good once.
@@ -63,43 +68,19 @@ type Server struct {
 	contacts   []*contact
 	invoices   map[string]*invoice
 	order      []string
-	counts     map[string]int
 	noTenant   int
 	nextNumber int
 }
 
 // Start starts a fake organisation and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	if o.ClientID == "" {
-		o.ClientID = "xero-client"
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = "xero-secret"
-	}
-	if o.TenantID == "" {
-		o.TenantID = "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"
-	}
-	if o.TenantName == "" {
-		o.TenantName = "Demo Company (NZ)"
-	}
-	if o.AccessTokenTTL <= 0 {
-		o.AccessTokenTTL = 30 * time.Minute
-	}
-	if o.PerMinute <= 0 {
-		o.PerMinute = 60
-	}
-	if o.Minute <= 0 {
-		o.Minute = time.Minute
-	}
-	if o.PerDay <= 0 {
-		o.PerDay = 5000
-	}
-	if o.Concurrent <= 0 {
-		o.Concurrent = 5
-	}
-	s := &Server{o: o, invoices: map[string]*invoice{}, counts: map[string]int{}, nextNumber: 1, Replays: &connectorstest.Replays{},
+	connectorstest.Defaults(&o, Options{ClientID: "xero-client", ClientSecret: "xero-secret", TenantID: "fe79f7dd-b6d4-4a92-ba7b-538af6289c58",
+		TenantName: "Demo Company (NZ)", AccessTokenTTL: 30 * time.Minute, PerMinute: 60, Minute: time.Minute, PerDay: 5000,
+		Concurrent: 5})
+	s := &Server{o: o, Counts: &connectorstest.Counts{}, invoices: map[string]*invoice{}, nextNumber: 1,
 		limits: connectorstest.NewLimits(o.NoLimit, o.Concurrent, connectorstest.Window{Calls: o.PerMinute, Per: o.Minute}, connectorstest.Window{Calls: o.PerDay, Per: 24 * time.Hour})}
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	s.Replays = &connectorstest.Replays{Counts: s.Counts}
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
 		Client: connectorstest.ClientInBasic, Scopes: []string{"offline_access", "accounting.transactions", "accounting.contacts"},
 		RequireState: true, Refresh: connectorstest.RotateRefresh, AccessTTL: o.AccessTokenTTL, CodePrefix: "c", AccessPrefix: "eyJ", RefreshPrefix: "r",
 		Redirect: func(q, back url.Values) { back.Set("scope", q.Get("scope")) },
@@ -136,18 +117,6 @@ func guid() string {
 // Retry-After: 1), as if another app had used the budget; they are not
 // violations.
 func (s *Server) Throttle(n int) { s.limits.Throttle(n) }
-
-// Count returns how often an operation was done (not replayed): "create
-// contact", "create invoice", "update invoice", "delete invoice", "void
-// invoice", "refresh token", "exchange code", "replay".
-func (s *Server) Count(op string) int {
-	if op == "replay" {
-		return s.Replays.Replays()
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[op] + s.OAuth.Count(op)
-}
 
 // Violations counts calls beyond the organisation's limits.
 func (s *Server) Violations() int { return s.limits.Violations() }
