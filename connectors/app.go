@@ -25,39 +25,60 @@ type AppConfig struct {
 	NoLimits bool
 }
 
-// App is an application's configuration in effect: the AppConfig with the
-// application's defaults filled in, the OAuth 2.0 client built from it
-// once, and the limits.
-type App struct {
-	Config AppConfig
-	OAuth  *oauth2.Config
-	Limits Limits
+// AppSpec is what an application is whatever a deployment sets: its
+// type, its production endpoints, scopes and limits (an AppConfig of
+// defaults), where its token endpoint takes the client's credentials, and
+// how it authenticates calgate (Auth without the OAuth client, which is
+// built from the configuration).
+type AppSpec struct {
+	Type      string
+	Defaults  AppConfig
+	AuthStyle oauth2.AuthStyle
+	Auth      Auth
 }
 
-// NewApp fills cfg's empty fields from the application's defaults (an
-// AppConfig with its production endpoints, scopes and limits), trims the
-// API URL's trailing slash, and builds the OAuth client that sends the
-// client credentials as style says.
-func NewApp(cfg, defaults AppConfig, style oauth2.AuthStyle) App {
+// App is an application's configuration in effect: the AppConfig with
+// the application's defaults filled in, the OAuth 2.0 client built from it
+// once, and the limits. A Vendor embeds it for Type, Auth and Limits.
+type App struct {
+	Config AppConfig
+	typ    string
+	auth   Auth
+	limits Limits
+}
+
+// NewApp fills cfg's empty fields from the spec's defaults, trims the API
+// URL's trailing slash, and builds the OAuth client.
+func NewApp(cfg AppConfig, spec AppSpec) *App {
 	fill := func(v *string, d string) {
 		if *v == "" {
 			*v = d
 		}
 	}
-	fill(&cfg.AuthURL, defaults.AuthURL)
-	fill(&cfg.TokenURL, defaults.TokenURL)
-	fill(&cfg.APIURL, defaults.APIURL)
-	fill(&cfg.Scopes, defaults.Scopes)
+	d := spec.Defaults
+	fill(&cfg.AuthURL, d.AuthURL)
+	fill(&cfg.TokenURL, d.TokenURL)
+	fill(&cfg.APIURL, d.APIURL)
+	fill(&cfg.Scopes, d.Scopes)
 	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
-	a := App{Config: cfg}
+	a := &App{Config: cfg, typ: spec.Type, auth: spec.Auth}
 	switch {
 	case cfg.NoLimits:
 	case cfg.Limits != nil:
-		a.Limits = *cfg.Limits
-	case defaults.Limits != nil:
-		a.Limits = *defaults.Limits
+		a.limits = *cfg.Limits
+	case d.Limits != nil:
+		a.limits = *d.Limits
 	}
-	a.OAuth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: strings.Fields(cfg.Scopes),
-		Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: style}}
+	a.auth.OAuth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: strings.Fields(cfg.Scopes),
+		Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: spec.AuthStyle}}
 	return a
 }
+
+// Type implements Vendor.
+func (a *App) Type() string { return a.typ }
+
+// Auth implements Vendor.
+func (a *App) Auth() Auth { return a.auth }
+
+// Limits implements Vendor.
+func (a *App) Limits() Limits { return a.limits }

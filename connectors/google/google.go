@@ -53,7 +53,7 @@ type Config = connectors.AppConfig
 
 // Vendor is the Google Calendar application.
 type Vendor struct {
-	app connectors.App
+	*connectors.App
 	// apiURL is the API's base URL with a trailing slash, as the client
 	// library wants it.
 	apiURL string
@@ -72,23 +72,14 @@ var (
 // New returns the application for a deployment's configuration.
 func New(cfg Config) *Vendor {
 	ep := googleoauth.Endpoint
-	app := connectors.NewApp(cfg, connectors.AppConfig{AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, APIURL: DefaultAPIURL,
-		Scopes: Scope, Limits: &DefaultLimits}, ep.AuthStyle)
-	return &Vendor{app: app, apiURL: app.Config.APIURL + "/", throttled: map[string]int{}}
+	// OAuth 2.0 with PKCE, asking for offline access (a refresh token) and
+	// the consent screen every time (so that a new consent gives a new
+	// refresh token).
+	app := connectors.NewApp(cfg, connectors.AppSpec{Type: Type, AuthStyle: ep.AuthStyle,
+		Auth:     connectors.Auth{PKCE: true, AuthParams: url.Values{"access_type": {"offline"}, "prompt": {"consent"}}},
+		Defaults: connectors.AppConfig{AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, APIURL: DefaultAPIURL, Scopes: Scope, Limits: &DefaultLimits}})
+	return &Vendor{App: app, apiURL: app.Config.APIURL + "/", throttled: map[string]int{}}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: OAuth 2.0 with PKCE, asking for
-// offline access (a refresh token) and the consent screen every time (so
-// that a new consent gives a new refresh token).
-func (v *Vendor) Auth() connectors.Auth {
-	return connectors.Auth{OAuth: v.app.OAuth, PKCE: true, AuthParams: url.Values{"access_type": {"offline"}, "prompt": {"consent"}}}
-}
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.app.Limits }
 
 // Mapping implements connectors.Vendor.
 func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {

@@ -55,7 +55,7 @@ type Config struct {
 }
 
 // Vendor is the HubSpot application.
-type Vendor struct{ app connectors.App }
+type Vendor struct{ *connectors.App }
 
 var _ connectors.BatchVendor = (*Vendor)(nil)
 
@@ -68,21 +68,11 @@ func New(cfg Config) *Vendor {
 		cfg.Daily = DefaultDaily
 	}
 	limits := connectors.Limits{Windows: []connectors.Window{{Calls: cfg.Burst, Per: 10 * time.Second}, {Calls: cfg.Daily, Per: 24 * time.Hour}}}
-	return &Vendor{app: connectors.NewApp(cfg.AppConfig, connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL,
-		APIURL: DefaultAPIURL, Scopes: DefaultScopes, Limits: &limits}, oauth2.AuthStyleInParams)}
+	// A private app's access token (sent as a bearer token) or OAuth 2.0.
+	return &Vendor{connectors.NewApp(cfg.AppConfig, connectors.AppSpec{Type: Type, AuthStyle: oauth2.AuthStyleInParams,
+		Auth:     connectors.Auth{APIKeyHeader: "Authorization"},
+		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Scopes: DefaultScopes, Limits: &limits}})}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: a private app's access token (sent
-// as a bearer token) or OAuth 2.0.
-func (v *Vendor) Auth() connectors.Auth {
-	return connectors.Auth{OAuth: v.app.OAuth, APIKeyHeader: "Authorization"}
-}
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.app.Limits }
 
 // BatchSize implements connectors.BatchVendor.
 func (v *Vendor) BatchSize() int { return BatchSize }
@@ -160,7 +150,7 @@ func decodeMapping(raw json.RawMessage) (Mapping, error) {
 // Account implements connectors.Vendor: the account (portal) of the token
 // or private app token, from the account details.
 func (v *Vendor) Account(ctx context.Context, c *connectors.Client, callback url.Values) (connectors.Account, error) {
-	resp, err := c.Do(ctx, connectors.Request{Operation: "read account", Method: http.MethodGet, URL: v.app.Config.APIURL + "/account-info/v3/details"})
+	resp, err := c.Do(ctx, connectors.Request{Operation: "read account", Method: http.MethodGet, URL: v.Config.APIURL + "/account-info/v3/details"})
 	if err != nil {
 		return connectors.Account{}, err
 	}

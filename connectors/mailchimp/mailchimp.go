@@ -53,7 +53,7 @@ type Config struct {
 
 // Vendor is the Mailchimp application.
 type Vendor struct {
-	app         connectors.App
+	*connectors.App
 	metadataURL string
 }
 
@@ -64,21 +64,11 @@ func New(cfg Config) *Vendor {
 	if cfg.MetadataURL == "" {
 		cfg.MetadataURL = DefaultMetadataURL
 	}
-	return &Vendor{metadataURL: cfg.MetadataURL, app: connectors.NewApp(cfg.AppConfig, connectors.AppConfig{AuthURL: DefaultAuthURL,
-		TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Limits: &DefaultLimits}, oauth2.AuthStyleInParams)}
+	// An API key (HTTP Basic) or OAuth 2.0, whose tokens do not expire.
+	return &Vendor{metadataURL: cfg.MetadataURL, App: connectors.NewApp(cfg.AppConfig, connectors.AppSpec{Type: Type, AuthStyle: oauth2.AuthStyleInParams,
+		Auth:     connectors.Auth{APIKeyBasic: true, TokenScheme: "OAuth"},
+		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Limits: &DefaultLimits}})}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: an API key (HTTP Basic) or OAuth 2.0,
-// whose tokens do not expire.
-func (v *Vendor) Auth() connectors.Auth {
-	return connectors.Auth{OAuth: v.app.OAuth, APIKeyBasic: true, TokenScheme: "OAuth"}
-}
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.app.Limits }
 
 // BatchSize implements connectors.BatchVendor.
 func (v *Vendor) BatchSize() int { return BatchSize }
@@ -186,7 +176,7 @@ func (v *Vendor) Account(ctx context.Context, c *connectors.Client, callback url
 		}
 		dc = md.DC
 	}
-	base := strings.ReplaceAll(v.app.Config.APIURL, "{dc}", dc)
+	base := strings.ReplaceAll(v.Config.APIURL, "{dc}", dc)
 	resp, err := c.Do(ctx, connectors.Request{Operation: "read account", Method: http.MethodGet, URL: base + "/3.0/"})
 	if err != nil {
 		return connectors.Account{}, err

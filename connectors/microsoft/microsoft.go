@@ -62,7 +62,7 @@ type Config struct {
 }
 
 // Vendor is the Microsoft 365 calendar application.
-type Vendor struct{ app connectors.App }
+type Vendor struct{ *connectors.App }
 
 var (
 	_ connectors.Vendor     = (*Vendor)(nil)
@@ -77,18 +77,11 @@ func New(cfg Config) *Vendor {
 		cfg.Tenant = DefaultTenant
 	}
 	login := DefaultLoginURL + "/" + cfg.Tenant
-	return &Vendor{app: connectors.NewApp(cfg.AppConfig, connectors.AppConfig{AuthURL: login + defaultAuthPath, TokenURL: login + defaultTokenPath,
-		APIURL: DefaultAPIURL, Scopes: DefaultScopes, Limits: &DefaultLimits}, oauth2.AuthStyleInParams)}
+	// OAuth 2.0 with PKCE.
+	return &Vendor{connectors.NewApp(cfg.AppConfig, connectors.AppSpec{Type: Type, AuthStyle: oauth2.AuthStyleInParams, Auth: connectors.Auth{PKCE: true},
+		Defaults: connectors.AppConfig{AuthURL: login + defaultAuthPath, TokenURL: login + defaultTokenPath, APIURL: DefaultAPIURL,
+			Scopes: DefaultScopes, Limits: &DefaultLimits}})}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: OAuth 2.0 with PKCE.
-func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.app.OAuth, PKCE: true} }
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.app.Limits }
 
 // Mapping implements connectors.Vendor.
 func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
@@ -110,7 +103,7 @@ func (v *Vendor) call(ctx context.Context, c *connectors.Client, op, method, u s
 		raw, _ = json.Marshal(body)
 	}
 	if !strings.HasPrefix(u, "http") {
-		u = v.app.Config.APIURL + u
+		u = v.Config.APIURL + u
 	}
 	resp, err := c.Do(ctx, connectors.Request{Operation: op, Method: method, URL: u, Body: raw, Header: http.Header{"Prefer": {prefer}}})
 	if err != nil {
@@ -166,7 +159,7 @@ func (v *Vendor) calendars(ctx context.Context, c *connectors.Client) ([]Calenda
 		}
 		out = append(out, page.Value...)
 		u = page.NextLink
-		if u != "" && !strings.HasPrefix(u, v.app.Config.APIURL+"/") {
+		if u != "" && !strings.HasPrefix(u, v.Config.APIURL+"/") {
 			return nil, fmt.Errorf("microsoft: list calendars: a next link outside Graph: %s", u)
 		}
 	}

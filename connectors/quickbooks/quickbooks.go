@@ -48,25 +48,17 @@ var DefaultLimits = connectors.Limits{Windows: []connectors.Window{{Calls: 500, 
 type Config = connectors.AppConfig
 
 // Vendor is the QuickBooks Online application.
-type Vendor struct{ app connectors.App }
+type Vendor struct{ *connectors.App }
 
 var _ connectors.Vendor = (*Vendor)(nil)
 
 // New returns the application for a deployment's configuration.
 func New(cfg Config) *Vendor {
-	return &Vendor{app: connectors.NewApp(cfg, connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL,
-		APIURL: DefaultAPIURL, Scopes: Scope, Limits: &DefaultLimits}, oauth2.AuthStyleInHeader)}
+	// OAuth 2.0 at Intuit, client credentials in the Authorization header
+	// of token requests.
+	return &Vendor{connectors.NewApp(cfg, connectors.AppSpec{Type: Type, AuthStyle: oauth2.AuthStyleInHeader,
+		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Scopes: Scope, Limits: &DefaultLimits}})}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: OAuth 2.0 at Intuit, client
-// credentials in the Authorization header of token requests.
-func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.app.OAuth} }
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.app.Limits }
 
 // Documents an entry can become.
 const (
@@ -161,7 +153,7 @@ func (v *Vendor) url(realm, path string, q url.Values) string {
 		q = url.Values{}
 	}
 	q.Set("minorversion", MinorVersion)
-	return fmt.Sprintf("%s/v3/company/%s/%s?%s", v.app.Config.APIURL, url.PathEscape(realm), path, q.Encode())
+	return fmt.Sprintf("%s/v3/company/%s/%s?%s", v.Config.APIURL, url.PathEscape(realm), path, q.Encode())
 }
 
 // ErrorText implements connectors.Vendor: the Fault's messages.

@@ -67,7 +67,7 @@ type Config struct {
 }
 
 // Vendor is the Salesforce application.
-type Vendor struct{ app connectors.App }
+type Vendor struct{ *connectors.App }
 
 var _ connectors.BatchVendor = (*Vendor)(nil)
 
@@ -83,17 +83,10 @@ func New(cfg Config) *Vendor {
 	limits := connectors.Limits{Windows: []connectors.Window{{Calls: cfg.DailyCalls, Per: 24 * time.Hour}}, Concurrent: 25}
 	app := cfg.AppConfig
 	app.AuthURL, app.TokenURL = login+"/services/oauth2/authorize", login+"/services/oauth2/token"
-	return &Vendor{app: connectors.NewApp(app, connectors.AppConfig{Scopes: DefaultScopes, Limits: &limits}, oauth2.AuthStyleInParams)}
+	// The web server flow with PKCE.
+	return &Vendor{connectors.NewApp(app, connectors.AppSpec{Type: Type, AuthStyle: oauth2.AuthStyleInParams, Auth: connectors.Auth{PKCE: true},
+		Defaults: connectors.AppConfig{Scopes: DefaultScopes, Limits: &limits}})}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: the web server flow with PKCE.
-func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.app.OAuth, PKCE: true} }
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.app.Limits }
 
 // BatchSize implements connectors.BatchVendor.
 func (v *Vendor) BatchSize() int { return BatchSize }

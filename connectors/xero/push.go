@@ -117,7 +117,7 @@ func (v *Vendor) invoice(e *calgate.Entry, s connectors.Sale, m Mapping, contact
 }
 
 func (v *Vendor) api(path string, q url.Values) string {
-	u := v.app.Config.APIURL + "/api.xro/2.0" + path
+	u := v.Config.APIURL + "/api.xro/2.0" + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}

@@ -41,24 +41,16 @@ var DefaultLimits = connectors.Limits{Windows: []connectors.Window{{Calls: 60, P
 type Config = connectors.AppConfig
 
 // Vendor is the Xero application.
-type Vendor struct{ app connectors.App }
+type Vendor struct{ *connectors.App }
 
 var _ connectors.Vendor = (*Vendor)(nil)
 
 // New returns the application for a deployment's configuration.
 func New(cfg Config) *Vendor {
-	return &Vendor{app: connectors.NewApp(cfg, connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL,
-		APIURL: DefaultAPIURL, Scopes: DefaultScopes, Limits: &DefaultLimits}, oauth2.AuthStyleInHeader)}
+	// OAuth 2.0 with PKCE.
+	return &Vendor{connectors.NewApp(cfg, connectors.AppSpec{Type: Type, AuthStyle: oauth2.AuthStyleInHeader, Auth: connectors.Auth{PKCE: true},
+		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Scopes: DefaultScopes, Limits: &DefaultLimits}})}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: OAuth 2.0 with PKCE.
-func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.app.OAuth, PKCE: true} }
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.app.Limits }
 
 // Invoice statuses calgate sets.
 const (
@@ -143,7 +135,7 @@ type Connection struct {
 // the connections endpoint (the first organisation when the user connected
 // several).
 func (v *Vendor) Account(ctx context.Context, c *connectors.Client, callback url.Values) (connectors.Account, error) {
-	resp, err := c.Do(ctx, connectors.Request{Operation: "list connections", Method: "GET", URL: v.app.Config.APIURL + "/connections"})
+	resp, err := c.Do(ctx, connectors.Request{Operation: "list connections", Method: "GET", URL: v.Config.APIURL + "/connections"})
 	if err != nil {
 		return connectors.Account{}, err
 	}
