@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -342,4 +344,15 @@ func (a *OAuth) AccessToken(r *http.Request, schemes ...string) (expiry time.Tim
 func (a *OAuth) Valid(r *http.Request, schemes ...string) bool {
 	exp, ok := a.AccessToken(r, schemes...)
 	return ok && time.Now().Before(exp)
+}
+
+// Serve serves a fake's routes (ServeMux patterns) until the test ends.
+func Serve(t testing.TB, routes map[string]http.HandlerFunc) *httptest.Server {
+	mux := http.NewServeMux()
+	for pattern, h := range routes {
+		mux.HandleFunc(pattern, h)
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
 }

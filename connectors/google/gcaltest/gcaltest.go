@@ -101,17 +101,12 @@ func Start(t testing.TB, o Options) *Server {
 		pageNext: map[string]string{}, lose: map[string]int{}}
 	s.calendars[o.User] = &calendar{entry: CalendarListEntry{Kind: "calendar#calendarListEntry", ID: o.User, Summary: o.User,
 		TimeZone: "Europe/Berlin", AccessRole: "owner", Primary: true}, events: map[string]*stored{}}
-	mux := http.NewServeMux()
 	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
 		Client: connectorstest.ClientInEither, ClientStatus: http.StatusUnauthorized, Scopes: []string{Scope}, OfflineOnly: true,
 		Refresh: connectorstest.RefreshOmitted, AccessTTL: o.AccessTokenTTL, CodePrefix: "4/0A", AccessPrefix: "ya29.", RefreshPrefix: "1//0g",
 		Redirect: func(_, back url.Values) { back.Set("scope", Scope) },
 		Answer:   func(a map[string]any) { a["scope"] = Scope }})
-	mux.HandleFunc("GET /o/oauth2/auth", s.Authorize)
-	mux.HandleFunc("POST /token", s.Token)
-	mux.HandleFunc("/calendar/v3/", s.api)
-	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	s.Server = connectorstest.Serve(t, map[string]http.HandlerFunc{"GET /o/oauth2/auth": s.Authorize, "POST /token": s.Token, "/calendar/v3/": s.api})
 	return s
 }
 

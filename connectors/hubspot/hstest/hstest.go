@@ -94,12 +94,7 @@ func Start(t testing.TB, o Options) *Server {
 		Error: func(w http.ResponseWriter, status int, code, description string) {
 			writeJSON(w, status, map[string]string{"status": strings.ToUpper(code), "message": description, "error": code})
 		}})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /oauth/authorize", s.Authorize)
-	mux.HandleFunc("POST /oauth/v1/token", s.Token)
-	mux.HandleFunc("/", s.api)
-	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	s.Server = connectorstest.Serve(t, map[string]http.HandlerFunc{"GET /oauth/authorize": s.Authorize, "POST /oauth/v1/token": s.Token, "/": s.api})
 	return s
 }
 

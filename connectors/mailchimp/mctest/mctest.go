@@ -96,19 +96,13 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	s := &Server{o: o, Counts: &connectorstest.Counts{}, members: map[string]*member{},
 		forgotten: map[string]bool{}}
-	mux := http.NewServeMux()
 	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
 		Client: connectorstest.ClientInForm, ClientStatus: http.StatusUnauthorized, Refresh: connectorstest.NoRefresh,
 		Answer: func(a map[string]any) { delete(a, "token_type"); a["scope"] = nil },
 		Error: func(w http.ResponseWriter, status int, code, _ string) {
 			writeJSON(w, status, map[string]string{"error": code})
 		}})
-	mux.HandleFunc("GET /oauth2/authorize", s.Authorize)
-	mux.HandleFunc("POST /oauth2/token", s.Token)
-	mux.HandleFunc("GET /oauth2/metadata", s.metadata)
-	mux.HandleFunc("/", s.api)
-	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	s.Server = connectorstest.Serve(t, map[string]http.HandlerFunc{"GET /oauth2/authorize": s.Authorize, "POST /oauth2/token": s.Token, "GET /oauth2/metadata": s.metadata, "/": s.api})
 	return s
 }
 

@@ -119,10 +119,7 @@ func Start(t testing.TB, o Options) *Server {
 		Answer: func(a map[string]any) {
 			a["scope"], a["ext_expires_in"] = "Calendars.ReadWrite User.Read", a["expires_in"]
 		}})
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", s.route)
-	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	s.Server = connectorstest.Serve(t, map[string]http.HandlerFunc{"/": s.route})
 	return s
 }
 

@@ -83,12 +83,7 @@ func Start(t testing.TB, o Options) *Server {
 		Error: func(w http.ResponseWriter, status int, code, _ string) {
 			connectorstest.WriteJSON(w, status, map[string]string{"error": code})
 		}})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /connect/oauth2", s.Authorize)
-	mux.HandleFunc("POST /oauth2/v1/tokens/bearer", s.Token)
-	mux.HandleFunc("/v3/company/{realm}/", s.api)
-	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	s.Server = connectorstest.Serve(t, map[string]http.HandlerFunc{"GET /connect/oauth2": s.Authorize, "POST /oauth2/v1/tokens/bearer": s.Token, "/v3/company/{realm}/": s.api})
 	return s
 }
 

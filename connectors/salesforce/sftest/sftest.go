@@ -101,13 +101,8 @@ func Start(t testing.TB, o Options) *Server {
 			a["signature"] = base64.StdEncoding.EncodeToString([]byte(connectorstest.NewToken("")))
 			delete(a, "expires_in") // the token answer does not say
 		}})
-	login := http.NewServeMux()
-	login.HandleFunc("GET /services/oauth2/authorize", s.Authorize)
-	login.HandleFunc("POST /services/oauth2/token", s.Token)
-	s.Login = httptest.NewServer(login)
-	s.Instance = httptest.NewServer(http.HandlerFunc(s.api))
-	t.Cleanup(s.Login.Close)
-	t.Cleanup(s.Instance.Close)
+	s.Login = connectorstest.Serve(t, map[string]http.HandlerFunc{"GET /services/oauth2/authorize": s.Authorize, "POST /services/oauth2/token": s.Token})
+	s.Instance = connectorstest.Serve(t, map[string]http.HandlerFunc{"/": s.api})
 	return s
 }
 

@@ -88,13 +88,7 @@ func Start(t testing.TB, o Options) *Server {
 		Error: func(w http.ResponseWriter, status int, code, _ string) {
 			writeJSON(w, status, map[string]string{"error": code})
 		}})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /identity/connect/authorize", s.Authorize)
-	mux.HandleFunc("POST /connect/token", s.Token)
-	mux.HandleFunc("GET /connections", s.connections)
-	mux.HandleFunc("/api.xro/2.0/", s.api)
-	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	s.Server = connectorstest.Serve(t, map[string]http.HandlerFunc{"GET /identity/connect/authorize": s.Authorize, "POST /connect/token": s.Token, "GET /connections": s.connections, "/api.xro/2.0/": s.api})
 	return s
 }
 
