@@ -29,12 +29,20 @@ func (c *Counts) Count(op string) int {
 	return c.m[op]
 }
 
-// Defaults sets each zero field of the struct *o to the field of def:
-// the defaults of a fake's options.
+// Defaults sets each zero field of the struct *o to the field of def,
+// and so within embedded structs (App): the defaults of a fake's options.
 func Defaults[T any](o *T, def T) {
-	v, d := reflect.ValueOf(o).Elem(), reflect.ValueOf(def)
+	defaults(reflect.ValueOf(o).Elem(), reflect.ValueOf(def))
+}
+
+func defaults(v, d reflect.Value) {
 	for i := range v.NumField() {
-		if f := v.Field(i); f.CanSet() && f.IsZero() {
+		f := v.Field(i)
+		switch {
+		case !f.CanSet():
+		case v.Type().Field(i).Anonymous && f.Kind() == reflect.Struct:
+			defaults(f, d.Field(i))
+		case f.IsZero():
 			f.Set(d.Field(i))
 		}
 	}

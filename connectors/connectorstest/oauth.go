@@ -35,6 +35,15 @@ func WriteJSON(w http.ResponseWriter, status int, v any, contentType ...string) 
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// App is a deployment's registration at a fake application: the client
+// the fake knows. Every fake's Options embed it.
+type App struct {
+	ClientID     string
+	ClientSecret string
+	// RedirectURI is the one redirect URI registered for the app.
+	RedirectURI string
+}
+
 // Client is where a token endpoint takes the client's credentials.
 type Client int
 
@@ -71,11 +80,8 @@ const (
 // OAuthOptions are an application's authorization server as a fake plays
 // it.
 type OAuthOptions struct {
-	ClientID     string
-	ClientSecret string
-	// RedirectURI is the one redirect URI registered for the app.
-	RedirectURI string
-	Client      Client
+	App
+	Client Client
 	// ClientStatus is the status of an invalid_client answer (default
 	// 400).
 	ClientStatus int

@@ -18,7 +18,7 @@ import (
 
 func start(t testing.TB, engine string) (*connectorstest.Harness, *mctest.Server) {
 	t.Helper()
-	mc := mctest.Start(t, mctest.Options{RedirectURI: connectorstest.RedirectURI})
+	mc := mctest.Start(t, mctest.Options{App: connectorstest.App{RedirectURI: connectorstest.RedirectURI}})
 	h := connectorstest.Open(t, engine, nil)
 	h.Service.Add(mailchimp.New(mailchimp.Config{AppConfig: connectors.AppConfig{ClientID: mc.Options().ClientID, ClientSecret: mc.Options().ClientSecret,
 		AuthURL: mc.AuthURL(), TokenURL: mc.TokenURL(), APIURL: mc.APIURL()}, MetadataURL: mc.MetadataURL()}))

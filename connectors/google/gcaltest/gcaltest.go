@@ -35,9 +35,7 @@ const Scope = "https://www.googleapis.com/auth/calendar"
 
 // Options configure a Server.
 type Options struct {
-	ClientID     string
-	ClientSecret string
-	RedirectURI  string
+	connectorstest.App
 	// User is the account's e-mail address (its primary calendar's id),
 	// UserName its name.
 	User     string
@@ -94,14 +92,14 @@ type syncState struct {
 
 // Start starts a fake account and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	connectorstest.Defaults(&o, Options{ClientID: "1234567890-calgate.apps.googleusercontent.com", ClientSecret: "GOCSPX-fake-secret", User: "planner@example.com",
+	connectorstest.Defaults(&o, Options{App: connectorstest.App{ClientID: "1234567890-calgate.apps.googleusercontent.com", ClientSecret: "GOCSPX-fake-secret"}, User: "planner@example.com",
 		UserName: "Plant planner", AccessTokenTTL: time.Hour, PerMinute: 600, Minute: time.Minute})
 	s := &Server{o: o, Counts: &connectorstest.Counts{}, limits: connectorstest.NewLimits(o.NoLimit, 0, connectorstest.Window{Calls: o.PerMinute, Per: o.Minute}),
 		calendars: map[string]*calendar{}, syncTokens: map[string]syncState{}, pages: map[string][]*Event{},
 		pageNext: map[string]string{}, lose: map[string]int{}}
 	s.calendars[o.User] = &calendar{entry: CalendarListEntry{Kind: "calendar#calendarListEntry", ID: o.User, Summary: o.User,
 		TimeZone: "Europe/Berlin", AccessRole: "owner", Primary: true}, events: map[string]*stored{}}
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, App: o.App,
 		Client: connectorstest.ClientInEither, ClientStatus: http.StatusUnauthorized, Scopes: []string{Scope}, OfflineOnly: true,
 		Refresh: connectorstest.RefreshOmitted, AccessTTL: o.AccessTokenTTL, CodePrefix: "4/0A", AccessPrefix: "ya29.", RefreshPrefix: "1//0g",
 		Redirect: func(_, back url.Values) { back.Set("scope", Scope) },

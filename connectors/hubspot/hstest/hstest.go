@@ -31,9 +31,7 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	ClientID     string
-	ClientSecret string
-	RedirectURI  string
+	connectorstest.App
 	// PrivateAppToken is a private app's access token the account accepts
 	// (default "pat-na1-…").
 	PrivateAppToken string
@@ -83,12 +81,12 @@ type object struct {
 
 // Start starts a fake account and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	connectorstest.Defaults(&o, Options{ClientID: "5fd4c5a2-0d3e-4a47-a1a2-hubspot-client", ClientSecret: "hs-client-secret", PrivateAppToken: "pat-na1-" + newToken(),
+	connectorstest.Defaults(&o, Options{App: connectorstest.App{ClientID: "5fd4c5a2-0d3e-4a47-a1a2-hubspot-client", ClientSecret: "hs-client-secret"}, PrivateAppToken: "pat-na1-" + newToken(),
 		PortalID: 62515, MeetingIDProperty: "calgate_entry_id", DealIDProperty: "calgate_order", Burst: 100, Window: 10 * time.Second,
 		AccessTokenTTL: 30 * time.Minute})
 	s := &Server{o: o, Counts: &connectorstest.Counts{}, objects: map[string]map[string]*object{"contacts": {}, "meetings": {}, "deals": {}}, assoc: map[string]bool{},
 		limits: connectorstest.NewLimits(false, 0, connectorstest.Window{Calls: o.Burst, Per: o.Window})}
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, App: o.App,
 		Client: connectorstest.ClientInForm, Scopes: []string{"crm.objects.contacts.write"}, Refresh: connectorstest.RefreshSame,
 		AccessTTL: o.AccessTokenTTL, AccessPrefix: "CJ", TokenType: "bearer",
 		Error: func(w http.ResponseWriter, status int, code, description string) {

@@ -31,9 +31,7 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	ClientID     string
-	ClientSecret string
-	RedirectURI  string
+	connectorstest.App
 	// DC is the account's data centre (default us21); APIKey its key
 	// (default 32 hex digits and "-us21").
 	DC     string
@@ -89,14 +87,14 @@ type tag struct {
 
 // Start starts a fake account and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	connectorstest.Defaults(&o, Options{ClientID: "123456789012", ClientSecret: "mc-client-secret", DC: "us21", ListID: "a1b2c3d4e5",
+	connectorstest.Defaults(&o, Options{App: connectorstest.App{ClientID: "123456789012", ClientSecret: "mc-client-secret"}, DC: "us21", ListID: "a1b2c3d4e5",
 		AccountID: "8d3a3db4d97663a9074efcc16", AccountName: "Freddie's Rooms", Concurrent: 10})
 	if o.APIKey == "" {
 		o.APIKey = "0123456789abcdef0123456789abcdef-" + o.DC
 	}
 	s := &Server{o: o, Counts: &connectorstest.Counts{}, members: map[string]*member{},
 		forgotten: map[string]bool{}}
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, App: o.App,
 		Client: connectorstest.ClientInForm, ClientStatus: http.StatusUnauthorized, Refresh: connectorstest.NoRefresh,
 		Answer: func(a map[string]any) { delete(a, "token_type"); a["scope"] = nil },
 		Error: func(w http.ResponseWriter, status int, code, _ string) {

@@ -35,9 +35,7 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	ClientID     string
-	ClientSecret string
-	RedirectURI  string
+	connectorstest.App
 	// User is the signed-in user.
 	UserID            string
 	UserPrincipalName string
@@ -99,14 +97,14 @@ type Server struct {
 
 // Start starts a fake mailbox and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	connectorstest.Defaults(&o, Options{ClientID: "6731de76-14a6-49ae-97bc-6eba6914391e", ClientSecret: "fake~secret", UserID: "87d349ed-44d7-43e1-9a83-5f2406dee5bd",
+	connectorstest.Defaults(&o, Options{App: connectorstest.App{ClientID: "6731de76-14a6-49ae-97bc-6eba6914391e", ClientSecret: "fake~secret"}, UserID: "87d349ed-44d7-43e1-9a83-5f2406dee5bd",
 		UserPrincipalName: "foreman@contoso.onmicrosoft.com", DisplayName: "Shop Foreman", AccessTokenTTL: time.Hour, PerWindow: 10000, Window: 10 * time.Minute, Concurrent: 4, PageSize: 10})
 	s := &Server{o: o, Counts: &connectorstest.Counts{}, limits: connectorstest.NewLimits(o.NoLimit, o.Concurrent, connectorstest.Window{Calls: o.PerWindow, Per: o.Window}),
 		events: map[string]*stored{}, transactions: map[string]string{}, deltas: map[string]deltaState{},
 		skips: map[string][]Event{}, skipNext: map[string]string{}}
 	s.calendars = []*Calendar{{ID: newID(), Name: "Calendar", CanEdit: true, CanShare: true, IsDefaultCalendar: true,
 		ChangeKey: newID()[:12], Owner: &EmailAddress{Name: o.DisplayName, Address: o.UserPrincipalName}}}
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, App: o.App,
 		Client: connectorstest.ClientInForm, ClientStatus: http.StatusUnauthorized, Scopes: []string{"offline_access", "Calendars.ReadWrite"},
 		AccessTTL: o.AccessTokenTTL, CodePrefix: "0.AXYA", AccessPrefix: "eyJ0eXAi.", RefreshPrefix: "0.AXYA-r",
 		Check: func(r *http.Request) string {

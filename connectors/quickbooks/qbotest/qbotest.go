@@ -23,10 +23,7 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	ClientID     string
-	ClientSecret string
-	// RedirectURI is the one redirect URI registered for the app.
-	RedirectURI string
+	connectorstest.App
 	// Realm and CompanyName are the company the user connects.
 	Realm       string
 	CompanyName string
@@ -70,12 +67,12 @@ type Server struct {
 // Start starts a fake company with one item, Id "1" ("Services"), and
 // stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	connectorstest.Defaults(&o, Options{ClientID: "qbo-client", ClientSecret: "qbo-secret", Realm: "9130357766", CompanyName: "Sandbox Company_US_1",
+	connectorstest.Defaults(&o, Options{App: connectorstest.App{ClientID: "qbo-client", ClientSecret: "qbo-secret"}, Realm: "9130357766", CompanyName: "Sandbox Company_US_1",
 		AccessTokenTTL: time.Hour, Limit: 500, Window: time.Minute, Concurrent: 10})
 	s := &Server{o: o, Counts: &connectorstest.Counts{}, t: t, docs: map[string]*document{}, nextID: 100, minor: map[string]int{},
 		limits: connectorstest.NewLimits(o.NoLimit, o.Concurrent, connectorstest.Window{Calls: o.Limit, Per: o.Window})}
 	s.Replays = &connectorstest.Replays{Counts: s.Counts}
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, App: o.App,
 		Client: connectorstest.ClientInBasic, ClientStatus: http.StatusUnauthorized, Scopes: []string{"com.intuit.quickbooks.accounting"},
 		RequireState: true, AccessTTL: o.AccessTokenTTL, CodePrefix: "AB11", AccessPrefix: "eyJ", RefreshPrefix: "RT1-", TokenType: "bearer",
 		Redirect: func(_ url.Values, back url.Values) { back.Set("realmId", o.Realm) },

@@ -31,9 +31,7 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	ClientID     string
-	ClientSecret string
-	RedirectURI  string
+	connectorstest.App
 	// OrgID and UserID are the org and user that consent.
 	OrgID  string
 	UserID string
@@ -82,11 +80,11 @@ type Server struct {
 
 // Start starts a fake org and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	connectorstest.Defaults(&o, Options{ClientID: "3MVG9sf-consumer-key", ClientSecret: "sf-consumer-secret", OrgID: "00D5g000004ZbQXEA0", UserID: "0055g00000Abc12AAB",
+	connectorstest.Defaults(&o, Options{App: connectorstest.App{ClientID: "3MVG9sf-consumer-key", ClientSecret: "sf-consumer-secret"}, OrgID: "00D5g000004ZbQXEA0", UserID: "0055g00000Abc12AAB",
 		ContactExternalIDField: "calgate_Customer_Key__c", EventExternalIDField: "calgate_Entry_Id__c", SessionTTL: 2 * time.Hour,
 		DailyLimit: 15000})
 	s := &Server{o: o, Counts: &connectorstest.Counts{}, records: map[string]*record{}}
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, App: o.App,
 		Client: connectorstest.ClientInForm, Scopes: []string{"api"}, Refresh: connectorstest.RefreshOmitted, AccessTTL: o.SessionTTL,
 		CodePrefix: "aPrx", AccessPrefix: o.OrgID + "!AQ", RefreshPrefix: "5Aep",
 		Check: func(r *http.Request) string {

@@ -29,9 +29,7 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	ClientID     string
-	ClientSecret string
-	RedirectURI  string
+	connectorstest.App
 	// TenantID and TenantName are the organisation the user connects.
 	TenantID   string
 	TenantName string
@@ -74,13 +72,13 @@ type Server struct {
 
 // Start starts a fake organisation and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	connectorstest.Defaults(&o, Options{ClientID: "xero-client", ClientSecret: "xero-secret", TenantID: "fe79f7dd-b6d4-4a92-ba7b-538af6289c58",
+	connectorstest.Defaults(&o, Options{App: connectorstest.App{ClientID: "xero-client", ClientSecret: "xero-secret"}, TenantID: "fe79f7dd-b6d4-4a92-ba7b-538af6289c58",
 		TenantName: "Demo Company (NZ)", AccessTokenTTL: 30 * time.Minute, PerMinute: 60, Minute: time.Minute, PerDay: 5000,
 		Concurrent: 5})
 	s := &Server{o: o, Counts: &connectorstest.Counts{}, invoices: map[string]*invoice{}, nextNumber: 1,
 		limits: connectorstest.NewLimits(o.NoLimit, o.Concurrent, connectorstest.Window{Calls: o.PerMinute, Per: o.Minute}, connectorstest.Window{Calls: o.PerDay, Per: 24 * time.Hour})}
 	s.Replays = &connectorstest.Replays{Counts: s.Counts}
-	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURI: o.RedirectURI,
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, App: o.App,
 		Client: connectorstest.ClientInBasic, Scopes: []string{"offline_access", "accounting.transactions", "accounting.contacts"},
 		RequireState: true, Refresh: connectorstest.RotateRefresh, AccessTTL: o.AccessTokenTTL, CodePrefix: "c", AccessPrefix: "eyJ", RefreshPrefix: "r",
 		Redirect: func(q, back url.Values) { back.Set("scope", q.Get("scope")) },
