@@ -74,11 +74,29 @@ type Sale struct {
 	Start time.Time
 }
 
+// Pricing is the price settings of an accounting application's mapping:
+// UnitPrice, when set, is the price of every entry; otherwise the number
+// (or numeric string) in the entry's attribute PriceAttribute (default
+// "price"), else 0. Mappings embed it.
+type Pricing struct {
+	UnitPrice      *float64 `json:"unit_price,omitempty"`
+	PriceAttribute string   `json:"price_attribute"`
+}
+
+// Check fills in the default price attribute and refuses a negative
+// price.
+func (p *Pricing) Check(ve *calgate.ValidationError) {
+	if p.UnitPrice != nil && *p.UnitPrice < 0 {
+		ve.Add("mapping.unit_price", "must not be negative")
+	}
+	if p.PriceAttribute == "" {
+		p.PriceAttribute = "price"
+	}
+}
+
 // SaleOf renders the entry as a sale: defaultCustomer names customers of
-// entries without one; unitPrice, when set, is every entry's price,
-// otherwise the number (or numeric string) in the attribute
-// priceAttribute.
-func SaleOf(e *calgate.Entry, defaultCustomer string, unitPrice *float64, priceAttribute string) Sale {
+// entries without one; p prices it.
+func SaleOf(e *calgate.Entry, defaultCustomer string, p Pricing) Sale {
 	s := Sale{Customer: defaultCustomer, Quantity: 1}
 	if e.Customer != nil {
 		if n := strings.TrimSpace(e.Customer.Name); n != "" {
@@ -89,10 +107,10 @@ func SaleOf(e *calgate.Entry, defaultCustomer string, unitPrice *float64, priceA
 	if e.Quantity != nil {
 		s.Quantity = float64(*e.Quantity)
 	}
-	if unitPrice != nil {
-		s.UnitPrice = *unitPrice
+	if p.UnitPrice != nil {
+		s.UnitPrice = *p.UnitPrice
 	} else {
-		s.UnitPrice = attributeNumber(e.Attributes, priceAttribute)
+		s.UnitPrice = attributeNumber(e.Attributes, p.PriceAttribute)
 	}
 	s.Amount = math.Round(s.Quantity*s.UnitPrice*100) / 100
 	loc := e.Loc()

@@ -64,7 +64,7 @@ func (v *Vendor) Push(ctx context.Context, c *connectors.Client, p *connectors.P
 	case !want:
 		return nil
 	}
-	sale := connectors.SaleOf(p.Entry, m.DefaultCustomer, m.UnitPrice, m.PriceAttribute)
+	sale := connectors.SaleOf(p.Entry, m.DefaultCustomer, m.Pricing)
 	if data.CustomerID == "" || data.CustomerName != sale.Customer {
 		id, err := v.customer(ctx, c, realm, sale.Customer, sale.Email, sale.Phone, p)
 		if err != nil {

@@ -72,11 +72,8 @@ type Mapping struct {
 	Document string `json:"document"`
 	// ItemID is the Id of the product or service the line sells.
 	ItemID string `json:"item_id"`
-	// UnitPrice, when set, is the price of every entry; otherwise the
-	// number in the entry's attribute PriceAttribute (default "price"),
-	// else 0.
-	UnitPrice      *float64 `json:"unit_price,omitempty"`
-	PriceAttribute string   `json:"price_attribute"`
+	// Pricing prices each line (unit_price, price_attribute).
+	connectors.Pricing
 	// DefaultCustomer is the customer (DisplayName) of entries without a
 	// customer name (default "calgate").
 	DefaultCustomer string `json:"default_customer"`
@@ -99,12 +96,7 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 	if strings.TrimSpace(m.ItemID) == "" {
 		ve.Add("mapping.item_id", "is required: the Id of the QuickBooks product or service each line sells")
 	}
-	if m.UnitPrice != nil && *m.UnitPrice < 0 {
-		ve.Add("mapping.unit_price", "must not be negative")
-	}
-	if m.PriceAttribute == "" {
-		m.PriceAttribute = "price"
-	}
+	m.Pricing.Check(ve)
 	if m.DefaultCustomer == "" {
 		m.DefaultCustomer = "calgate"
 	}

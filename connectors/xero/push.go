@@ -58,7 +58,7 @@ func (v *Vendor) Push(ctx context.Context, c *connectors.Client, p *connectors.P
 		p.Link.RemoteState, p.Link.RemoteVersion = inv.Status, inv.UpdatedDateUTC
 		return nil
 	}
-	sale := connectors.SaleOf(p.Entry, m.DefaultContact, m.UnitPrice, m.PriceAttribute)
+	sale := connectors.SaleOf(p.Entry, m.DefaultContact, m.Pricing)
 	if data.ContactID == "" || data.ContactName != sale.Customer {
 		id, err := v.contact(ctx, c, tenant, sale.Customer, sale.Email, sale.Phone, p)
 		if err != nil {

@@ -66,10 +66,8 @@ type Mapping struct {
 	Status string `json:"status"`
 	// DueDays sets an invoice's due date after its date (default 14).
 	DueDays *int `json:"due_days,omitempty"`
-	// UnitPrice, when set, is the price of every entry; otherwise the
-	// number in the entry's attribute PriceAttribute (default "price").
-	UnitPrice      *float64 `json:"unit_price,omitempty"`
-	PriceAttribute string   `json:"price_attribute"`
+	// Pricing prices each line (unit_price, price_attribute).
+	connectors.Pricing
 	// DefaultContact names the contact of entries without a customer name
 	// (default "calgate").
 	DefaultContact string `json:"default_contact"`
@@ -102,12 +100,7 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 	if m.DueDays != nil && (*m.DueDays < 0 || *m.DueDays > 3650) {
 		ve.Add("mapping.due_days", "must be 0 to 3650")
 	}
-	if m.UnitPrice != nil && *m.UnitPrice < 0 {
-		ve.Add("mapping.unit_price", "must not be negative")
-	}
-	if m.PriceAttribute == "" {
-		m.PriceAttribute = "price"
-	}
+	m.Pricing.Check(ve)
 	if m.DefaultContact == "" {
 		m.DefaultContact = "calgate"
 	}
