@@ -11,19 +11,20 @@ import (
 	"github.com/calgate/calgate"
 )
 
-// DecodeMapping reads a connector's mapping settings into m (nil or empty
-// raw leaves it zero), refusing fields m does not have: a
+// DecodeMapping reads a connector's mapping settings (nil or empty raw:
+// the zero M), refusing fields M does not have: a
 // *calgate.ValidationError on "mapping" that names the application.
-func DecodeMapping(raw json.RawMessage, m any, application string) error {
+func DecodeMapping[M any](raw json.RawMessage, application string) (M, error) {
+	var m M
 	if len(raw) == 0 {
-		return nil
+		return m, nil
 	}
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(m); err != nil {
-		return calgate.Invalid("mapping", "is not a%s %s mapping: %v", article(application), application, err)
+	if err := dec.Decode(&m); err != nil {
+		return m, calgate.Invalid("mapping", "is not a%s %s mapping: %v", article(application), application, err)
 	}
-	return nil
+	return m, nil
 }
 
 func article(word string) string {

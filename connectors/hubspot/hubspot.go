@@ -142,9 +142,7 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
-	var m Mapping
-	err := connectors.DecodeMapping(raw, &m, "HubSpot")
-	return m, err
+	return connectors.DecodeMapping[Mapping](raw, "HubSpot")
 }
 
 // Account implements connectors.Vendor: the account (portal) of the token

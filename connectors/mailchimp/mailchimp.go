@@ -145,9 +145,7 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
-	var m Mapping
-	err := connectors.DecodeMapping(raw, &m, "Mailchimp")
-	return m, err
+	return connectors.DecodeMapping[Mapping](raw, "Mailchimp")
 }
 
 // dcPattern is the form of a data centre (us21): it becomes part of a host

@@ -107,9 +107,7 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
-	var m Mapping
-	err := connectors.DecodeMapping(raw, &m, "QuickBooks")
-	return m, err
+	return connectors.DecodeMapping[Mapping](raw, "QuickBooks")
 }
 
 // Account implements connectors.Vendor: the company is the realmId Intuit

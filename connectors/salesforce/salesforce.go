@@ -171,9 +171,7 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
-	var m Mapping
-	err := connectors.DecodeMapping(raw, &m, "Salesforce")
-	return m, err
+	return connectors.DecodeMapping[Mapping](raw, "Salesforce")
 }
 
 // Account implements connectors.Vendor: the org is the one of the token

@@ -111,9 +111,7 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
-	var m Mapping
-	err := connectors.DecodeMapping(raw, &m, "Xero")
-	return m, err
+	return connectors.DecodeMapping[Mapping](raw, "Xero")
 }
 
 // Connection is one organisation the user connected (GET /connections).
