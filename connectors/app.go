@@ -17,8 +17,6 @@ type AppConfig struct {
 	AuthURL  string
 	TokenURL string
 	APIURL   string
-	// Scopes are space-separated (default the application's).
-	Scopes string
 	// Limits default to the application's; NoLimits turns them off
 	// (benchmarks against a local server).
 	Limits   *Limits
@@ -26,13 +24,15 @@ type AppConfig struct {
 }
 
 // AppSpec is what an application is whatever a deployment sets: its
-// type, its production endpoints, scopes and limits (an AppConfig of
-// defaults), where its token endpoint takes the client's credentials, and
-// how it authenticates calgate (Auth without the OAuth client, which is
-// built from the configuration).
+// type, its production endpoints and limits (an AppConfig of defaults),
+// the scopes it asks for (space-separated: the deployment's setting where
+// the application has one, else its own), where its token endpoint takes
+// the client's credentials, and how it authenticates calgate (Auth without
+// the OAuth client, which is built from the configuration).
 type AppSpec struct {
 	Type      string
 	Defaults  AppConfig
+	Scopes    string
 	AuthStyle oauth2.AuthStyle
 	Auth      Auth
 }
@@ -59,7 +59,6 @@ func NewApp(cfg AppConfig, spec AppSpec) *App {
 	fill(&cfg.AuthURL, d.AuthURL)
 	fill(&cfg.TokenURL, d.TokenURL)
 	fill(&cfg.APIURL, d.APIURL)
-	fill(&cfg.Scopes, d.Scopes)
 	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
 	a := &App{Config: cfg, typ: spec.Type, auth: spec.Auth}
 	switch {
@@ -69,7 +68,7 @@ func NewApp(cfg AppConfig, spec AppSpec) *App {
 	case d.Limits != nil:
 		a.limits = *d.Limits
 	}
-	a.auth.OAuth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: strings.Fields(cfg.Scopes),
+	a.auth.OAuth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: strings.Fields(spec.Scopes),
 		Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: spec.AuthStyle}}
 	return a
 }

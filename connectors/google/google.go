@@ -75,9 +75,9 @@ func New(cfg Config) *Vendor {
 	// OAuth 2.0 with PKCE, asking for offline access (a refresh token) and
 	// the consent screen every time (so that a new consent gives a new
 	// refresh token).
-	app := connectors.NewApp(cfg, connectors.AppSpec{Type: Type, AuthStyle: ep.AuthStyle,
+	app := connectors.NewApp(cfg, connectors.AppSpec{Type: Type, Scopes: Scope, AuthStyle: ep.AuthStyle,
 		Auth:     connectors.Auth{PKCE: true, AuthParams: url.Values{"access_type": {"offline"}, "prompt": {"consent"}}},
-		Defaults: connectors.AppConfig{AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, APIURL: DefaultAPIURL, Scopes: Scope, Limits: &DefaultLimits}})
+		Defaults: connectors.AppConfig{AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, APIURL: DefaultAPIURL, Limits: &DefaultLimits}})
 	return &Vendor{App: app, apiURL: app.Config.APIURL + "/", throttled: map[string]int{}}
 }
 

@@ -8,6 +8,7 @@
 package hubspot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -48,6 +49,8 @@ const (
 // Config is the deployment's app at HubSpot.
 type Config struct {
 	connectors.AppConfig
+	// Scopes are space-separated (default DefaultScopes).
+	Scopes string
 	// Burst is the requests calgate makes per 10 seconds and account
 	// (default DefaultBurst); Daily per day (default DefaultDaily).
 	Burst int
@@ -69,9 +72,9 @@ func New(cfg Config) *Vendor {
 	}
 	limits := connectors.Limits{Windows: []connectors.Window{{Calls: cfg.Burst, Per: 10 * time.Second}, {Calls: cfg.Daily, Per: 24 * time.Hour}}}
 	// A private app's access token (sent as a bearer token) or OAuth 2.0.
-	return &Vendor{connectors.NewApp(cfg.AppConfig, connectors.AppSpec{Type: Type, AuthStyle: oauth2.AuthStyleInParams,
+	return &Vendor{connectors.NewApp(cfg.AppConfig, connectors.AppSpec{Type: Type, Scopes: cmp.Or(cfg.Scopes, DefaultScopes), AuthStyle: oauth2.AuthStyleInParams,
 		Auth:     connectors.Auth{APIKeyHeader: "Authorization"},
-		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Scopes: DefaultScopes, Limits: &limits}})}
+		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Limits: &limits}})}
 }
 
 // BatchSize implements connectors.BatchVendor.

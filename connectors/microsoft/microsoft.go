@@ -12,6 +12,7 @@
 package microsoft
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,10 +53,11 @@ var DefaultLimits = connectors.Limits{Windows: []connectors.Window{{Calls: 10000
 
 // Config is the deployment's app registration at Microsoft. Its AuthURL
 // and TokenURL default to the tenant's endpoints at
-// login.microsoftonline.com, its APIURL to Graph v1.0, its Scopes to
-// DefaultScopes.
+// login.microsoftonline.com, its APIURL to Graph v1.0.
 type Config struct {
 	connectors.AppConfig
+	// Scopes are space-separated (default DefaultScopes).
+	Scopes string
 	// Tenant is common (work, school and personal accounts, the default),
 	// organizations, consumers or a directory id.
 	Tenant string
@@ -78,9 +80,8 @@ func New(cfg Config) *Vendor {
 	}
 	login := DefaultLoginURL + "/" + cfg.Tenant
 	// OAuth 2.0 with PKCE.
-	return &Vendor{connectors.NewApp(cfg.AppConfig, connectors.AppSpec{Type: Type, AuthStyle: oauth2.AuthStyleInParams, Auth: connectors.Auth{PKCE: true},
-		Defaults: connectors.AppConfig{AuthURL: login + defaultAuthPath, TokenURL: login + defaultTokenPath, APIURL: DefaultAPIURL,
-			Scopes: DefaultScopes, Limits: &DefaultLimits}})}
+	return &Vendor{connectors.NewApp(cfg.AppConfig, connectors.AppSpec{Type: Type, Scopes: cmp.Or(cfg.Scopes, DefaultScopes), AuthStyle: oauth2.AuthStyleInParams,
+		Auth: connectors.Auth{PKCE: true}, Defaults: connectors.AppConfig{AuthURL: login + defaultAuthPath, TokenURL: login + defaultTokenPath, APIURL: DefaultAPIURL, Limits: &DefaultLimits}})}
 }
 
 // Mapping implements connectors.Vendor.

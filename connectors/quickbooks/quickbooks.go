@@ -44,7 +44,7 @@ const (
 var DefaultLimits = connectors.Limits{Windows: []connectors.Window{{Calls: 500, Per: time.Minute}}, Concurrent: 10}
 
 // Config is the deployment's app at Intuit; its endpoints default to
-// Intuit's production ones, its Scopes to Scope.
+// Intuit's production ones.
 type Config = connectors.AppConfig
 
 // Vendor is the QuickBooks Online application.
@@ -56,8 +56,8 @@ var _ connectors.Vendor = (*Vendor)(nil)
 func New(cfg Config) *Vendor {
 	// OAuth 2.0 at Intuit, client credentials in the Authorization header
 	// of token requests.
-	return &Vendor{connectors.NewApp(cfg, connectors.AppSpec{Type: Type, AuthStyle: oauth2.AuthStyleInHeader,
-		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Scopes: Scope, Limits: &DefaultLimits}})}
+	return &Vendor{connectors.NewApp(cfg, connectors.AppSpec{Type: Type, Scopes: Scope, AuthStyle: oauth2.AuthStyleInHeader,
+		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Limits: &DefaultLimits}})}
 }
 
 // Documents an entry can become.

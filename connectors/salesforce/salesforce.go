@@ -10,6 +10,7 @@
 package salesforce
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -54,16 +55,21 @@ const (
 	limitWait = time.Hour
 )
 
-// Config is the deployment's connected app at Salesforce. Its AuthURL,
-// TokenURL and APIURL are unused: the endpoints are under the login
-// server's /services/oauth2, and each org's API is at its instance URL.
+// Config is the deployment's connected app at Salesforce: the OAuth
+// endpoints are under its login server's /services/oauth2, and each org's
+// API is at its instance URL.
 type Config struct {
-	connectors.AppConfig
+	ClientID     string
+	ClientSecret string
 	// LoginURL is the login server (default DefaultLoginURL).
 	LoginURL string
+	// Scopes are space-separated (default DefaultScopes).
+	Scopes string
 	// DailyCalls is calgate's budget of API calls per org and day (default
 	// DefaultDailyCalls).
 	DailyCalls int
+	Limits     *connectors.Limits
+	NoLimits   bool
 }
 
 // Vendor is the Salesforce application.
@@ -81,11 +87,11 @@ func New(cfg Config) *Vendor {
 		cfg.DailyCalls = DefaultDailyCalls
 	}
 	limits := connectors.Limits{Windows: []connectors.Window{{Calls: cfg.DailyCalls, Per: 24 * time.Hour}}, Concurrent: 25}
-	app := cfg.AppConfig
-	app.AuthURL, app.TokenURL = login+"/services/oauth2/authorize", login+"/services/oauth2/token"
+	app := connectors.AppConfig{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Limits: cfg.Limits, NoLimits: cfg.NoLimits,
+		AuthURL: login + "/services/oauth2/authorize", TokenURL: login + "/services/oauth2/token"}
 	// The web server flow with PKCE.
-	return &Vendor{connectors.NewApp(app, connectors.AppSpec{Type: Type, AuthStyle: oauth2.AuthStyleInParams, Auth: connectors.Auth{PKCE: true},
-		Defaults: connectors.AppConfig{Scopes: DefaultScopes, Limits: &limits}})}
+	return &Vendor{connectors.NewApp(app, connectors.AppSpec{Type: Type, Scopes: cmp.Or(cfg.Scopes, DefaultScopes), AuthStyle: oauth2.AuthStyleInParams,
+		Auth: connectors.Auth{PKCE: true}, Defaults: connectors.AppConfig{Limits: &limits}})}
 }
 
 // BatchSize implements connectors.BatchVendor.

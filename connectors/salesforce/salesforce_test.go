@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/calgate/calgate"
-	"github.com/calgate/calgate/connectors"
 	"github.com/calgate/calgate/connectors/connectorstest"
 	"github.com/calgate/calgate/connectors/salesforce"
 	"github.com/calgate/calgate/connectors/salesforce/sftest"
@@ -21,7 +20,7 @@ func setup(t testing.TB, engine string, o sftest.Options, mapping string) (*conn
 	o.RedirectURI = connectorstest.RedirectURI
 	sf := sftest.Start(t, o)
 	h := connectorstest.Open(t, engine, nil)
-	h.Service.Add(salesforce.New(salesforce.Config{AppConfig: connectors.AppConfig{ClientID: sf.Options().ClientID, ClientSecret: sf.Options().ClientSecret}, LoginURL: sf.LoginURL()}))
+	h.Service.Add(salesforce.New(salesforce.Config{ClientID: sf.Options().ClientID, ClientSecret: sf.Options().ClientSecret, LoginURL: sf.LoginURL()}))
 	typ := salesforce.Type
 	raw := json.RawMessage(mapping)
 	c := h.Connect(t, calgate.ConnectorInput{Type: &typ, Mapping: &raw})

@@ -8,6 +8,7 @@
 package xero
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,9 +37,12 @@ const (
 // 5,000 a day, 5 at once.
 var DefaultLimits = connectors.Limits{Windows: []connectors.Window{{Calls: 60, Per: time.Minute}, {Calls: 5000, Per: 24 * time.Hour}}, Concurrent: 5}
 
-// Config is the deployment's app at Xero; its endpoints default to Xero's,
-// its Scopes to DefaultScopes.
-type Config = connectors.AppConfig
+// Config is the deployment's app at Xero; its endpoints default to Xero's.
+type Config struct {
+	connectors.AppConfig
+	// Scopes are space-separated (default DefaultScopes).
+	Scopes string
+}
 
 // Vendor is the Xero application.
 type Vendor struct{ *connectors.App }
@@ -48,8 +52,8 @@ var _ connectors.Vendor = (*Vendor)(nil)
 // New returns the application for a deployment's configuration.
 func New(cfg Config) *Vendor {
 	// OAuth 2.0 with PKCE.
-	return &Vendor{connectors.NewApp(cfg, connectors.AppSpec{Type: Type, AuthStyle: oauth2.AuthStyleInHeader, Auth: connectors.Auth{PKCE: true},
-		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Scopes: DefaultScopes, Limits: &DefaultLimits}})}
+	return &Vendor{connectors.NewApp(cfg.AppConfig, connectors.AppSpec{Type: Type, Scopes: cmp.Or(cfg.Scopes, DefaultScopes), AuthStyle: oauth2.AuthStyleInHeader, Auth: connectors.Auth{PKCE: true},
+		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Limits: &DefaultLimits}})}
 }
 
 // Invoice statuses calgate sets.
