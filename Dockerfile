@@ -4,7 +4,14 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/calgate ./cmd/calgate
+# .git stays out of the build context, so Go cannot record the commit: pass
+# the version and the commit as build arguments (`calgate version` prints
+# them; left empty, it says devel and commit unknown).
+ARG VERSION=""
+ARG COMMIT=""
+RUN CGO_ENABLED=0 go build -trimpath \
+    -ldflags="-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
+    -o /out/calgate ./cmd/calgate
 # The data directory, owned by the image's unprivileged user, so that a
 # volume created from it is writable by calgate.
 RUN mkdir -p /out/data

@@ -43,6 +43,8 @@ func newGateway(t *testing.T) *gateway {
 	srv.AddSchemas(api.SubscriptionSchemas())
 	srv.Add(srv.ImportRoutes(fakeImports{f})...)
 	srv.AddSchemas(api.ImportSchemas())
+	srv.Add(srv.PullRoutes(fakePulls{f})...)
+	srv.AddSchemas(api.PullSchemas())
 	srv.Add(srv.CalDAVRoutes(fakeCalDAV{f})...)
 	srv.AddSchemas(api.CalDAVSchemas())
 	srv.Add(srv.ConnectorRoutes(fakeConnectors{f})...)

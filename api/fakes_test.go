@@ -13,6 +13,7 @@ import (
 	calgate "github.com/calgate/calgate"
 	"github.com/calgate/calgate/feeds"
 	"github.com/calgate/calgate/imports"
+	"github.com/calgate/calgate/imports/pull"
 	"github.com/calgate/calgate/imports/template"
 	"github.com/calgate/calgate/sync/subscriptions"
 	"github.com/calgate/calgate/webhooks"
@@ -469,6 +470,9 @@ func testReport() *imports.Report {
 	return &imports.Report{BulkResult: calgate.BulkResult{Errors: []calgate.ItemResult{}}, Template: "planyo", Mode: calgate.ImportModeUpsert}
 }
 
+// fakePulls is the pull service: every pull and run is the same.
+type fakePulls struct{ *fakes }
+
 func testRun(pullID string) *calgate.PullRun {
 	return &calgate.PullRun{ID: "run_1", PullID: pullID, StartedAt: fakeTime, FinishedAt: fakeTime, Status: "ok", Report: json.RawMessage(`{}`)}
 }
@@ -477,29 +481,29 @@ func testPull(id string) *calgate.PullImport {
 	return &calgate.PullImport{ID: id, Name: "erp", URL: "https://erp.example.com/orders", Template: "planyo", Mode: calgate.ImportModeUpsert, Schedule: "@every 1h", HeaderNames: []string{}, NotifyEmails: []string{}, CreatedAt: fakeTime, UpdatedAt: fakeTime}
 }
 
-func (f fakeImports) CreatePull(ctx context.Context, workspaceID string, in imports.PullInput) (*calgate.PullImport, error) {
+func (f fakePulls) CreatePull(ctx context.Context, workspaceID string, in pull.Input) (*calgate.PullImport, error) {
 	return testPull("pull_1"), f.err("")
 }
 
-func (f fakeImports) Pull(ctx context.Context, workspaceID, id string) (*calgate.PullImport, error) {
+func (f fakePulls) Pull(ctx context.Context, workspaceID, id string) (*calgate.PullImport, error) {
 	return testPull(id), f.err(id)
 }
 
-func (f fakeImports) Pulls(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.PullImport, string, error) {
+func (f fakePulls) Pulls(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.PullImport, string, error) {
 	return []*calgate.PullImport{testPull("pull_1")}, "", f.err("")
 }
 
-func (f fakeImports) UpdatePull(ctx context.Context, workspaceID, id string, in imports.PullInput) (*calgate.PullImport, error) {
+func (f fakePulls) UpdatePull(ctx context.Context, workspaceID, id string, in pull.Input) (*calgate.PullImport, error) {
 	return testPull(id), f.err(id)
 }
 
-func (f fakeImports) DeletePull(ctx context.Context, workspaceID, id string) error { return f.err(id) }
+func (f fakePulls) DeletePull(ctx context.Context, workspaceID, id string) error { return f.err(id) }
 
-func (f fakeImports) RunPull(ctx context.Context, workspaceID, id string) (*calgate.PullRun, error) {
+func (f fakePulls) RunPull(ctx context.Context, workspaceID, id string) (*calgate.PullRun, error) {
 	return testRun(id), f.err(id)
 }
 
-func (f fakeImports) Runs(ctx context.Context, workspaceID, id, cursor string, limit int) ([]*calgate.PullRun, string, error) {
+func (f fakePulls) Runs(ctx context.Context, workspaceID, id, cursor string, limit int) ([]*calgate.PullRun, string, error) {
 	return []*calgate.PullRun{testRun(id)}, "", f.err(id)
 }
 

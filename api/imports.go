@@ -20,8 +20,8 @@ import (
 	"github.com/calgate/calgate/imports/template"
 )
 
-// ImportService runs imports and exports through templates and manages
-// scheduled pulls (imports.Service implements it).
+// ImportService runs imports and exports through templates
+// (imports.Service implements it).
 type ImportService interface {
 	Templates(ctx context.Context, workspaceID string) ([]imports.TemplateInfo, error)
 	Template(ctx context.Context, workspaceID, name string) (imports.TemplateInfo, error)
@@ -32,13 +32,6 @@ type ImportService interface {
 	Export(ctx context.Context, workspaceID, name string, since time.Time, cursor string, limit int) (*imports.ExportPage, error)
 	ExportTemplate(ctx context.Context, workspaceID, name string) (*template.Template, error)
 	ExportEach(ctx context.Context, workspaceID string, t *template.Template, since time.Time, fn func(map[string]any) error) error
-	CreatePull(ctx context.Context, workspaceID string, in imports.PullInput) (*calgate.PullImport, error)
-	Pull(ctx context.Context, workspaceID, id string) (*calgate.PullImport, error)
-	Pulls(ctx context.Context, workspaceID, cursor string, limit int) ([]*calgate.PullImport, string, error)
-	UpdatePull(ctx context.Context, workspaceID, id string, in imports.PullInput) (*calgate.PullImport, error)
-	DeletePull(ctx context.Context, workspaceID, id string) error
-	RunPull(ctx context.Context, workspaceID, id string) (*calgate.PullRun, error)
-	Runs(ctx context.Context, workspaceID, id, cursor string, limit int) ([]*calgate.PullRun, string, error)
 }
 
 var _ ImportService = (*imports.Service)(nil)
@@ -55,42 +48,7 @@ type importRequest struct {
 	Model       json.RawMessage `json:"model"`
 }
 
-// pullRequest is the body of creating or changing a scheduled pull.
-type pullRequest struct {
-	Name         *string            `json:"name"`
-	URL          *string            `json:"url"`
-	Headers      *map[string]string `json:"headers"`
-	Query        json.RawMessage    `json:"query"`
-	SinceParam   *string            `json:"since_param"`
-	SinceFormat  *string            `json:"since_format"`
-	Template     *string            `json:"template"`
-	Sheet        *string            `json:"sheet"`
-	Mode         *string            `json:"mode"`
-	Schedule     *string            `json:"schedule"`
-	NotifyEmails *[]string          `json:"notify_emails"`
-	Database     *databaseRequest   `json:"database"`
-}
-
-// databaseRequest is where a database pull reads its rows.
-type databaseRequest struct {
-	DSN          *string `json:"dsn"`
-	Query        *string `json:"query"`
-	CursorColumn *string `json:"cursor_column"`
-	Timeout      *string `json:"timeout"`
-	MaxRows      *int    `json:"max_rows"`
-}
-
-func (r *pullRequest) input() imports.PullInput {
-	in := imports.PullInput{Name: r.Name, URL: r.URL, Headers: r.Headers, Query: r.Query, SinceParam: r.SinceParam,
-		SinceFormat: r.SinceFormat, Template: r.Template, Sheet: r.Sheet, Mode: r.Mode, Schedule: r.Schedule, NotifyEmails: r.NotifyEmails}
-	if d := r.Database; d != nil {
-		in.Database = &imports.DatabaseInput{DSN: d.DSN, Query: d.Query, CursorColumn: d.CursorColumn, Timeout: d.Timeout, MaxRows: d.MaxRows}
-	}
-	return in
-}
-
-// ImportRoutes are the routes of templates, imports, exports and
-// scheduled pulls.
+// ImportRoutes are the routes of templates, imports and exports.
 func (s *Server) ImportRoutes(svc ImportService) []Route {
 	return []Route{
 		{Method: http.MethodGet, Path: "/v1/templates", Summary: "List the built-in and installed mapping templates", Tag: "imports",
@@ -107,20 +65,6 @@ func (s *Server) ImportRoutes(svc ImportService) []Route {
 			Request: "ImportRequest", Response: "ImportReport", Query: []string{"simulate", "verbose", "stop_on_error", "mode", "sheet"}, Handler: s.runImport(svc)},
 		{Method: http.MethodGet, Path: "/v1/export/:template", Summary: "Entries changed since a time (and archived since it, marked deleted), rendered through an export template; as CSV with Accept: text/csv or {template}.csv", Tag: "imports",
 			Response: "ExportPage", Query: []string{"since", "cursor", "limit", "bom"}, Handler: s.runExport(svc)},
-		{Method: http.MethodPost, Path: "/v1/pull-imports", Summary: "Schedule a pull of a URL through a template", Tag: "imports",
-			Request: "PullImportRequest", Response: "PullImport", Status: http.StatusCreated, Handler: s.createPull(svc)},
-		{Method: http.MethodGet, Path: "/v1/pull-imports", Summary: "List scheduled pulls", Tag: "imports",
-			Response: "List_PullImport", Query: []string{"cursor", "limit"}, Handler: s.listPulls(svc)},
-		{Method: http.MethodGet, Path: "/v1/pull-imports/:id", Summary: "One scheduled pull", Tag: "imports",
-			Response: "PullImport", Handler: s.getPull(svc)},
-		{Method: http.MethodPatch, Path: "/v1/pull-imports/:id", Summary: "Change a scheduled pull", Tag: "imports",
-			Request: "PullImportRequest", Response: "PullImport", Handler: s.patchPull(svc)},
-		{Method: http.MethodDelete, Path: "/v1/pull-imports/:id", Summary: "Remove a scheduled pull and its runs (its entries stay)", Tag: "imports",
-			Status: http.StatusNoContent, Handler: s.deletePull(svc)},
-		{Method: http.MethodPost, Path: "/v1/pull-imports/:id/run", Summary: "Run a pull now and answer with the run", Tag: "imports",
-			Response: "PullRun", Handler: s.runPullNow(svc)},
-		{Method: http.MethodGet, Path: "/v1/pull-imports/:id/runs", Summary: "A pull's runs with their reports, newest first", Tag: "imports",
-			Response: "List_PullRun", Query: []string{"cursor", "limit"}, Handler: s.listPullRuns(svc)},
 	}
 }
 
@@ -313,102 +257,6 @@ func (s *Server) runExport(svc ImportService) gin.HandlerFunc {
 	}
 }
 
-func (s *Server) createPull(svc ImportService) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		var req pullRequest
-		if err := bindJSON(c, MaxBodyBytes, &req); err != nil {
-			s.fail(c, err)
-			return
-		}
-		p, err := svc.CreatePull(c.Request.Context(), principal(c).Workspace.ID, req.input())
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.JSON(http.StatusCreated, p)
-	}
-}
-
-func (s *Server) listPulls(svc ImportService) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		cursor, limit, err := pageParams(c)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		list, next, err := svc.Pulls(c.Request.Context(), principal(c).Workspace.ID, cursor, limit)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, listReply[*calgate.PullImport]{Items: list, NextCursor: next})
-	}
-}
-
-func (s *Server) getPull(svc ImportService) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		p, err := svc.Pull(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"))
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, p)
-	}
-}
-
-func (s *Server) patchPull(svc ImportService) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		var req pullRequest
-		if err := bindJSON(c, MaxBodyBytes, &req); err != nil {
-			s.fail(c, err)
-			return
-		}
-		p, err := svc.UpdatePull(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), req.input())
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, p)
-	}
-}
-
-func (s *Server) deletePull(svc ImportService) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if err := svc.DeletePull(c.Request.Context(), principal(c).Workspace.ID, c.Param("id")); err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.Status(http.StatusNoContent)
-	}
-}
-
-func (s *Server) runPullNow(svc ImportService) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		run, err := svc.RunPull(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"))
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, run)
-	}
-}
-
-func (s *Server) listPullRuns(svc ImportService) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		cursor, limit, err := pageParams(c)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		runs, next, err := svc.Runs(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), cursor, limit)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, listReply[*calgate.PullRun]{Items: runs, NextCursor: next})
-	}
-}
-
 // ImportSchemas are the OpenAPI schemas of the import routes.
 func ImportSchemas() map[string]any {
 	count := obj{"type": "integer"}
@@ -419,18 +267,6 @@ func ImportSchemas() map[string]any {
 	tinfo := object(obj{"name": str(""), "description": str(""), "kind": enum("reservation", "job", "production_window"),
 		"direction": enum("import", "export"), "tabular": obj{"type": "boolean"}, "builtin": obj{"type": "boolean"},
 		"template":   obj{"type": "object", "description": "the template document"},
-		"created_at": strFmt("date-time"), "updated_at": strFmt("date-time")})
-	pull := object(obj{"id": str(""), "workspace_id": str(""), "name": str(""), "url": str(""),
-		"header_names": arrayOf(str("header values are stored encrypted and never shown")),
-		"query":        obj{"type": "object", "nullable": true, "description": "the query parameters; null when none"}, "since_param": str(""), "since_format": str("rfc3339, yyyyMMddHHmmss, unix or a Go layout"),
-		"template": str(""), "sheet": str("worksheet of a fetched Excel workbook; empty for the first"),
-		"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str("cron expression or @every 15m"),
-		"notify_emails": arrayOf(str("")), "next_run_at": strFmt("date-time"), "running_since": nullable(strFmt("date-time")),
-		"database": object(obj{"engine": enum(imports.EnginePostgres, imports.EngineMySQL), "host": str("the DSN is stored encrypted and never shown"),
-			"query": str(""), "cursor_column": str(""), "timeout": str("duration"), "max_rows": count}),
-		"cursor":      object(obj{"type": enum("time", "int", "float", "text"), "value": str("the cursor column's value in the last row read")}),
-		"last_run_at": nullable(strFmt("date-time")), "last_success_at": nullable(strFmt("date-time")),
-		"last_status": enum("", calgate.PullRunOK, calgate.PullRunFailed), "last_error": str(""),
 		"created_at": strFmt("date-time"), "updated_at": strFmt("date-time")})
 	return map[string]any{
 		"TemplateInfo":      tinfo,
@@ -446,16 +282,6 @@ func ImportSchemas() map[string]any {
 			"template": str(""), "mode": str(""), "sync_skipped": str("why a sync archived nothing"),
 			"errors": arrayOf(item), "operations": arrayOf(item)}),
 		"ExportPage": object(obj{"items": arrayOf(obj{"type": "object"}), "next_cursor": str("")}),
-		"PullImport": pull, "List_PullImport": listOf("PullImport"),
-		"PullImportRequest": object(obj{"name": str(""), "url": str("http(s) URL"), "headers": obj{"type": "object", "additionalProperties": str("")},
-			"query": obj{"type": "object", "nullable": true, "description": "the query parameters; null when none"}, "since_param": str(""), "since_format": str(""), "template": str(""), "sheet": str(""),
-			"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str(""), "notify_emails": arrayOf(str("")),
-			"database": object(obj{"dsn": str("postgres://… or mysql://… (mariadb://…)"), "query": str("a SELECT"), "cursor_column": str(""),
-				"timeout": str("1s to 5m, default 30s"), "max_rows": obj{"type": "integer", "minimum": 1, "maximum": imports.MaxDBMaxRows}})}),
-		"PullRun": object(obj{"id": str(""), "pull_id": str(""), "started_at": strFmt("date-time"), "finished_at": strFmt("date-time"),
-			"since": nullable(strFmt("date-time")), "status": enum(calgate.PullRunOK, calgate.PullRunFailed), "error": str(""),
-			"report": ref("ImportReport")}),
-		"List_PullRun": listOf("PullRun"),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/calgate/calgate/connectors"
 	"github.com/calgate/calgate/feeds"
 	"github.com/calgate/calgate/imports"
+	"github.com/calgate/calgate/imports/pull"
 	"github.com/calgate/calgate/webhooks"
 )
 
@@ -41,6 +42,9 @@ type Deps struct {
 	Feeds    *feeds.Service
 	Webhooks *webhooks.Service
 	Imports  *imports.Service
+	// Pulls are the scheduled pulls the imports page and the health page
+	// list (optional).
+	Pulls *pull.Service
 	// Connectors links third-party applications (optional).
 	Connectors *connectors.Service
 	// QueueDepth reports the tasks waiting in the queue (optional).

@@ -204,10 +204,10 @@ func (c *Console) failingSync(r *http.Request, ws string, d *healthData) error {
 				Since: s.LastPolledAt, Href: "/console/sync"})
 		}
 	}
-	if c.Imports == nil {
+	if c.Pulls == nil {
 		return nil
 	}
-	pulls, _, err := c.Imports.Pulls(r.Context(), ws, "", maxPulls)
+	pulls, _, err := c.Pulls.Pulls(r.Context(), ws, "", maxPulls)
 	if err != nil {
 		return err
 	}

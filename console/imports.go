@@ -55,7 +55,9 @@ func (c *Console) loadImports(r *http.Request, v *visit, d *importsData) error {
 			d.Templates = append(d.Templates, t)
 		}
 	}
-	d.Pulls, _, err = c.Imports.Pulls(r.Context(), v.workspaceID(), "", maxPulls)
+	if c.Pulls != nil {
+		d.Pulls, _, err = c.Pulls.Pulls(r.Context(), v.workspaceID(), "", maxPulls)
+	}
 	return err
 }
 

@@ -4,7 +4,7 @@
 // Service keeps a workspace's templates beside the built-in ones, imports
 // JSON documents and CSV and Excel files (read by package imports/sheet) in
 // chunks, so files of any size import in constant memory, replaces
-// documents sent whole, serves exports, and runs scheduled pulls from other
-// systems: of a URL, or of a PostgreSQL or MySQL/MariaDB query (sqlpull.go),
-// with an e-mail to the pull's addresses when one fails (mail.go).
+// documents sent whole, and serves exports. Scheduled pulls from other
+// systems (a URL, or a PostgreSQL or MySQL/MariaDB query) are package
+// imports/pull, which imports what it fetched through this one.
 package imports

@@ -32,7 +32,7 @@ func exportItem(t *template.Template, e *calgate.Entry) (map[string]any, error) 
 
 // ExportTemplate resolves an export template by name.
 func (s *Service) ExportTemplate(ctx context.Context, workspaceID, name string) (*template.Template, error) {
-	t, err := s.resolve(ctx, workspaceID, name)
+	t, err := s.Resolve(ctx, workspaceID, name)
 	if err != nil {
 		return nil, err
 	}

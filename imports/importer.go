@@ -206,7 +206,7 @@ func (r *importRun) handOver(ctx context.Context) error {
 // ImportJSON imports a JSON document (one record or a list of records)
 // through the named template.
 func (s *Service) ImportJSON(ctx context.Context, ws *calgate.Workspace, templateName, actor string, model []byte, opts ImportOptions) (*Report, error) {
-	t, err := s.resolve(ctx, ws.ID, templateName)
+	t, err := s.Resolve(ctx, ws.ID, templateName)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +327,7 @@ func joinRef(prefix, ref string) string {
 // ImportRows imports a CSV or Excel file, streamed: rows are read, mapped
 // and written a chunk at a time.
 func (s *Service) ImportRows(ctx context.Context, ws *calgate.Workspace, templateName, actor string, file io.Reader, opts ImportOptions) (*Report, error) {
-	t, err := s.resolve(ctx, ws.ID, templateName)
+	t, err := s.Resolve(ctx, ws.ID, templateName)
 	if err != nil {
 		return nil, err
 	}
@@ -349,6 +349,16 @@ func (s *Service) ImportRows(ctx context.Context, ws *calgate.Workspace, templat
 		return nil, calgate.Invalid("file", "%v", err)
 	}
 	defer rows.Close()
+	return r.run(ctx, func(ctx context.Context) error { return r.readRows(ctx, rows) })
+}
+
+// ImportRowReader imports rows read elsewhere (a database pull's query)
+// through the template t, which must read rows.
+func (s *Service) ImportRowReader(ctx context.Context, ws *calgate.Workspace, t *template.Template, actor string, rows sheet.RowReader, opts ImportOptions) (*Report, error) {
+	r, err := s.newRun(ws, t, actor, opts)
+	if err != nil {
+		return nil, err
+	}
 	return r.run(ctx, func(ctx context.Context) error { return r.readRows(ctx, rows) })
 }
 

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -22,18 +20,6 @@ const (
 	ChunkSize = 2500
 	// MaxFileBytes bounds an uploaded CSV or Excel file and a pulled body.
 	MaxFileBytes = 100 << 20
-	// PullTimeout bounds one fetch of a scheduled pull.
-	PullTimeout = 60 * time.Second
-	// PullJobType is the queue job that runs one scheduled pull.
-	PullJobType = "import_pull_run"
-	// SweepInterval is how often every worker looks for due pulls.
-	SweepInterval = 15 * time.Second
-	// MinPullInterval is the shortest schedule a pull may have.
-	MinPullInterval = time.Minute
-	// staleRun is after how long a run that never finished (its worker
-	// died) no longer holds its pull.
-	staleRun   = 30 * time.Minute
-	sweepBatch = 100
 )
 
 // Store is what the service needs from the database.
@@ -45,25 +31,10 @@ type Store interface {
 	AppendEvent(ctx context.Context, ev *calgate.Event) error
 }
 
-// Sealer encrypts stored pull headers (vault.Vault implements it).
-type Sealer interface {
-	Seal(plaintext []byte) string
-	Open(sealed string) ([]byte, error)
-}
-
 // Deps are what imports work with: the templates and entries in the
-// store, the client and mailer of pulls, the queue of their runs.
+// store.
 type Deps struct {
 	Store Store
-	// Client fetches pulls: the hardened outbound client, capped at
-	// MaxFileBytes with PullTimeout.
-	Client *http.Client
-	Jobs   calgate.Jobs
-	Sealer Sealer
-	// Resolver checks URL hosts (nil: net.DefaultResolver).
-	Resolver *net.Resolver
-	// Mailer sends the e-mail of a failed pull (nil: no e-mail).
-	Mailer *Mailer
 	// Notify wakes the outbox dispatcher after writes outside the api.
 	Notify func()
 	Logger *slog.Logger
@@ -71,16 +42,14 @@ type Deps struct {
 
 // Options are a Service's settings; zero values take the defaults.
 type Options struct {
-	// AllowPrivate lets pull URLs name private and loopback hosts.
-	AllowPrivate bool
 	// ChunkSize overrides ChunkSize (tests).
 	ChunkSize int
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 }
 
-// Service installs templates, runs imports and exports, and schedules
-// pulls.
+// Service installs templates and runs imports and exports through them
+// (scheduled pulls are package pull's).
 type Service struct {
 	d Deps
 	o Options
@@ -103,12 +72,9 @@ func New(d Deps, o Options) *Service {
 	return &Service{d: d, o: o}
 }
 
-// Register plugs the run job of scheduled pulls and the sweep that finds
-// due ones into the queue.
-func (s *Service) Register(r calgate.Registry) {
-	r.HandleJob(PullJobType, calgate.Policy{MaxRetry: 1, Timeout: 30 * time.Minute}, s.HandleJob)
-	r.Every("import-pulls-sweep", SweepInterval, s.Sweep)
-}
+// Register implements the capability's shape: imports have no jobs or
+// periodic work of their own (scheduled pulls register theirs).
+func (s *Service) Register(calgate.Registry) {}
 
 func (s *Service) now() time.Time { return s.o.Now().UTC().Truncate(time.Microsecond) }
 
@@ -188,8 +154,8 @@ func (s *Service) Template(ctx context.Context, workspaceID, name string) (Templ
 	return ti, nil
 }
 
-// resolve finds a template by name: a built-in or one of the workspace.
-func (s *Service) resolve(ctx context.Context, workspaceID, name string) (*template.Template, error) {
+// Resolve finds a template by name: a built-in or one of the workspace.
+func (s *Service) Resolve(ctx context.Context, workspaceID, name string) (*template.Template, error) {
 	if t, err := template.LookupBuiltin(name); err == nil {
 		return t, nil
 	}

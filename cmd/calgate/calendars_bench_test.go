@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calgate/calgate/connectors/connectorstest"
 	"github.com/calgate/calgate/connectors/google/gcaltest"
 	"github.com/calgate/calgate/connectors/microsoft/graphtest"
 )
@@ -68,7 +69,7 @@ func BenchmarkCalendarLatency(b *testing.B) {
 		start func(b *testing.B) func(title string) bool
 	}{
 		{"google", func(b *testing.B) func(string) bool {
-			gc := gcaltest.Start(b, gcaltest.Options{RedirectURI: redirectURI, NoLimit: true})
+			gc := gcaltest.Start(b, gcaltest.Options{App: connectorstest.App{RedirectURI: redirectURI}, NoLimit: true})
 			b.Setenv("CALGATE_GOOGLE_CLIENT_ID", gc.Options().ClientID)
 			b.Setenv("CALGATE_GOOGLE_CLIENT_SECRET", gc.Options().ClientSecret)
 			b.Setenv("CALGATE_GOOGLE_AUTH_URL", gc.AuthURL())
@@ -88,7 +89,7 @@ func BenchmarkCalendarLatency(b *testing.B) {
 			}
 		}},
 		{"microsoft", func(b *testing.B) func(string) bool {
-			ms := graphtest.Start(b, graphtest.Options{RedirectURI: redirectURI, NoLimit: true})
+			ms := graphtest.Start(b, graphtest.Options{App: connectorstest.App{RedirectURI: redirectURI}, NoLimit: true})
 			b.Setenv("CALGATE_MICROSOFT_CLIENT_ID", ms.Options().ClientID)
 			b.Setenv("CALGATE_MICROSOFT_CLIENT_SECRET", ms.Options().ClientSecret)
 			b.Setenv("CALGATE_MICROSOFT_AUTH_URL", ms.AuthURL("common"))

@@ -17,7 +17,7 @@ import (
 	"github.com/calgate/calgate/connectors/quickbooks"
 	"github.com/calgate/calgate/connectors/salesforce"
 	"github.com/calgate/calgate/connectors/xero"
-	"github.com/calgate/calgate/imports"
+	"github.com/calgate/calgate/mail"
 	"github.com/calgate/calgate/queue"
 	"github.com/calgate/calgate/sync/caldavsync"
 	"github.com/calgate/calgate/vault"
@@ -331,12 +331,12 @@ func checkSMTPURL(s string) error {
 	if s == "" {
 		return nil
 	}
-	_, err := imports.ParseSMTPURL(s, "calgate@localhost")
+	_, err := mail.ParseSMTPURL(s, "calgate@localhost")
 	return err
 }
 
 func checkAddress(s string) error {
-	_, err := imports.ParseSMTPURL("smtp://localhost", s)
+	_, err := mail.ParseSMTPURL("smtp://localhost", s)
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calgate/calgate/connectors/connectorstest"
 	"github.com/calgate/calgate/connectors/hubspot/hstest"
 	"github.com/calgate/calgate/connectors/mailchimp/mctest"
 	"github.com/calgate/calgate/connectors/salesforce/sftest"
@@ -30,7 +31,7 @@ func sfEvents(sf *sftest.Server, entryID string) []sftest.Event {
 
 func TestSalesforceConnectorEndToEnd(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
-		sf := sftest.Start(t, sftest.Options{RedirectURI: redirectURI})
+		sf := sftest.Start(t, sftest.Options{App: connectorstest.App{RedirectURI: redirectURI}})
 		t.Setenv("CALGATE_SALESFORCE_CLIENT_ID", sf.Options().ClientID)
 		t.Setenv("CALGATE_SALESFORCE_CLIENT_SECRET", sf.Options().ClientSecret)
 		t.Setenv("CALGATE_SALESFORCE_LOGIN_URL", sf.LoginURL())
@@ -85,7 +86,7 @@ func TestSalesforceConnectorEndToEnd(t *testing.T) {
 
 func TestHubSpotConnectorEndToEnd(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
-		hs := hstest.Start(t, hstest.Options{RedirectURI: redirectURI})
+		hs := hstest.Start(t, hstest.Options{App: connectorstest.App{RedirectURI: redirectURI}})
 		t.Setenv("CALGATE_HUBSPOT_API_URL", hs.APIURL())
 		connectorTestEnv(t)
 		g := startGateway(t, e)
@@ -130,7 +131,7 @@ func TestHubSpotConnectorEndToEnd(t *testing.T) {
 
 func TestMailchimpConnectorEndToEnd(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
-		mc := mctest.Start(t, mctest.Options{RedirectURI: redirectURI})
+		mc := mctest.Start(t, mctest.Options{App: connectorstest.App{RedirectURI: redirectURI}})
 		t.Setenv("CALGATE_MAILCHIMP_CLIENT_ID", mc.Options().ClientID)
 		t.Setenv("CALGATE_MAILCHIMP_CLIENT_SECRET", mc.Options().ClientSecret)
 		t.Setenv("CALGATE_MAILCHIMP_AUTH_URL", mc.AuthURL())

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/calgate/calgate/connectors"
+	"github.com/calgate/calgate/connectors/connectorstest"
 	"github.com/calgate/calgate/connectors/quickbooks/qbotest"
 	"github.com/calgate/calgate/connectors/xero/xerotest"
 )
@@ -290,7 +291,7 @@ func TestQuickBooksConnectorHonoursRetryAfter(t *testing.T) {
 // settings at it.
 func startXero(t *testing.T) *xerotest.Server {
 	t.Helper()
-	x := xerotest.Start(t, xerotest.Options{RedirectURI: redirectURI})
+	x := xerotest.Start(t, xerotest.Options{App: connectorstest.App{RedirectURI: redirectURI}})
 	t.Setenv("CALGATE_XERO_CLIENT_ID", x.Options().ClientID)
 	t.Setenv("CALGATE_XERO_CLIENT_SECRET", x.Options().ClientSecret)
 	t.Setenv("CALGATE_XERO_AUTH_URL", x.AuthURL())

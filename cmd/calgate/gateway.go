@@ -96,7 +96,7 @@ func (a *app) register(ctx context.Context) error {
 		_, err := a.store.PurgeIdempotentResponses(ctx, time.Now().Add(-24*time.Hour))
 		return err
 	})
-	for _, wire := range []func(context.Context) error{a.wireFeeds, a.wireWebhooks, a.wireSync, a.wireSubscriptions, a.wireImports,
+	for _, wire := range []func(context.Context) error{a.wireFeeds, a.wireWebhooks, a.wireSync, a.wireSubscriptions, a.wireImports, a.wirePulls,
 		a.wireConnectors, a.wirePlanningPME, a.wirePlanningNow, a.wireSkyplanner, a.wireResources, a.wireConsole} {
 		if err := wire(ctx); err != nil {
 			return err

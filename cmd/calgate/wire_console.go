@@ -8,6 +8,7 @@ import (
 	"github.com/calgate/calgate/connectors"
 	"github.com/calgate/calgate/console"
 	"github.com/calgate/calgate/feeds"
+	"github.com/calgate/calgate/imports/pull"
 	"github.com/calgate/calgate/webhooks"
 )
 
@@ -17,6 +18,7 @@ type consoleParts struct {
 	feeds      *feeds.Service
 	webhooks   *webhooks.Service
 	connectors *connectors.Service
+	pulls      *pull.Service
 	console    *console.Console
 }
 
@@ -29,6 +31,7 @@ func (a *app) wireConsole(ctx context.Context) error {
 		Feeds:      a.parts.feeds,
 		Webhooks:   a.parts.webhooks,
 		Imports:    a.imports,
+		Pulls:      a.parts.pulls,
 		Connectors: a.parts.connectors,
 		QueueDepth: a.queue.Depth,
 		Logger:     a.logger,

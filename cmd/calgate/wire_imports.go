@@ -7,31 +7,14 @@ import (
 	"github.com/calgate/calgate/imports"
 )
 
-// wireImports registers imports: templates, imports and exports through
-// them, and scheduled pulls (their run job and the sweep that finds due
-// ones).
-//
-// cfg.Imports.SMTPURL (CALGATE_SMTP_URL, default empty: no e-mail) and
-// SMTPFrom (CALGATE_SMTP_FROM) let a failed pull e-mail the addresses on
-// it.
+// wireImports registers imports: templates, and imports and exports
+// through them.
 func (a *app) wireImports(ctx context.Context) error {
-	var mailer *imports.Mailer
-	if raw := a.cfg.Imports.SMTPURL; raw != "" {
-		m, err := imports.ParseSMTPURL(raw, a.cfg.Imports.SMTPFrom)
-		if err != nil {
-			return err
-		}
-		mailer = m
-	}
 	svc := imports.New(imports.Deps{
 		Store:  a.store,
-		Client: a.httpClient(imports.MaxFileBytes, imports.PullTimeout),
-		Jobs:   a.queue,
-		Sealer: a.vault,
-		Mailer: mailer,
 		Notify: a.dispatcher.Notify,
 		Logger: a.logger,
-	}, imports.Options{AllowPrivate: a.cfg.AllowPrivateTargets})
+	}, imports.Options{})
 	a.imports = svc
 	svc.Register(a.queue)
 	a.server.Add(a.server.ImportRoutes(svc)...)

@@ -44,14 +44,11 @@ type Mapping struct {
 // Decode reads a mapping (nil or empty: the defaults) and checks it; a bad
 // setting is a *calgate.ValidationError naming it under "mapping.".
 func Decode(raw json.RawMessage) (*Mapping, error) {
-	m := &Mapping{}
-	if len(raw) > 0 {
-		dec := json.NewDecoder(strings.NewReader(string(raw)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(m); err != nil {
-			return nil, calgate.Invalid("mapping", "is not a calendar mapping: %v", err)
-		}
+	decoded, err := connectors.DecodeMapping[Mapping](raw, "calendar")
+	if err != nil {
+		return nil, err
 	}
+	m := &decoded
 	v := &calgate.ValidationError{}
 	m.CalendarID = strings.TrimSpace(m.CalendarID)
 	m.CalendarName = strings.TrimSpace(m.CalendarName)

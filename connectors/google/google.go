@@ -19,11 +19,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/oauth2"
 	googleoauth "golang.org/x/oauth2/google"
 	gcal "google.golang.org/api/calendar/v3"
 	"google.golang.org/api/googleapi"
@@ -49,23 +47,16 @@ const DefaultAPIURL = "https://www.googleapis.com/calendar/v3/"
 // accounts of a deployment.)
 var DefaultLimits = connectors.Limits{Windows: []connectors.Window{{Calls: 600, Per: time.Minute}}, Concurrent: 10}
 
-// Config is the deployment's OAuth client at Google.
-type Config struct {
-	ClientID     string
-	ClientSecret string
-	// AuthURL, TokenURL and APIURL default to Google's.
-	AuthURL  string
-	TokenURL string
-	APIURL   string
-	Limits   *connectors.Limits
-	NoLimits bool
-}
+// Config is the deployment's OAuth client at Google; its endpoints default
+// to Google's.
+type Config = connectors.AppConfig
 
 // Vendor is the Google Calendar application.
 type Vendor struct {
-	cfg    Config
-	oauth  *oauth2.Config
-	limits connectors.Limits
+	*connectors.App
+	// apiURL is the API's base URL with a trailing slash, as the client
+	// library wants it.
+	apiURL string
 
 	mu        sync.Mutex
 	throttled map[string]int // consecutive quota errors per account
@@ -81,39 +72,14 @@ var (
 // New returns the application for a deployment's configuration.
 func New(cfg Config) *Vendor {
 	ep := googleoauth.Endpoint
-	if cfg.AuthURL != "" {
-		ep.AuthURL = cfg.AuthURL
-	}
-	if cfg.TokenURL != "" {
-		ep.TokenURL = cfg.TokenURL
-	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = DefaultAPIURL
-	}
-	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/") + "/"
-	v := &Vendor{cfg: cfg, limits: DefaultLimits, throttled: map[string]int{}}
-	if cfg.Limits != nil {
-		v.limits = *cfg.Limits
-	}
-	if cfg.NoLimits {
-		v.limits = connectors.Limits{}
-	}
-	v.oauth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: []string{Scope}, Endpoint: ep}
-	return v
+	// OAuth 2.0 with PKCE, asking for offline access (a refresh token) and
+	// the consent screen every time (so that a new consent gives a new
+	// refresh token).
+	app := connectors.NewApp(cfg, connectors.AppSpec{Type: Type, Scopes: Scope, AuthStyle: ep.AuthStyle,
+		Auth:     connectors.Auth{PKCE: true, AuthParams: url.Values{"access_type": {"offline"}, "prompt": {"consent"}}},
+		Defaults: connectors.AppConfig{AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, APIURL: DefaultAPIURL, Limits: &DefaultLimits}})
+	return &Vendor{App: app, apiURL: app.Config.APIURL + "/", throttled: map[string]int{}}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: OAuth 2.0 with PKCE, asking for
-// offline access (a refresh token) and the consent screen every time (so
-// that a new consent gives a new refresh token).
-func (v *Vendor) Auth() connectors.Auth {
-	return connectors.Auth{OAuth: v.oauth, PKCE: true, AuthParams: url.Values{"access_type": {"offline"}, "prompt": {"consent"}}}
-}
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.limits }
 
 // Mapping implements connectors.Vendor.
 func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
@@ -126,7 +92,7 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 
 // service returns the Calendar API client calling through c.
 func (v *Vendor) service(ctx context.Context, c *connectors.Client) (*gcal.Service, error) {
-	svc, err := gcal.NewService(ctx, option.WithHTTPClient(c.HTTPClient()), option.WithEndpoint(v.cfg.APIURL))
+	svc, err := gcal.NewService(ctx, option.WithHTTPClient(c.HTTPClient()), option.WithEndpoint(v.apiURL))
 	if err != nil {
 		return nil, fmt.Errorf("google: calendar client: %w", err)
 	}
@@ -248,14 +214,7 @@ func (v *Vendor) ErrorText(status int, body []byte) string {
 		}
 		return e.Error.Message
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	if s == "" {
-		s = fmt.Sprintf("HTTP %d", status)
-	}
-	return s
+	return connectors.BodyText(status, body)
 }
 
 // code returns the HTTP status of a Calendar API error, 0 for others.

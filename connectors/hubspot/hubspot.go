@@ -8,6 +8,7 @@
 package hubspot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,7 +16,6 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -48,73 +48,34 @@ const (
 
 // Config is the deployment's app at HubSpot.
 type Config struct {
-	ClientID     string
-	ClientSecret string
-	AuthURL      string
-	TokenURL     string
-	APIURL       string
-	Scopes       string
+	connectors.AppConfig
+	// Scopes are space-separated (default DefaultScopes).
+	Scopes string
 	// Burst is the requests calgate makes per 10 seconds and account
 	// (default DefaultBurst); Daily per day (default DefaultDaily).
-	Burst    int
-	Daily    int
-	Limits   *connectors.Limits
-	NoLimits bool
+	Burst int
+	Daily int
 }
 
 // Vendor is the HubSpot application.
-type Vendor struct {
-	cfg    Config
-	oauth  *oauth2.Config
-	limits connectors.Limits
-}
+type Vendor struct{ *connectors.App }
 
 var _ connectors.BatchVendor = (*Vendor)(nil)
 
 // New returns the application for a deployment's configuration.
 func New(cfg Config) *Vendor {
-	if cfg.AuthURL == "" {
-		cfg.AuthURL = DefaultAuthURL
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = DefaultTokenURL
-	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = DefaultAPIURL
-	}
-	if cfg.Scopes == "" {
-		cfg.Scopes = DefaultScopes
-	}
 	if cfg.Burst <= 0 {
 		cfg.Burst = DefaultBurst
 	}
 	if cfg.Daily <= 0 {
 		cfg.Daily = DefaultDaily
 	}
-	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
-	v := &Vendor{cfg: cfg, limits: connectors.Limits{Windows: []connectors.Window{{Calls: cfg.Burst, Per: 10 * time.Second}, {Calls: cfg.Daily, Per: 24 * time.Hour}}}}
-	if cfg.Limits != nil {
-		v.limits = *cfg.Limits
-	}
-	if cfg.NoLimits {
-		v.limits = connectors.Limits{}
-	}
-	v.oauth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: strings.Fields(cfg.Scopes),
-		Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: oauth2.AuthStyleInParams}}
-	return v
+	limits := connectors.Limits{Windows: []connectors.Window{{Calls: cfg.Burst, Per: 10 * time.Second}, {Calls: cfg.Daily, Per: 24 * time.Hour}}}
+	// A private app's access token (sent as a bearer token) or OAuth 2.0.
+	return &Vendor{connectors.NewApp(cfg.AppConfig, connectors.AppSpec{Type: Type, Scopes: cmp.Or(cfg.Scopes, DefaultScopes), AuthStyle: oauth2.AuthStyleInParams,
+		Auth:     connectors.Auth{APIKeyHeader: "Authorization"},
+		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Limits: &limits}})}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: a private app's access token (sent
-// as a bearer token) or OAuth 2.0.
-func (v *Vendor) Auth() connectors.Auth {
-	return connectors.Auth{OAuth: v.oauth, APIKeyHeader: "Authorization"}
-}
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.limits }
 
 // BatchSize implements connectors.BatchVendor.
 func (v *Vendor) BatchSize() int { return BatchSize }
@@ -180,29 +141,17 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 	} else if m.OrderAttribute != "" || m.DealPipeline != "" || m.DealStage != "" {
 		ve.Add("mapping.deal_id_property", "is required for deals (order_attribute, deal_pipeline, deal_stage)")
 	}
-	if err := ve.Err(); err != nil {
-		return nil, err
-	}
-	return json.Marshal(m)
+	return connectors.Checked(m, ve)
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
-	var m Mapping
-	if len(raw) == 0 {
-		return m, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return m, calgate.Invalid("mapping", "is not a HubSpot mapping: %v", err)
-	}
-	return m, nil
+	return connectors.DecodeMapping[Mapping](raw, "HubSpot")
 }
 
 // Account implements connectors.Vendor: the account (portal) of the token
 // or private app token, from the account details.
 func (v *Vendor) Account(ctx context.Context, c *connectors.Client, callback url.Values) (connectors.Account, error) {
-	resp, err := c.Do(ctx, connectors.Request{Operation: "read account", Method: http.MethodGet, URL: v.cfg.APIURL + "/account-info/v3/details"})
+	resp, err := c.Do(ctx, connectors.Request{Operation: "read account", Method: http.MethodGet, URL: v.Config.APIURL + "/account-info/v3/details"})
 	if err != nil {
 		return connectors.Account{}, err
 	}
@@ -227,12 +176,5 @@ func (v *Vendor) ErrorText(status int, body []byte) string {
 		}
 		return kind + ": " + e.Message
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	if s == "" {
-		s = fmt.Sprintf("HTTP %d", status)
-	}
-	return s
+	return connectors.BodyText(status, body)
 }

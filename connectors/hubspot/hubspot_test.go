@@ -20,8 +20,8 @@ func start(t testing.TB, engine string, o hstest.Options, limits *connectors.Lim
 	o.RedirectURI = connectorstest.RedirectURI
 	hs := hstest.Start(t, o)
 	h := connectorstest.Open(t, engine, nil)
-	h.Service.Add(hubspot.New(hubspot.Config{ClientID: hs.Options().ClientID, ClientSecret: hs.Options().ClientSecret,
-		AuthURL: hs.AuthURL(), TokenURL: hs.TokenURL(), APIURL: hs.APIURL(), Limits: limits}))
+	h.Service.Add(hubspot.New(hubspot.Config{AppConfig: connectors.AppConfig{ClientID: hs.Options().ClientID, ClientSecret: hs.Options().ClientSecret,
+		AuthURL: hs.AuthURL(), TokenURL: hs.TokenURL(), APIURL: hs.APIURL(), Limits: limits}}))
 	return h, hs
 }
 

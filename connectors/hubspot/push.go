@@ -154,7 +154,7 @@ func (v *Vendor) PushBatch(ctx context.Context, c *connectors.Client, ps []*conn
 		}
 		body, _ := json.Marshal(ids)
 		_, err := c.Do(ctx, connectors.Request{Operation: fmt.Sprintf("archive %d meetings", len(archives)), Method: http.MethodPost,
-			URL: v.cfg.APIURL + "/crm/v3/objects/meetings/batch/archive", Body: body})
+			URL: v.Config.APIURL + "/crm/v3/objects/meetings/batch/archive", Body: body})
 		for _, it := range archives {
 			if err != nil {
 				errs[it.i] = err
@@ -208,7 +208,7 @@ func (v *Vendor) upsert(ctx context.Context, c *connectors.Client, object, idPro
 	got, failed := map[string]Object{}, map[string]error{}
 	body, _ := json.Marshal(BatchUpsert{Inputs: inputs})
 	op := fmt.Sprintf("upsert %d %s", len(inputs), object)
-	resp, err := c.Do(ctx, connectors.Request{Operation: op, Method: http.MethodPost, URL: v.cfg.APIURL + "/crm/v3/objects/" + object + "/batch/upsert", Body: body})
+	resp, err := c.Do(ctx, connectors.Request{Operation: op, Method: http.MethodPost, URL: v.Config.APIURL + "/crm/v3/objects/" + object + "/batch/upsert", Body: body})
 	if connectors.StatusOf(err) == http.StatusBadRequest && len(inputs) > 1 {
 		for _, in := range inputs {
 			g, f := v.upsert(ctx, c, object, idProperty, []UpsertInput{in})
@@ -250,7 +250,7 @@ func (v *Vendor) upsert(ctx context.Context, c *connectors.Client, object, idPro
 func (v *Vendor) associate(ctx context.Context, c *connectors.Client, from, to string, pairs []AssociationInput) error {
 	body, _ := json.Marshal(BatchAssociations{Inputs: pairs})
 	_, err := c.Do(ctx, connectors.Request{Operation: fmt.Sprintf("associate %d %s with %s", len(pairs), from, to), Method: http.MethodPost,
-		URL: v.cfg.APIURL + "/crm/v4/associations/" + from + "/" + to + "/batch/associate/default", Body: body})
+		URL: v.Config.APIURL + "/crm/v4/associations/" + from + "/" + to + "/batch/associate/default", Body: body})
 	return err
 }
 

@@ -44,67 +44,31 @@ const (
 // DefaultLimits are Mailchimp's: 10 simultaneous connections per account.
 var DefaultLimits = connectors.Limits{Concurrent: 10}
 
-// Config is the deployment's app at Mailchimp.
+// Config is the deployment's app at Mailchimp. Its APIURL is the API's
+// base URL with {dc} for the data centre (default DefaultAPIURL).
 type Config struct {
-	ClientID     string
-	ClientSecret string
-	AuthURL      string
-	TokenURL     string
-	MetadataURL  string
-	// APIURL is the API's base URL with {dc} for the data centre (default
-	// DefaultAPIURL).
-	APIURL   string
-	Limits   *connectors.Limits
-	NoLimits bool
+	connectors.AppConfig
+	MetadataURL string
 }
 
 // Vendor is the Mailchimp application.
 type Vendor struct {
-	cfg    Config
-	oauth  *oauth2.Config
-	limits connectors.Limits
+	*connectors.App
+	metadataURL string
 }
 
 var _ connectors.BatchVendor = (*Vendor)(nil)
 
 // New returns the application for a deployment's configuration.
 func New(cfg Config) *Vendor {
-	if cfg.AuthURL == "" {
-		cfg.AuthURL = DefaultAuthURL
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = DefaultTokenURL
-	}
 	if cfg.MetadataURL == "" {
 		cfg.MetadataURL = DefaultMetadataURL
 	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = DefaultAPIURL
-	}
-	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
-	v := &Vendor{cfg: cfg, limits: DefaultLimits}
-	if cfg.Limits != nil {
-		v.limits = *cfg.Limits
-	}
-	if cfg.NoLimits {
-		v.limits = connectors.Limits{}
-	}
-	v.oauth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: oauth2.AuthStyleInParams}}
-	return v
+	// An API key (HTTP Basic) or OAuth 2.0, whose tokens do not expire.
+	return &Vendor{metadataURL: cfg.MetadataURL, App: connectors.NewApp(cfg.AppConfig, connectors.AppSpec{Type: Type, AuthStyle: oauth2.AuthStyleInParams,
+		Auth:     connectors.Auth{APIKeyBasic: true, TokenScheme: "OAuth"},
+		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Limits: &DefaultLimits}})}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: an API key (HTTP Basic) or OAuth 2.0,
-// whose tokens do not expire.
-func (v *Vendor) Auth() connectors.Auth {
-	return connectors.Auth{OAuth: v.oauth, APIKeyBasic: true, TokenScheme: "OAuth"}
-}
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.limits }
 
 // BatchSize implements connectors.BatchVendor.
 func (v *Vendor) BatchSize() int { return BatchSize }
@@ -177,23 +141,11 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 			ve.Add(fmt.Sprintf("mapping.tags[%d]", i), "must be 1 to 200 bytes")
 		}
 	}
-	if err := ve.Err(); err != nil {
-		return nil, err
-	}
-	return json.Marshal(m)
+	return connectors.Checked(m, ve)
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
-	var m Mapping
-	if len(raw) == 0 {
-		return m, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return m, calgate.Invalid("mapping", "is not a Mailchimp mapping: %v", err)
-	}
-	return m, nil
+	return connectors.DecodeMapping[Mapping](raw, "Mailchimp")
 }
 
 // dcPattern is the form of a data centre (us21): it becomes part of a host
@@ -212,7 +164,7 @@ func (v *Vendor) Account(ctx context.Context, c *connectors.Client, callback url
 		}
 		dc = key[i+1:]
 	} else {
-		resp, err := c.Do(ctx, connectors.Request{Operation: "read metadata", Method: http.MethodGet, URL: v.cfg.MetadataURL})
+		resp, err := c.Do(ctx, connectors.Request{Operation: "read metadata", Method: http.MethodGet, URL: v.metadataURL})
 		if err != nil {
 			return connectors.Account{}, err
 		}
@@ -222,7 +174,7 @@ func (v *Vendor) Account(ctx context.Context, c *connectors.Client, callback url
 		}
 		dc = md.DC
 	}
-	base := strings.ReplaceAll(v.cfg.APIURL, "{dc}", dc)
+	base := strings.ReplaceAll(v.Config.APIURL, "{dc}", dc)
 	resp, err := c.Do(ctx, connectors.Request{Operation: "read account", Method: http.MethodGet, URL: base + "/3.0/"})
 	if err != nil {
 		return connectors.Account{}, err
@@ -253,12 +205,5 @@ func (v *Vendor) ErrorText(status int, body []byte) string {
 		}
 		return s
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	if s == "" {
-		s = fmt.Sprintf("HTTP %d", status)
-	}
-	return s
+	return connectors.BodyText(status, body)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/connectors"
 	"github.com/calgate/calgate/connectors/connectorstest"
 	"github.com/calgate/calgate/connectors/mailchimp"
 	"github.com/calgate/calgate/connectors/mailchimp/mctest"
@@ -17,10 +18,10 @@ import (
 
 func start(t testing.TB, engine string) (*connectorstest.Harness, *mctest.Server) {
 	t.Helper()
-	mc := mctest.Start(t, mctest.Options{RedirectURI: connectorstest.RedirectURI})
+	mc := mctest.Start(t, mctest.Options{App: connectorstest.App{RedirectURI: connectorstest.RedirectURI}})
 	h := connectorstest.Open(t, engine, nil)
-	h.Service.Add(mailchimp.New(mailchimp.Config{ClientID: mc.Options().ClientID, ClientSecret: mc.Options().ClientSecret,
-		AuthURL: mc.AuthURL(), TokenURL: mc.TokenURL(), MetadataURL: mc.MetadataURL(), APIURL: mc.APIURL()}))
+	h.Service.Add(mailchimp.New(mailchimp.Config{AppConfig: connectors.AppConfig{ClientID: mc.Options().ClientID, ClientSecret: mc.Options().ClientSecret,
+		AuthURL: mc.AuthURL(), TokenURL: mc.TokenURL(), APIURL: mc.APIURL()}, MetadataURL: mc.MetadataURL()}))
 	return h, mc
 }
 

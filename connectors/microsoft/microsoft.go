@@ -12,6 +12,7 @@
 package microsoft
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,30 +51,20 @@ const PropertyID = "String {8f1e6a0c-5b7d-4c53-9a2e-3d41c7b0e6f2} Name calgateEn
 // 10 minutes, 4 at once.
 var DefaultLimits = connectors.Limits{Windows: []connectors.Window{{Calls: 10000, Per: 10 * time.Minute}}, Concurrent: 4}
 
-// Config is the deployment's app registration at Microsoft.
+// Config is the deployment's app registration at Microsoft. Its AuthURL
+// and TokenURL default to the tenant's endpoints at
+// login.microsoftonline.com, its APIURL to Graph v1.0.
 type Config struct {
-	ClientID     string
-	ClientSecret string
+	connectors.AppConfig
+	// Scopes are space-separated (default DefaultScopes).
+	Scopes string
 	// Tenant is common (work, school and personal accounts, the default),
 	// organizations, consumers or a directory id.
 	Tenant string
-	// AuthURL and TokenURL default to the tenant's endpoints at
-	// login.microsoftonline.com; APIURL to Graph v1.0.
-	AuthURL  string
-	TokenURL string
-	APIURL   string
-	// Scopes are space-separated (default DefaultScopes).
-	Scopes   string
-	Limits   *connectors.Limits
-	NoLimits bool
 }
 
 // Vendor is the Microsoft 365 calendar application.
-type Vendor struct {
-	cfg    Config
-	oauth  *oauth2.Config
-	limits connectors.Limits
-}
+type Vendor struct{ *connectors.App }
 
 var (
 	_ connectors.Vendor     = (*Vendor)(nil)
@@ -87,39 +78,11 @@ func New(cfg Config) *Vendor {
 	if cfg.Tenant == "" {
 		cfg.Tenant = DefaultTenant
 	}
-	if cfg.AuthURL == "" {
-		cfg.AuthURL = DefaultLoginURL + "/" + cfg.Tenant + defaultAuthPath
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = DefaultLoginURL + "/" + cfg.Tenant + defaultTokenPath
-	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = DefaultAPIURL
-	}
-	if cfg.Scopes == "" {
-		cfg.Scopes = DefaultScopes
-	}
-	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
-	v := &Vendor{cfg: cfg, limits: DefaultLimits}
-	if cfg.Limits != nil {
-		v.limits = *cfg.Limits
-	}
-	if cfg.NoLimits {
-		v.limits = connectors.Limits{}
-	}
-	v.oauth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: strings.Fields(cfg.Scopes),
-		Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: oauth2.AuthStyleInParams}}
-	return v
+	login := DefaultLoginURL + "/" + cfg.Tenant
+	// OAuth 2.0 with PKCE.
+	return &Vendor{connectors.NewApp(cfg.AppConfig, connectors.AppSpec{Type: Type, Scopes: cmp.Or(cfg.Scopes, DefaultScopes), AuthStyle: oauth2.AuthStyleInParams,
+		Auth: connectors.Auth{PKCE: true}, Defaults: connectors.AppConfig{AuthURL: login + defaultAuthPath, TokenURL: login + defaultTokenPath, APIURL: DefaultAPIURL, Limits: &DefaultLimits}})}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: OAuth 2.0 with PKCE.
-func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.oauth, PKCE: true} }
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.limits }
 
 // Mapping implements connectors.Vendor.
 func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
@@ -141,7 +104,7 @@ func (v *Vendor) call(ctx context.Context, c *connectors.Client, op, method, u s
 		raw, _ = json.Marshal(body)
 	}
 	if !strings.HasPrefix(u, "http") {
-		u = v.cfg.APIURL + u
+		u = v.Config.APIURL + u
 	}
 	resp, err := c.Do(ctx, connectors.Request{Operation: op, Method: method, URL: u, Body: raw, Header: http.Header{"Prefer": {prefer}}})
 	if err != nil {
@@ -197,7 +160,7 @@ func (v *Vendor) calendars(ctx context.Context, c *connectors.Client) ([]Calenda
 		}
 		out = append(out, page.Value...)
 		u = page.NextLink
-		if u != "" && !strings.HasPrefix(u, v.cfg.APIURL+"/") {
+		if u != "" && !strings.HasPrefix(u, v.Config.APIURL+"/") {
 			return nil, fmt.Errorf("microsoft: list calendars: a next link outside Graph: %s", u)
 		}
 	}
@@ -269,14 +232,7 @@ func (v *Vendor) ErrorText(status int, body []byte) string {
 	if json.Unmarshal(body, &e) == nil && e.Error.Code != "" {
 		return e.Error.Code + ": " + e.Error.Message
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	if s == "" {
-		s = fmt.Sprintf("HTTP %d", status)
-	}
-	return s
+	return connectors.BodyText(status, body)
 }
 
 // errorCode returns Graph's error code of an error answer.

@@ -34,8 +34,8 @@ func setup(t testing.TB, engine string, o graphtest.Options, mapping string, clk
 			opt.Now = clk[0].now
 		}
 	})
-	h.Service.Add(microsoft.New(microsoft.Config{ClientID: g.Options().ClientID, ClientSecret: g.Options().ClientSecret,
-		AuthURL: g.AuthURL("common"), TokenURL: g.TokenURL("common"), APIURL: g.APIURL(), NoLimits: o.NoLimit}))
+	h.Service.Add(microsoft.New(microsoft.Config{AppConfig: connectors.AppConfig{ClientID: g.Options().ClientID, ClientSecret: g.Options().ClientSecret,
+		AuthURL: g.AuthURL("common"), TokenURL: g.TokenURL("common"), APIURL: g.APIURL(), NoLimits: o.NoLimit}}))
 	typ := microsoft.Type
 	in := calgate.ConnectorInput{Type: &typ}
 	if mapping != "" {

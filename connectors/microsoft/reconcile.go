@@ -121,7 +121,7 @@ func (v *Vendor) delta(ctx context.Context, c *connectors.Client, calendarID str
 		since = now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -PastDays)
 		u = "/me/calendars/" + url.PathEscape(calendarID) + "/calendarView/delta?" + url.Values{
 			"startDateTime": {since.Format(time.RFC3339)}, "endDateTime": {since.AddDate(0, 0, PastDays+FutureDays).Format(time.RFC3339)}}.Encode()
-	} else if since, _ = time.Parse(time.RFC3339, cur.Since); !strings.HasPrefix(u, v.cfg.APIURL+"/") {
+	} else if since, _ = time.Parse(time.RFC3339, cur.Since); !strings.HasPrefix(u, v.Config.APIURL+"/") {
 		return nil, "", since, fmt.Errorf("microsoft: the stored delta link is not Graph's: %s", u)
 	}
 	var items []Event
@@ -139,7 +139,7 @@ func (v *Vendor) delta(ctx context.Context, c *connectors.Client, calendarID str
 		if next == "" {
 			next = page.DeltaLink
 		}
-		if next != "" && !strings.HasPrefix(next, v.cfg.APIURL+"/") {
+		if next != "" && !strings.HasPrefix(next, v.Config.APIURL+"/") {
 			return nil, "", since, fmt.Errorf("microsoft: calendar view delta: a link outside Graph: %s", next)
 		}
 		if page.NextLink == "" {

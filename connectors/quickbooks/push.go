@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/calgate/calgate"
@@ -66,15 +64,15 @@ func (v *Vendor) Push(ctx context.Context, c *connectors.Client, p *connectors.P
 	case !want:
 		return nil
 	}
-	name, email, phone := customerOf(p.Entry, m)
-	if data.CustomerID == "" || data.CustomerName != name {
-		id, err := v.customer(ctx, c, realm, name, email, phone, p)
+	sale := connectors.SaleOf(p.Entry, m.DefaultCustomer, m.Pricing)
+	if data.CustomerID == "" || data.CustomerName != sale.Customer {
+		id, err := v.customer(ctx, c, realm, sale.Customer, sale.Email, sale.Phone, p)
 		if err != nil {
 			return err
 		}
-		data.CustomerID, data.CustomerName = id, name
+		data.CustomerID, data.CustomerName = id, sale.Customer
 	}
-	tx := v.transaction(p.Entry, m, data.CustomerID)
+	tx := v.transaction(p.Entry, sale, m.ItemID, data.CustomerID)
 	var out *Transaction
 	if p.Link.RemoteID == "" || p.Link.RemoteState == stateVoided {
 		data.Document = m.Document
@@ -87,7 +85,7 @@ func (v *Vendor) Push(ctx context.Context, c *connectors.Client, p *connectors.P
 			// The answer may be the replay of a create made for an older
 			// version of the entry: bring the document up to date.
 			p.Link.RemoteID, p.Link.RemoteVersion = out.ID, out.SyncToken
-			out, err = v.update(ctx, c, realm, data.Document, p, v.transaction(p.Entry, m, data.CustomerID))
+			out, err = v.update(ctx, c, realm, data.Document, p, v.transaction(p.Entry, sale, m.ItemID, data.CustomerID))
 		}
 	} else {
 		out, err = v.update(ctx, c, realm, data.Document, p, tx)
@@ -100,71 +98,19 @@ func (v *Vendor) Push(ctx context.Context, c *connectors.Client, p *connectors.P
 	return nil
 }
 
-// customerOf is the customer an entry is for.
-func customerOf(e *calgate.Entry, m Mapping) (name, email, phone string) {
-	name = m.DefaultCustomer
-	if e.Customer != nil {
-		if n := strings.TrimSpace(e.Customer.Name); n != "" {
-			name = n
-		}
-		email, phone = e.Customer.Email, e.Customer.Phone
-	}
-	return name, email, phone
-}
-
-// transaction renders the entry as a one-line document.
-func (v *Vendor) transaction(e *calgate.Entry, m Mapping, customerID string) *Transaction {
-	qty := 1.0
-	if e.Quantity != nil {
-		qty = float64(*e.Quantity)
-	}
-	price := 0.0
-	if m.UnitPrice != nil {
-		price = *m.UnitPrice
-	} else {
-		price = attributeNumber(e.Attributes, m.PriceAttribute)
-	}
-	loc := e.Loc()
-	start, end := e.Start.In(loc), e.End.In(loc)
-	when := start.Format("2006-01-02 15:04") + "–" + end.Format("15:04")
-	if e.AllDay {
-		when = start.Format("2006-01-02") + "–" + end.AddDate(0, 0, -1).Format("2006-01-02")
-	} else if end.YearDay() != start.YearDay() || end.Year() != start.Year() {
-		when = start.Format("2006-01-02 15:04") + "–" + end.Format("2006-01-02 15:04")
-	}
-	title := e.Title
-	if title == "" {
-		title = e.Resource
-	}
+// transaction renders the entry's sale as a one-line document.
+func (v *Vendor) transaction(e *calgate.Entry, s connectors.Sale, itemID, customerID string) *Transaction {
 	return &Transaction{
 		CustomerRef: &Ref{Value: customerID},
 		Line: []Line{{
 			DetailType:  "SalesItemLineDetail",
-			Amount:      math.Round(qty*price*100) / 100,
-			Description: fmt.Sprintf("%s, %s (%s)", title, when, loc.String()),
-			SalesItemLineDetail: &SalesItemLineDetail{ItemRef: Ref{Value: m.ItemID}, Qty: qty, UnitPrice: price,
-				ServiceDate: start.Format("2006-01-02")},
+			Amount:      s.Amount,
+			Description: s.Description,
+			SalesItemLineDetail: &SalesItemLineDetail{ItemRef: Ref{Value: itemID}, Qty: s.Quantity, UnitPrice: s.UnitPrice,
+				ServiceDate: s.Start.Format("2006-01-02")},
 		}},
 		PrivateNote: fmt.Sprintf("calgate %s %s/%s", e.ID, e.Source, e.ExternalID),
 	}
-}
-
-// attributeNumber reads a number (or a numeric string) from the entry's
-// attributes; 0 when there is none.
-func attributeNumber(attrs json.RawMessage, name string) float64 {
-	var m map[string]any
-	if len(attrs) == 0 || json.Unmarshal(attrs, &m) != nil {
-		return 0
-	}
-	switch x := m[name].(type) {
-	case float64:
-		return x
-	case string:
-		if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
-			return f
-		}
-	}
-	return 0
 }
 
 // customer finds the customer by DisplayName through the query endpoint,

@@ -43,62 +43,22 @@ const (
 // requests a minute and 10 at once.
 var DefaultLimits = connectors.Limits{Windows: []connectors.Window{{Calls: 500, Per: time.Minute}}, Concurrent: 10}
 
-// Config is the deployment's app at Intuit.
-type Config struct {
-	ClientID     string
-	ClientSecret string
-	// AuthURL, TokenURL and APIURL default to Intuit's production ones.
-	AuthURL  string
-	TokenURL string
-	APIURL   string
-	// Limits default to DefaultLimits; a zero Limits{} with NoLimits set
-	// turns them off (benchmarks against a local server).
-	Limits   *connectors.Limits
-	NoLimits bool
-}
+// Config is the deployment's app at Intuit; its endpoints default to
+// Intuit's production ones.
+type Config = connectors.AppConfig
 
 // Vendor is the QuickBooks Online application.
-type Vendor struct {
-	cfg    Config
-	oauth  *oauth2.Config
-	limits connectors.Limits
-}
+type Vendor struct{ *connectors.App }
 
 var _ connectors.Vendor = (*Vendor)(nil)
 
 // New returns the application for a deployment's configuration.
 func New(cfg Config) *Vendor {
-	if cfg.AuthURL == "" {
-		cfg.AuthURL = DefaultAuthURL
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = DefaultTokenURL
-	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = DefaultAPIURL
-	}
-	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
-	v := &Vendor{cfg: cfg, limits: DefaultLimits}
-	if cfg.Limits != nil {
-		v.limits = *cfg.Limits
-	}
-	if cfg.NoLimits {
-		v.limits = connectors.Limits{}
-	}
-	v.oauth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: []string{Scope},
-		Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: oauth2.AuthStyleInHeader}}
-	return v
+	// OAuth 2.0 at Intuit, client credentials in the Authorization header
+	// of token requests.
+	return &Vendor{connectors.NewApp(cfg, connectors.AppSpec{Type: Type, Scopes: Scope, AuthStyle: oauth2.AuthStyleInHeader,
+		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Limits: &DefaultLimits}})}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: OAuth 2.0 at Intuit, client
-// credentials in the Authorization header of token requests.
-func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.oauth} }
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.limits }
 
 // Documents an entry can become.
 const (
@@ -112,11 +72,8 @@ type Mapping struct {
 	Document string `json:"document"`
 	// ItemID is the Id of the product or service the line sells.
 	ItemID string `json:"item_id"`
-	// UnitPrice, when set, is the price of every entry; otherwise the
-	// number in the entry's attribute PriceAttribute (default "price"),
-	// else 0.
-	UnitPrice      *float64 `json:"unit_price,omitempty"`
-	PriceAttribute string   `json:"price_attribute"`
+	// Pricing prices each line (unit_price, price_attribute).
+	connectors.Pricing
 	// DefaultCustomer is the customer (DisplayName) of entries without a
 	// customer name (default "calgate").
 	DefaultCustomer string `json:"default_customer"`
@@ -139,35 +96,18 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 	if strings.TrimSpace(m.ItemID) == "" {
 		ve.Add("mapping.item_id", "is required: the Id of the QuickBooks product or service each line sells")
 	}
-	if m.UnitPrice != nil && *m.UnitPrice < 0 {
-		ve.Add("mapping.unit_price", "must not be negative")
-	}
-	if m.PriceAttribute == "" {
-		m.PriceAttribute = "price"
-	}
+	m.Pricing.Check(ve)
 	if m.DefaultCustomer == "" {
 		m.DefaultCustomer = "calgate"
 	}
 	if len(m.DefaultCustomer) > 500 {
 		ve.Add("mapping.default_customer", "must be at most 500 bytes")
 	}
-	if err := ve.Err(); err != nil {
-		return nil, err
-	}
-	return json.Marshal(m)
+	return connectors.Checked(m, ve)
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
-	var m Mapping
-	if len(raw) == 0 {
-		return m, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return m, calgate.Invalid("mapping", "is not a QuickBooks mapping: %v", err)
-	}
-	return m, nil
+	return connectors.DecodeMapping[Mapping](raw, "QuickBooks")
 }
 
 // Account implements connectors.Vendor: the company is the realmId Intuit
@@ -203,7 +143,7 @@ func (v *Vendor) url(realm, path string, q url.Values) string {
 		q = url.Values{}
 	}
 	q.Set("minorversion", MinorVersion)
-	return fmt.Sprintf("%s/v3/company/%s/%s?%s", v.cfg.APIURL, url.PathEscape(realm), path, q.Encode())
+	return fmt.Sprintf("%s/v3/company/%s/%s?%s", v.Config.APIURL, url.PathEscape(realm), path, q.Encode())
 }
 
 // ErrorText implements connectors.Vendor: the Fault's messages.
@@ -223,12 +163,5 @@ func (v *Vendor) ErrorText(status int, body []byte) string {
 		}
 		return strings.Join(parts, "; ")
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	if s == "" {
-		s = fmt.Sprintf("HTTP %d", status)
-	}
-	return s
+	return connectors.BodyText(status, body)
 }

@@ -2,12 +2,10 @@ package quickbooks_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,51 +22,11 @@ import (
 // "connector-parallel" pushes from 8 goroutines.
 func BenchmarkPush(b *testing.B) {
 	const mapping = `{"item_id":"1","unit_price":10}`
-	prepare := func(b *testing.B) (func(i int), func()) {
+	connectorstest.BenchmarkPushes(b, func(b *testing.B) (*connectorstest.Harness, *calgate.Connector) {
 		h, _, c := setup(b, "sqlite", qbotest.Options{NoLimit: true}, nil, mapping, nil)
-		entries := make([]*calgate.Entry, b.N)
-		for i := range entries {
-			entries[i] = h.Entry(b, c.ID, connectorstest.Reservation(fmt.Sprintf("r%d", i), "Booking"))
-		}
 		// The customer exists, as it does after the first booking.
 		h.Push(b, c.ID, h.Entry(b, c.ID, connectorstest.Reservation("warm-up", "Booking")).ID)
-		return func(i int) {
-				if _, err := h.Service.Push(context.Background(), c.ID, entries[i].ID, ""); err != nil {
-					b.Fatal(err)
-				}
-			}, func() {
-				for _, e := range entries {
-					if l := h.Link(b, c.ID, e.ID); l.Owed() {
-						b.Fatalf("entry %s not pushed: %s", e.ID, l.LastError)
-					}
-				}
-			}
-	}
-	b.Run("connector", func(b *testing.B) {
-		push, check := prepare(b)
-		b.ResetTimer()
-		start := time.Now()
-		for i := range b.N {
-			push(i)
-		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pushes/s")
-		b.StopTimer()
-		check()
-	})
-	b.Run("connector-parallel", func(b *testing.B) {
-		push, check := prepare(b)
-		var next atomic.Int64
-		b.ResetTimer()
-		start := time.Now()
-		b.SetParallelism(4) // 8 goroutines on 2 cores
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				push(int(next.Add(1) - 1))
-			}
-		})
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pushes/s")
-		b.StopTimer()
-		check()
+		return h, c
 	})
 	b.Run("raw", func(b *testing.B) {
 		qb := qbotest.Start(b, qbotest.Options{NoLimit: true})

@@ -10,9 +10,9 @@
 package salesforce
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -55,14 +55,16 @@ const (
 	limitWait = time.Hour
 )
 
-// Config is the deployment's connected app at Salesforce.
+// Config is the deployment's connected app at Salesforce: the OAuth
+// endpoints are under its login server's /services/oauth2, and each org's
+// API is at its instance URL.
 type Config struct {
 	ClientID     string
 	ClientSecret string
-	// LoginURL is the login server (default DefaultLoginURL); the
-	// authorize and token endpoints are under /services/oauth2.
+	// LoginURL is the login server (default DefaultLoginURL).
 	LoginURL string
-	Scopes   string
+	// Scopes are space-separated (default DefaultScopes).
+	Scopes string
 	// DailyCalls is calgate's budget of API calls per org and day (default
 	// DefaultDailyCalls).
 	DailyCalls int
@@ -71,11 +73,7 @@ type Config struct {
 }
 
 // Vendor is the Salesforce application.
-type Vendor struct {
-	cfg    Config
-	oauth  *oauth2.Config
-	limits connectors.Limits
-}
+type Vendor struct{ *connectors.App }
 
 var _ connectors.BatchVendor = (*Vendor)(nil)
 
@@ -84,34 +82,17 @@ func New(cfg Config) *Vendor {
 	if cfg.LoginURL == "" {
 		cfg.LoginURL = DefaultLoginURL
 	}
-	cfg.LoginURL = strings.TrimRight(cfg.LoginURL, "/")
-	if cfg.Scopes == "" {
-		cfg.Scopes = DefaultScopes
-	}
+	login := strings.TrimRight(cfg.LoginURL, "/")
 	if cfg.DailyCalls <= 0 {
 		cfg.DailyCalls = DefaultDailyCalls
 	}
-	v := &Vendor{cfg: cfg, limits: connectors.Limits{Windows: []connectors.Window{{Calls: cfg.DailyCalls, Per: 24 * time.Hour}}, Concurrent: 25}}
-	if cfg.Limits != nil {
-		v.limits = *cfg.Limits
-	}
-	if cfg.NoLimits {
-		v.limits = connectors.Limits{}
-	}
-	v.oauth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: strings.Fields(cfg.Scopes),
-		Endpoint: oauth2.Endpoint{AuthURL: cfg.LoginURL + "/services/oauth2/authorize", TokenURL: cfg.LoginURL + "/services/oauth2/token",
-			AuthStyle: oauth2.AuthStyleInParams}}
-	return v
+	limits := connectors.Limits{Windows: []connectors.Window{{Calls: cfg.DailyCalls, Per: 24 * time.Hour}}, Concurrent: 25}
+	app := connectors.AppConfig{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Limits: cfg.Limits, NoLimits: cfg.NoLimits,
+		AuthURL: login + "/services/oauth2/authorize", TokenURL: login + "/services/oauth2/token"}
+	// The web server flow with PKCE.
+	return &Vendor{connectors.NewApp(app, connectors.AppSpec{Type: Type, Scopes: cmp.Or(cfg.Scopes, DefaultScopes), AuthStyle: oauth2.AuthStyleInParams,
+		Auth: connectors.Auth{PKCE: true}, Defaults: connectors.AppConfig{Limits: &limits}})}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: the web server flow with PKCE.
-func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.oauth, PKCE: true} }
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.limits }
 
 // BatchSize implements connectors.BatchVendor.
 func (v *Vendor) BatchSize() int { return BatchSize }
@@ -192,23 +173,11 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 	if m.MaxEventDays < 1 || m.MaxEventDays > 14 {
 		ve.Add("mapping.max_event_days", "must be 1 to 14")
 	}
-	if err := ve.Err(); err != nil {
-		return nil, err
-	}
-	return json.Marshal(m)
+	return connectors.Checked(m, ve)
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
-	var m Mapping
-	if len(raw) == 0 {
-		return m, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return m, calgate.Invalid("mapping", "is not a Salesforce mapping: %v", err)
-	}
-	return m, nil
+	return connectors.DecodeMapping[Mapping](raw, "Salesforce")
 }
 
 // Account implements connectors.Vendor: the org is the one of the token
@@ -246,12 +215,5 @@ func (v *Vendor) ErrorText(status int, body []byte) string {
 	if json.Unmarshal(body, &oe) == nil && oe.Error != "" {
 		return oe.Error + ": " + oe.Description
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	if s == "" {
-		s = fmt.Sprintf("HTTP %d", status)
-	}
-	return s
+	return connectors.BodyText(status, body)
 }

@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/calgate/calgate"
@@ -59,15 +58,15 @@ func (v *Vendor) Push(ctx context.Context, c *connectors.Client, p *connectors.P
 		p.Link.RemoteState, p.Link.RemoteVersion = inv.Status, inv.UpdatedDateUTC
 		return nil
 	}
-	name, email, phone := contactOf(p.Entry, m)
-	if data.ContactID == "" || data.ContactName != name {
-		id, err := v.contact(ctx, c, tenant, name, email, phone, p)
+	sale := connectors.SaleOf(p.Entry, m.DefaultContact, m.Pricing)
+	if data.ContactID == "" || data.ContactName != sale.Customer {
+		id, err := v.contact(ctx, c, tenant, sale.Customer, sale.Email, sale.Phone, p)
 		if err != nil {
 			return err
 		}
-		data.ContactID, data.ContactName = id, name
+		data.ContactID, data.ContactName = id, sale.Customer
 	}
-	inv := v.invoice(p.Entry, m, data.ContactID)
+	inv := v.invoice(p.Entry, sale, m, data.ContactID)
 	var out *Invoice
 	switch {
 	case p.Link.RemoteID == "" && p.CreateRetried:
@@ -109,67 +108,16 @@ func (v *Vendor) Push(ctx context.Context, c *connectors.Client, p *connectors.P
 	return nil
 }
 
-// contactOf is the contact an entry is for.
-func contactOf(e *calgate.Entry, m Mapping) (name, email, phone string) {
-	name = m.DefaultContact
-	if e.Customer != nil {
-		if n := strings.TrimSpace(e.Customer.Name); n != "" {
-			name = n
-		}
-		email, phone = e.Customer.Email, e.Customer.Phone
-	}
-	return name, email, phone
-}
-
-// invoice renders the entry as a one-line ACCREC invoice.
-func (v *Vendor) invoice(e *calgate.Entry, m Mapping, contactID string) *Invoice {
-	qty := 1.0
-	if e.Quantity != nil {
-		qty = float64(*e.Quantity)
-	}
-	price := 0.0
-	if m.UnitPrice != nil {
-		price = *m.UnitPrice
-	} else {
-		price = attributeNumber(e.Attributes, m.PriceAttribute)
-	}
-	loc := e.Loc()
-	start, end := e.Start.In(loc), e.End.In(loc)
-	when := start.Format("2006-01-02 15:04") + "–" + end.Format("15:04")
-	if e.AllDay {
-		when = start.Format("2006-01-02") + "–" + end.AddDate(0, 0, -1).Format("2006-01-02")
-	} else if end.YearDay() != start.YearDay() || end.Year() != start.Year() {
-		when = start.Format("2006-01-02 15:04") + "–" + end.Format("2006-01-02 15:04")
-	}
-	title := e.Title
-	if title == "" {
-		title = e.Resource
-	}
-	inv := &Invoice{Type: "ACCREC", Contact: &Contact{ContactID: contactID}, Reference: e.ExternalID, Status: m.Status,
-		Date: start.Format("2006-01-02"), DueDate: start.AddDate(0, 0, m.dueDays()).Format("2006-01-02"),
-		LineItems: []LineItem{{Description: fmt.Sprintf("%s, %s (%s)", title, when, loc.String()), Quantity: qty,
-			UnitAmount: math.Round(price*100) / 100, AccountCode: m.AccountCode}}}
-	return inv
-}
-
-func attributeNumber(attrs json.RawMessage, name string) float64 {
-	var m map[string]any
-	if len(attrs) == 0 || json.Unmarshal(attrs, &m) != nil {
-		return 0
-	}
-	switch x := m[name].(type) {
-	case float64:
-		return x
-	case string:
-		if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
-			return f
-		}
-	}
-	return 0
+// invoice renders the entry's sale as a one-line ACCREC invoice.
+func (v *Vendor) invoice(e *calgate.Entry, s connectors.Sale, m Mapping, contactID string) *Invoice {
+	return &Invoice{Type: "ACCREC", Contact: &Contact{ContactID: contactID}, Reference: e.ExternalID, Status: m.Status,
+		Date: s.Start.Format("2006-01-02"), DueDate: s.Start.AddDate(0, 0, m.dueDays()).Format("2006-01-02"),
+		LineItems: []LineItem{{Description: s.Description, Quantity: s.Quantity,
+			UnitAmount: math.Round(s.UnitPrice*100) / 100, AccountCode: m.AccountCode}}}
 }
 
 func (v *Vendor) api(path string, q url.Values) string {
-	u := v.cfg.APIURL + "/api.xro/2.0" + path
+	u := v.Config.APIURL + "/api.xro/2.0" + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}

@@ -8,6 +8,7 @@
 package xero
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,63 +37,24 @@ const (
 // 5,000 a day, 5 at once.
 var DefaultLimits = connectors.Limits{Windows: []connectors.Window{{Calls: 60, Per: time.Minute}, {Calls: 5000, Per: 24 * time.Hour}}, Concurrent: 5}
 
-// Config is the deployment's app at Xero.
+// Config is the deployment's app at Xero; its endpoints default to Xero's.
 type Config struct {
-	ClientID     string
-	ClientSecret string
-	AuthURL      string
-	TokenURL     string
-	APIURL       string
+	connectors.AppConfig
 	// Scopes are space-separated (default DefaultScopes).
-	Scopes   string
-	Limits   *connectors.Limits
-	NoLimits bool
+	Scopes string
 }
 
 // Vendor is the Xero application.
-type Vendor struct {
-	cfg    Config
-	oauth  *oauth2.Config
-	limits connectors.Limits
-}
+type Vendor struct{ *connectors.App }
 
 var _ connectors.Vendor = (*Vendor)(nil)
 
 // New returns the application for a deployment's configuration.
 func New(cfg Config) *Vendor {
-	if cfg.AuthURL == "" {
-		cfg.AuthURL = DefaultAuthURL
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = DefaultTokenURL
-	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = DefaultAPIURL
-	}
-	if cfg.Scopes == "" {
-		cfg.Scopes = DefaultScopes
-	}
-	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
-	v := &Vendor{cfg: cfg, limits: DefaultLimits}
-	if cfg.Limits != nil {
-		v.limits = *cfg.Limits
-	}
-	if cfg.NoLimits {
-		v.limits = connectors.Limits{}
-	}
-	v.oauth = &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: strings.Fields(cfg.Scopes),
-		Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: oauth2.AuthStyleInHeader}}
-	return v
+	// OAuth 2.0 with PKCE.
+	return &Vendor{connectors.NewApp(cfg.AppConfig, connectors.AppSpec{Type: Type, Scopes: cmp.Or(cfg.Scopes, DefaultScopes), AuthStyle: oauth2.AuthStyleInHeader, Auth: connectors.Auth{PKCE: true},
+		Defaults: connectors.AppConfig{AuthURL: DefaultAuthURL, TokenURL: DefaultTokenURL, APIURL: DefaultAPIURL, Limits: &DefaultLimits}})}
 }
-
-// Type implements connectors.Vendor.
-func (v *Vendor) Type() string { return Type }
-
-// Auth implements connectors.Vendor: OAuth 2.0 with PKCE.
-func (v *Vendor) Auth() connectors.Auth { return connectors.Auth{OAuth: v.oauth, PKCE: true} }
-
-// Limits implements connectors.Vendor.
-func (v *Vendor) Limits() connectors.Limits { return v.limits }
 
 // Invoice statuses calgate sets.
 const (
@@ -108,10 +70,8 @@ type Mapping struct {
 	Status string `json:"status"`
 	// DueDays sets an invoice's due date after its date (default 14).
 	DueDays *int `json:"due_days,omitempty"`
-	// UnitPrice, when set, is the price of every entry; otherwise the
-	// number in the entry's attribute PriceAttribute (default "price").
-	UnitPrice      *float64 `json:"unit_price,omitempty"`
-	PriceAttribute string   `json:"price_attribute"`
+	// Pricing prices each line (unit_price, price_attribute).
+	connectors.Pricing
 	// DefaultContact names the contact of entries without a customer name
 	// (default "calgate").
 	DefaultContact string `json:"default_contact"`
@@ -144,35 +104,18 @@ func (v *Vendor) Mapping(raw json.RawMessage) (json.RawMessage, error) {
 	if m.DueDays != nil && (*m.DueDays < 0 || *m.DueDays > 3650) {
 		ve.Add("mapping.due_days", "must be 0 to 3650")
 	}
-	if m.UnitPrice != nil && *m.UnitPrice < 0 {
-		ve.Add("mapping.unit_price", "must not be negative")
-	}
-	if m.PriceAttribute == "" {
-		m.PriceAttribute = "price"
-	}
+	m.Pricing.Check(ve)
 	if m.DefaultContact == "" {
 		m.DefaultContact = "calgate"
 	}
 	if len(m.DefaultContact) > 255 {
 		ve.Add("mapping.default_contact", "must be at most 255 bytes")
 	}
-	if err := ve.Err(); err != nil {
-		return nil, err
-	}
-	return json.Marshal(m)
+	return connectors.Checked(m, ve)
 }
 
 func decodeMapping(raw json.RawMessage) (Mapping, error) {
-	var m Mapping
-	if len(raw) == 0 {
-		return m, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return m, calgate.Invalid("mapping", "is not a Xero mapping: %v", err)
-	}
-	return m, nil
+	return connectors.DecodeMapping[Mapping](raw, "Xero")
 }
 
 // Connection is one organisation the user connected (GET /connections).
@@ -187,7 +130,7 @@ type Connection struct {
 // the connections endpoint (the first organisation when the user connected
 // several).
 func (v *Vendor) Account(ctx context.Context, c *connectors.Client, callback url.Values) (connectors.Account, error) {
-	resp, err := c.Do(ctx, connectors.Request{Operation: "list connections", Method: "GET", URL: v.cfg.APIURL + "/connections"})
+	resp, err := c.Do(ctx, connectors.Request{Operation: "list connections", Method: "GET", URL: v.Config.APIURL + "/connections"})
 	if err != nil {
 		return connectors.Account{}, err
 	}
@@ -223,12 +166,5 @@ func (v *Vendor) ErrorText(status int, body []byte) string {
 			return e.Title + ": " + e.Detail
 		}
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	if s == "" {
-		s = fmt.Sprintf("HTTP %d", status)
-	}
-	return s
+	return connectors.BodyText(status, body)
 }

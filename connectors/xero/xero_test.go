@@ -21,8 +21,8 @@ func setup(t testing.TB, engine string, o xerotest.Options, limits *connectors.L
 	o.RedirectURI = connectorstest.RedirectURI
 	x := xerotest.Start(t, o)
 	h := connectorstest.Open(t, engine, nil)
-	h.Service.Add(xero.New(xero.Config{ClientID: x.Options().ClientID, ClientSecret: x.Options().ClientSecret,
-		AuthURL: x.AuthURL(), TokenURL: x.TokenURL(), APIURL: x.APIURL(), Limits: limits, NoLimits: o.NoLimit}))
+	h.Service.Add(xero.New(xero.Config{AppConfig: connectors.AppConfig{ClientID: x.Options().ClientID, ClientSecret: x.Options().ClientSecret,
+		AuthURL: x.AuthURL(), TokenURL: x.TokenURL(), APIURL: x.APIURL(), Limits: limits, NoLimits: o.NoLimit}}))
 	typ := xero.Type
 	raw := json.RawMessage(mapping)
 	c := h.Connect(t, calgate.ConnectorInput{Type: &typ, Mapping: &raw})

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"reflect"
 	"strings"
 )
 
@@ -182,36 +183,12 @@ func (r *msResponse) found() props {
 		if !statusOK(ps.Status) {
 			continue
 		}
-		p := ps.Prop
-		if p.ETag != nil {
-			out.ETag = p.ETag
-		}
-		if p.ResourceType != nil {
-			out.ResourceType = p.ResourceType
-		}
-		if p.DisplayName != nil {
-			out.DisplayName = p.DisplayName
-		}
-		if p.CurrentUserPrincipal != nil {
-			out.CurrentUserPrincipal = p.CurrentUserPrincipal
-		}
-		if p.CalendarHomeSet != nil {
-			out.CalendarHomeSet = p.CalendarHomeSet
-		}
-		if p.SupportedReports != nil {
-			out.SupportedReports = p.SupportedReports
-		}
-		if p.SyncToken != nil {
-			out.SyncToken = p.SyncToken
-		}
-		if p.CalendarData != nil {
-			out.CalendarData = p.CalendarData
-		}
-		if p.Components != nil {
-			out.Components = p.Components
-		}
-		if p.Description != nil {
-			out.Description = p.Description
+		// Every property is a pointer: a later propstat's value wins.
+		got, into := reflect.ValueOf(ps.Prop), reflect.ValueOf(&out).Elem()
+		for f := range got.NumField() {
+			if v := got.Field(f); !v.IsNil() {
+				into.Field(f).Set(v)
+			}
 		}
 	}
 	return out

@@ -132,7 +132,7 @@ func (s *Server) insertEvent(w http.ResponseWriter, r *http.Request, calendarID 
 		return
 	}
 	if _, taken := c.events[ev.ID]; taken {
-		s.counts["duplicate"]++
+		s.Counts.Add("duplicate")
 		s.mu.Unlock()
 		fail(w, http.StatusConflict, "global", "duplicate", "The requested identifier already exists.")
 		return
@@ -219,7 +219,7 @@ func (s *Server) deleteEvent(w http.ResponseWriter, calendarID, id string) {
 	}
 	st.ev.Status = "cancelled"
 	s.touch(st)
-	s.counts["delete event"]++
+	s.Counts.Add("delete event")
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -292,7 +292,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, calendarID s
 	sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
 	next := newToken("CPj")
 	s.syncTokens[next] = syncState{calendar: c.entry.ID, seq: s.seq, valid: true}
-	s.counts["list events"]++
+	s.Counts.Add("list events")
 	s.page(w, c, items, max, next)
 }
 

@@ -14,10 +14,6 @@
 package gcaltest
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -30,6 +26,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/calgate/calgate/connectors/connectorstest"
 )
 
 // Scope is the OAuth scope the fake requires.
@@ -37,9 +35,7 @@ const Scope = "https://www.googleapis.com/auth/calendar"
 
 // Options configure a Server.
 type Options struct {
-	ClientID     string
-	ClientSecret string
-	RedirectURI  string
+	connectorstest.App
 	// User is the account's e-mail address (its primary calendar's id),
 	// UserName its name.
 	User     string
@@ -63,27 +59,28 @@ type stored struct {
 	seq int64
 }
 
-type grant struct{ redirect, challenge string }
-
 // Server is a running fake.
 type Server struct {
 	*httptest.Server
-	o Options
+	// Counts counts what the fake did (Count(op)):
+	// "insert event", "update event", "delete event", "list
+	// events", "insert calendar", "duplicate", "exchange code", "refresh
+	// token".
+	*connectorstest.Counts
+	// OAuth is Google's authorization server: client credentials in HTTP
+	// Basic or the form, the calendar scope, PKCE; a refresh token only for
+	// access_type=offline, none in a refresh answer.
+	*connectorstest.OAuth
+	o      Options
+	limits *connectorstest.Limits
 
 	mu         sync.Mutex
-	codes      map[string]grant
-	access     map[string]time.Time
-	refresh    map[string]bool
 	calendars  map[string]*calendar
 	seq        int64
 	syncTokens map[string]syncState
 	pages      map[string][]*Event
 	pageNext   map[string]string
-	calls      []time.Time
-	violations int
-	throttle   int
 	throttleAt int
-	counts     map[string]int
 	lose       map[string]int
 }
 
@@ -95,38 +92,19 @@ type syncState struct {
 
 // Start starts a fake account and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	if o.ClientID == "" {
-		o.ClientID = "1234567890-calgate.apps.googleusercontent.com"
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = "GOCSPX-fake-secret"
-	}
-	if o.User == "" {
-		o.User = "planner@example.com"
-	}
-	if o.UserName == "" {
-		o.UserName = "Plant planner"
-	}
-	if o.AccessTokenTTL <= 0 {
-		o.AccessTokenTTL = time.Hour
-	}
-	if o.PerMinute <= 0 {
-		o.PerMinute = 600
-	}
-	if o.Minute <= 0 {
-		o.Minute = time.Minute
-	}
-	s := &Server{o: o, codes: map[string]grant{}, access: map[string]time.Time{}, refresh: map[string]bool{},
+	connectorstest.Defaults(&o, Options{App: connectorstest.App{ClientID: "1234567890-calgate.apps.googleusercontent.com", ClientSecret: "GOCSPX-fake-secret"}, User: "planner@example.com",
+		UserName: "Plant planner", AccessTokenTTL: time.Hour, PerMinute: 600, Minute: time.Minute})
+	s := &Server{o: o, Counts: &connectorstest.Counts{}, limits: connectorstest.NewLimits(o.NoLimit, 0, connectorstest.Window{Calls: o.PerMinute, Per: o.Minute}),
 		calendars: map[string]*calendar{}, syncTokens: map[string]syncState{}, pages: map[string][]*Event{},
-		pageNext: map[string]string{}, counts: map[string]int{}, lose: map[string]int{}}
+		pageNext: map[string]string{}, lose: map[string]int{}}
 	s.calendars[o.User] = &calendar{entry: CalendarListEntry{Kind: "calendar#calendarListEntry", ID: o.User, Summary: o.User,
 		TimeZone: "Europe/Berlin", AccessRole: "owner", Primary: true}, events: map[string]*stored{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /o/oauth2/auth", s.authorize)
-	mux.HandleFunc("POST /token", s.token)
-	mux.HandleFunc("/calendar/v3/", s.api)
-	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, App: o.App,
+		Client: connectorstest.ClientInEither, ClientStatus: http.StatusUnauthorized, Scopes: []string{Scope}, OfflineOnly: true,
+		Refresh: connectorstest.RefreshOmitted, AccessTTL: o.AccessTokenTTL, CodePrefix: "4/0A", AccessPrefix: "ya29.", RefreshPrefix: "1//0g",
+		Redirect: func(_, back url.Values) { back.Set("scope", Scope) },
+		Answer:   func(a map[string]any) { a["scope"] = Scope }})
+	s.Server = connectorstest.Serve(t, map[string]http.HandlerFunc{"GET /o/oauth2/auth": s.Authorize, "POST /token": s.Token, "/calendar/v3/": s.api})
 	return s
 }
 
@@ -138,40 +116,7 @@ func (s *Server) APIURL() string   { return s.URL + "/calendar/v3/" }
 // Options returns the fake's settings.
 func (s *Server) Options() Options { return s.o }
 
-func newToken(prefix string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
-}
-
-// ExpireAccessTokens makes every access token issued so far expired.
-func (s *Server) ExpireAccessTokens() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k := range s.access {
-		s.access[k] = time.Time{}
-	}
-}
-
-// RevokeRefreshTokens refuses every refresh token issued so far (the user
-// removed the app's access) and expires the access tokens.
-func (s *Server) RevokeRefreshTokens() {
-	s.mu.Lock()
-	for k := range s.refresh {
-		s.refresh[k] = false
-	}
-	s.mu.Unlock()
-	s.ExpireAccessTokens()
-}
-
-// IssueAccessToken returns a fresh access token without the OAuth dance.
-func (s *Server) IssueAccessToken() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok := newToken("ya29.")
-	s.access[tok] = time.Now().Add(s.o.AccessTokenTTL)
-	return tok
-}
+var newToken = connectorstest.NewToken
 
 // ExpireSyncTokens invalidates every sync token issued so far: the next
 // incremental list answers 410.
@@ -190,7 +135,8 @@ func (s *Server) ExpireSyncTokens() {
 func (s *Server) Throttle(n, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.throttle, s.throttleAt = n, status
+	s.throttleAt = status
+	s.limits.Throttle(n)
 }
 
 // LoseAnswer makes the next n successful calls of an operation ("insert
@@ -201,21 +147,8 @@ func (s *Server) LoseAnswer(op string, n int) {
 	s.lose[op] = n
 }
 
-// Count returns how often an operation was done: "insert event", "update
-// event", "delete event", "list events", "insert calendar", "refresh
-// token", "exchange code", "duplicate".
-func (s *Server) Count(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[op]
-}
-
 // Violations counts calls beyond the per-user quota.
-func (s *Server) Violations() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.violations
-}
+func (s *Server) Violations() int { return s.limits.Violations() }
 
 // AddCalendar adds a calendar to the user's list with an access role
 // ("owner", "writer", "reader") and returns its id.
@@ -315,93 +248,9 @@ func fail(w http.ResponseWriter, status int, domain, reason, message string, loc
 	writeJSON(w, status, map[string]ErrorBody{"error": {Errors: []ErrorItem{item}, Code: status, Message: message}})
 }
 
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	switch {
-	case q.Get("client_id") != s.o.ClientID:
-		http.Error(w, "Error 401: invalid_client", http.StatusUnauthorized)
-		return
-	case q.Get("redirect_uri") != s.o.RedirectURI:
-		http.Error(w, "Error 400: redirect_uri_mismatch", http.StatusBadRequest)
-		return
-	case q.Get("response_type") != "code":
-		http.Error(w, "Error 400: unsupported_response_type", http.StatusBadRequest)
-		return
-	case !strings.Contains(" "+q.Get("scope")+" ", " "+Scope+" "):
-		http.Error(w, "Error 400: invalid_scope: "+Scope+" is needed", http.StatusBadRequest)
-		return
-	case q.Get("code_challenge") != "" && q.Get("code_challenge_method") != "S256":
-		http.Error(w, "Error 400: invalid_request: code_challenge_method", http.StatusBadRequest)
-		return
-	}
-	code := newToken("4/0A")
-	s.mu.Lock()
-	s.codes[code] = grant{redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge")}
-	if q.Get("access_type") == "offline" {
-		s.codes[code+":offline"] = grant{}
-	}
-	s.mu.Unlock()
-	http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}, "scope": {Scope}}.Encode(), http.StatusFound)
-}
-
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
-		return
-	}
-	f := r.PostForm
-	id, secret, ok := r.BasicAuth()
-	if !ok {
-		id, secret = f.Get("client_id"), f.Get("client_secret")
-	}
-	if id != s.o.ClientID || secret != s.o.ClientSecret {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": "The OAuth client was not found."})
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[string]any{"token_type": "Bearer", "expires_in": int(s.o.AccessTokenTTL.Seconds()), "scope": Scope}
-	switch f.Get("grant_type") {
-	case "authorization_code":
-		code := f.Get("code")
-		g, ok := s.codes[code]
-		_, offline := s.codes[code+":offline"]
-		delete(s.codes, code)
-		delete(s.codes, code+":offline")
-		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
-		if !ok || g.redirect != f.Get("redirect_uri") || (g.challenge != "" && base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge) {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "Bad Request"})
-			return
-		}
-		if offline {
-			rt := newToken("1//0g")
-			s.refresh[rt] = true
-			out["refresh_token"] = rt
-		}
-		s.counts["exchange code"]++
-	case "refresh_token":
-		if !s.refresh[f.Get("refresh_token")] {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
-			return
-		}
-		s.counts["refresh token"]++
-	default:
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type"})
-		return
-	}
-	access := newToken("ya29.")
-	s.access[access] = time.Now().Add(s.o.AccessTokenTTL)
-	out["access_token"] = access
-	writeJSON(w, http.StatusOK, out)
-}
-
 // bearer checks the access token; false after answering 401.
 func (s *Server) bearer(w http.ResponseWriter, r *http.Request) bool {
-	auth := r.Header.Get("Authorization")
-	s.mu.Lock()
-	exp, ok := s.access[strings.TrimPrefix(auth, "Bearer ")]
-	s.mu.Unlock()
-	if !strings.HasPrefix(auth, "Bearer ") || !ok || time.Now().After(exp) {
+	if !s.Valid(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="https://accounts.google.com/", error="invalid_token"`)
 		fail(w, http.StatusUnauthorized, "global", "authError", "Invalid Credentials", "header", "Authorization")
 		return false
@@ -411,41 +260,31 @@ func (s *Server) bearer(w http.ResponseWriter, r *http.Request) bool {
 
 // admit applies the per-user quota; false after answering 403.
 func (s *Server) admit(w http.ResponseWriter) bool {
+	done, refused := s.limits.Admit()
+	switch {
+	case refused == nil:
+		done() // the quota counts calls made, not calls at once
+		return true
+	case refused.Throttled && s.throttleStatus() == http.StatusForbidden:
+		fail(w, http.StatusForbidden, "usageLimits", "userRateLimitExceeded", "User Rate Limit Exceeded")
+	case refused.Throttled:
+		fail(w, http.StatusTooManyRequests, "usageLimits", "rateLimitExceeded", "Rate Limit Exceeded")
+	default:
+		fail(w, http.StatusForbidden, "usageLimits", "rateLimitExceeded", "Rate Limit Exceeded")
+	}
+	return false
+}
+
+func (s *Server) throttleStatus() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.throttle > 0 {
-		s.throttle--
-		if s.throttleAt == http.StatusTooManyRequests {
-			fail(w, http.StatusTooManyRequests, "usageLimits", "rateLimitExceeded", "Rate Limit Exceeded")
-		} else {
-			fail(w, http.StatusForbidden, "usageLimits", "userRateLimitExceeded", "User Rate Limit Exceeded")
-		}
-		return false
-	}
-	if s.o.NoLimit {
-		return true
-	}
-	now := time.Now()
-	kept := s.calls[:0]
-	for _, at := range s.calls {
-		if at.After(now.Add(-s.o.Minute)) {
-			kept = append(kept, at)
-		}
-	}
-	s.calls = kept
-	if len(s.calls) >= s.o.PerMinute {
-		s.violations++
-		fail(w, http.StatusForbidden, "usageLimits", "rateLimitExceeded", "Rate Limit Exceeded")
-		return false
-	}
-	s.calls = append(s.calls, now)
-	return true
+	return s.throttleAt
 }
 
 // answer writes a successful answer, or loses it when the test asked.
 func (s *Server) answer(w http.ResponseWriter, op string, status int, v any) {
 	s.mu.Lock()
-	s.counts[op]++
+	s.Counts.Add(op)
 	lose := s.lose[op] > 0
 	if lose {
 		s.lose[op]--

@@ -16,25 +16,22 @@
 package hstest
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/calgate/calgate/connectors/connectorstest"
 )
 
 // Options configure a Server.
 type Options struct {
-	ClientID     string
-	ClientSecret string
-	RedirectURI  string
+	connectorstest.App
 	// PrivateAppToken is a private app's access token the account accepts
 	// (default "pat-na1-…").
 	PrivateAppToken string
@@ -55,20 +52,23 @@ type Options struct {
 // Server is a running fake account.
 type Server struct {
 	*httptest.Server
-	o Options
+	// Counts counts what the fake did (Count(op)):
+	// "create contacts", "update contacts", "create meetings",
+	// "update meetings", "archive meetings", "create deals", "associate"
+	// (pairs), "exchange code", "refresh token".
+	*connectorstest.Counts
+	// OAuth is HubSpot's authorization server: client credentials in the
+	// form, the contacts scope required, a refresh answer carrying the
+	// same refresh token.
+	*connectorstest.OAuth
+	o      Options
+	limits *connectorstest.Limits
 
-	mu         sync.Mutex
-	codes      map[string]string
-	access     map[string]time.Time
-	refresh    map[string]bool
-	objects    map[string]map[string]*object // type → id → record
-	assoc      map[string]bool               // "from/fromID/to/toID"
-	next       int64
-	window     []time.Time
-	calls      int
-	counts     map[string]int
-	violations int
-	throttle   int
+	mu      sync.Mutex
+	objects map[string]map[string]*object // type → id → record
+	assoc   map[string]bool               // "from/fromID/to/toID"
+	next    int64
+	calls   int
 }
 
 type object struct {
@@ -81,41 +81,18 @@ type object struct {
 
 // Start starts a fake account and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	if o.ClientID == "" {
-		o.ClientID = "5fd4c5a2-0d3e-4a47-a1a2-hubspot-client"
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = "hs-client-secret"
-	}
-	if o.PrivateAppToken == "" {
-		o.PrivateAppToken = "pat-na1-" + newToken()
-	}
-	if o.PortalID == 0 {
-		o.PortalID = 62515
-	}
-	if o.MeetingIDProperty == "" {
-		o.MeetingIDProperty = "calgate_entry_id"
-	}
-	if o.DealIDProperty == "" {
-		o.DealIDProperty = "calgate_order"
-	}
-	if o.Burst <= 0 {
-		o.Burst = 100
-	}
-	if o.Window <= 0 {
-		o.Window = 10 * time.Second
-	}
-	if o.AccessTokenTTL <= 0 {
-		o.AccessTokenTTL = 30 * time.Minute
-	}
-	s := &Server{o: o, codes: map[string]string{}, access: map[string]time.Time{}, refresh: map[string]bool{},
-		objects: map[string]map[string]*object{"contacts": {}, "meetings": {}, "deals": {}}, assoc: map[string]bool{}, counts: map[string]int{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /oauth/authorize", s.authorize)
-	mux.HandleFunc("POST /oauth/v1/token", s.token)
-	mux.HandleFunc("/", s.api)
-	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	connectorstest.Defaults(&o, Options{App: connectorstest.App{ClientID: "5fd4c5a2-0d3e-4a47-a1a2-hubspot-client", ClientSecret: "hs-client-secret"}, PrivateAppToken: "pat-na1-" + newToken(),
+		PortalID: 62515, MeetingIDProperty: "calgate_entry_id", DealIDProperty: "calgate_order", Burst: 100, Window: 10 * time.Second,
+		AccessTokenTTL: 30 * time.Minute})
+	s := &Server{o: o, Counts: &connectorstest.Counts{}, objects: map[string]map[string]*object{"contacts": {}, "meetings": {}, "deals": {}}, assoc: map[string]bool{},
+		limits: connectorstest.NewLimits(false, 0, connectorstest.Window{Calls: o.Burst, Per: o.Window})}
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, App: o.App,
+		Client: connectorstest.ClientInForm, Scopes: []string{"crm.objects.contacts.write"}, Refresh: connectorstest.RefreshSame,
+		AccessTTL: o.AccessTokenTTL, AccessPrefix: "CJ", TokenType: "bearer",
+		Error: func(w http.ResponseWriter, status int, code, description string) {
+			writeJSON(w, status, map[string]string{"status": strings.ToUpper(code), "message": description, "error": code})
+		}})
+	s.Server = connectorstest.Serve(t, map[string]http.HandlerFunc{"GET /oauth/authorize": s.Authorize, "POST /oauth/v1/token": s.Token, "/": s.api})
 	return s
 }
 
@@ -127,11 +104,7 @@ func (s *Server) APIURL() string   { return s.URL }
 // Options returns the fake's settings.
 func (s *Server) Options() Options { return s.o }
 
-func newToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func newToken() string { return connectorstest.NewToken("") }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
@@ -143,33 +116,9 @@ func fail(w http.ResponseWriter, status int, category, format string, args ...an
 	writeJSON(w, status, map[string]any{"status": "error", "message": fmt.Sprintf(format, args...), "correlationId": newToken(), "category": category})
 }
 
-// ExpireAccessTokens makes every OAuth access token expired.
-func (s *Server) ExpireAccessTokens() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k := range s.access {
-		s.access[k] = time.Time{}
-	}
-}
-
-// RevokeRefreshTokens refuses every refresh token (the app was
-// uninstalled) and expires the access tokens.
-func (s *Server) RevokeRefreshTokens() {
-	s.mu.Lock()
-	for k := range s.refresh {
-		s.refresh[k] = false
-	}
-	s.mu.Unlock()
-	s.ExpireAccessTokens()
-}
-
 // Throttle answers the next n API calls with 429 (another app used the
 // burst), Retry-After 1; they are not violations.
-func (s *Server) Throttle(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.throttle = n
-}
+func (s *Server) Throttle(n int) { s.limits.Throttle(n) }
 
 // Calls counts the API calls answered (not the token endpoint's).
 func (s *Server) Calls() int {
@@ -178,21 +127,8 @@ func (s *Server) Calls() int {
 	return s.calls
 }
 
-// Count returns how often an operation was done: "create contacts",
-// "update contacts", "create meetings", "update meetings", "archive
-// meetings", "create deals", "associate" (pairs), "refresh token".
-func (s *Server) Count(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[op]
-}
-
 // Violations counts calls beyond the burst limit.
-func (s *Server) Violations() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.violations
-}
+func (s *Server) Violations() int { return s.limits.Violations() }
 
 // Record is a record as tests see it.
 type Record struct {
@@ -238,69 +174,10 @@ func (s *Server) Records(objectType string) []Record {
 	return out
 }
 
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	switch {
-	case q.Get("client_id") != s.o.ClientID:
-		http.Error(w, "invalid client_id", http.StatusBadRequest)
-		return
-	case q.Get("redirect_uri") != s.o.RedirectURI:
-		http.Error(w, "redirect_uri does not match the app's", http.StatusBadRequest)
-		return
-	case !strings.Contains(" "+q.Get("scope")+" ", " crm.objects.contacts.write "):
-		http.Error(w, "scope crm.objects.contacts.write is required", http.StatusBadRequest)
-		return
-	}
-	code := newToken()
-	s.mu.Lock()
-	s.codes[code] = q.Get("redirect_uri")
-	s.mu.Unlock()
-	http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
-}
-
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
-	f := r.PostForm
-	if f.Get("client_id") != s.o.ClientID || f.Get("client_secret") != s.o.ClientSecret {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"status": "BAD_CLIENT_ID", "message": "missing or unknown client id", "error": "invalid_client"})
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch f.Get("grant_type") {
-	case "authorization_code":
-		redirect, ok := s.codes[f.Get("code")]
-		delete(s.codes, f.Get("code"))
-		if !ok || redirect != f.Get("redirect_uri") {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"status": "BAD_AUTH_CODE", "message": "missing or unknown auth code", "error": "invalid_grant"})
-			return
-		}
-		s.counts["exchange code"]++
-	case "refresh_token":
-		if !s.refresh[f.Get("refresh_token")] {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token", "error": "invalid_grant"})
-			return
-		}
-		s.counts["refresh token"]++
-	default:
-		writeJSON(w, http.StatusBadRequest, map[string]string{"status": "BAD_GRANT_TYPE", "error": "unsupported_grant_type"})
-		return
-	}
-	at, rt := "CJ"+newToken(), f.Get("refresh_token")
-	if rt == "" {
-		rt = newToken()
-		s.refresh[rt] = true
-	}
-	s.access[at] = time.Now().Add(s.o.AccessTokenTTL)
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": at, "refresh_token": rt, "expires_in": int(s.o.AccessTokenTTL.Seconds()), "token_type": "bearer"})
-}
-
 // admit checks the token and the burst limit; false after answering.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
+	exp, known := s.AccessToken(r)
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	exp, known := s.access[tok]
 	switch {
 	case !ok || (!known && tok != s.o.PrivateAppToken):
 		fail(w, http.StatusUnauthorized, "INVALID_AUTHENTICATION", "Authentication credentials not found. This API supports OAuth 2.0 authentication.")
@@ -309,30 +186,19 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 		fail(w, http.StatusUnauthorized, "EXPIRED_AUTHENTICATION", "The OAuth token used to make this call expired.")
 		return false
 	}
+	s.mu.Lock()
 	s.calls++
-	now := time.Now()
-	kept := s.window[:0]
-	for _, at := range s.window {
-		if now.Sub(at) < s.o.Window {
-			kept = append(kept, at)
-		}
-	}
-	s.window = kept
-	over := len(s.window) >= s.o.Burst
-	if s.throttle > 0 || over {
-		if s.throttle > 0 {
-			s.throttle--
-		} else {
-			s.violations++
-		}
+	s.mu.Unlock()
+	done, refused := s.limits.Admit()
+	if refused != nil {
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
 			"errorType": "RATE_LIMIT", "correlationId": newToken(), "policyName": "TEN_SECONDLY_ROLLING"})
 		return false
 	}
-	s.window = append(s.window, now)
+	done() // the burst counts calls made, not calls at once
 	w.Header().Set("X-HubSpot-RateLimit-Max", strconv.Itoa(s.o.Burst))
-	w.Header().Set("X-HubSpot-RateLimit-Remaining", strconv.Itoa(s.o.Burst-len(s.window)))
+	w.Header().Set("X-HubSpot-RateLimit-Remaining", strconv.Itoa(s.limits.Remaining(0)))
 	w.Header().Set("X-HubSpot-RateLimit-Interval-Milliseconds", strconv.FormatInt(s.o.Window.Milliseconds(), 10))
 	return true
 }

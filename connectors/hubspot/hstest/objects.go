@@ -140,9 +140,9 @@ func (s *Server) batchUpsert(w http.ResponseWriter, r *http.Request, objectType 
 		isNew := o == nil
 		if isNew {
 			o = s.add(objectType, map[string]string{uniq: input.ID})
-			s.counts["create "+objectType]++
+			s.Counts.Add("create " + objectType)
 		} else {
-			s.counts["update "+objectType]++
+			s.Counts.Add("update " + objectType)
 		}
 		for k, v := range input.Properties {
 			o.Properties[k] = v
@@ -181,7 +181,7 @@ func (s *Server) createContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o := s.add("contacts", in.Properties)
-	s.counts["create contacts"]++
+	s.Counts.Add("create contacts")
 	writeJSON(w, http.StatusCreated, o)
 }
 
@@ -200,7 +200,7 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 	for _, input := range in.Inputs {
 		if o := s.objects["meetings"][input.ID]; o != nil && !o.Archived {
 			o.Archived = true
-			s.counts["archive meetings"]++
+			s.Counts.Add("archive meetings")
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -239,7 +239,7 @@ func (s *Server) associate(w http.ResponseWriter, r *http.Request, from, to stri
 	var results []map[string]any
 	for _, input := range in.Inputs {
 		s.assoc[from+"/"+input.From.ID+"/"+to+"/"+input.To.ID] = true
-		s.counts["associate"]++
+		s.Counts.Add("associate")
 		results = append(results, map[string]any{"fromObjectId": input.From.ID, "toObjectId": input.To.ID,
 			"associationTypes": []map[string]any{{"category": "HUBSPOT_DEFINED", "typeId": 200, "label": nil}}})
 	}

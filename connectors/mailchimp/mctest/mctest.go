@@ -16,24 +16,22 @@ package mctest
 
 import (
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/calgate/calgate/connectors/connectorstest"
 )
 
 // Options configure a Server.
 type Options struct {
-	ClientID     string
-	ClientSecret string
-	RedirectURI  string
+	connectorstest.App
 	// DC is the account's data centre (default us21); APIKey its key
 	// (default 32 hex digits and "-us21").
 	DC     string
@@ -50,17 +48,21 @@ type Options struct {
 // centre, at URL + "/" + DC.
 type Server struct {
 	*httptest.Server
+	// Counts counts what the fake did (Count(op)):
+	// "create member", "update member", "tag member",
+	// "exchange code".
+	*connectorstest.Counts
+	// OAuth is Mailchimp's authorization server: client credentials in
+	// the form; access tokens that do not expire, and no refresh tokens.
+	*connectorstest.OAuth
 	o Options
 
 	mu         sync.Mutex
-	codes      map[string]string
-	tokens     map[string]bool
 	keyRevoked bool
 	members    map[string]*member
 	order      []string
 	forgotten  map[string]bool
 	calls      int
-	counts     map[string]int
 	inFlight   int
 	violations int
 	statusSent int
@@ -85,39 +87,20 @@ type tag struct {
 
 // Start starts a fake account and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	if o.ClientID == "" {
-		o.ClientID = "123456789012"
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = "mc-client-secret"
-	}
-	if o.DC == "" {
-		o.DC = "us21"
-	}
+	connectorstest.Defaults(&o, Options{App: connectorstest.App{ClientID: "123456789012", ClientSecret: "mc-client-secret"}, DC: "us21", ListID: "a1b2c3d4e5",
+		AccountID: "8d3a3db4d97663a9074efcc16", AccountName: "Freddie's Rooms", Concurrent: 10})
 	if o.APIKey == "" {
 		o.APIKey = "0123456789abcdef0123456789abcdef-" + o.DC
 	}
-	if o.ListID == "" {
-		o.ListID = "a1b2c3d4e5"
-	}
-	if o.AccountID == "" {
-		o.AccountID = "8d3a3db4d97663a9074efcc16"
-	}
-	if o.AccountName == "" {
-		o.AccountName = "Freddie's Rooms"
-	}
-	if o.Concurrent <= 0 {
-		o.Concurrent = 10
-	}
-	s := &Server{o: o, codes: map[string]string{}, tokens: map[string]bool{}, members: map[string]*member{},
-		forgotten: map[string]bool{}, counts: map[string]int{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /oauth2/authorize", s.authorize)
-	mux.HandleFunc("POST /oauth2/token", s.token)
-	mux.HandleFunc("GET /oauth2/metadata", s.metadata)
-	mux.HandleFunc("/", s.api)
-	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	s := &Server{o: o, Counts: &connectorstest.Counts{}, members: map[string]*member{},
+		forgotten: map[string]bool{}}
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, App: o.App,
+		Client: connectorstest.ClientInForm, ClientStatus: http.StatusUnauthorized, Refresh: connectorstest.NoRefresh,
+		Answer: func(a map[string]any) { delete(a, "token_type"); a["scope"] = nil },
+		Error: func(w http.ResponseWriter, status int, code, _ string) {
+			writeJSON(w, status, map[string]string{"error": code})
+		}})
+	s.Server = connectorstest.Serve(t, map[string]http.HandlerFunc{"GET /oauth2/authorize": s.Authorize, "POST /oauth2/token": s.Token, "GET /oauth2/metadata": s.metadata, "/": s.api})
 	return s
 }
 
@@ -131,11 +114,7 @@ func (s *Server) APIURL() string      { return s.URL + "/{dc}" }
 // Options returns the fake's settings.
 func (s *Server) Options() Options { return s.o }
 
-func newToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func newToken() string { return connectorstest.NewToken("") }
 
 func hashOf(email string) string {
 	sum := md5.Sum([]byte(strings.ToLower(email)))
@@ -210,14 +189,6 @@ func (s *Server) Calls() int {
 	return s.calls
 }
 
-// Count returns how often an operation was done: "create member", "update
-// member", "tag member", "exchange code".
-func (s *Server) Count(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[op]
-}
-
 // StatusSent counts member writes that carried status (calgate never
 // sends it).
 func (s *Server) StatusSent() int {
@@ -258,54 +229,8 @@ func (s *Server) Members() []Member {
 	return out
 }
 
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	switch {
-	case q.Get("client_id") != s.o.ClientID:
-		http.Error(w, "invalid client_id", http.StatusBadRequest)
-		return
-	case q.Get("redirect_uri") != s.o.RedirectURI:
-		http.Error(w, "invalid redirect_uri", http.StatusBadRequest)
-		return
-	case q.Get("response_type") != "code":
-		http.Error(w, "invalid response_type", http.StatusBadRequest)
-		return
-	}
-	code := newToken()
-	s.mu.Lock()
-	s.codes[code] = q.Get("redirect_uri")
-	s.mu.Unlock()
-	http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
-}
-
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
-	f := r.PostForm
-	if f.Get("client_id") != s.o.ClientID || f.Get("client_secret") != s.o.ClientSecret {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	redirect, ok := s.codes[f.Get("code")]
-	delete(s.codes, f.Get("code"))
-	if f.Get("grant_type") != "authorization_code" || !ok || redirect != f.Get("redirect_uri") {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant"})
-		return
-	}
-	tok := newToken()
-	s.tokens[tok] = true
-	s.counts["exchange code"]++
-	// Mailchimp's tokens do not expire and come without a refresh token.
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "expires_in": 0, "scope": nil})
-}
-
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "OAuth ")
-	s.mu.Lock()
-	valid := ok && s.tokens[tok]
-	s.mu.Unlock()
-	if !valid {
+	if !s.Valid(r, "OAuth") {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token"})
 		return
 	}
@@ -322,13 +247,7 @@ func (s *Server) authorized(r *http.Request, dc string) bool {
 	if _, key, ok := r.BasicAuth(); ok {
 		return !s.keyRevoked && key == s.o.APIKey && dc == s.o.DC
 	}
-	auth := r.Header.Get("Authorization")
-	for _, scheme := range []string{"Bearer ", "OAuth "} {
-		if tok, ok := strings.CutPrefix(auth, scheme); ok {
-			return s.tokens[tok] && dc == s.o.DC
-		}
-	}
-	return false
+	return s.Valid(r, "Bearer", "OAuth") && dc == s.o.DC
 }
 
 func (s *Server) api(w http.ResponseWriter, r *http.Request) {
@@ -443,9 +362,9 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request, listID, hash 
 		m = &member{ID: hash, Email: in.EmailAddress, UniqueID: newToken()[:10], Status: in.StatusIfNew, MergeFields: map[string]string{}, Tags: []tag{}, ListID: listID}
 		s.members[hash] = m
 		s.order = append(s.order, hash)
-		s.counts["create member"]++
+		s.Counts.Add("create member")
 	} else {
-		s.counts["update member"]++
+		s.Counts.Add("update member")
 		if in.Status != "" {
 			m.Status = in.Status
 		}
@@ -498,6 +417,6 @@ func (s *Server) tagMember(w http.ResponseWriter, r *http.Request, listID, hash 
 			m.Tags = append(m.Tags[:at], m.Tags[at+1:]...)
 		}
 	}
-	s.counts["tag member"]++
+	s.Counts.Add("tag member")
 	w.WriteHeader(http.StatusNoContent)
 }

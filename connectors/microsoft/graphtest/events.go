@@ -180,7 +180,7 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request, calendarID,
 	if in.TransactionID != "" {
 		if id, used := s.transactions[in.TransactionID]; used {
 			if prev := s.events[id]; prev != nil && !prev.deleted && prev.bodyHash == hash {
-				s.counts["replay"]++
+				s.Counts.Add("replay")
 				writeJSON(w, http.StatusCreated, s.view(prev, prefer, text))
 				return
 			}
@@ -206,7 +206,7 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request, calendarID,
 		s.transactions[in.TransactionID] = st.ev.ID
 	}
 	s.touch(st)
-	s.counts["create event"]++
+	s.Counts.Add("create event")
 	writeJSON(w, http.StatusCreated, s.view(st, prefer, text))
 }
 
@@ -278,7 +278,7 @@ func (s *Server) updateEvent(w http.ResponseWriter, r *http.Request, id, prefer 
 	}
 	*st = cp
 	s.touch(st)
-	s.counts["update event"]++
+	s.Counts.Add("update event")
 	writeJSON(w, http.StatusOK, s.view(st, prefer, text))
 }
 
@@ -291,7 +291,7 @@ func (s *Server) deleteEvent(w http.ResponseWriter, id string) {
 	}
 	st.deleted = true
 	s.touch(st)
-	s.counts["delete event"]++
+	s.Counts.Add("delete event")
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -386,7 +386,7 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, calendarID, prefe
 	sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
 	next := newToken("")
 	s.deltas[next] = deltaState{calendar: calendarID, start: st.start, end: st.end, seq: s.seq, valid: true}
-	s.counts["delta"]++
+	s.Counts.Add("delta")
 	s.deltaPage(w, base, items, size, next)
 }
 

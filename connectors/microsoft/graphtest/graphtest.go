@@ -17,9 +17,7 @@ package graphtest
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -31,13 +29,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/calgate/calgate/connectors/connectorstest"
 )
 
 // Options configure a Server.
 type Options struct {
-	ClientID     string
-	ClientSecret string
-	RedirectURI  string
+	connectorstest.App
 	// User is the signed-in user.
 	UserID            string
 	UserPrincipalName string
@@ -54,8 +52,6 @@ type Options struct {
 	// PageSize is the default size of a delta page (default 10).
 	PageSize int
 }
-
-type grant struct{ redirect, challenge string }
 
 type stored struct {
 	ev       Event
@@ -78,12 +74,18 @@ type deltaState struct {
 // Server is a running fake.
 type Server struct {
 	*httptest.Server
-	o Options
+	// Counts counts what the fake did (Count(op)):
+	// "create event", "update event", "delete event", "replay",
+	// "delta", "create calendar", "exchange code", "refresh token".
+	*connectorstest.Counts
+	// OAuth is the Microsoft identity platform's v2.0 endpoints of a
+	// tenant: client credentials in the form, offline_access and
+	// Calendars.ReadWrite, PKCE, refresh tokens good until revoked.
+	*connectorstest.OAuth
+	o      Options
+	limits *connectorstest.Limits
 
 	mu           sync.Mutex
-	codes        map[string]grant
-	access       map[string]time.Time
-	refresh      map[string]bool
 	calendars    []*Calendar
 	events       map[string]*stored
 	transactions map[string]string
@@ -91,54 +93,31 @@ type Server struct {
 	deltas       map[string]deltaState
 	skips        map[string][]Event
 	skipNext     map[string]string
-	calls        []time.Time
-	inFlight     int
-	violations   int
-	throttle     int
-	counts       map[string]int
 }
 
 // Start starts a fake mailbox and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
-	if o.ClientID == "" {
-		o.ClientID = "6731de76-14a6-49ae-97bc-6eba6914391e"
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = "fake~secret"
-	}
-	if o.UserID == "" {
-		o.UserID = "87d349ed-44d7-43e1-9a83-5f2406dee5bd"
-	}
-	if o.UserPrincipalName == "" {
-		o.UserPrincipalName = "foreman@contoso.onmicrosoft.com"
-	}
-	if o.DisplayName == "" {
-		o.DisplayName = "Shop Foreman"
-	}
-	if o.AccessTokenTTL <= 0 {
-		o.AccessTokenTTL = time.Hour
-	}
-	if o.PerWindow <= 0 {
-		o.PerWindow = 10000
-	}
-	if o.Window <= 0 {
-		o.Window = 10 * time.Minute
-	}
-	if o.Concurrent <= 0 {
-		o.Concurrent = 4
-	}
-	if o.PageSize <= 0 {
-		o.PageSize = 10
-	}
-	s := &Server{o: o, codes: map[string]grant{}, access: map[string]time.Time{}, refresh: map[string]bool{},
+	connectorstest.Defaults(&o, Options{App: connectorstest.App{ClientID: "6731de76-14a6-49ae-97bc-6eba6914391e", ClientSecret: "fake~secret"}, UserID: "87d349ed-44d7-43e1-9a83-5f2406dee5bd",
+		UserPrincipalName: "foreman@contoso.onmicrosoft.com", DisplayName: "Shop Foreman", AccessTokenTTL: time.Hour, PerWindow: 10000, Window: 10 * time.Minute, Concurrent: 4, PageSize: 10})
+	s := &Server{o: o, Counts: &connectorstest.Counts{}, limits: connectorstest.NewLimits(o.NoLimit, o.Concurrent, connectorstest.Window{Calls: o.PerWindow, Per: o.Window}),
 		events: map[string]*stored{}, transactions: map[string]string{}, deltas: map[string]deltaState{},
-		skips: map[string][]Event{}, skipNext: map[string]string{}, counts: map[string]int{}}
+		skips: map[string][]Event{}, skipNext: map[string]string{}}
 	s.calendars = []*Calendar{{ID: newID(), Name: "Calendar", CanEdit: true, CanShare: true, IsDefaultCalendar: true,
 		ChangeKey: newID()[:12], Owner: &EmailAddress{Name: o.DisplayName, Address: o.UserPrincipalName}}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", s.route)
-	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	s.OAuth = connectorstest.NewOAuth(connectorstest.OAuthOptions{Counts: s.Counts, App: o.App,
+		Client: connectorstest.ClientInForm, ClientStatus: http.StatusUnauthorized, Scopes: []string{"offline_access", "Calendars.ReadWrite"},
+		AccessTTL: o.AccessTokenTTL, CodePrefix: "0.AXYA", AccessPrefix: "eyJ0eXAi.", RefreshPrefix: "0.AXYA-r",
+		Check: func(r *http.Request) string {
+			if tenant, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); !tenants.MatchString(tenant) {
+				return "AADSTS90002: Tenant not found."
+			}
+			return ""
+		},
+		Redirect: func(_, back url.Values) { back.Set("session_state", newToken("")) },
+		Answer: func(a map[string]any) {
+			a["scope"], a["ext_expires_in"] = "Calendars.ReadWrite User.Read", a["expires_in"]
+		}})
+	s.Server = connectorstest.Serve(t, map[string]http.HandlerFunc{"/": s.route})
 	return s
 }
 
@@ -159,40 +138,7 @@ func newID() string {
 	return "AAMk" + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func newToken(prefix string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
-}
-
-// IssueAccessToken returns a fresh access token without the OAuth dance.
-func (s *Server) IssueAccessToken() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok := newToken("eyJ0eXAi.")
-	s.access[tok] = time.Now().Add(s.o.AccessTokenTTL)
-	return tok
-}
-
-// ExpireAccessTokens makes every access token issued so far expired.
-func (s *Server) ExpireAccessTokens() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k := range s.access {
-		s.access[k] = time.Time{}
-	}
-}
-
-// RevokeRefreshTokens refuses every refresh token issued so far and
-// expires the access tokens.
-func (s *Server) RevokeRefreshTokens() {
-	s.mu.Lock()
-	for k := range s.refresh {
-		s.refresh[k] = false
-	}
-	s.mu.Unlock()
-	s.ExpireAccessTokens()
-}
+var newToken = connectorstest.NewToken
 
 // ExpireDeltaTokens makes every delta link issued so far answer 410.
 func (s *Server) ExpireDeltaTokens() {
@@ -206,27 +152,10 @@ func (s *Server) ExpireDeltaTokens() {
 
 // Throttle answers the next n Graph calls with 429 and Retry-After: 1, as
 // when other apps used the mailbox's budget; they are not violations.
-func (s *Server) Throttle(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.throttle = n
-}
-
-// Count returns how often an operation was done: "create event", "update
-// event", "delete event", "replay", "delta", "create calendar", "refresh
-// token", "exchange code".
-func (s *Server) Count(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[op]
-}
+func (s *Server) Throttle(n int) { s.limits.Throttle(n) }
 
 // Violations counts calls beyond the mailbox's limits.
-func (s *Server) Violations() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.violations
-}
+func (s *Server) Violations() int { return s.limits.Violations() }
 
 // DefaultCalendar returns the id of the mailbox's default calendar.
 func (s *Server) DefaultCalendar() string { return s.calendars[0].ID }
@@ -337,12 +266,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.api(w, r)
 		return
 	}
-	tenant, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	_, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	switch {
 	case rest == "oauth2/v2.0/authorize" && r.Method == http.MethodGet:
-		s.authorize(w, r, tenant)
+		s.Authorize(w, r)
 	case rest == "oauth2/v2.0/token" && r.Method == http.MethodPost:
-		s.token(w, r)
+		s.Token(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -350,83 +279,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 
 var tenants = regexp.MustCompile(`^(common|organizations|consumers|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
 
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, tenant string) {
-	q := r.URL.Query()
-	scopes := " " + q.Get("scope") + " "
-	switch {
-	case !tenants.MatchString(tenant):
-		http.Error(w, "AADSTS90002: Tenant not found.", http.StatusBadRequest)
-		return
-	case q.Get("client_id") != s.o.ClientID:
-		http.Error(w, "AADSTS700016: Application not found in the directory.", http.StatusBadRequest)
-		return
-	case q.Get("redirect_uri") != s.o.RedirectURI:
-		http.Error(w, "AADSTS50011: The redirect URI specified in the request does not match.", http.StatusBadRequest)
-		return
-	case q.Get("response_type") != "code":
-		http.Error(w, "AADSTS700054: response_type 'code' is required.", http.StatusBadRequest)
-		return
-	case !strings.Contains(scopes, " offline_access ") || !strings.Contains(scopes, " Calendars.ReadWrite "):
-		http.Error(w, "AADSTS65001: offline_access and Calendars.ReadWrite are needed.", http.StatusBadRequest)
-		return
-	case q.Get("code_challenge") != "" && q.Get("code_challenge_method") != "S256":
-		http.Error(w, "AADSTS501491: code_challenge_method must be S256.", http.StatusBadRequest)
-		return
-	}
-	code := newToken("0.AXYA")
-	s.mu.Lock()
-	s.codes[code] = grant{redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge")}
-	s.mu.Unlock()
-	http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}, "session_state": {newToken("")}}.Encode(), http.StatusFound)
-}
-
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
-		return
-	}
-	f := r.PostForm
-	if f.Get("client_id") != s.o.ClientID || f.Get("client_secret") != s.o.ClientSecret {
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": []int{7000215}})
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch f.Get("grant_type") {
-	case "authorization_code":
-		g, ok := s.codes[f.Get("code")]
-		delete(s.codes, f.Get("code"))
-		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
-		if !ok || g.redirect != f.Get("redirect_uri") || (g.challenge != "" && base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge) {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant", "error_description": "AADSTS70008: The provided authorization code or refresh token has expired.", "error_codes": []int{70008}})
-			return
-		}
-		s.counts["exchange code"]++
-	case "refresh_token":
-		if !s.refresh[f.Get("refresh_token")] {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant", "error_description": "AADSTS700082: The refresh token has expired due to inactivity.", "error_codes": []int{700082}})
-			return
-		}
-		s.counts["refresh token"]++
-	default:
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type"})
-		return
-	}
-	access, refresh := newToken("eyJ0eXAi."), newToken("0.AXYA-r")
-	s.access[access] = time.Now().Add(s.o.AccessTokenTTL)
-	s.refresh[refresh] = true
-	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "scope": "Calendars.ReadWrite User.Read",
-		"expires_in": int(s.o.AccessTokenTTL.Seconds()), "ext_expires_in": int(s.o.AccessTokenTTL.Seconds()), "access_token": access, "refresh_token": refresh})
-}
-
 // bearer checks the access token; false after answering 401.
 func (s *Server) bearer(w http.ResponseWriter, r *http.Request) bool {
-	auth := r.Header.Get("Authorization")
-	s.mu.Lock()
-	exp, ok := s.access[strings.TrimPrefix(auth, "Bearer ")]
-	s.mu.Unlock()
+	exp, ok := s.AccessToken(r)
 	switch {
-	case !strings.HasPrefix(auth, "Bearer ") || !ok:
+	case !ok:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"`)
 		fail(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
 		return false
@@ -440,41 +297,13 @@ func (s *Server) bearer(w http.ResponseWriter, r *http.Request) bool {
 
 // admit applies the mailbox's limits; false after answering 429.
 func (s *Server) admit(w http.ResponseWriter) (func(), bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	refuse := func(code string, wait int, violation bool) {
-		if violation {
-			s.violations++
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(wait))
-		fail(w, http.StatusTooManyRequests, code, "Application is over its MailboxConcurrency limit.")
-	}
-	if s.throttle > 0 {
-		s.throttle--
-		refuse("ApplicationThrottled", 1, false)
+	done, refused := s.limits.Admit()
+	if refused != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(int(refused.Wait.Seconds())+1))
+		fail(w, http.StatusTooManyRequests, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
 		return nil, false
 	}
-	if !s.o.NoLimit {
-		now := time.Now()
-		kept := s.calls[:0]
-		for _, at := range s.calls {
-			if at.After(now.Add(-s.o.Window)) {
-				kept = append(kept, at)
-			}
-		}
-		s.calls = kept
-		switch {
-		case s.inFlight >= s.o.Concurrent:
-			refuse("ApplicationThrottled", 1, true)
-			return nil, false
-		case len(s.calls) >= s.o.PerWindow:
-			refuse("ApplicationThrottled", int(s.calls[0].Add(s.o.Window).Sub(now).Seconds())+1, true)
-			return nil, false
-		}
-		s.calls = append(s.calls, now)
-	}
-	s.inFlight++
-	return func() { s.mu.Lock(); s.inFlight--; s.mu.Unlock() }, true
+	return done, true
 }
 
 // api serves /v1.0/….
@@ -563,6 +392,6 @@ func (s *Server) createCalendar(w http.ResponseWriter, r *http.Request) {
 	c := &Calendar{ID: newID(), Name: in.Name, CanEdit: true, CanShare: true, ChangeKey: newToken("")[:16],
 		Owner: &EmailAddress{Name: s.o.DisplayName, Address: s.o.UserPrincipalName}}
 	s.calendars = append(s.calendars, c)
-	s.counts["create calendar"]++
+	s.Counts.Add("create calendar")
 	writeJSON(w, http.StatusCreated, c)
 }

@@ -1,7 +1,6 @@
 package qbotest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -145,51 +144,18 @@ func fault(w http.ResponseWriter, status int, typ, code, message, detail string)
 // admit applies the company's limits; it reports false after answering
 // 429.
 func (s *Server) admit(w http.ResponseWriter) (done func(), ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := time.Now()
-	if s.throttle > 0 {
-		s.throttle--
-		w.Header().Set("Retry-After", "1")
+	done, refused := s.limits.Admit()
+	if refused != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(int(refused.Wait.Seconds())+1))
 		fault(w, http.StatusTooManyRequests, "SERVICE", "003001", "message=ThrottleExceeded; errorCode=003001; statusCode=429", "The request limit was reached.")
 		return nil, false
 	}
-	if !s.o.NoLimit {
-		cut := now.Add(-s.o.Window)
-		kept := s.calls[:0]
-		for _, at := range s.calls {
-			if at.After(cut) {
-				kept = append(kept, at)
-			}
-		}
-		s.calls = kept
-		if len(s.calls) >= s.o.Limit || s.inFlight >= s.o.Concurrent {
-			s.violations++
-			wait := s.o.Window
-			if len(s.calls) > 0 {
-				wait = s.calls[0].Add(s.o.Window).Sub(now)
-			}
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			fault(w, http.StatusTooManyRequests, "SERVICE", "003001", "message=ThrottleExceeded; errorCode=003001; statusCode=429", "The request limit was reached.")
-			return nil, false
-		}
-		s.calls = append(s.calls, now)
-	}
-	s.inFlight++
-	return func() {
-		s.mu.Lock()
-		s.inFlight--
-		s.mu.Unlock()
-	}, true
+	return done, true
 }
 
 // api serves /v3/company/{realm}/….
 func (s *Server) api(w http.ResponseWriter, r *http.Request) {
-	auth := r.Header.Get("Authorization")
-	s.mu.Lock()
-	exp, known := s.access[strings.TrimPrefix(auth, "Bearer ")]
-	s.mu.Unlock()
-	if !strings.HasPrefix(auth, "Bearer ") || !known || time.Now().After(exp) {
+	if !s.Valid(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="Intuit", error="invalid_token"`)
 		fault(w, http.StatusUnauthorized, "AUTHENTICATION", "3200", "message=AuthenticationFailed; errorCode=003200; statusCode=401", "Token expired or invalid")
 		return
@@ -219,49 +185,8 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/v3/company/"+s.o.Realm+"/")
-	if r.Method == http.MethodPost && rid != "" {
-		s.mu.Lock()
-		prev, seen := s.requestIDs[rid]
-		if seen {
-			s.count("replay")
-		}
-		s.mu.Unlock()
-		if seen {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(prev.status)
-			_, _ = w.Write(prev.body)
-			return
-		}
-	}
-	rec := &recorder{header: http.Header{}, status: http.StatusOK}
-	op := s.route(rec, r, path)
-	if r.Method == http.MethodPost {
-		s.mu.Lock()
-		if rid != "" && rec.status < 500 {
-			s.requestIDs[rid] = stored{status: rec.status, body: rec.body.Bytes()}
-		}
-		hook := s.beforeAnswer
-		s.mu.Unlock()
-		if hook != nil && rec.status < 300 {
-			hook(op)
-		}
-	}
-	for k, v := range rec.header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.status)
-	_, _ = w.Write(rec.body.Bytes())
+	s.Replays.Serve(w, r, r.Method == http.MethodPost, rid, func(w http.ResponseWriter) string { return s.route(w, r, path) })
 }
-
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header         { return r.header }
-func (r *recorder) WriteHeader(status int)      { r.status = status }
-func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 
 var queryCustomerByName = regexp.MustCompile(`(?i)^select \* from Customer where DisplayName = '((?:[^'\\]|\\.)*)'$`)
 
@@ -277,7 +202,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, path string) stri
 		}
 		name := strings.NewReplacer(`\'`, "'", `\\`, `\`).Replace(m[1])
 		s.mu.Lock()
-		s.count("query")
+		s.Counts.Add("query")
 		var found []*customer
 		for _, c := range s.customers {
 			if c.DisplayName == name {
@@ -362,7 +287,7 @@ func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) string {
 	s.nextID++
 	c.ID, c.SyncToken, c.DisplayName = strconv.Itoa(s.nextID), "0", name
 	s.customers = append(s.customers, &c)
-	s.count("create customer")
+	s.Counts.Add("create customer")
 	writeJSON(w, map[string]any{"Customer": c, "time": time.Now().Format(time.RFC3339)})
 	return "create customer"
 }

@@ -100,7 +100,7 @@ func (s *Server) createDocument(w http.ResponseWriter, kind string, in *document
 	}
 	d.TotalAmt = total(d.Line)
 	s.docs[d.ID] = &d
-	s.count(op)
+	s.Counts.Add(op)
 	writeJSON(w, map[string]any{entityKey(kind): d, "time": time.Now().Format(time.RFC3339)})
 	return op
 }
@@ -172,7 +172,7 @@ func (s *Server) updateDocument(w http.ResponseWriter, kind string, in *document
 	next.TotalAmt = total(next.Line)
 	next.SyncToken = bump(d.SyncToken)
 	*d = next
-	s.count(op)
+	s.Counts.Add(op)
 	writeJSON(w, map[string]any{entityKey(kind): d, "time": time.Now().Format(time.RFC3339)})
 	return op
 }
@@ -200,7 +200,7 @@ func (s *Server) voidDocument(w http.ResponseWriter, kind string, in *document) 
 	d.TotalAmt = 0
 	d.PrivateNote = "Voided " + d.PrivateNote
 	d.SyncToken = bump(d.SyncToken)
-	s.count(op)
+	s.Counts.Add(op)
 	writeJSON(w, map[string]any{entityKey(kind): d, "time": time.Now().Format(time.RFC3339)})
 	return op
 }

@@ -72,11 +72,7 @@ var apiPath = regexp.MustCompile(`^/services/data/v([0-9]+)\.0(/.*)$`)
 
 // api serves the instance's REST API.
 func (s *Server) api(w http.ResponseWriter, r *http.Request) {
-	auth := r.Header.Get("Authorization")
-	s.mu.Lock()
-	exp, ok := s.access[strings.TrimPrefix(auth, "Bearer ")]
-	s.mu.Unlock()
-	if !strings.HasPrefix(auth, "Bearer ") || !ok || time.Now().After(exp) {
+	if !s.Valid(r) {
 		w.Header().Set("WWW-Authenticate", `Token`)
 		refuse(w, http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")
 		return
@@ -247,9 +243,9 @@ func (s *Server) upsertCollection(w http.ResponseWriter, r *http.Request, object
 		cur := s.byExt(object, p.ext)
 		if cur == nil {
 			cur = s.add(object, p.ext, map[string]json.RawMessage{})
-			s.counts["create "+object]++
+			s.Counts.Add("create " + object)
 		} else {
-			s.counts["update "+object]++
+			s.Counts.Add("update " + object)
 		}
 		for k, v := range p.fields {
 			cur.fields[k] = v
@@ -466,7 +462,7 @@ func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request) {
 			results[i].ID = id
 		default:
 			rec.deleted = true
-			s.counts["delete "+rec.object]++
+			s.Counts.Add("delete " + rec.object)
 			results[i] = saveResult{ID: id, Success: true, Errors: []recordError{}}
 		}
 	}
@@ -506,7 +502,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, object string) {
 	}
 	rec := s.add(object, ext, fields)
 	s.derive(rec)
-	s.counts["create "+object]++
+	s.Counts.Add("create " + object)
 	writeJSON(w, http.StatusCreated, saveResult{ID: rec.id, Success: true, Errors: []recordError{}})
 }
 

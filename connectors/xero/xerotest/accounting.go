@@ -210,7 +210,7 @@ func (s *Server) createContacts(w http.ResponseWriter, r *http.Request) string {
 	}
 	c.ContactID, c.ContactStatus = guid(), "ACTIVE"
 	s.contacts = append(s.contacts, &c)
-	s.counts["create contact"]++
+	s.Counts.Add("create contact")
 	writeJSON(w, http.StatusOK, map[string]any{"Id": guid(), "Status": "OK", "Contacts": []*contact{&c}})
 	return "create contact"
 }
@@ -303,7 +303,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, r *http.Request) string {
 	inv.Total = total(inv.LineItems)
 	s.invoices[inv.InvoiceID] = &inv
 	s.order = append(s.order, inv.InvoiceID)
-	s.counts["create invoice"]++
+	s.Counts.Add("create invoice")
 	writeJSON(w, http.StatusOK, map[string]any{"Id": guid(), "Status": "OK", "Invoices": []*invoice{&inv}})
 	return "create invoice"
 }
@@ -337,7 +337,7 @@ func (s *Server) updateInvoice(w http.ResponseWriter, r *http.Request, id string
 			return "delete invoice"
 		}
 		cur.Status, cur.UpdatedDateUTC = "DELETED", msDate(time.Now())
-		s.counts["delete invoice"]++
+		s.Counts.Add("delete invoice")
 		writeJSON(w, http.StatusOK, map[string]any{"Id": guid(), "Status": "OK", "Invoices": []*invoice{cur}})
 		return "delete invoice"
 	case "VOIDED":
@@ -346,7 +346,7 @@ func (s *Server) updateInvoice(w http.ResponseWriter, r *http.Request, id string
 			return "void invoice"
 		}
 		cur.Status, cur.UpdatedDateUTC = "VOIDED", msDate(time.Now())
-		s.counts["void invoice"]++
+		s.Counts.Add("void invoice")
 		writeJSON(w, http.StatusOK, map[string]any{"Id": guid(), "Status": "OK", "Invoices": []*invoice{cur}})
 		return "void invoice"
 	}
@@ -386,7 +386,7 @@ func (s *Server) updateInvoice(w http.ResponseWriter, r *http.Request, id string
 	}
 	next.Total, next.UpdatedDateUTC = total(next.LineItems), msDate(time.Now())
 	*cur = next
-	s.counts["update invoice"]++
+	s.Counts.Add("update invoice")
 	writeJSON(w, http.StatusOK, map[string]any{"Id": guid(), "Status": "OK", "Invoices": []*invoice{cur}})
 	return "update invoice"
 }

@@ -1,11 +1,11 @@
-package imports
+package mail
 
 import (
 	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
-	"net/mail"
+	netmail "net/mail"
 	"net/smtp"
 	"net/url"
 	"strings"
@@ -28,10 +28,10 @@ type Mailer struct {
 func ParseSMTPURL(raw, from string) (*Mailer, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "smtp" || u.Hostname() == "" {
-		return nil, fmt.Errorf("imports: SMTP URL must look like smtp://user:pass@host:587")
+		return nil, fmt.Errorf("mail: SMTP URL must look like smtp://user:pass@host:587")
 	}
-	if _, err := mail.ParseAddress(from); err != nil {
-		return nil, fmt.Errorf("imports: SMTP sender %q: %w", from, err)
+	if _, err := netmail.ParseAddress(from); err != nil {
+		return nil, fmt.Errorf("mail: SMTP sender %q: %w", from, err)
 	}
 	port := u.Port()
 	if port == "" {
@@ -50,46 +50,46 @@ func (m *Mailer) Send(ctx context.Context, to []string, subject, body string) er
 	d := net.Dialer{Timeout: 30 * time.Second}
 	conn, err := d.DialContext(ctx, "tcp", m.addr)
 	if err != nil {
-		return fmt.Errorf("imports: smtp: dial %s: %w", m.addr, err)
+		return fmt.Errorf("mail: smtp: dial %s: %w", m.addr, err)
 	}
 	_ = conn.SetDeadline(time.Now().Add(time.Minute))
 	c, err := smtp.NewClient(conn, m.host)
 	if err != nil {
 		conn.Close()
-		return fmt.Errorf("imports: smtp: %w", err)
+		return fmt.Errorf("mail: smtp: %w", err)
 	}
 	defer c.Close()
 	if ok, _ := c.Extension("STARTTLS"); ok {
 		if err := c.StartTLS(&tls.Config{ServerName: m.host, MinVersion: tls.VersionTLS12}); err != nil {
-			return fmt.Errorf("imports: smtp: starttls: %w", err)
+			return fmt.Errorf("mail: smtp: starttls: %w", err)
 		}
 	}
 	if m.user != "" {
 		if err := c.Auth(smtp.PlainAuth("", m.user, m.pass, m.host)); err != nil {
-			return fmt.Errorf("imports: smtp: auth: %w", err)
+			return fmt.Errorf("mail: smtp: auth: %w", err)
 		}
 	}
 	if err := c.Mail(m.from); err != nil {
-		return fmt.Errorf("imports: smtp: MAIL FROM: %w", err)
+		return fmt.Errorf("mail: smtp: MAIL FROM: %w", err)
 	}
 	for _, rcpt := range to {
 		if err := c.Rcpt(rcpt); err != nil {
-			return fmt.Errorf("imports: smtp: RCPT TO %s: %w", rcpt, err)
+			return fmt.Errorf("mail: smtp: RCPT TO %s: %w", rcpt, err)
 		}
 	}
 	w, err := c.Data()
 	if err != nil {
-		return fmt.Errorf("imports: smtp: DATA: %w", err)
+		return fmt.Errorf("mail: smtp: DATA: %w", err)
 	}
 	var msg strings.Builder
 	fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
 		m.from, strings.Join(to, ", "), mimeHeader(subject), time.Now().Format(time.RFC1123Z))
 	msg.WriteString(strings.ReplaceAll(body, "\n", "\r\n"))
 	if _, err := w.Write([]byte(msg.String())); err != nil {
-		return fmt.Errorf("imports: smtp: write: %w", err)
+		return fmt.Errorf("mail: smtp: write: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("imports: smtp: end of data: %w", err)
+		return fmt.Errorf("mail: smtp: end of data: %w", err)
 	}
 	return c.Quit()
 }

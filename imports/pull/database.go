@@ -1,4 +1,4 @@
-package imports
+package pull
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/imports"
 	"github.com/calgate/calgate/imports/sheet"
 	"github.com/calgate/calgate/outbound"
 )
@@ -476,8 +477,8 @@ func cursorArg(c *calgate.PullCursor) (any, error) {
 }
 
 // runDatabasePull runs a database pull's query and imports its rows.
-func (s *Service) runDatabasePull(ctx context.Context, ws *calgate.Workspace, p *calgate.PullImport) (*Report, *calgate.PullCursor, error) {
-	t, err := s.resolve(ctx, p.WorkspaceID, p.Template)
+func (s *Service) runDatabasePull(ctx context.Context, ws *calgate.Workspace, p *calgate.PullImport) (*imports.Report, *calgate.PullCursor, error) {
+	t, err := s.d.Importer.Resolve(ctx, p.WorkspaceID, p.Template)
 	if err != nil {
 		return nil, nil, fmt.Errorf("template %s: %w", p.Template, err)
 	}
@@ -492,11 +493,7 @@ func (s *Service) runDatabasePull(ctx context.Context, ws *calgate.Workspace, p 
 		return nil, nil, fmt.Errorf("the query's result has no column %s, which template %s reads (its columns: %s)",
 			quoteList(missing), p.Template, strings.Join(rows.header, ", "))
 	}
-	r, err := s.newRun(ws, t, "pull/"+p.ID, ImportOptions{Mode: p.Mode})
-	if err != nil {
-		return nil, nil, err
-	}
-	rep, err := r.run(ctx, func(ctx context.Context) error { return r.readRows(ctx, rows) })
+	rep, err := s.d.Importer.ImportRowReader(ctx, ws, t, "pull/"+p.ID, rows, imports.ImportOptions{Mode: p.Mode})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,4 +1,4 @@
-package imports
+package pull
 
 import (
 	"bytes"
@@ -20,13 +20,14 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/imports"
 	"github.com/calgate/calgate/imports/template"
 	"github.com/calgate/calgate/outbound"
 )
 
-// PullInput is a pull's settings as a request gives them; nil fields are
+// Input is a pull's settings as a request gives them; nil fields are
 // not set (defaults on create, unchanged on update).
-type PullInput struct {
+type Input struct {
 	Name *string
 	URL  *string
 	// Headers replaces every header when set.
@@ -73,8 +74,8 @@ func ParseSchedule(spec string) (cron.Schedule, error) {
 	if err != nil {
 		return nil, err
 	}
-	if every, ok := sched.(cron.ConstantDelaySchedule); ok && every.Delay < MinPullInterval {
-		return nil, fmt.Errorf("runs more often than every %s", MinPullInterval)
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok && every.Delay < MinInterval {
+		return nil, fmt.Errorf("runs more often than every %s", MinInterval)
 	}
 	return sched, nil
 }
@@ -198,7 +199,7 @@ func structOf(m map[string]any, at string) (reflect.Value, error) {
 }
 
 // apply checks in and writes it onto p.
-func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullInput, create bool) error {
+func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in Input, create bool) error {
 	errs := &calgate.ValidationError{}
 	if in.Name != nil {
 		p.Name = strings.TrimSpace(*in.Name)
@@ -288,7 +289,7 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 		if calgate.TextProblem(*in.Template, false) != "" || len(*in.Template) > calgate.MaxNameLength {
 			err = calgate.ErrNotFound // no template has such a name
 		} else {
-			t, err = s.resolve(ctx, p.WorkspaceID, *in.Template)
+			t, err = s.d.Importer.Resolve(ctx, p.WorkspaceID, *in.Template)
 		}
 		switch {
 		case errors.Is(err, calgate.ErrNotFound):
@@ -313,7 +314,7 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 	if p.Sheet != "" && (in.Sheet != nil || in.Template != nil) {
 		if t == nil && in.Template == nil {
 			var err error
-			if t, err = s.resolve(ctx, p.WorkspaceID, p.Template); err != nil && !errors.Is(err, calgate.ErrNotFound) {
+			if t, err = s.d.Importer.Resolve(ctx, p.WorkspaceID, p.Template); err != nil && !errors.Is(err, calgate.ErrNotFound) {
 				return err
 			}
 		}
@@ -362,7 +363,7 @@ func (s *Service) applyPull(ctx context.Context, p *calgate.PullImport, in PullI
 }
 
 // CreatePull registers a scheduled pull.
-func (s *Service) CreatePull(ctx context.Context, workspaceID string, in PullInput) (*calgate.PullImport, error) {
+func (s *Service) CreatePull(ctx context.Context, workspaceID string, in Input) (*calgate.PullImport, error) {
 	now := s.now()
 	p := &calgate.PullImport{ID: calgate.NewID("pull"), WorkspaceID: workspaceID, Mode: calgate.ImportModeUpsert,
 		HeaderNames: []string{}, NotifyEmails: []string{}, CreatedAt: now, UpdatedAt: now}
@@ -384,7 +385,7 @@ func (s *Service) CreatePull(ctx context.Context, workspaceID string, in PullInp
 }
 
 // UpdatePull changes a pull's settings.
-func (s *Service) UpdatePull(ctx context.Context, workspaceID, id string, in PullInput) (*calgate.PullImport, error) {
+func (s *Service) UpdatePull(ctx context.Context, workspaceID, id string, in Input) (*calgate.PullImport, error) {
 	p, err := s.d.Store.PullImport(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
@@ -432,7 +433,7 @@ const pullLease = 5 * time.Minute
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
 	due, err := s.d.Store.ClaimDuePullImports(ctx, now, now.Add(pullLease), sweepBatch)
-	return calgate.EnqueueDue(ctx, s.d.Jobs, PullJobType, due, err, (*calgate.PullImport).DueRow)
+	return calgate.EnqueueDue(ctx, s.d.Jobs, JobType, due, err, (*calgate.PullImport).DueRow)
 }
 
 // HandleJob runs one scheduled pull. A pull deleted meanwhile, or one
@@ -440,7 +441,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 func (s *Service) HandleJob(ctx context.Context, payload []byte) error {
 	j, err := calgate.ParseDueRow(payload)
 	if err != nil {
-		return fmt.Errorf("imports: %w", err)
+		return fmt.Errorf("pull: %w", err)
 	}
 	_, err = s.RunPull(ctx, j.WorkspaceID, j.ID)
 	if errors.Is(err, calgate.ErrNotFound) || errors.Is(err, calgate.ErrConflict) {
@@ -458,14 +459,14 @@ func (s *Service) RunPull(ctx context.Context, workspaceID, id string) (*calgate
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("imports: a run of pull %s is in progress: %w", id, calgate.ErrConflict)
+		return nil, fmt.Errorf("pull: a run of pull %s is in progress: %w", id, calgate.ErrConflict)
 	}
 	p, err := s.d.Store.PullImport(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
 	}
 	run := &calgate.PullRun{ID: calgate.NewID("run"), PullID: p.ID, WorkspaceID: workspaceID, StartedAt: started, Since: p.LastSuccessAt}
-	var rep *Report
+	var rep *imports.Report
 	var runErr error
 	if p.Database != nil {
 		ws, err := s.d.Store.Workspace(ctx, p.WorkspaceID)
@@ -499,7 +500,7 @@ func (s *Service) RunPull(ctx context.Context, workspaceID, id string) (*calgate
 }
 
 // runPull fetches the pull's URL and imports the body.
-func (s *Service) runPull(ctx context.Context, p *calgate.PullImport) (*Report, error) {
+func (s *Service) runPull(ctx context.Context, p *calgate.PullImport) (*imports.Report, error) {
 	ws, err := s.d.Store.Workspace(ctx, p.WorkspaceID)
 	if err != nil {
 		return nil, err
@@ -546,20 +547,20 @@ func (s *Service) runPull(ctx context.Context, p *calgate.PullImport) (*Report, 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, fmt.Errorf("fetch %s: the server answered HTTP %d %s", redactURL(u), resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
-	t, err := s.resolve(ctx, p.WorkspaceID, p.Template)
+	t, err := s.d.Importer.Resolve(ctx, p.WorkspaceID, p.Template)
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", p.Template, err)
 	}
-	opts := ImportOptions{Mode: p.Mode, Sheet: p.Sheet}
+	opts := imports.ImportOptions{Mode: p.Mode, Sheet: p.Sheet}
 	actor := "pull/" + p.ID
 	if t.Tabular {
-		return s.ImportRows(ctx, ws, p.Template, actor, resp.Body, opts)
+		return s.d.Importer.ImportRows(ctx, ws, p.Template, actor, resp.Body, opts)
 	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", redactURL(u), err)
 	}
-	return s.ImportJSON(ctx, ws, p.Template, actor, body, opts)
+	return s.d.Importer.ImportJSON(ctx, ws, p.Template, actor, body, opts)
 }
 
 func redactURL(u *url.URL) string {
