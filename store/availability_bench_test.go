@@ -8,14 +8,6 @@ import (
 	"github.com/calgate/calgate"
 )
 
-var benchEngines = []struct {
-	name string
-	open func(testing.TB) *DB
-}{
-	{"sqlite", openSQLite},
-	{"postgres", openPostgres},
-}
-
 // overlappingItems builds n new jobs on 100 workstages, one in eight of
 // which overlaps the one before on the same workstage, so that the check
 // finds and stores conflicts.
@@ -47,37 +39,16 @@ func BenchmarkBulkUpsert10kConflicts(b *testing.B) {
 		for _, policy := range []string{calgate.PolicyWarn, calgate.PolicyReject} {
 			b.Run(eng.name+"/"+policy, func(b *testing.B) {
 				db := eng.open(b)
-				i := 0
-				var total time.Duration
-				for b.Loop() {
-					b.StopTimer()
-					ws := &calgate.Workspace{Name: fmt.Sprintf("bench-%d", i), Timezone: "UTC"}
-					i++
-					if err := db.CreateWorkspace(ctx, ws); err != nil {
-						b.Fatal(err)
-					}
+				prepare := func(ws *calgate.Workspace) {
 					if err := db.SetAvailabilitySettings(ctx, ws.ID, &calgate.AvailabilitySettings{ConflictPolicy: policy, CountTentative: true}); err != nil {
 						b.Fatal(err)
 					}
-					b.StartTimer()
-					began := time.Now()
-					res, err := db.Upsert(ctx, ws.ID, "bench", list, calgate.UpsertOptions{})
-					total += time.Since(began)
-					if err != nil {
-						b.Fatal(err)
-					}
+				}
+				benchNewWorkspaces(b, db, list, prepare, func(res *calgate.BulkResult) {
 					if res.Created+res.Failed != n {
 						b.Fatalf("created %d, failed %d", res.Created, res.Failed)
 					}
-					b.StopTimer()
-					if db.Dialect() == DialectPostgres {
-						if _, err := db.w.ExecContext(ctx, "ANALYZE"); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.StartTimer()
-				}
-				b.ReportMetric(float64(n*i)/total.Seconds(), "entries/s")
+				})
 			})
 		}
 	}
@@ -90,18 +61,9 @@ func BenchmarkUpsertOne(b *testing.B) {
 	for _, eng := range benchEngines {
 		b.Run(eng.name, func(b *testing.B) {
 			db := eng.open(b)
-			ws := &calgate.Workspace{Name: "bench", Timezone: "UTC"}
-			if err := db.CreateWorkspace(ctx, ws); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := db.Upsert(ctx, ws.ID, "bench", bulkItems(10000), calgate.UpsertOptions{}); err != nil {
-				b.Fatal(err)
-			}
-			if db.Dialect() == DialectPostgres {
-				if _, err := db.w.ExecContext(ctx, "ANALYZE"); err != nil {
-					b.Fatal(err)
-				}
-			}
+			ws := benchWorkspace(b, db, "bench", "UTC")
+			timedUpsert(b, db, ws.ID, bulkItems(10000))
+			analyze(b, db)
 			start := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
 			i := 0
 			for b.Loop() {
@@ -127,18 +89,13 @@ func BenchmarkAvailability100Resources(b *testing.B) {
 	for _, eng := range benchEngines {
 		b.Run(eng.name, func(b *testing.B) {
 			db := eng.open(b)
-			ws := &calgate.Workspace{Name: "bench", Timezone: "Europe/Berlin"}
-			if err := db.CreateWorkspace(ctx, ws); err != nil {
-				b.Fatal(err)
-			}
+			ws := benchWorkspace(b, db, "bench", "Europe/Berlin")
 			first := time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC)
 			span := 182 * 24 * time.Hour
 			step := span / time.Duration(total/resources)
 			list := make([]calgate.UpsertItem, 0, 10000)
 			flush := func() {
-				if _, err := db.Upsert(ctx, ws.ID, "bench", list, calgate.UpsertOptions{}); err != nil {
-					b.Fatal(err)
-				}
+				timedUpsert(b, db, ws.ID, list)
 				list = list[:0]
 			}
 			for i := range total {
@@ -152,11 +109,7 @@ func BenchmarkAvailability100Resources(b *testing.B) {
 			if len(list) > 0 {
 				flush()
 			}
-			if db.Dialect() == DialectPostgres {
-				if _, err := db.w.ExecContext(ctx, "ANALYZE"); err != nil {
-					b.Fatal(err)
-				}
-			}
+			analyze(b, db)
 			names := make([]string, resources)
 			for i := range names {
 				names[i] = fmt.Sprintf("stage-%03d", i)

@@ -8,6 +8,49 @@ import (
 	"github.com/calgate/calgate"
 )
 
+// benchEngines are the engines every store benchmark runs on.
+var benchEngines = []struct {
+	name string
+	open func(testing.TB) *DB
+}{
+	{"sqlite", openSQLite},
+	{"postgres", openPostgres},
+}
+
+// benchWorkspace creates a workspace for a benchmark.
+func benchWorkspace(b *testing.B, db *DB, name, timezone string) *calgate.Workspace {
+	b.Helper()
+	ws := &calgate.Workspace{Name: name, Timezone: timezone}
+	if err := db.CreateWorkspace(ctx, ws); err != nil {
+		b.Fatal(err)
+	}
+	return ws
+}
+
+// analyze refreshes PostgreSQL's planner statistics after a load, as
+// autovacuum would on a settled database (nothing to do on SQLite).
+func analyze(b *testing.B, db *DB) {
+	b.Helper()
+	if db.Dialect() == DialectPostgres {
+		if _, err := db.w.ExecContext(ctx, "ANALYZE"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// timedUpsert upserts list into the workspace and returns the result with
+// the time the upsert took.
+func timedUpsert(b *testing.B, db *DB, workspaceID string, list []calgate.UpsertItem) (*calgate.BulkResult, time.Duration) {
+	b.Helper()
+	began := time.Now()
+	res, err := db.Upsert(ctx, workspaceID, "bench", list, calgate.UpsertOptions{})
+	took := time.Since(began)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return res, took
+}
+
 // bulkItems builds n new reservations as a parsed import would give them.
 func bulkItems(n int) []calgate.UpsertItem {
 	start := time.Date(2025, 11, 3, 8, 0, 0, 0, time.UTC)
@@ -26,49 +69,43 @@ func bulkItems(n int) []calgate.UpsertItem {
 	return list
 }
 
+// benchNewWorkspaces upserts list into a new workspace each round (set up
+// by prepare, when given, outside the timer), hands each result to check,
+// and reports the entries upserted per second of upserting.
+func benchNewWorkspaces(b *testing.B, db *DB, list []calgate.UpsertItem, prepare func(ws *calgate.Workspace), check func(*calgate.BulkResult)) {
+	b.Helper()
+	i := 0
+	var total time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		ws := benchWorkspace(b, db, fmt.Sprintf("bench-%d", i), "UTC")
+		i++
+		if prepare != nil {
+			prepare(ws)
+		}
+		b.StartTimer()
+		res, took := timedUpsert(b, db, ws.ID, list)
+		total += took
+		check(res)
+		b.StopTimer()
+		analyze(b, db)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(len(list)*i)/total.Seconds(), "entries/s")
+}
+
 // BenchmarkBulkUpsert10k measures a bulk upsert of 10,000 new entries, each
 // with its event, reported in entries/s.
 func BenchmarkBulkUpsert10k(b *testing.B) {
-	engines := []struct {
-		name string
-		open func(testing.TB) *DB
-	}{
-		{"sqlite", openSQLite},
-		{"postgres", openPostgres},
-	}
 	const n = 10000
 	list := bulkItems(n)
-	for _, eng := range engines {
+	for _, eng := range benchEngines {
 		b.Run(eng.name, func(b *testing.B) {
-			db := eng.open(b)
-			i := 0
-			var total time.Duration
-			for b.Loop() {
-				b.StopTimer()
-				ws := &calgate.Workspace{Name: fmt.Sprintf("bench-%d", i), Timezone: "UTC"}
-				i++
-				if err := db.CreateWorkspace(ctx, ws); err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				began := time.Now()
-				res, err := db.Upsert(ctx, ws.ID, "bench", list, calgate.UpsertOptions{})
-				total += time.Since(began)
-				if err != nil {
-					b.Fatal(err)
-				}
+			benchNewWorkspaces(b, eng.open(b), list, nil, func(res *calgate.BulkResult) {
 				if res.Created != n {
 					b.Fatalf("created %d, want %d", res.Created, n)
 				}
-				b.StopTimer()
-				if db.Dialect() == DialectPostgres {
-					if _, err := db.w.ExecContext(ctx, "ANALYZE"); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.StartTimer()
-			}
-			b.ReportMetric(float64(n*i)/total.Seconds(), "entries/s")
+			})
 		})
 	}
 }
@@ -76,30 +113,14 @@ func BenchmarkBulkUpsert10k(b *testing.B) {
 // BenchmarkBulkUpdate10k measures a bulk upsert that changes 10,000
 // existing entries, each with its event, reported in entries/s.
 func BenchmarkBulkUpdate10k(b *testing.B) {
-	engines := []struct {
-		name string
-		open func(testing.TB) *DB
-	}{
-		{"sqlite", openSQLite},
-		{"postgres", openPostgres},
-	}
 	const n = 10000
 	list := bulkItems(n)
-	for _, eng := range engines {
+	for _, eng := range benchEngines {
 		b.Run(eng.name, func(b *testing.B) {
 			db := eng.open(b)
-			ws := &calgate.Workspace{Name: "bench", Timezone: "UTC"}
-			if err := db.CreateWorkspace(ctx, ws); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := db.Upsert(ctx, ws.ID, "bench", list, calgate.UpsertOptions{}); err != nil {
-				b.Fatal(err)
-			}
-			if db.Dialect() == DialectPostgres {
-				if _, err := db.w.ExecContext(ctx, "ANALYZE"); err != nil {
-					b.Fatal(err)
-				}
-			}
+			ws := benchWorkspace(b, db, "bench", "UTC")
+			timedUpsert(b, db, ws.ID, list)
+			analyze(b, db)
 			round := 0
 			var total time.Duration
 			for b.Loop() {
@@ -109,12 +130,8 @@ func BenchmarkBulkUpdate10k(b *testing.B) {
 					list[i].Entry.Title = fmt.Sprintf("Booking %d, round %d", i, round)
 				}
 				b.StartTimer()
-				began := time.Now()
-				res, err := db.Upsert(ctx, ws.ID, "bench", list, calgate.UpsertOptions{})
-				total += time.Since(began)
-				if err != nil {
-					b.Fatal(err)
-				}
+				res, took := timedUpsert(b, db, ws.ID, list)
+				total += took
 				if res.Updated != n {
 					b.Fatalf("updated %d, want %d", res.Updated, n)
 				}
