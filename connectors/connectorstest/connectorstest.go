@@ -31,6 +31,17 @@ const RedirectURI = PublicURL + connectors.CallbackPath
 // Engines names the databases every test runs on.
 var Engines = []string{"sqlite", "postgres"}
 
+// Input is the input that creates a connector of the application typ with
+// the mapping (none when mapping is empty).
+func Input(typ, mapping string) calgate.ConnectorInput {
+	in := calgate.ConnectorInput{Type: &typ}
+	if mapping != "" {
+		raw := json.RawMessage(mapping)
+		in.Mapping = &raw
+	}
+	return in
+}
+
 // Jobs records enqueued jobs instead of queueing them.
 type Jobs struct {
 	mu   sync.Mutex

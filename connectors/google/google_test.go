@@ -26,13 +26,7 @@ func setup(t testing.TB, engine string, o gcaltest.Options, mapping string) (*co
 	h := connectorstest.Open(t, engine, nil)
 	h.Service.Add(google.New(google.Config{ClientID: g.Options().ClientID, ClientSecret: g.Options().ClientSecret,
 		AuthURL: g.AuthURL(), TokenURL: g.TokenURL(), APIURL: g.APIURL(), NoLimits: o.NoLimit}))
-	typ := google.Type
-	in := calgate.ConnectorInput{Type: &typ}
-	if mapping != "" {
-		raw := json.RawMessage(mapping)
-		in.Mapping = &raw
-	}
-	c := h.Connect(t, in)
+	c := h.Connect(t, connectorstest.Input(google.Type, mapping))
 	if c.Account != g.Options().User || c.State != calgate.ConnectorStateConnected {
 		t.Fatalf("connected to %q (%s)", c.Account, c.State)
 	}

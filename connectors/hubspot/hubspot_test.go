@@ -27,9 +27,9 @@ func start(t testing.TB, engine string, o hstest.Options, limits *connectors.Lim
 
 func withToken(t testing.TB, h *connectorstest.Harness, hs *hstest.Server, mapping string) *calgate.Connector {
 	t.Helper()
-	typ, key := hubspot.Type, hs.Options().PrivateAppToken
-	raw := json.RawMessage(mapping)
-	c := h.ConnectKey(t, calgate.ConnectorInput{Type: &typ, Mapping: &raw, APIKey: &key})
+	in, key := connectorstest.Input(hubspot.Type, mapping), hs.Options().PrivateAppToken
+	in.APIKey = &key
+	c := h.ConnectKey(t, in)
 	if c.Account != "62515" {
 		t.Fatalf("account %q", c.Account)
 	}
@@ -89,9 +89,7 @@ func TestCreateUpdateCancelLeavesOneMeeting(t *testing.T) {
 
 func TestOAuthDealsAndRefresh(t *testing.T) {
 	h, hs := start(t, "sqlite", hstest.Options{}, nil)
-	typ := hubspot.Type
-	raw := json.RawMessage(`{"deal_id_property":"calgate_order","on_cancel":"delete"}`)
-	c := h.Connect(t, calgate.ConnectorInput{Type: &typ, Mapping: &raw})
+	c := h.Connect(t, connectorstest.Input(hubspot.Type, `{"deal_id_property":"calgate_order","on_cancel":"delete"}`))
 	first := connectorstest.Reservation("r1", "Day one")
 	first["attributes"] = map[string]any{"order": "A-100"}
 	second := connectorstest.Reservation("r2", "Day two")

@@ -27,9 +27,9 @@ func start(t testing.TB, engine string) (*connectorstest.Harness, *mctest.Server
 
 func withKey(t testing.TB, h *connectorstest.Harness, mc *mctest.Server, mapping string) *calgate.Connector {
 	t.Helper()
-	typ, key := mailchimp.Type, mc.Options().APIKey
-	raw := json.RawMessage(mapping)
-	c := h.ConnectKey(t, calgate.ConnectorInput{Type: &typ, Mapping: &raw, APIKey: &key})
+	in, key := connectorstest.Input(mailchimp.Type, mapping), mc.Options().APIKey
+	in.APIKey = &key
+	c := h.ConnectKey(t, in)
 	if c.Account != mc.Options().AccountID || c.AccountURL != mc.URL+"/us21" {
 		t.Fatalf("connected to %q at %q", c.Account, c.AccountURL)
 	}
@@ -157,9 +157,7 @@ func TestKeysAndAudienceAreChecked(t *testing.T) {
 
 func TestOAuthConnectsThroughTheMetadata(t *testing.T) {
 	h, mc := start(t, "sqlite")
-	typ := mailchimp.Type
-	raw := json.RawMessage(`{"list_id":"a1b2c3d4e5"}`)
-	c := h.Connect(t, calgate.ConnectorInput{Type: &typ, Mapping: &raw})
+	c := h.Connect(t, connectorstest.Input(mailchimp.Type, `{"list_id":"a1b2c3d4e5"}`))
 	if c.Account != mc.Options().AccountID || c.AccountURL != mc.URL+"/us21" || c.AccountName != mc.Options().AccountName {
 		t.Fatalf("connected: %+v", c)
 	}

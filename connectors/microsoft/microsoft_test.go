@@ -36,13 +36,7 @@ func setup(t testing.TB, engine string, o graphtest.Options, mapping string, clk
 	})
 	h.Service.Add(microsoft.New(microsoft.Config{AppConfig: connectors.AppConfig{ClientID: g.Options().ClientID, ClientSecret: g.Options().ClientSecret,
 		AuthURL: g.AuthURL("common"), TokenURL: g.TokenURL("common"), APIURL: g.APIURL(), NoLimits: o.NoLimit}}))
-	typ := microsoft.Type
-	in := calgate.ConnectorInput{Type: &typ}
-	if mapping != "" {
-		raw := json.RawMessage(mapping)
-		in.Mapping = &raw
-	}
-	c := h.Connect(t, in)
+	c := h.Connect(t, connectorstest.Input(microsoft.Type, mapping))
 	if c.Account != g.Options().UserID || c.AccountName != g.Options().UserPrincipalName {
 		t.Fatalf("connected to %q (%q)", c.Account, c.AccountName)
 	}

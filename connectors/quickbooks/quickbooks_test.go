@@ -25,9 +25,7 @@ func setup(t testing.TB, engine string, o qbotest.Options, limits *connectors.Li
 	h := connectorstest.Open(t, engine, configure)
 	h.Service.Add(quickbooks.New(quickbooks.Config{ClientID: qb.Options().ClientID, ClientSecret: qb.Options().ClientSecret,
 		AuthURL: qb.AuthURL(), TokenURL: qb.TokenURL(), APIURL: qb.APIURL(), Limits: limits, NoLimits: o.NoLimit}))
-	typ := quickbooks.Type
-	raw := json.RawMessage(mapping)
-	c := h.Connect(t, calgate.ConnectorInput{Type: &typ, Mapping: &raw})
+	c := h.Connect(t, connectorstest.Input(quickbooks.Type, mapping))
 	return h, qb, c
 }
 

@@ -21,9 +21,7 @@ func setup(t testing.TB, engine string, o sftest.Options, mapping string) (*conn
 	sf := sftest.Start(t, o)
 	h := connectorstest.Open(t, engine, nil)
 	h.Service.Add(salesforce.New(salesforce.Config{ClientID: sf.Options().ClientID, ClientSecret: sf.Options().ClientSecret, LoginURL: sf.LoginURL()}))
-	typ := salesforce.Type
-	raw := json.RawMessage(mapping)
-	c := h.Connect(t, calgate.ConnectorInput{Type: &typ, Mapping: &raw})
+	c := h.Connect(t, connectorstest.Input(salesforce.Type, mapping))
 	if c.Account != sf.Options().OrgID || c.AccountURL != sf.InstanceURL() {
 		t.Fatalf("connected to %q at %q", c.Account, c.AccountURL)
 	}

@@ -23,9 +23,7 @@ func setup(t testing.TB, engine string, o xerotest.Options, limits *connectors.L
 	h := connectorstest.Open(t, engine, nil)
 	h.Service.Add(xero.New(xero.Config{AppConfig: connectors.AppConfig{ClientID: x.Options().ClientID, ClientSecret: x.Options().ClientSecret,
 		AuthURL: x.AuthURL(), TokenURL: x.TokenURL(), APIURL: x.APIURL(), Limits: limits, NoLimits: o.NoLimit}}))
-	typ := xero.Type
-	raw := json.RawMessage(mapping)
-	c := h.Connect(t, calgate.ConnectorInput{Type: &typ, Mapping: &raw})
+	c := h.Connect(t, connectorstest.Input(xero.Type, mapping))
 	if c.Account != x.Options().TenantID || c.AccountName != x.Options().TenantName {
 		t.Fatalf("connected to %q (%q)", c.Account, c.AccountName)
 	}
