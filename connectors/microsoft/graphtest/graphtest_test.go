@@ -1,10 +1,11 @@
 package graphtest
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/calgate/calgate/connectors/connectorstest"
 )
 
 func call(t *testing.T, s *Server, token, method, path, body string) (int, string) {
@@ -17,13 +18,7 @@ func call(t *testing.T, s *Server, token, method, path, body string) (int, strin
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return connectorstest.Call(t, req)
 }
 
 // TestRefusesWhatGraphRefuses checks the fake's strictness, which the

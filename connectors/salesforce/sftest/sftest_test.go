@@ -1,10 +1,11 @@
 package sftest
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/calgate/calgate/connectors/connectorstest"
 )
 
 // TestFakeRefusesWhatSalesforceRefuses checks the fake itself: what the
@@ -17,13 +18,7 @@ func TestFakeRefusesWhatSalesforceRefuses(t *testing.T) {
 		req, _ := http.NewRequest(method, s.InstanceURL()+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return connectorstest.Call(t, req)
 	}
 	for _, tc := range []struct {
 		name, method, path, token, body string
