@@ -286,19 +286,8 @@ func (p *Surface) save(c *gin.Context, order map[string]any, version int64) erro
 	}
 	pr := api.PrincipalOf(c)
 	ctx := c.Request.Context()
-	dry, err := p.svc.ImportJSON(ctx, &pr.Workspace, Template, api.ActorOf(c), model, imports.ImportOptions{Simulate: true})
-	if err != nil {
+	if err := compat.Simulate(ctx, p.svc, &pr.Workspace, Template, api.ActorOf(c), model); err != nil {
 		return err
-	}
-	if dry.Failed > 0 {
-		ve := &calgate.ValidationError{}
-		for _, it := range dry.Errors {
-			ve.Errors = append(ve.Errors, it.Errors...)
-			if it.Reason != "" {
-				ve.Add(it.Ref, "%s", it.Reason)
-			}
-		}
-		return ve
 	}
 	id, _ := order["id"].(json.Number)
 	rec := &calgate.Record{Source: Source, Type: Type, ID: id.String(), Body: model, Version: version}

@@ -280,19 +280,8 @@ func (p *Surface) write(c *gin.Context, rec *calgate.Record, before, after map[s
 		return fmt.Errorf("skyplanner: encode orders: %w", err)
 	}
 	if len(docs) > 0 {
-		dry, err := p.svc.ImportJSON(s.ctx, &pr.Workspace, Template, api.ActorOf(c), model, imports.ImportOptions{Simulate: true})
-		if err != nil {
+		if err := compat.Simulate(s.ctx, p.svc, &pr.Workspace, Template, api.ActorOf(c), model); err != nil {
 			return err
-		}
-		if dry.Failed > 0 {
-			ve := &calgate.ValidationError{}
-			for _, it := range dry.Errors {
-				ve.Errors = append(ve.Errors, it.Errors...)
-				if it.Reason != "" {
-					ve.Add(it.Ref, "%s", it.Reason)
-				}
-			}
-			return ve
 		}
 	}
 	_, err = p.svc.ImportJSON(s.ctx, &pr.Workspace, Template, api.ActorOf(c), model, imports.ImportOptions{Records: records})
