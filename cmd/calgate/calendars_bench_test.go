@@ -70,11 +70,7 @@ func BenchmarkCalendarLatency(b *testing.B) {
 	}{
 		{"google", func(b *testing.B) func(string) bool {
 			gc := gcaltest.Start(b, gcaltest.Options{App: connectorstest.App{RedirectURI: redirectURI}, NoLimit: true})
-			b.Setenv("CALGATE_GOOGLE_CLIENT_ID", gc.Options().ClientID)
-			b.Setenv("CALGATE_GOOGLE_CLIENT_SECRET", gc.Options().ClientSecret)
-			b.Setenv("CALGATE_GOOGLE_AUTH_URL", gc.AuthURL())
-			b.Setenv("CALGATE_GOOGLE_TOKEN_URL", gc.TokenURL())
-			b.Setenv("CALGATE_GOOGLE_API_URL", gc.APIURL())
+			appEnv(b, "GOOGLE", gc.Options().App, gc.AuthURL(), gc.TokenURL(), gc.APIURL())
 			return func(title string) bool {
 				for _, c := range gc.Calendars() {
 					if c.Summary == "Bench" {
@@ -90,11 +86,7 @@ func BenchmarkCalendarLatency(b *testing.B) {
 		}},
 		{"microsoft", func(b *testing.B) func(string) bool {
 			ms := graphtest.Start(b, graphtest.Options{App: connectorstest.App{RedirectURI: redirectURI}, NoLimit: true})
-			b.Setenv("CALGATE_MICROSOFT_CLIENT_ID", ms.Options().ClientID)
-			b.Setenv("CALGATE_MICROSOFT_CLIENT_SECRET", ms.Options().ClientSecret)
-			b.Setenv("CALGATE_MICROSOFT_AUTH_URL", ms.AuthURL("common"))
-			b.Setenv("CALGATE_MICROSOFT_TOKEN_URL", ms.TokenURL("common"))
-			b.Setenv("CALGATE_MICROSOFT_API_URL", ms.APIURL())
+			appEnv(b, "MICROSOFT", ms.Options().App, ms.AuthURL("common"), ms.TokenURL("common"), ms.APIURL())
 			return func(title string) bool {
 				for _, c := range ms.Calendars() {
 					if c.Name == "Bench" {

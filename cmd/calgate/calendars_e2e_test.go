@@ -18,11 +18,7 @@ func startGoogle(t *testing.T, o gcaltest.Options) *gcaltest.Server {
 	t.Helper()
 	o.RedirectURI = redirectURI
 	g := gcaltest.Start(t, o)
-	t.Setenv("CALGATE_GOOGLE_CLIENT_ID", g.Options().ClientID)
-	t.Setenv("CALGATE_GOOGLE_CLIENT_SECRET", g.Options().ClientSecret)
-	t.Setenv("CALGATE_GOOGLE_AUTH_URL", g.AuthURL())
-	t.Setenv("CALGATE_GOOGLE_TOKEN_URL", g.TokenURL())
-	t.Setenv("CALGATE_GOOGLE_API_URL", g.APIURL())
+	appEnv(t, "GOOGLE", g.Options().App, g.AuthURL(), g.TokenURL(), g.APIURL())
 	calendarSettings(t)
 	return g
 }
@@ -33,12 +29,8 @@ func startMicrosoft(t *testing.T, o graphtest.Options) *graphtest.Server {
 	t.Helper()
 	o.RedirectURI = redirectURI
 	m := graphtest.Start(t, o)
-	t.Setenv("CALGATE_MICROSOFT_CLIENT_ID", m.Options().ClientID)
-	t.Setenv("CALGATE_MICROSOFT_CLIENT_SECRET", m.Options().ClientSecret)
+	appEnv(t, "MICROSOFT", m.Options().App, m.AuthURL("organizations"), m.TokenURL("organizations"), m.APIURL())
 	t.Setenv("CALGATE_MICROSOFT_TENANT", "organizations")
-	t.Setenv("CALGATE_MICROSOFT_AUTH_URL", m.AuthURL("organizations"))
-	t.Setenv("CALGATE_MICROSOFT_TOKEN_URL", m.TokenURL("organizations"))
-	t.Setenv("CALGATE_MICROSOFT_API_URL", m.APIURL())
 	calendarSettings(t)
 	return m
 }

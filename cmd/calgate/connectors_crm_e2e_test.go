@@ -132,12 +132,8 @@ func TestHubSpotConnectorEndToEnd(t *testing.T) {
 func TestMailchimpConnectorEndToEnd(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
 		mc := mctest.Start(t, mctest.Options{App: connectorstest.App{RedirectURI: redirectURI}})
-		t.Setenv("CALGATE_MAILCHIMP_CLIENT_ID", mc.Options().ClientID)
-		t.Setenv("CALGATE_MAILCHIMP_CLIENT_SECRET", mc.Options().ClientSecret)
-		t.Setenv("CALGATE_MAILCHIMP_AUTH_URL", mc.AuthURL())
-		t.Setenv("CALGATE_MAILCHIMP_TOKEN_URL", mc.TokenURL())
+		appEnv(t, "MAILCHIMP", mc.Options().App, mc.AuthURL(), mc.TokenURL(), mc.APIURL())
 		t.Setenv("CALGATE_MAILCHIMP_METADATA_URL", mc.MetadataURL())
-		t.Setenv("CALGATE_MAILCHIMP_API_URL", mc.APIURL())
 		connectorTestEnv(t)
 		g := startGateway(t, e)
 

@@ -19,17 +19,23 @@ import (
 // URL is http://calgate.test).
 const redirectURI = "http://calgate.test" + connectors.CallbackPath
 
+// appEnv points the gateway's settings of an application
+// (CALGATE_<APP>_CLIENT_ID and the rest) at a fake's app and endpoints.
+func appEnv(t testing.TB, app string, client connectorstest.App, authURL, tokenURL, apiURL string) {
+	t.Setenv("CALGATE_"+app+"_CLIENT_ID", client.ClientID)
+	t.Setenv("CALGATE_"+app+"_CLIENT_SECRET", client.ClientSecret)
+	t.Setenv("CALGATE_"+app+"_AUTH_URL", authURL)
+	t.Setenv("CALGATE_"+app+"_TOKEN_URL", tokenURL)
+	t.Setenv("CALGATE_"+app+"_API_URL", apiURL)
+}
+
 // startQuickBooks starts a fake QuickBooks Online company and points the
 // gateway's QuickBooks settings at it.
 func startQuickBooks(t *testing.T, o qbotest.Options) *qbotest.Server {
 	t.Helper()
 	o.RedirectURI = redirectURI
 	qb := qbotest.Start(t, o)
-	t.Setenv("CALGATE_QUICKBOOKS_CLIENT_ID", qb.Options().ClientID)
-	t.Setenv("CALGATE_QUICKBOOKS_CLIENT_SECRET", qb.Options().ClientSecret)
-	t.Setenv("CALGATE_QUICKBOOKS_AUTH_URL", qb.AuthURL())
-	t.Setenv("CALGATE_QUICKBOOKS_TOKEN_URL", qb.TokenURL())
-	t.Setenv("CALGATE_QUICKBOOKS_API_URL", qb.APIURL())
+	appEnv(t, "QUICKBOOKS", qb.Options().App, qb.AuthURL(), qb.TokenURL(), qb.APIURL())
 	t.Setenv("CALGATE_CONNECTOR_SWEEP", "200ms")
 	t.Setenv("CALGATE_CONNECTOR_RETRY_SCALE", "0.001")
 	t.Setenv("CALGATE_CONNECTOR_LEASE", "3s")
@@ -292,11 +298,7 @@ func TestQuickBooksConnectorHonoursRetryAfter(t *testing.T) {
 func startXero(t *testing.T) *xerotest.Server {
 	t.Helper()
 	x := xerotest.Start(t, xerotest.Options{App: connectorstest.App{RedirectURI: redirectURI}})
-	t.Setenv("CALGATE_XERO_CLIENT_ID", x.Options().ClientID)
-	t.Setenv("CALGATE_XERO_CLIENT_SECRET", x.Options().ClientSecret)
-	t.Setenv("CALGATE_XERO_AUTH_URL", x.AuthURL())
-	t.Setenv("CALGATE_XERO_TOKEN_URL", x.TokenURL())
-	t.Setenv("CALGATE_XERO_API_URL", x.APIURL())
+	appEnv(t, "XERO", x.Options().App, x.AuthURL(), x.TokenURL(), x.APIURL())
 	t.Setenv("CALGATE_CONNECTOR_SWEEP", "200ms")
 	t.Setenv("CALGATE_CONNECTOR_RETRY_SCALE", "0.001")
 	t.Setenv("CALGATE_CONNECTOR_LEASE", "3s")
