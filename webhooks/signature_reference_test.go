@@ -4,60 +4,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// referenceMessage is one delivery as testdata/validators/verify_webhooks.mjs reads it.
-type referenceMessage struct {
-	Secret     string            `json:"secret"`
-	Headers    map[string]string `json:"headers"`
-	BodyBase64 string            `json:"body_base64"`
-}
+	"github.com/calgate/calgate/webhooks/webhookstest"
+)
 
 // runReferenceVerifier runs the standardwebhooks npm library on messages
 // and returns its output lines and whether every message verified.
-func runReferenceVerifier(t *testing.T, messages []referenceMessage) ([]string, bool) {
+func runReferenceVerifier(t *testing.T, messages []webhookstest.Message) ([]string, bool) {
 	t.Helper()
-	modules := os.Getenv("CALGATE_TEST_NODE_PATH")
-	node, err := exec.LookPath("node")
-	missing := ""
-	switch {
-	case err != nil:
-		missing = "node is not installed (apt-get install nodejs npm)"
-	case modules == "":
-		missing = "CALGATE_TEST_NODE_PATH is not set (source .ci/setup-webhooks.sh)"
-	default:
-		if _, err := os.Stat(filepath.Join(modules, "standardwebhooks", "package.json")); err != nil {
-			missing = "the standardwebhooks npm package is not installed in CALGATE_TEST_NODE_PATH (source .ci/setup-webhooks.sh)"
-		}
-	}
-	if missing != "" {
+	if missing := webhookstest.Missing(); missing != "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(missing)
 		}
 		t.Skip(missing)
 	}
-	input, err := json.Marshal(messages)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(t.Context(), node, filepath.Join("..", "testdata", "validators", "verify_webhooks.mjs"))
-	cmd.Stdin = bytes.NewReader(input)
-	cmd.Env = append(os.Environ(), "CALGATE_TEST_NODE_PATH="+modules)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var exitErr *exec.ExitError
-	if err != nil && (!errors.As(err, &exitErr) || exitErr.ExitCode() != 1) {
-		t.Fatalf("node verify_webhooks.mjs: %v\n%s", err, stderr.String())
-	}
-	return strings.Split(strings.TrimSpace(string(out)), "\n"), err == nil
+	return webhookstest.Verify(t, messages)
 }
 
 // deliver sends one message to a local receiver and returns it as received.
@@ -70,12 +34,8 @@ func deliver(t *testing.T, secrets [][]byte, m Message) received {
 	return rcv.requests()[0]
 }
 
-func asReference(secret string, r received) referenceMessage {
-	h := map[string]string{}
-	for _, name := range []string{HeaderID, HeaderTimestamp, HeaderSignature} {
-		h[name] = r.header.Get(name)
-	}
-	return referenceMessage{Secret: secret, Headers: h, BodyBase64: base64.StdEncoding.EncodeToString(r.body)}
+func asReference(secret string, r received) webhookstest.Message {
+	return webhookstest.NewMessage(secret, r.header, r.body, HeaderID, HeaderTimestamp, HeaderSignature)
 }
 
 func TestReferenceVerifierAcceptsOurDeliveries(t *testing.T) {
@@ -92,7 +52,7 @@ func TestReferenceVerifierAcceptsOurDeliveries(t *testing.T) {
 	raw := Message{ID: "msg_raw", Type: "entry.deleted", Body: []byte(`{"test": 2432232314}`)}
 	empty := Message{ID: "msg_empty", Type: "ping", Body: []byte(`{}`)}
 
-	var messages []referenceMessage
+	var messages []webhookstest.Message
 	var names []string
 	add := func(name, secret string, r received) {
 		names = append(names, name)
@@ -136,7 +96,7 @@ func TestReferenceVerifierRejectsForgeries(t *testing.T) {
 		{"tampered body", SecretPrefix + base64.StdEncoding.EncodeToString(key), tampered},
 		{"other message id", SecretPrefix + base64.StdEncoding.EncodeToString(key), otherID},
 	}
-	var messages []referenceMessage
+	var messages []webhookstest.Message
 	for _, c := range cases {
 		messages = append(messages, asReference(c.secret, c.r))
 	}

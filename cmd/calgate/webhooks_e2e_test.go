@@ -2,22 +2,19 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/calgate/calgate/webhooks"
+	"github.com/calgate/calgate/webhooks/webhookstest"
 )
 
 // hookRequest is one call a test receiver got.
@@ -100,7 +97,7 @@ func postJob(t *testing.T, g *testGateway, externalID string) map[string]any {
 // secret it must carry, and with the reference standardwebhooks library.
 func verifySignatures(t *testing.T, reqs []hookRequest, secrets ...string) {
 	t.Helper()
-	var ref []referenceMessage
+	var ref []webhookstest.Message
 	for i, r := range reqs {
 		for _, s := range secrets {
 			key, err := webhooks.DecodeSecret(s)
@@ -110,66 +107,25 @@ func verifySignatures(t *testing.T, reqs []hookRequest, secrets ...string) {
 			if err := webhooks.Verify(key, r.header, r.body, 5*time.Minute, time.Now()); err != nil {
 				t.Errorf("request %d does not verify under %s…: %v", i, s[:10], err)
 			}
-			ref = append(ref, asReferenceMessage(s, r))
+			ref = append(ref, webhookstest.NewMessage(s, r.header, r.body, webhooks.HeaderID, webhooks.HeaderTimestamp, webhooks.HeaderSignature))
 		}
 	}
 	runReferenceVerifier(t, ref)
 }
 
-// referenceMessage is one message as testdata/validators/verify_webhooks.mjs reads it.
-type referenceMessage struct {
-	Secret     string            `json:"secret"`
-	Headers    map[string]string `json:"headers"`
-	BodyBase64 string            `json:"body_base64"`
-}
-
-func asReferenceMessage(secret string, r hookRequest) referenceMessage {
-	h := map[string]string{}
-	for _, name := range []string{webhooks.HeaderID, webhooks.HeaderTimestamp, webhooks.HeaderSignature} {
-		h[name] = r.header.Get(name)
-	}
-	return referenceMessage{Secret: secret, Headers: h, BodyBase64: base64.StdEncoding.EncodeToString(r.body)}
-}
-
 // runReferenceVerifier runs the npm standardwebhooks library on messages
 // and fails the test unless every one verifies.
-func runReferenceVerifier(t *testing.T, messages []referenceMessage) {
+func runReferenceVerifier(t *testing.T, messages []webhookstest.Message) {
 	t.Helper()
-	modules := os.Getenv("CALGATE_TEST_NODE_PATH")
-	node, err := exec.LookPath("node")
-	missing := ""
-	switch {
-	case err != nil:
-		missing = "node is not installed (apt-get install nodejs npm)"
-	case modules == "":
-		missing = "CALGATE_TEST_NODE_PATH is not set (source .ci/setup-webhooks.sh)"
-	default:
-		if _, err := os.Stat(filepath.Join(modules, "standardwebhooks", "package.json")); err != nil {
-			missing = "the standardwebhooks npm package is not installed in CALGATE_TEST_NODE_PATH (source .ci/setup-webhooks.sh)"
-		}
-	}
-	if missing != "" {
+	if missing := webhookstest.Missing(); missing != "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(missing)
 		}
 		t.Logf("signatures not checked with the reference library: %s", missing)
 		return
 	}
-	input, err := json.Marshal(messages)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(t.Context(), node, filepath.Join("..", "..", "testdata", "validators", "verify_webhooks.mjs"))
-	cmd.Stdin = bytes.NewReader(input)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) && exitErr.ExitCode() == 1 {
-			t.Fatalf("the reference verifier refused some signatures:\n%s", out)
-		}
-		t.Fatalf("node verify_webhooks.mjs: %v\n%s", err, stderr.String())
+	if lines, ok := webhookstest.Verify(t, messages); !ok {
+		t.Fatalf("the reference verifier refused some signatures:\n%s", strings.Join(lines, "\n"))
 	}
 }
 
