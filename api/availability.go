@@ -105,6 +105,21 @@ func views(list []calgate.Interval, loc *time.Location) []IntervalView {
 	return out
 }
 
+// answerChecked refuses the request when v holds errors and otherwise
+// answers it (answer); false means the refusal or failure is written.
+func (h resourceHandlers) answerChecked(c *gin.Context, v *calgate.ValidationError, ws *calgate.Workspace, names []string, from, to time.Time, d time.Duration) ([]calgate.ResourceAvailability, bool) {
+	if err := v.Err(); err != nil {
+		h.s.fail(c, err)
+		return nil, false
+	}
+	list, err := h.answer(c.Request.Context(), ws, names, from, to, d)
+	if err != nil {
+		h.s.fail(c, err)
+		return nil, false
+	}
+	return list, true
+}
+
 // answer works out the availability of the named resources; resources not
 // in the catalogue have the defaults.
 func (h resourceHandlers) answer(ctx context.Context, ws *calgate.Workspace, names []string, from, to time.Time, d time.Duration) ([]calgate.ResourceAvailability, error) {
@@ -145,13 +160,8 @@ func (h resourceHandlers) availability(c *gin.Context) {
 			v.Add("duration", "%v", err)
 		}
 	}
-	if err := v.Err(); err != nil {
-		h.s.fail(c, err)
-		return
-	}
-	list, err := h.answer(c.Request.Context(), &p.Workspace, names, from, to, d)
-	if err != nil {
-		h.s.fail(c, err)
+	list, ok := h.answerChecked(c, v, &p.Workspace, names, from, to, d)
+	if !ok {
 		return
 	}
 	out := make([]ResourceAvailabilityView, len(list))
@@ -237,13 +247,8 @@ func (h resourceHandlers) query(c *gin.Context) {
 			v.Add("min_free", "must be from 1 to the number of resources (%d)", len(names))
 		}
 	}
-	if err := v.Err(); err != nil {
-		h.s.fail(c, err)
-		return
-	}
-	list, err := h.answer(c.Request.Context(), &p.Workspace, names, from, to, d)
-	if err != nil {
-		h.s.fail(c, err)
+	list, ok := h.answerChecked(c, v, &p.Workspace, names, from, to, d)
+	if !ok {
 		return
 	}
 	free := make(map[string][]calgate.Interval, len(list))

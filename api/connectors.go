@@ -227,10 +227,7 @@ func (s *Server) connectorLog(svc ConnectorService) gin.HandlerFunc {
 			}
 			f.Before = n
 		}
-		limit, err := limitParam(c)
-		if err != nil {
-			v.Add("limit", "%v", err)
-		}
+		limit := limitInto(c, v)
 		f.Limit = limit
 		if err := v.Err(); err != nil {
 			s.fail(c, err)

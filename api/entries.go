@@ -279,10 +279,7 @@ func entryFilterFromQuery(c *gin.Context, k calgate.Kind, tz string) (calgate.En
 	} else {
 		f.Cursor = raw
 	}
-	limit, err := limitParam(c)
-	if err != nil {
-		v.Add("limit", "%v", err)
-	}
+	limit := limitInto(c, v)
 	f.Limit = limit
 	return f, v.Err()
 }
@@ -322,6 +319,15 @@ func limitParam(c *gin.Context) (int, error) {
 		return 0, errLimit
 	}
 	return n, nil
+}
+
+// limitInto reads the limit parameter (limitParam), adding its error to v.
+func limitInto(c *gin.Context, v *calgate.ValidationError) int {
+	limit, err := limitParam(c)
+	if err != nil {
+		v.Add("limit", "%v", err)
+	}
+	return limit
 }
 
 // pageParams reads the paging parameters of a list: cursor (a next_cursor

@@ -42,10 +42,7 @@ func (s *Server) listEvents(c *gin.Context) {
 	default:
 		v.Add("order", "must be asc or desc")
 	}
-	limit, err := limitParam(c)
-	if err != nil {
-		v.Add("limit", "%v", err)
-	}
+	limit := limitInto(c, v)
 	f.Limit = limit
 	if err := v.Err(); err != nil {
 		s.fail(c, err)

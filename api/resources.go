@@ -219,10 +219,7 @@ func (h resourceHandlers) conflicts(c *gin.Context) {
 		}
 		f.Cursor = raw
 	}
-	limit, err := limitParam(c)
-	if err != nil {
-		v.Add("limit", "%v", err)
-	}
+	limit := limitInto(c, v)
 	f.Limit = limit
 	if err := v.Err(); err != nil {
 		h.s.fail(c, err)
