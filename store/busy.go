@@ -42,11 +42,7 @@ func (db *DB) longestEntries(ctx context.Context, q querier, workspaceID string,
 	}
 	for start := 0; start < len(names); start += loadChunk {
 		part := names[start:min(start+loadChunk, len(names))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, workspaceID)
-		for _, n := range part {
-			args = append(args, n)
-		}
+		args := inArgs(part, workspaceID)
 		rows, err := q.QueryContext(ctx, db.d.rebind(`SELECT name, longest_entry FROM resources WHERE workspace_id = ? AND name IN (`+placeholders(len(part))+`)`), args...)
 		if err != nil {
 			return nil, err
@@ -78,11 +74,7 @@ func (db *DB) longestEntries(ctx context.Context, q querier, workspaceID string,
 func (db *DB) measureLongest(ctx context.Context, tx *sql.Tx, workspaceID string, names []string) error {
 	for start := 0; start < len(names); start += loadChunk {
 		part := names[start:min(start+loadChunk, len(names))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, workspaceID)
-		for _, n := range part {
-			args = append(args, n)
-		}
+		args := inArgs(part, workspaceID)
 		q := `UPDATE resources SET longest_entry = (SELECT COALESCE(MAX(` + db.d.expr("{{ENTRY_SECONDS}}") + `), 0) FROM entries
 			WHERE entries.workspace_id = resources.workspace_id AND entries.resource = resources.name)
 			WHERE workspace_id = ? AND name IN (` + placeholders(len(part)) + `) AND longest_entry IS NULL`
@@ -161,11 +153,7 @@ func (db *DB) busyQuery(ctx context.Context, q querier, workspaceID string, name
 		group := groups[l]
 		for start := 0; start < len(group); start += loadChunk {
 			part := group[start:min(start+loadChunk, len(group))]
-			args := make([]any, 0, len(part)+6)
-			args = append(args, workspaceID)
-			for _, n := range part {
-				args = append(args, n)
-			}
+			args := inArgs(part, workspaceID)
 			if l == unknownLength {
 				args = append(args, db.d.timeArg(from), db.d.timeArg(to))
 			} else {
@@ -356,11 +344,7 @@ func (c *conflictRun) loadResources(ctx context.Context, names []string) (map[st
 	out := make(map[string]*calgate.Resource, len(names))
 	for start := 0; start < len(names); start += loadChunk {
 		part := names[start:min(start+loadChunk, len(names))]
-		args := make([]any, 0, len(part)+3)
-		args = append(args, c.workspaceID, c.workspaceID, c.workspaceID)
-		for _, n := range part {
-			args = append(args, n)
-		}
+		args := inArgs(part, c.workspaceID, c.workspaceID, c.workspaceID)
 		var l sql.NullInt64
 		var policy sql.NullString
 		var tentative sql.NullBool

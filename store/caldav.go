@@ -119,7 +119,7 @@ func (db *DB) UpdateCalDAVTarget(ctx context.Context, t *calgate.CalDAVTarget) e
 	if err != nil {
 		return fmt.Errorf("store: update caldav target %s: %w", t.ID, err)
 	}
-	return caldavAffected(res, "update caldav target "+t.ID)
+	return affectedOne(res, "update caldav target "+t.ID)
 }
 
 // DeleteCalDAVTarget removes a target and what it knows of its objects.
@@ -129,7 +129,7 @@ func (db *DB) DeleteCalDAVTarget(ctx context.Context, workspaceID, id string) er
 		if err != nil {
 			return fmt.Errorf("store: delete caldav target %s: %w", id, err)
 		}
-		if err := caldavAffected(res, "delete caldav target "+id); err != nil {
+		if err := affectedOne(res, "delete caldav target "+id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM caldav_objects WHERE target_id = ?`), id); err != nil {
@@ -137,17 +137,6 @@ func (db *DB) DeleteCalDAVTarget(ctx context.Context, workspaceID, id string) er
 		}
 		return nil
 	})
-}
-
-func caldavAffected(res sql.Result, what string) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("store: %s: %w", what, calgate.ErrNotFound)
-	}
-	return nil
 }
 
 // SetCalDAVSyncToken stores the sync-collection token of a target's
@@ -162,7 +151,7 @@ func (db *DB) SetCalDAVSyncToken(ctx context.Context, id, token string, at time.
 	if err != nil {
 		return fmt.Errorf("store: caldav target %s sync token: %w", id, err)
 	}
-	return caldavAffected(res, "caldav target "+id+" sync token")
+	return affectedOne(res, "caldav target "+id+" sync token")
 }
 
 // RecordCalDAVOutcome notes a push or reconciliation on the target.
@@ -394,11 +383,7 @@ func (db *DB) LeaseCalDAVPushes(ctx context.Context, targetID string, entryIDs [
 	const chunk = 500
 	for start := 0; start < len(entryIDs); start += chunk {
 		part := entryIDs[start:min(start+chunk, len(entryIDs))]
-		args := make([]any, 0, len(part)+2)
-		args = append(args, db.d.nullTimeArg(until), targetID)
-		for _, id := range part {
-			args = append(args, id)
-		}
+		args := inArgs(part, db.d.nullTimeArg(until), targetID)
 		if _, err := db.w.ExecContext(ctx, db.Rebind(`UPDATE caldav_objects SET lease_until = ?
 			WHERE target_id = ? AND entry_id IN (`+placeholders(len(part))+`)`), args...); err != nil {
 			return fmt.Errorf("store: lease caldav pushes of %s: %w", targetID, err)
@@ -410,7 +395,7 @@ func (db *DB) LeaseCalDAVPushes(ctx context.Context, targetID string, entryIDs [
 // CalDAVTargetsOwingPushes lists targets in state ok, not backing off,
 // with unclaimed objects pending since before pendingBefore.
 func (db *DB) CalDAVTargetsOwingPushes(ctx context.Context, pendingBefore, now time.Time, limit int) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, db.Rebind(`SELECT t.id FROM caldav_targets t
+	ids, err := db.queryIDs(ctx, db.Rebind(`SELECT t.id FROM caldav_targets t
 		WHERE t.state = ? AND (t.push_retry_at IS NULL OR t.push_retry_at <= ?)
 		AND EXISTS (SELECT 1 FROM caldav_objects o WHERE o.target_id = t.id AND o.pending_since IS NOT NULL
 			AND o.pending_since <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?))
@@ -418,16 +403,7 @@ func (db *DB) CalDAVTargetsOwingPushes(ctx context.Context, pendingBefore, now t
 	if err != nil {
 		return nil, fmt.Errorf("store: caldav targets owing pushes: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: caldav targets owing pushes: %w", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return ids, nil
 }
 
 // SetCalDAVPushRetry records a target's push backoff.
@@ -437,5 +413,5 @@ func (db *DB) SetCalDAVPushRetry(ctx context.Context, targetID string, attempts 
 	if err != nil {
 		return fmt.Errorf("store: caldav target %s push retry: %w", targetID, err)
 	}
-	return caldavAffected(res, "caldav target "+targetID+" push retry")
+	return affectedOne(res, "caldav target "+targetID+" push retry")
 }

@@ -242,9 +242,9 @@ func maxT(a, b time.Time) time.Time {
 	return b
 }
 
-// loadBusy reads the entries that occupy each named resource and overlap
-// its span, in one query per chunk of names over the hull of the spans.
-func (c *conflictRun) loadBusy(ctx context.Context, spans map[string]calgate.Interval) (map[string][]*calgate.Entry, error) {
+// namesAndHull returns the resources of spans in order and the interval
+// that covers all their spans.
+func namesAndHull(spans map[string]calgate.Interval) ([]string, calgate.Interval) {
 	names := make([]string, 0, len(spans))
 	var hull calgate.Interval
 	for n, s := range spans {
@@ -257,6 +257,13 @@ func (c *conflictRun) loadBusy(ctx context.Context, spans map[string]calgate.Int
 		}
 	}
 	slices.Sort(names)
+	return names, hull
+}
+
+// loadBusy reads the entries that occupy each named resource and overlap
+// its span, in one query per chunk of names over the hull of the spans.
+func (c *conflictRun) loadBusy(ctx context.Context, spans map[string]calgate.Interval) (map[string][]*calgate.Entry, error) {
+	names, hull := namesAndHull(spans)
 	out := map[string][]*calgate.Entry{}
 	err := c.db.busyRows(ctx, c.tx, c.workspaceID, names, c.longest, hull.Start, hull.End, c.settings.CountTentative, func(e *calgate.Entry) {
 		s := spans[e.Resource]
@@ -341,26 +348,11 @@ func (c *conflictRun) finish(ctx context.Context) (map[string][]calgate.Conflict
 // their resource, in one query per chunk of names over the hull of the
 // spans.
 func (c *conflictRun) storedPairs(ctx context.Context, spans map[string]calgate.Interval) ([]calgate.ConflictPair, error) {
-	names := make([]string, 0, len(spans))
-	var hull calgate.Interval
-	for n, s := range spans {
-		names = append(names, n)
-		if hull.Start.IsZero() || s.Start.Before(hull.Start) {
-			hull.Start = s.Start
-		}
-		if s.End.After(hull.End) {
-			hull.End = s.End
-		}
-	}
-	slices.Sort(names)
+	names, hull := namesAndHull(spans)
 	var out []calgate.ConflictPair
 	for start := 0; start < len(names); start += loadChunk {
 		part := names[start:min(start+loadChunk, len(names))]
-		args := make([]any, 0, len(part)+3)
-		args = append(args, c.workspaceID)
-		for _, n := range part {
-			args = append(args, n)
-		}
+		args := inArgs(part, c.workspaceID)
 		args = append(args, c.db.d.timeArg(hull.Start), c.db.d.timeArg(hull.End))
 		rows, err := c.tx.QueryContext(ctx, c.db.d.rebind(`SELECT resource, entry_id, other_id, start_at, end_at FROM conflicts
 			WHERE workspace_id = ? AND resource IN (`+placeholders(len(part))+`) AND end_at > ? AND start_at < ?`), args...)

@@ -118,7 +118,7 @@ func (db *DB) UpdateConnector(ctx context.Context, c *calgate.Connector) error {
 	if err != nil {
 		return fmt.Errorf("store: update connector %s: %w", c.ID, err)
 	}
-	return caldavAffected(res, "update connector "+c.ID)
+	return affectedOne(res, "update connector "+c.ID)
 }
 
 // SaveConnectorCredentials replaces the credentials if their version is
@@ -187,7 +187,7 @@ func (db *DB) DeleteConnector(ctx context.Context, workspaceID, id string) error
 		if err != nil {
 			return fmt.Errorf("store: delete connector %s: %w", id, err)
 		}
-		if err := caldavAffected(res, "delete connector "+id); err != nil {
+		if err := affectedOne(res, "delete connector "+id); err != nil {
 			return err
 		}
 		for _, table := range []string{"connector_links", "connector_calls", "connector_reconciles"} {

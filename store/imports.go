@@ -111,11 +111,7 @@ func (db *DB) ExistingExternalIDs(ctx context.Context, workspaceID string, kind 
 	out := make(map[string]bool, len(ids))
 	for start := 0; start < len(ids); start += loadChunk {
 		part := ids[start:min(start+loadChunk, len(ids))]
-		args := make([]any, 0, len(part)+3)
-		args = append(args, workspaceID, string(kind), source)
-		for _, id := range part {
-			args = append(args, id)
-		}
+		args := inArgs(part, workspaceID, string(kind), source)
 		q := `SELECT external_id FROM entries WHERE workspace_id = ? AND kind = ? AND source = ? AND external_id IN (` + placeholders(len(part)) + `)`
 		rows, err := db.r.QueryContext(ctx, db.d.rebind(q), args...)
 		if err != nil {

@@ -118,11 +118,7 @@ func (db *DB) resourcesByName(ctx context.Context, q querier, workspaceID string
 	out := make(map[string]*calgate.Resource, len(names))
 	for start := 0; start < len(names); start += loadChunk {
 		part := names[start:min(start+loadChunk, len(names))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, workspaceID)
-		for _, n := range part {
-			args = append(args, n)
-		}
+		args := inArgs(part, workspaceID)
 		rows, err := q.QueryContext(ctx, db.d.rebind(`SELECT `+resourceColumns+`, longest_entry FROM resources WHERE workspace_id = ? AND name IN (`+placeholders(len(part))+`)`), args...)
 		if err != nil {
 			return nil, err

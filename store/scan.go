@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/calgate/calgate"
 )
 
 // scanner is a *sql.Row or *sql.Rows.
@@ -23,6 +25,43 @@ func scanAll[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) 
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// affectedOne turns the result of a write that must touch exactly one row
+// into an error: ErrNotFound when it touched none.
+func affectedOne(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: %s: %w", what, calgate.ErrNotFound)
+	}
+	return nil
+}
+
+// inArgs returns the arguments of a statement that takes first and then
+// the values of an IN list.
+func inArgs(part []string, first ...any) []any {
+	args := make([]any, 0, len(first)+len(part))
+	args = append(args, first...)
+	for _, v := range part {
+		args = append(args, v)
+	}
+	return args
+}
+
+// queryIDs runs a query of one text column (ids) on the reader and returns
+// its values.
+func (db *DB) queryIDs(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(s scanner) (id string, err error) {
+		err = s.Scan(&id)
+		return id, err
+	})
 }
 
 // listPage lists one page of a workspace's rows of table in id order after

@@ -128,12 +128,5 @@ func subscriptionRow(res sql.Result, err error, what string) error {
 	if err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("store: %s: %w", what, calgate.ErrNotFound)
-	}
-	return nil
+	return affectedOne(res, what)
 }

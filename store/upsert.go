@@ -305,11 +305,7 @@ func (u *upsertRun) load(ctx context.Context, keys []entryKey) error {
 		ids := byScope[s]
 		for start := 0; start < len(ids); start += loadChunk {
 			part := ids[start:min(start+loadChunk, len(ids))]
-			args := make([]any, 0, len(part)+3)
-			args = append(args, u.workspaceID, string(s.kind), s.source)
-			for _, id := range part {
-				args = append(args, id)
-			}
+			args := inArgs(part, u.workspaceID, string(s.kind), s.source)
 			list, err := u.loadPart(ctx, args)
 			if err != nil {
 				return fmt.Errorf("store: upsert: load %s/%s: %w", s.kind, s.source, err)
@@ -536,11 +532,7 @@ func (u *upsertRun) archive(ctx context.Context, list []*calgate.Entry) error {
 	}
 	for start := 0; start < len(ids); start += loadChunk {
 		part := ids[start:min(start+loadChunk, len(ids))]
-		args := make([]any, 0, len(part)+3)
-		args = append(args, u.now, u.now, u.workspaceID)
-		for _, id := range part {
-			args = append(args, id)
-		}
+		args := inArgs(part, u.now, u.now, u.workspaceID)
 		q := `UPDATE entries SET archived_at = ?, updated_at = ?, version = version + 1
 			WHERE workspace_id = ? AND id IN (` + placeholders(len(part)) + `)`
 		if _, err := u.tx.ExecContext(ctx, u.db.d.rebind(q), args...); err != nil {

@@ -126,17 +126,6 @@ func (db *DB) DeleteWebhook(ctx context.Context, workspaceID, id string) error {
 	return affectedOne(res, "delete webhook "+id)
 }
 
-func affectedOne(res sql.Result, what string) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("store: %s: %w", what, calgate.ErrNotFound)
-	}
-	return nil
-}
-
 const deliveryColumns = `id, webhook_id, workspace_id, event_id, type, payload, status, attempts, next_attempt_at, created_at, updated_at`
 
 func scanDelivery(row scanner) (*calgate.Delivery, error) {
@@ -294,23 +283,14 @@ func (db *DB) ReleaseDeliveries(ctx context.Context, ids []string) error {
 // deliveries due before a time: those whose sending was lost.
 func (db *DB) EndpointsOwingDeliveries(ctx context.Context, before time.Time, limit int) ([]string, error) {
 	now := db.d.timeArg(time.Now())
-	rows, err := db.r.QueryContext(ctx, db.d.rebind(`SELECT w.id FROM webhooks w WHERE w.disabled = ?
+	ids, err := db.queryIDs(ctx, db.d.rebind(`SELECT w.id FROM webhooks w WHERE w.disabled = ?
 		AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending'
 			AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until <= ?))
 		ORDER BY w.id LIMIT ?`), false, db.d.timeArg(before), now, clampLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: endpoints owing deliveries: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: endpoints owing deliveries: %w", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return ids, nil
 }
 
 // ClaimDelivery takes a due, pending, unclaimed delivery until leaseUntil.
