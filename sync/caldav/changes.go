@@ -44,13 +44,9 @@ func (cl *Client) Changes(ctx context.Context, syncToken string) (changed []Obje
 			deleted = append(deleted, name)
 			continue
 		}
-		p := r.found()
-		if p.ResourceType.has(nsDAV, "collection") {
+		obj, ok := r.object(name)
+		if !ok {
 			continue
-		}
-		obj := Object{Name: name}
-		if p.ETag != nil {
-			obj.ETag = normalizeETag(*p.ETag)
 		}
 		changed = append(changed, obj)
 	}

@@ -176,6 +176,20 @@ func statusCode(s string) int {
 	return code
 }
 
+// object returns the member name as a calendar object with its ETag,
+// or false when the member is a collection.
+func (r *msResponse) object(name string) (Object, bool) {
+	p := r.found()
+	if p.ResourceType.has(nsDAV, "collection") {
+		return Object{}, false
+	}
+	obj := Object{Name: name}
+	if p.ETag != nil {
+		obj.ETag = normalizeETag(*p.ETag)
+	}
+	return obj, true
+}
+
 // found merges the properties of every successful propstat.
 func (r *msResponse) found() props {
 	var out props

@@ -167,13 +167,9 @@ func (cl *Client) List(ctx context.Context) ([]Object, error) {
 		if !ok || !statusOK(r.Status) {
 			continue
 		}
-		p := r.found()
-		if p.ResourceType.has(nsDAV, "collection") {
+		obj, ok := r.object(name)
+		if !ok {
 			continue
-		}
-		obj := Object{Name: name}
-		if p.ETag != nil {
-			obj.ETag = normalizeETag(*p.ETag)
 		}
 		objs = append(objs, obj)
 	}
