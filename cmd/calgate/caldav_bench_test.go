@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,14 +30,8 @@ func BenchmarkCalDAVEndToEnd(b *testing.B) {
 	for b.Loop() {
 		round++
 		// Radicale slows down as a calendar grows: each round gets fresh ones.
-		gwCal, err := rad.MakeCalendar(ctx, fmt.Sprintf("e2e-gw-%d", round), "Gateway", "VEVENT")
-		if err != nil {
-			b.Fatal(err)
-		}
-		rawCal, err := rad.MakeCalendar(ctx, fmt.Sprintf("e2e-raw-%d", round), "Raw", "VEVENT")
-		if err != nil {
-			b.Fatal(err)
-		}
+		gwCal := rad.NewCalendar(b, fmt.Sprintf("e2e-gw-%d", round), "Gateway", "VEVENT")
+		rawCal := rad.NewCalendar(b, fmt.Sprintf("e2e-raw-%d", round), "Raw", "VEVENT")
 		token := api.workspace(b, fmt.Sprintf("caldav-%d-%d", round, time.Now().UnixNano()), nil, 0)
 		api.post(b, token, "/v1/caldav-targets", map[string]any{"url": rad.URL, "username": rad.Username, "password": rad.Password,
 			"calendar": gwCal, "kinds": []string{"reservation"}}, http.StatusCreated)
@@ -107,29 +99,11 @@ func rawCalDAVPuts(b *testing.B, srv *caldavtest.Server, cal string, objects [][
 	const conns = 8
 	ctx := context.Background()
 	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, conns)
 	began := time.Now()
-	for range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= len(objects) {
-					return
-				}
-				if err := srv.Put(ctx, hc, fmt.Sprintf("%sraw-%d.ics", cal, k), objects[k]); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	err := caldavtest.Parallel(conns, len(objects), func(k int) error {
+		return srv.Put(ctx, hc, fmt.Sprintf("%sraw-%d.ics", cal, k), objects[k])
+	})
+	if err != nil {
 		b.Fatal(err)
 	}
 	return float64(len(objects)) / time.Since(began).Seconds()

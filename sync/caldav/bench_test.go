@@ -3,8 +3,6 @@ package caldav_test
 import (
 	"fmt"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,14 +22,8 @@ func BenchmarkRadicalePut(b *testing.B) {
 	hc := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: putWorkers}}
 	// Radicale slows down as a calendar grows, so each side writes to a
 	// fresh calendar of its own.
-	clientCal, err := s.MakeCalendar(b.Context(), fmt.Sprintf("bench-client-%d", b.N), "Client", "VEVENT")
-	if err != nil {
-		b.Fatal(err)
-	}
-	rawCal, err := s.MakeCalendar(b.Context(), fmt.Sprintf("bench-raw-%d", b.N), "Raw", "VEVENT")
-	if err != nil {
-		b.Fatal(err)
-	}
+	clientCal := s.NewCalendar(b, fmt.Sprintf("bench-client-%d", b.N), "Client", "VEVENT")
+	rawCal := s.NewCalendar(b, fmt.Sprintf("bench-raw-%d", b.N), "Raw", "VEVENT")
 	cl, _, err := caldav.Connect(b.Context(), hc, clientCal, caldav.Credentials{Username: s.Username, Password: s.Password}, "")
 	if err != nil {
 		b.Fatal(err)
@@ -55,30 +47,9 @@ func BenchmarkRadicalePut(b *testing.B) {
 // parallelRate runs put b.N times over putWorkers goroutines and returns
 // the rate per second.
 func parallelRate(b *testing.B, put func(i int) error) float64 {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
-	var firstErr error
 	start := time.Now()
-	for range putWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				if err := put(i); err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		b.Fatal(firstErr)
+	if err := caldavtest.Parallel(putWorkers, b.N, put); err != nil {
+		b.Fatal(err)
 	}
 	return float64(b.N) / time.Since(start).Seconds()
 }

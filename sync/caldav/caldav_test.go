@@ -61,14 +61,8 @@ func connect(t *testing.T, s *caldavtest.Server) *caldav.Client {
 func TestConnectDiscoversCalendarFromServerRoot(t *testing.T) {
 	forEachServer(t, func(t *testing.T, s *caldavtest.Server) {
 		ctx := t.Context()
-		tasks, err := s.MakeCalendar(ctx, "tasks", "Tasks", "VTODO")
-		if err != nil {
-			t.Fatal(err)
-		}
-		team, err := s.MakeCalendar(ctx, "team", "Team Rota", "VEVENT")
-		if err != nil {
-			t.Fatal(err)
-		}
+		tasks := s.NewCalendar(t, "tasks", "Tasks", "VTODO")
+		team := s.NewCalendar(t, "team", "Team Rota", "VEVENT")
 		tests := []struct {
 			name, url, hint string
 			want            string

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,18 +35,9 @@ func BenchmarkCalDAVPush1000(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		// Radicale slows down as a calendar grows: each side gets a fresh one.
-		gwCal, err := srv.MakeCalendar(ctx, fmt.Sprintf("bench-gw-%d", i), "Gateway", "VEVENT")
-		if err != nil {
-			b.Fatal(err)
-		}
-		rawCal, err := srv.MakeCalendar(ctx, fmt.Sprintf("bench-raw-%d", i), "Raw", "VEVENT")
-		if err != nil {
-			b.Fatal(err)
-		}
-		bareCal, err := srv.MakeCalendar(ctx, fmt.Sprintf("bench-bare-%d", i), "Bare", "VEVENT")
-		if err != nil {
-			b.Fatal(err)
-		}
+		gwCal := srv.NewCalendar(b, fmt.Sprintf("bench-gw-%d", i), "Gateway", "VEVENT")
+		rawCal := srv.NewCalendar(b, fmt.Sprintf("bench-raw-%d", i), "Raw", "VEVENT")
+		bareCal := srv.NewCalendar(b, fmt.Sprintf("bench-bare-%d", i), "Bare", "VEVENT")
 		srv.CalendarURL = gwCal
 		e := newEnv(b, srv)
 		e.svc.deps.Client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: benchWorkers}}
@@ -160,28 +149,7 @@ func rawPuts(b *testing.B, srv *caldavtest.Server, cal string, n int, body func(
 
 // parallel runs fn for 0..n-1 over benchWorkers goroutines.
 func parallel(b *testing.B, n int, fn func(k int) error) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
-	var firstErr error
-	for range benchWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= n {
-					return
-				}
-				if err := fn(k); err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		b.Fatal(firstErr)
+	if err := caldavtest.Parallel(benchWorkers, n, fn); err != nil {
+		b.Fatal(err)
 	}
 }

@@ -223,6 +223,17 @@ func (s *Server) startProxy() error {
 	return nil
 }
 
+// NewCalendar makes a calendar (MakeCalendar) for a test, failing the
+// test when the server refuses it, and returns its URL.
+func (s *Server) NewCalendar(t testing.TB, name, displayName string, comps ...string) string {
+	t.Helper()
+	cal, err := s.MakeCalendar(context.Background(), name, displayName, comps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cal
+}
+
 // MakeCalendar creates a calendar under the user's home with MKCALENDAR
 // and returns its URL. comps limits the components it accepts (VEVENT,
 // VTODO); none means any.
