@@ -17,6 +17,7 @@ import (
 
 	"github.com/calgate/calgate"
 	"github.com/calgate/calgate/connectors"
+	"github.com/calgate/calgate/connectors/calendar"
 	"github.com/calgate/calgate/internal/testenv"
 	"github.com/calgate/calgate/store"
 	"github.com/calgate/calgate/vault"
@@ -40,6 +41,17 @@ func Input(typ, mapping string) calgate.ConnectorInput {
 		in.Mapping = &raw
 	}
 	return in
+}
+
+// CalendarID returns the calendar a calendar connector (Google,
+// Microsoft) writes to, from its mapping, failing t when there is none.
+func CalendarID(t testing.TB, c *calgate.Connector) string {
+	t.Helper()
+	m, err := calendar.Decode(c.Mapping)
+	if err != nil || m.CalendarID == "" {
+		t.Fatalf("mapping %s: %v", c.Mapping, err)
+	}
+	return m.CalendarID
 }
 
 // Jobs records enqueued jobs instead of queueing them.

@@ -33,15 +33,6 @@ func setup(t testing.TB, engine string, o gcaltest.Options, mapping string) (*co
 	return h, g, c
 }
 
-func calendarOf(t testing.TB, c *calgate.Connector) string {
-	t.Helper()
-	m, err := calendar.Decode(c.Mapping)
-	if err != nil || m.CalendarID == "" {
-		t.Fatalf("mapping %s: %v", c.Mapping, err)
-	}
-	return m.CalendarID
-}
-
 func eventOf(t testing.TB, g *gcaltest.Server, calendarID, id string) gcaltest.Event {
 	t.Helper()
 	for _, ev := range g.Events(calendarID) {
@@ -57,7 +48,7 @@ func TestCreateMoveCancelLeavesOneEventInTheRightState(t *testing.T) {
 	for _, engine := range connectorstest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			h, g, c := setup(t, engine, gcaltest.Options{}, `{"calendar_name":"Room bookings","title_templates":{"reservation":"{resource}: {title}"}}`)
-			calID := calendarOf(t, c)
+			calID := connectorstest.CalendarID(t, c)
 			if cals := g.Calendars(); len(cals) != 2 || g.Count("insert calendar") != 1 {
 				t.Fatalf("calendars: %+v", cals)
 			}
@@ -101,7 +92,7 @@ func TestCreateMoveCancelLeavesOneEventInTheRightState(t *testing.T) {
 
 func TestRetriedInsertAfterALostAnswerMakesNoSecondEvent(t *testing.T) {
 	h, g, c := setup(t, "sqlite", gcaltest.Options{}, "")
-	calID := calendarOf(t, c)
+	calID := connectorstest.CalendarID(t, c)
 	g.LoseAnswer("insert event", 1)
 	e := h.Entry(t, c.ID, connectorstest.Reservation("r1", "Lost answer"))
 	if _, err := h.Service.Push(context.Background(), c.ID, e.ID, ""); err != nil {
@@ -126,7 +117,7 @@ func TestReconcileRestoresWhatAPersonDeletedOrChanged(t *testing.T) {
 	for _, engine := range connectorstest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			h, g, c := setup(t, engine, gcaltest.Options{}, "")
-			calID := calendarOf(t, c)
+			calID := connectorstest.CalendarID(t, c)
 			var entries []*calgate.Entry
 			for _, ext := range []string{"a", "b", "c"} {
 				e := h.Entry(t, c.ID, connectorstest.Reservation(ext, "Booking "+ext))
@@ -206,7 +197,7 @@ var propLine = regexp.MustCompile(`(?m)^(DTSTART|DTEND)(;[^:]*)?:(\S+)`)
 // end with the DTSTART and DTEND a feed renders for the same entry.
 func TestTimesAreWrittenAsFeedsRenderThem(t *testing.T) {
 	h, g, c := setup(t, "sqlite", gcaltest.Options{}, "")
-	calID := calendarOf(t, c)
+	calID := connectorstest.CalendarID(t, c)
 	cases := map[string]map[string]any{
 		"berlin":    {"start": "2026-05-04T09:00:00+02:00", "end": "2026-05-04T10:30:00+02:00", "timezone": "Europe/Berlin"},
 		"new-york":  {"start": "2026-03-08 01:30:00", "end": "2026-03-08 03:30:00", "timezone": "America/New_York"},
@@ -261,7 +252,7 @@ func TestTimesAreWrittenAsFeedsRenderThem(t *testing.T) {
 func TestQuotaErrorsBackOff(t *testing.T) {
 	for _, status := range []int{403, 429} {
 		h, g, c := setup(t, "sqlite", gcaltest.Options{}, "")
-		calID := calendarOf(t, c)
+		calID := connectorstest.CalendarID(t, c)
 		g.Throttle(1, status)
 		e := h.Entry(t, c.ID, connectorstest.Reservation("q", "Quota"))
 		before := time.Now()
@@ -290,7 +281,7 @@ func TestQuotaErrorsBackOff(t *testing.T) {
 func TestChoicesAndMovingToAnotherCalendar(t *testing.T) {
 	h, g, c := setup(t, "sqlite", gcaltest.Options{}, "")
 	ctx := context.Background()
-	first := calendarOf(t, c)
+	first := connectorstest.CalendarID(t, c)
 	shop := g.AddCalendar("Shop floor", "writer")
 	holidays := g.AddCalendar("Holidays", "reader")
 	choices, err := h.Service.Choices(ctx, h.Workspace.ID, c.ID)
@@ -334,7 +325,7 @@ func TestChoicesAndMovingToAnotherCalendar(t *testing.T) {
 
 func TestExpiredTokenIsRefreshedAndRevokedOneNeedsReauth(t *testing.T) {
 	h, g, c := setup(t, "sqlite", gcaltest.Options{}, "")
-	calID := calendarOf(t, c)
+	calID := connectorstest.CalendarID(t, c)
 	g.ExpireAccessTokens()
 	e := h.Entry(t, c.ID, connectorstest.Reservation("t", "Token"))
 	h.Push(t, c.ID, e.ID)
@@ -358,7 +349,7 @@ func TestExpiredTokenIsRefreshedAndRevokedOneNeedsReauth(t *testing.T) {
 func TestChangesOfEventsWithAPushDueAreListedAgain(t *testing.T) {
 	h, g, c := setup(t, "sqlite", gcaltest.Options{}, "")
 	ctx := context.Background()
-	calID := calendarOf(t, c)
+	calID := connectorstest.CalendarID(t, c)
 	fields := connectorstest.Reservation("a", "Due")
 	e := h.Entry(t, c.ID, fields)
 	h.Push(t, c.ID, e.ID)

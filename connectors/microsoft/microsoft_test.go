@@ -11,7 +11,6 @@ import (
 
 	"github.com/calgate/calgate"
 	"github.com/calgate/calgate/connectors"
-	"github.com/calgate/calgate/connectors/calendar"
 	"github.com/calgate/calgate/connectors/connectorstest"
 	"github.com/calgate/calgate/connectors/microsoft"
 	"github.com/calgate/calgate/connectors/microsoft/graphtest"
@@ -43,20 +42,11 @@ func setup(t testing.TB, engine string, o graphtest.Options, mapping string, clk
 	return h, g, c
 }
 
-func calendarOf(t testing.TB, c *calgate.Connector) string {
-	t.Helper()
-	m, err := calendar.Decode(c.Mapping)
-	if err != nil || m.CalendarID == "" {
-		t.Fatalf("mapping %s: %v", c.Mapping, err)
-	}
-	return m.CalendarID
-}
-
 func TestCreateMoveCancelLeavesOneEventInTheRightState(t *testing.T) {
 	for _, engine := range connectorstest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			h, g, c := setup(t, engine, graphtest.Options{}, `{"calendar_name":"Jobs","title_templates":{"reservation":"{resource}: {title}"}}`)
-			calID := calendarOf(t, c)
+			calID := connectorstest.CalendarID(t, c)
 			if g.Count("create calendar") != 1 || len(g.Calendars()) != 2 {
 				t.Fatalf("calendars: %+v", g.Calendars())
 			}
@@ -99,7 +89,7 @@ func TestCreateMoveCancelLeavesOneEventInTheRightState(t *testing.T) {
 
 func TestTimeZonesAsGraphTakesThem(t *testing.T) {
 	h, g, c := setup(t, "sqlite", graphtest.Options{}, "")
-	calID := calendarOf(t, c)
+	calID := connectorstest.CalendarID(t, c)
 	cases := []struct {
 		fields         map[string]any
 		zone, start    string
@@ -143,7 +133,7 @@ func TestTimeZonesAsGraphTakesThem(t *testing.T) {
 
 func TestRetriedCreateIsNotDoubled(t *testing.T) {
 	h, g, c := setup(t, "sqlite", graphtest.Options{}, "")
-	calID := calendarOf(t, c)
+	calID := connectorstest.CalendarID(t, c)
 	e := h.Entry(t, c.ID, connectorstest.Reservation("r1", "Retried"))
 	ctx := context.Background()
 	// The create was made, its answer lost: the key is recorded on the
@@ -193,7 +183,7 @@ func TestReconcileRestoresWhatAPersonDeletedOrChanged(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			clk := &clock{}
 			h, g, c := setup(t, engine, graphtest.Options{PageSize: 2}, "", clk)
-			calID := calendarOf(t, c)
+			calID := connectorstest.CalendarID(t, c)
 			// The calendar view follows the weeks around today.
 			day := time.Now().UTC().AddDate(0, 0, 7).Format("2006-01-02")
 			var entries []*calgate.Entry
@@ -259,7 +249,7 @@ func TestReconcileRestoresWhatAPersonDeletedOrChanged(t *testing.T) {
 
 func TestThrottlingHonoursRetryAfter(t *testing.T) {
 	h, g, c := setup(t, "sqlite", graphtest.Options{}, "")
-	calID := calendarOf(t, c)
+	calID := connectorstest.CalendarID(t, c)
 	g.Throttle(1)
 	e := h.Entry(t, c.ID, connectorstest.Reservation("q", "Throttled"))
 	before := time.Now()
@@ -289,7 +279,7 @@ func TestChoicesAndReadOnlyCalendars(t *testing.T) {
 		t.Fatalf("choices: %+v %v", choices, err)
 	}
 	for _, ch := range choices {
-		if (ch.ID == shared) == ch.Writable || (ch.ID == g.DefaultCalendar()) != ch.Primary || (ch.ID == calendarOf(t, c)) != ch.Selected {
+		if (ch.ID == shared) == ch.Writable || (ch.ID == g.DefaultCalendar()) != ch.Primary || (ch.ID == connectorstest.CalendarID(t, c)) != ch.Selected {
 			t.Errorf("choice %+v", ch)
 		}
 	}
@@ -306,7 +296,7 @@ func TestChoicesAndReadOnlyCalendars(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Push(t, c.ID, e.ID)
-	if evs := g.Events(g.DefaultCalendar()); len(evs) != 1 || len(g.Events(calendarOf(t, c))) != 0 {
+	if evs := g.Events(g.DefaultCalendar()); len(evs) != 1 || len(g.Events(connectorstest.CalendarID(t, c))) != 0 {
 		t.Fatalf("after moving to the default calendar: %+v", evs)
 	}
 }
