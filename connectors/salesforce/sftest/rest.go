@@ -520,17 +520,23 @@ type Contact struct {
 	Deleted                                           bool
 }
 
+// eachRecord calls fn, holding the lock, with each of the org's records of
+// an object (deleted ones too) in the order they were made.
+func (s *Server) eachRecord(object string, fn func(rec *record)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range s.order {
+		if rec := s.records[id]; rec.object == object {
+			fn(rec)
+		}
+	}
+}
+
 // Events lists the org's Events (deleted ones too) in the order they were
 // made.
 func (s *Server) Events() []Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []Event
-	for _, id := range s.order {
-		rec := s.records[id]
-		if rec.object != "Event" {
-			continue
-		}
+	s.eachRecord("Event", func(rec *record) {
 		f := rec.fields
 		ev := Event{ID: rec.id, ExternalID: rec.extID, Deleted: rec.deleted}
 		ev.WhoID, _ = text(f, "WhoId")
@@ -544,27 +550,21 @@ func (s *Server) Events() []Event {
 		_ = json.Unmarshal(f["IsAllDayEvent"], &ev.AllDay)
 		_ = json.Unmarshal(f["DurationInMinutes"], &ev.DurationInMinutes)
 		out = append(out, ev)
-	}
+	})
 	return out
 }
 
 // Contacts lists the org's Contacts in the order they were made.
 func (s *Server) Contacts() []Contact {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []Contact
-	for _, id := range s.order {
-		rec := s.records[id]
-		if rec.object != "Contact" {
-			continue
-		}
+	s.eachRecord("Contact", func(rec *record) {
 		c := Contact{ID: rec.id, ExternalID: rec.extID, Deleted: rec.deleted}
 		c.FirstName, _ = text(rec.fields, "FirstName")
 		c.LastName, _ = text(rec.fields, "LastName")
 		c.Email, _ = text(rec.fields, "Email")
 		c.Phone, _ = text(rec.fields, "Phone")
 		out = append(out, c)
-	}
+	})
 	return out
 }
 
