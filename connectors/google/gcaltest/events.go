@@ -113,15 +113,37 @@ func (s *Server) fill(ev *Event, calendarID string) {
 	}
 }
 
-func (s *Server) insertEvent(w http.ResponseWriter, r *http.Request, calendarID string) {
+// lockForWrite reads and checks the event of a write and takes the lock
+// with the calendar the write goes to; false means the refusal is written
+// and the lock is not held.
+func (s *Server) lockForWrite(w http.ResponseWriter, r *http.Request, calendarID string) (Event, *calendar, bool) {
 	var ev Event
 	if !decode(w, r, &ev) || !check(w, &ev) {
-		return
+		return ev, nil, false
 	}
 	s.mu.Lock()
 	c := s.calendar(w, calendarID, true)
 	if c == nil {
 		s.mu.Unlock()
+		return ev, nil, false
+	}
+	return ev, c, true
+}
+
+// saveAndAnswer completes ev as Google does, stores it in st, releases the
+// lock lockForWrite took and answers with the event.
+func (s *Server) saveAndAnswer(w http.ResponseWriter, op string, c *calendar, st *stored, ev Event) {
+	s.fill(&ev, c.entry.ID)
+	st.ev = ev
+	s.touch(st)
+	out := clone(&st.ev)
+	s.mu.Unlock()
+	s.answer(w, op, http.StatusOK, out)
+}
+
+func (s *Server) insertEvent(w http.ResponseWriter, r *http.Request, calendarID string) {
+	ev, c, ok := s.lockForWrite(w, r, calendarID)
+	if !ok {
 		return
 	}
 	if ev.ID == "" {
@@ -137,14 +159,10 @@ func (s *Server) insertEvent(w http.ResponseWriter, r *http.Request, calendarID 
 		fail(w, http.StatusConflict, "global", "duplicate", "The requested identifier already exists.")
 		return
 	}
-	s.fill(&ev, c.entry.ID)
 	ev.Created = time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-	st := &stored{ev: ev}
+	st := &stored{}
 	c.events[ev.ID] = st
-	s.touch(st)
-	out := clone(&st.ev)
-	s.mu.Unlock()
-	s.answer(w, "insert event", http.StatusOK, out)
+	s.saveAndAnswer(w, "insert event", c, st, ev)
 }
 
 func (s *Server) getEvent(w http.ResponseWriter, calendarID, id string) {
@@ -165,14 +183,8 @@ func (s *Server) getEvent(w http.ResponseWriter, calendarID, id string) {
 // updateEvent replaces an event (events.update); a cancelled event is
 // restored by an update that does not cancel it.
 func (s *Server) updateEvent(w http.ResponseWriter, r *http.Request, calendarID, id string) {
-	var ev Event
-	if !decode(w, r, &ev) || !check(w, &ev) {
-		return
-	}
-	s.mu.Lock()
-	c := s.calendar(w, calendarID, true)
-	if c == nil {
-		s.mu.Unlock()
+	ev, c, ok := s.lockForWrite(w, r, calendarID)
+	if !ok {
 		return
 	}
 	st := c.events[id]
@@ -190,12 +202,7 @@ func (s *Server) updateEvent(w http.ResponseWriter, r *http.Request, calendarID,
 	if ev.Start != nil && st.ev.Start != nil && *ev.Start != *st.ev.Start {
 		ev.Sequence++
 	}
-	s.fill(&ev, c.entry.ID)
-	st.ev = ev
-	s.touch(st)
-	out := clone(&st.ev)
-	s.mu.Unlock()
-	s.answer(w, "update event", http.StatusOK, out)
+	s.saveAndAnswer(w, "update event", c, st, ev)
 }
 
 // deleteEvent cancels an event; a cancelled one answers 410.
