@@ -109,15 +109,7 @@ func (s *Service) sendClaimed(ctx context.Context, endpointID string, list []*ca
 			s.handOff(ctx, endpointID, list[i:])
 			break
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer release()
-			if _, err := s.attempt(ctx, d, release); err != nil {
-				// The claim runs out and the sweep sends it again.
-				s.logger.Warn("webhooks: attempt", "delivery", d.ID, "err", err)
-			}
-		}()
+		s.goAttempt(ctx, &wg, d, release)
 	}
 	wg.Wait()
 }
@@ -186,14 +178,7 @@ func (s *Service) sendJob(ctx context.Context, payload []byte) error {
 				wg.Wait()
 				return ctx.Err()
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer release()
-				if _, err := s.attempt(ctx, d, release); err != nil {
-					s.logger.Warn("webhooks: attempt", "delivery", d.ID, "err", err)
-				}
-			}()
+			s.goAttempt(ctx, &wg, d, release)
 		}
 		wg.Wait()
 		if ctx.Err() != nil {
@@ -225,6 +210,20 @@ func (s *Service) attemptJob(ctx context.Context, payload []byte) error {
 	}
 	_, err = s.attempt(ctx, d, release)
 	return err
+}
+
+// goAttempt runs attempt in a goroutine counted by wg, giving back the
+// call slot when it ends. A failed attempt is logged: its claim runs out
+// and the sweep sends it again.
+func (s *Service) goAttempt(ctx context.Context, wg *sync.WaitGroup, d *calgate.Delivery, release func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer release()
+		if _, err := s.attempt(ctx, d, release); err != nil {
+			s.logger.Warn("webhooks: attempt", "delivery", d.ID, "err", err)
+		}
+	}()
 }
 
 // attempt sends a claimed delivery once and records what happened. It
