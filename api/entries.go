@@ -229,30 +229,8 @@ func (s *Server) listEntries(k calgate.Kind) gin.HandlerFunc {
 // naming its parameter.
 func entryFilterFromQuery(c *gin.Context, k calgate.Kind, tz string) (calgate.EntryFilter, error) {
 	f := calgate.EntryFilter{Kinds: []calgate.Kind{k}}
-	loc, err := calgate.LoadZone(tz)
-	if err != nil {
-		loc = time.UTC
-	}
 	v := &calgate.ValidationError{Malformed: true}
-	for _, name := range []string{"from", "to"} {
-		raw := c.Query(name)
-		if raw == "" {
-			continue
-		}
-		t, _, err := calgate.ParseTime(raw, loc)
-		if err != nil {
-			v.Add(name, "%v", err)
-			continue
-		}
-		if name == "from" {
-			f.From = t
-		} else {
-			f.To = t
-		}
-	}
-	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		v.Add("to", "must be after from")
-	}
+	f.From, f.To = windowParams(c, v, tz, false)
 	f.Resources = listParam(c, k.ResourceField())
 	for _, st := range listParam(c, "status") {
 		if !calgate.Status(st).Valid() {
