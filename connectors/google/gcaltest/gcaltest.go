@@ -234,9 +234,7 @@ func clone(e *Event) Event {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	connectorstest.WriteJSON(w, status, v, "application/json; charset=UTF-8")
 }
 
 // fail answers Google's error shape.

@@ -16,7 +16,6 @@
 package hstest
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -107,9 +106,7 @@ func (s *Server) Options() Options { return s.o }
 func newToken() string { return connectorstest.NewToken("") }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json;charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	connectorstest.WriteJSON(w, status, v, "application/json;charset=utf-8")
 }
 
 func fail(w http.ResponseWriter, status int, category, format string, args ...any) {

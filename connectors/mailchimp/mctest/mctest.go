@@ -136,9 +136,7 @@ type problem struct {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	connectorstest.WriteJSON(w, status, v, "application/json; charset=utf-8")
 }
 
 func fail(w http.ResponseWriter, status int, title, detail string, errs ...fieldError) {
