@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -293,22 +292,12 @@ func TestConsoleShowsAnImportsProgressBeforeItsReport(t *testing.T) {
 func TestConsoleReplaysFailedDeliveriesSinceATime(t *testing.T) {
 	fastRetries(t)
 	g := startGateway(t, engines()[0])
-	var mu sync.Mutex
-	healthy := false
-	rcv := newHookReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		if !healthy {
-			w.WriteHeader(http.StatusBadGateway)
-		}
-	})
+	rcv, heal := newFailingReceiver(t)
 	id, _ := createWebhook(t, g, rcv.srv.URL, "entry.created")
 	postJob(t, g, "J-1")
 	postJob(t, g, "J-2")
 	eventually(t, "both deliveries to fail", func() bool { return len(deliveries(t, g, id, "?status=failed")) == 2 })
-	mu.Lock()
-	healthy = true
-	mu.Unlock()
+	heal()
 	v := signInConsole(t, g.URL, g.Token)
 	// The form's time is in the workspace's zone (Europe/Berlin).
 	berlin, _ := time.LoadLocation("Europe/Berlin")

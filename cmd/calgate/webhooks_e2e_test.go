@@ -43,6 +43,25 @@ type hookReceiver struct {
 	srv    *httptest.Server
 }
 
+// newFailingReceiver starts a receiver that answers 502 Bad Gateway until
+// heal is called, and 200 from then on.
+func newFailingReceiver(t *testing.T) (rcv *hookReceiver, heal func()) {
+	var mu sync.Mutex
+	healthy := false
+	rcv = newHookReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !healthy {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	})
+	return rcv, func() {
+		mu.Lock()
+		healthy = true
+		mu.Unlock()
+	}
+}
+
 func newHookReceiver(t *testing.T, answer func(n int, w http.ResponseWriter, r *http.Request)) *hookReceiver {
 	t.Helper()
 	h := &hookReceiver{answer: answer}
@@ -436,15 +455,7 @@ func TestWebhookFailedDeliveriesAreReplayedByHand(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
 		fastRetries(t)
 		g := startGateway(t, e)
-		var mu sync.Mutex
-		healthy := false
-		rcv := newHookReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			defer mu.Unlock()
-			if !healthy {
-				w.WriteHeader(http.StatusBadGateway)
-			}
-		})
+		rcv, heal := newFailingReceiver(t)
 		since := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
 		id, _ := createWebhook(t, g, rcv.srv.URL, "entry.created")
 		postJob(t, g, "J-1")
@@ -453,9 +464,7 @@ func TestWebhookFailedDeliveriesAreReplayedByHand(t *testing.T) {
 		if n := rcv.count(); n != 2*webhooks.MaxAttempts {
 			t.Errorf("receiver got %d calls, want %d", n, 2*webhooks.MaxAttempts)
 		}
-		mu.Lock()
-		healthy = true
-		mu.Unlock()
+		heal()
 		failed := deliveries(t, g, id, "?status=failed")
 		g.mustCall(t, http.StatusAccepted, "POST", "/v1/webhooks/"+id+"/deliveries/"+failed[0]["id"].(string)+"/retry", nil)
 		eventually(t, "one delivery to succeed", func() bool { return len(deliveries(t, g, id, "?status=succeeded")) == 1 })
