@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -28,17 +26,13 @@ func BenchmarkHTTPAvailability100Resources(b *testing.B) {
 			g := startWithConfig(b, cfg, roleAPI)
 			do := func(method, path string, body []byte, want int) []byte {
 				b.Helper()
-				req, _ := http.NewRequest(method, g.URL+path, bytes.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+g.Token)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					b.Fatal(err)
+				var payload any
+				if body != nil {
+					payload = json.RawMessage(body)
 				}
-				defer resp.Body.Close()
-				out, _ := io.ReadAll(resp.Body)
-				if resp.StatusCode != want {
-					b.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, out)
+				status, out := benchCall(b, g, method, path, payload)
+				if status != want {
+					b.Fatalf("%s %s: %d %s", method, path, status, out)
 				}
 				return out
 			}
