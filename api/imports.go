@@ -257,17 +257,23 @@ func (s *Server) runExport(svc ImportService) gin.HandlerFunc {
 	}
 }
 
-// ImportSchemas are the OpenAPI schemas of the import routes.
+// ImportSchemas are the OpenAPI schemas of the import routes, generated
+// from the types the handlers read and write.
 func ImportSchemas() map[string]any {
-	count := obj{"type": "integer"}
-	item := object(obj{"index": count, "ref": str("record path or CSV line"), "external_id": str(""), "kind": str(""),
-		"operation": enum(calgate.OpCreated, calgate.OpUpdated, calgate.OpUnchanged, calgate.OpFailed, calgate.OpArchived, calgate.OpSkipped),
-		"id":        str(""), "version": count, "reason": str("why the item was skipped or failed"),
-		"errors": arrayOf(object(obj{"field": str(""), "message": str("")}))})
-	tinfo := object(obj{"name": str(""), "description": str(""), "kind": enum("reservation", "job", "production_window"),
-		"direction": enum("import", "export"), "tabular": obj{"type": "boolean"}, "builtin": obj{"type": "boolean"},
-		"template":   obj{"type": "object", "description": "the template document"},
-		"created_at": strFmt("date-time"), "updated_at": strFmt("date-time")})
+	tinfo := set(schemaOf[imports.TemplateInfo](), obj{
+		"direction": enum(string(template.Import), string(template.Export)),
+		"template":  obj{"type": "object", "description": "the template document (when one template is read)"},
+	})
+	report := operations(describe(schemaOf[imports.Report](), map[string]string{
+		"records":      "foreign records (JSON) or data rows (CSV, Excel) read",
+		"sync_skipped": "why a sync archived nothing",
+		"cursor":       "an incremental database pull's cursor value in the last row read",
+		"more":         "the query had more rows, which the next run reads",
+	}))
+	req := set(closed(schemaOf[importRequest]()), obj{
+		"mode":  enum(calgate.ImportModeUpsert, calgate.ImportModeSync),
+		"model": obj{"description": "one foreign record or a list of them"},
+	})
 	return map[string]any{
 		"TemplateInfo":      tinfo,
 		"List_TemplateInfo": listOf("TemplateInfo"),
@@ -275,13 +281,9 @@ func ImportSchemas() map[string]any {
 			"properties": obj{"name": str("the template's name, as addressed in URLs"), "kind": enum(kindNames()...),
 				"direction": enum(string(template.Import), string(template.Export)), "description": str("")},
 			"required": []string{"name", "kind", "direction"}, "additionalProperties": true},
-		"ImportRequest": object(obj{"simulate": obj{"type": "boolean"}, "verbose": obj{"type": "boolean"}, "stop_on_error": obj{"type": "boolean"},
-			"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "model": obj{"description": "one foreign record or a list of them"}}),
-		"ImportReport": object(obj{"simulated": obj{"type": "boolean"}, "created": count, "updated": count, "unchanged": count,
-			"failed": count, "archived": count, "skipped": count, "stopped": obj{"type": "boolean"}, "records": count,
-			"template": str(""), "mode": str(""), "sync_skipped": str("why a sync archived nothing"),
-			"errors": arrayOf(item), "operations": arrayOf(item)}),
-		"ExportPage": object(obj{"items": arrayOf(obj{"type": "object"}), "next_cursor": str("")}),
+		"ImportRequest": req,
+		"ImportReport":  report,
+		"ExportPage":    set(schemaOf[imports.ExportPage](), obj{"items": arrayOf(obj{"type": "object", "description": "an entry as the export template writes it"})}),
 	}
 }
 

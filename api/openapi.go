@@ -38,11 +38,7 @@ func (s *Server) AddSchemas(schemas map[string]any) {
 func coreSchemas() obj {
 	problem := schemaOf[Problem]()
 	problem["properties"].(obj)["type"] = obj{"type": "string", "enum": ProblemTypes(), "description": "the problem type, a urn:calgate:problem: URN"}
-	bulkResult := schemaOf[calgate.BulkResult]()
-	for _, name := range []string{"errors", "operations"} {
-		items := bulkResult["properties"].(obj)[name].(obj)["items"].(obj)
-		items["properties"].(obj)["operation"] = enum("created", "updated", "unchanged", "failed", "archived", "skipped")
-	}
+	bulkResult := operations(schemaOf[calgate.BulkResult]())
 	s := obj{
 		"Problem":      problem,
 		"Health":       schemaOf[health](),

@@ -177,29 +177,37 @@ func (s *Server) listPullRuns(svc PullService) gin.HandlerFunc {
 
 // PullSchemas are the OpenAPI schemas of the pull routes.
 func PullSchemas() map[string]any {
-	count := obj{"type": "integer"}
-	pullImport := object(obj{"id": str(""), "workspace_id": str(""), "name": str(""), "url": str(""),
-		"header_names": arrayOf(str("header values are stored encrypted and never shown")),
-		"query":        obj{"type": "object", "nullable": true, "description": "the query parameters; null when none"}, "since_param": str(""), "since_format": str("rfc3339, yyyyMMddHHmmss, unix or a Go layout"),
-		"template": str(""), "sheet": str("worksheet of a fetched Excel workbook; empty for the first"),
-		"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str("cron expression or @every 15m"),
-		"notify_emails": arrayOf(str("")), "next_run_at": strFmt("date-time"), "running_since": nullable(strFmt("date-time")),
-		"database": object(obj{"engine": enum(pull.EnginePostgres, pull.EngineMySQL), "host": str("the DSN is stored encrypted and never shown"),
-			"query": str(""), "cursor_column": str(""), "timeout": str("duration"), "max_rows": count}),
-		"cursor":      object(obj{"type": enum("time", "int", "float", "text"), "value": str("the cursor column's value in the last row read")}),
-		"last_run_at": nullable(strFmt("date-time")), "last_success_at": nullable(strFmt("date-time")),
-		"last_status": enum("", calgate.PullRunOK, calgate.PullRunFailed), "last_error": str(""),
-		"created_at": strFmt("date-time"), "updated_at": strFmt("date-time")})
+	mode := func() obj { return enum(calgate.ImportModeUpsert, calgate.ImportModeSync) }
+	query := func() obj {
+		return obj{"type": "object", "nullable": true, "description": "the query parameters; null when none"}
+	}
+	pullImport := set(describe(schemaOf[calgate.PullImport](), map[string]string{
+		"header_names":  "the request headers' names; their values are stored encrypted and never shown",
+		"since_format":  "rfc3339, yyyyMMddHHmmss, unix or a Go layout",
+		"sheet":         "worksheet of a fetched Excel workbook; empty for the first",
+		"schedule":      "cron expression or @every 15m",
+		"running_since": "set while a run holds the pull",
+	}), obj{"query": query(), "mode": mode(), "last_status": enum("", calgate.PullRunOK, calgate.PullRunFailed)})
+	db := pullImport["properties"].(obj)["database"].(obj)
+	set(describe(db, map[string]string{"host": "the server; the DSN is stored encrypted and never shown"}),
+		obj{"engine": enum(pull.EnginePostgres, pull.EngineMySQL)})
+	cursor := pullImport["properties"].(obj)["cursor"].(obj)
+	set(cursor, obj{"type": enum("time", "int", "float", "text"), "value": str("the cursor column's value in the last row read")})
+	req := set(closed(describe(schemaOf[pullRequest](), map[string]string{
+		"url":      "http(s) URL",
+		"sheet":    "worksheet of a fetched Excel workbook; empty for the first",
+		"schedule": "cron expression or @every 15m",
+	})), obj{"query": query(), "mode": nullable(mode())})
+	set(closed(describe(req["properties"].(obj)["database"].(obj), map[string]string{
+		"dsn":     "postgres://… or mysql://… (mariadb://…)",
+		"query":   "a SELECT",
+		"timeout": "1s to 5m, default 30s",
+	})), obj{"max_rows": obj{"type": "integer", "minimum": 1, "maximum": pull.MaxDBMaxRows, "nullable": true}})
+	run := set(schemaOf[calgate.PullRun](), obj{"status": enum(calgate.PullRunOK, calgate.PullRunFailed), "report": ref("ImportReport")})
 	return map[string]any{
 		"PullImport": pullImport, "List_PullImport": listOf("PullImport"),
-		"PullImportRequest": object(obj{"name": str(""), "url": str("http(s) URL"), "headers": obj{"type": "object", "additionalProperties": str("")},
-			"query": obj{"type": "object", "nullable": true, "description": "the query parameters; null when none"}, "since_param": str(""), "since_format": str(""), "template": str(""), "sheet": str(""),
-			"mode": enum(calgate.ImportModeUpsert, calgate.ImportModeSync), "schedule": str(""), "notify_emails": arrayOf(str("")),
-			"database": object(obj{"dsn": str("postgres://… or mysql://… (mariadb://…)"), "query": str("a SELECT"), "cursor_column": str(""),
-				"timeout": str("1s to 5m, default 30s"), "max_rows": obj{"type": "integer", "minimum": 1, "maximum": pull.MaxDBMaxRows}})}),
-		"PullRun": object(obj{"id": str(""), "pull_id": str(""), "started_at": strFmt("date-time"), "finished_at": strFmt("date-time"),
-			"since": nullable(strFmt("date-time")), "status": enum(calgate.PullRunOK, calgate.PullRunFailed), "error": str(""),
-			"report": ref("ImportReport")}),
-		"List_PullRun": listOf("PullRun"),
+		"PullImportRequest": req,
+		"PullRun":           run,
+		"List_PullRun":      listOf("PullRun"),
 	}
 }

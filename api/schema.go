@@ -13,12 +13,16 @@ import (
 // value of type T, so that a reply's schema cannot drift from its Go type.
 func schemaOf[T any]() obj { return typeSchema(reflect.TypeFor[T]()) }
 
+// SchemaOf is schemaOf for the compatibility surfaces' request types.
+func SchemaOf[T any]() map[string]any { return schemaOf[T]() }
+
 var (
 	timeType      = reflect.TypeFor[time.Time]()
 	rawType       = reflect.TypeFor[json.RawMessage]()
 	eventTypeType = reflect.TypeFor[calgate.EventType]()
 	kindType      = reflect.TypeFor[calgate.Kind]()
 	statusType    = reflect.TypeFor[calgate.Status]()
+	durationType  = reflect.TypeFor[calgate.Duration]()
 	marshaler     = reflect.TypeFor[json.Marshaler]()
 )
 
@@ -35,6 +39,8 @@ func typeSchema(t reflect.Type) obj {
 		return enum(kindNames()...)
 	case statusType:
 		return enum(string(calgate.StatusTentative), string(calgate.StatusConfirmed), string(calgate.StatusCancelled))
+	case durationType:
+		return str("Go duration, e.g. 30s")
 	}
 	if t.Kind() == reflect.Struct && (t.Implements(marshaler) || reflect.PointerTo(t).Implements(marshaler)) {
 		// A type that writes itself (an entry) is described by its own
@@ -117,6 +123,32 @@ func describe(s obj, docs map[string]string) obj {
 		}
 	}
 	return s
+}
+
+// set replaces the schemas of the named properties of a generated object
+// schema (an enum, a reference, a value a type writes itself), keeping
+// their descriptions.
+func set(s obj, props obj) obj {
+	all := s["properties"].(obj)
+	for name, p := range props {
+		if old, ok := all[name].(obj); ok && old["description"] != nil && p.(obj)["description"] == nil && p.(obj)["$ref"] == nil {
+			p.(obj)["description"] = old["description"]
+		}
+		all[name] = p
+	}
+	return s
+}
+
+// closed refuses members a schema does not name, as request bodies do.
+func closed(s obj) obj { s["additionalProperties"] = false; return s }
+
+// operations sets the operation enum of a report's items.
+func operations(report obj) obj {
+	for _, name := range []string{"errors", "operations"} {
+		items := report["properties"].(obj)[name].(obj)["items"].(obj)
+		items["properties"].(obj)["operation"] = enum(calgate.OpCreated, calgate.OpUpdated, calgate.OpUnchanged, calgate.OpFailed, calgate.OpArchived, calgate.OpSkipped)
+	}
+	return report
 }
 
 func kindNames() []string {

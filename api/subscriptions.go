@@ -180,12 +180,13 @@ func SubscriptionSchemas() map[string]any {
 	})
 	sub["properties"].(obj)["state"] = enum(calgate.SubscriptionPending, calgate.SubscriptionOK, calgate.SubscriptionError)
 	sub["properties"].(obj)["last_result"] = ref("PollCounts")
-	req := obj{"type": "object", "additionalProperties": false, "properties": obj{
-		"url":           str("http(s) or webcal URL of the iCal feed; required on create"),
-		"kind":          obj{"type": "string", "enum": []string{"reservation", "job", "production_window"}, "default": "reservation"},
-		"resource":      str("required on create: the resource (workstage, cost centre) the events block"),
-		"poll_interval": obj{"oneOf": []obj{{"type": "string"}, {"type": "number"}}, "description": "Go duration (\"15m\") or seconds; at least 5m, default 15m"},
-		"name":          str("default: the URL's host"),
-	}}
+	req := set(closed(describe(schemaOf[subscriptionRequest](), map[string]string{
+		"url":      "http(s) or webcal URL of the iCal feed; required on create",
+		"resource": "required on create: the resource (workstage, cost centre) the events block",
+		"name":     "default: the URL's host",
+	})), obj{
+		"kind":          obj{"type": "string", "enum": []string{"reservation", "job", "production_window"}, "default": "reservation", "nullable": true},
+		"poll_interval": obj{"oneOf": []obj{{"type": "string"}, {"type": "number"}}, "nullable": true, "description": "Go duration (\"15m\") or seconds; at least 5m, default 15m"},
+	})
 	return map[string]any{"Subscription": sub, "SubscriptionRequest": req, "PollCounts": counts, "List_Subscription": listOf("Subscription")}
 }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -141,7 +143,18 @@ func TestVersionNamesTheVersionAndTheCommit(t *testing.T) {
 // commit Go records from a checkout is TestVersionNamesTheVersionAndTheCommit's).
 func TestBuiltBinaryHelpExitsZeroAndVersionNamesItsCommit(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "calgate")
-	flags := "-X main.version=v0.0.0-test -X main.commit=0123abc"
+	// The image is built with the Dockerfile's -ldflags and its build
+	// arguments: build with exactly those, so that an image passing
+	// VERSION and COMMIT is known to print them.
+	docker, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`-ldflags="([^"]*)"`).FindSubmatch(docker)
+	if m == nil || !strings.Contains(string(m[1]), "${VERSION}") || !strings.Contains(string(m[1]), "${COMMIT}") {
+		t.Fatalf("the Dockerfile's go build passes no -ldflags with ${VERSION} and ${COMMIT}")
+	}
+	flags := strings.NewReplacer("${VERSION}", "v0.0.0-test", "${COMMIT}", "0123abc").Replace(string(m[1]))
 	if out, err := exec.Command("go", "build", "-ldflags", flags, "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -52,11 +52,12 @@ func (p *Surface) Routes() []api.Route {
 	}
 }
 
-// Schemas are the OpenAPI schemas of the routes.
+// Schemas are the OpenAPI schemas of the routes, generated from the body
+// the import reads.
 func Schemas() map[string]any {
-	b := map[string]any{"type": "boolean"}
-	return map[string]any{"PlanningPMEImport": map[string]any{"type": "object", "properties": map[string]any{
-		"simulate": b, "verbose": b, "stopOnError": b, "model": map[string]any{"description": "one foreign record or a list of them"}}}}
+	req := api.SchemaOf[importBody]()
+	req["properties"].(map[string]any)["model"] = map[string]any{"description": "one foreign record or a list of them"}
+	return map[string]any{"PlanningPMEImport": req}
 }
 
 // guard checks the X-APPKEY header and that the path names the token's
