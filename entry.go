@@ -3,6 +3,7 @@ package calgate
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"time"
 )
 
@@ -82,14 +83,8 @@ type Entry struct {
 	// Resource holds the kind's resource field (resource, workstage or
 	// cost_centre).
 	Resource string
-	// Kind-specific fields.
-	Customer  *Customer // reservation
-	Quantity  *int      // reservation
-	Order     string    // job, production window
-	OrderItem string    // job
-	Product   string    // job
-	Position  string    // production window
-	Activity  string    // production window
+	// Details are the kind-specific fields.
+	Details
 	// Attributes is a free JSON object, kept as given.
 	Attributes json.RawMessage
 	// Document names the whole document the entry last came in (an order
@@ -101,6 +96,34 @@ type Entry struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	ArchivedAt *time.Time
+}
+
+// Details are an entry's kind-specific fields. The store keeps them as
+// one JSON value under these names and compares them as one value, so a
+// new kind-specific field is declared here and named in the wire form
+// (entry_json.go), and nowhere else.
+type Details struct {
+	Customer  *Customer `json:"customer,omitempty"`   // reservation
+	Quantity  *int      `json:"quantity,omitempty"`   // reservation
+	Order     string    `json:"order,omitempty"`      // job, production window
+	OrderItem string    `json:"order_item,omitempty"` // job
+	Product   string    `json:"product,omitempty"`    // job
+	Position  string    `json:"position,omitempty"`   // production window
+	Activity  string    `json:"activity,omitempty"`   // production window
+}
+
+// Stored returns the details as stored: an empty customer is none.
+func (d Details) Stored() Details {
+	if d.Customer != nil && *d.Customer == (Customer{}) {
+		d.Customer = nil
+	}
+	return d
+}
+
+// Same reports whether two entries' details hold the same values (an
+// empty customer counting as none).
+func (d Details) Same(o Details) bool {
+	return reflect.DeepEqual(d.Stored(), o.Stored())
 }
 
 // Archived reports whether the entry is soft-deleted.

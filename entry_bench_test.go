@@ -28,7 +28,7 @@ func BenchmarkEntryValidate(b *testing.B) {
 	q := 2
 	e := &Entry{Kind: KindReservation, Source: "erp", ExternalID: fmt.Sprintf("bulk-%06d", 1), Title: "Booking 1", Location: "Hall 2",
 		Start: start, End: start.Add(90 * time.Minute), Timezone: "Europe/Berlin", Status: StatusConfirmed, Resource: "room-1",
-		Customer: &Customer{Name: "Customer", Email: "c@example.com"}, Quantity: &q, Attributes: []byte(`{"cost":12.5,"tags":["a","b"]}`)}
+		Details: Details{Customer: &Customer{Name: "Customer", Email: "c@example.com"}, Quantity: &q}, Attributes: []byte(`{"cost":12.5,"tags":["a","b"]}`)}
 	for b.Loop() {
 		if err := e.Validate(); err != nil {
 			b.Fatal(err)

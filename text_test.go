@@ -157,7 +157,7 @@ func TestValidateChecksEntriesMadeInCode(t *testing.T) {
 	start := time.Date(2025, 1, 1, 8, 0, 0, 0, time.UTC)
 	good := func() *Entry {
 		return &Entry{Kind: KindReservation, Source: "ical:sub_1", ExternalID: "uid-1", Title: "Busy\nall day", Resource: "Room 1",
-			Status: StatusConfirmed, Start: start, End: start.Add(time.Hour), Customer: &Customer{Name: "Ann"}}
+			Status: StatusConfirmed, Start: start, End: start.Add(time.Hour), Details: Details{Customer: &Customer{Name: "Ann"}}}
 	}
 	if err := good().Validate(); err != nil {
 		t.Fatal(err)

@@ -26,9 +26,9 @@ func benchEntries(n int) []*calgate.Entry {
 		s := start.Add(time.Duration(i) * 3 * time.Hour)
 		e := &calgate.Entry{ID: "ent_" + strconv.Itoa(100000+i), WorkspaceID: "ws_1", Kind: calgate.Kinds[i%3], Source: "erp",
 			ExternalID: "E-" + strconv.Itoa(i), Start: s, End: s.Add(90 * time.Minute), Timezone: zones[i%3],
-			Status: calgate.StatusConfirmed, Resource: "Machine " + strconv.Itoa(i%12), Order: "PROJ-2027-" + strconv.Itoa(i%40),
-			Product: "ART-" + strconv.Itoa(i%90), Activity: "Run", Description: "Batch " + strconv.Itoa(i) + ", line 2; shift A",
-			Version: int64(1 + i%4), CreatedAt: start, UpdatedAt: start}
+			Status: calgate.StatusConfirmed, Resource: "Machine " + strconv.Itoa(i%12), Details: calgate.Details{Order: "PROJ-2027-" + strconv.Itoa(i%40), Product: "ART-" + strconv.Itoa(i%90), Activity: "Run"},
+			Description: "Batch " + strconv.Itoa(i) + ", line 2; shift A",
+			Version:     int64(1 + i%4), CreatedAt: start, UpdatedAt: start}
 		if i%3 == 0 {
 			e.Title = "Reservation " + strconv.Itoa(i) + " – Größe Überprüfung"
 		}

@@ -31,20 +31,19 @@ func TestParseTemplateRefusesUnknownPlaceholders(t *testing.T) {
 
 func TestTemplateExecuteCollapsesEmptyParts(t *testing.T) {
 	qty := 4
-	job := &calgate.Entry{Kind: calgate.KindJob, Resource: "Milling", Order: "A-1", Product: "Gear", Version: 2,
+	job := &calgate.Entry{Kind: calgate.KindJob, Resource: "Milling", Details: calgate.Details{Order: "A-1", Product: "Gear"}, Version: 2,
 		Attributes: json.RawMessage(`{"shift":"early","line":3,"nested":{"a":1}}`)}
-	res := &calgate.Entry{Kind: calgate.KindReservation, Resource: "Room 1", Quantity: &qty,
-		Customer: &calgate.Customer{Name: "Ada", Email: "ada@example.com"}}
-	win := &calgate.Entry{Kind: calgate.KindProductionWindow, Resource: "CC-400", Activity: "Setup"}
+	res := &calgate.Entry{Kind: calgate.KindReservation, Resource: "Room 1", Details: calgate.Details{Quantity: &qty, Customer: &calgate.Customer{Name: "Ada", Email: "ada@example.com"}}}
+	win := &calgate.Entry{Kind: calgate.KindProductionWindow, Resource: "CC-400", Details: calgate.Details{Activity: "Setup"}}
 	tests := []struct {
 		name, src string
 		e         *calgate.Entry
 		want      string
 	}{
 		{"all parts", "{workstage}: {order} / {product}", job, "Milling: A-1 / Gear"},
-		{"middle empty", "{workstage}: {order} / {product}", &calgate.Entry{Kind: calgate.KindJob, Resource: "Milling", Product: "Gear"}, "Milling: Gear"},
-		{"first empty", "{workstage}: {order} / {product}", &calgate.Entry{Kind: calgate.KindJob, Order: "A-1", Product: "Gear"}, "A-1 / Gear"},
-		{"last empty", "{workstage}: {order} / {product}", &calgate.Entry{Kind: calgate.KindJob, Resource: "Milling", Order: "A-1"}, "Milling: A-1"},
+		{"middle empty", "{workstage}: {order} / {product}", &calgate.Entry{Kind: calgate.KindJob, Resource: "Milling", Details: calgate.Details{Product: "Gear"}}, "Milling: Gear"},
+		{"first empty", "{workstage}: {order} / {product}", &calgate.Entry{Kind: calgate.KindJob, Details: calgate.Details{Order: "A-1", Product: "Gear"}}, "A-1 / Gear"},
+		{"last empty", "{workstage}: {order} / {product}", &calgate.Entry{Kind: calgate.KindJob, Resource: "Milling", Details: calgate.Details{Order: "A-1"}}, "Milling: A-1"},
 		{"all empty", "{workstage}: {order} / {product}", &calgate.Entry{Kind: calgate.KindJob}, ""},
 		{"leading and trailing text", "Job {order} (v{version})", job, "Job A-1 (v2)"},
 		{"attributes", "{order} {attributes.shift} line {attributes.line}", job, "A-1 early line 3"},
@@ -77,9 +76,9 @@ func TestDefaultTitles(t *testing.T) {
 	}{
 		{"reservation title", &calgate.Entry{Kind: calgate.KindReservation, Title: "Visit", Resource: "Room 1"}, "Visit"},
 		{"reservation resource", &calgate.Entry{Kind: calgate.KindReservation, Resource: "Room 1"}, "Room 1"},
-		{"job", &calgate.Entry{Kind: calgate.KindJob, Resource: "Paint", Order: "7", Product: "Door"}, "Paint: 7 / Door"},
-		{"job without order", &calgate.Entry{Kind: calgate.KindJob, Resource: "Paint", Product: "Door"}, "Paint: Door"},
-		{"production window", &calgate.Entry{Kind: calgate.KindProductionWindow, Resource: "CC-1", Activity: "Run"}, "CC-1: Run"},
+		{"job", &calgate.Entry{Kind: calgate.KindJob, Resource: "Paint", Details: calgate.Details{Order: "7", Product: "Door"}}, "Paint: 7 / Door"},
+		{"job without order", &calgate.Entry{Kind: calgate.KindJob, Resource: "Paint", Details: calgate.Details{Product: "Door"}}, "Paint: Door"},
+		{"production window", &calgate.Entry{Kind: calgate.KindProductionWindow, Resource: "CC-1", Details: calgate.Details{Activity: "Run"}}, "CC-1: Run"},
 		{"production window without activity", &calgate.Entry{Kind: calgate.KindProductionWindow, Resource: "CC-1"}, "CC-1"},
 	}
 	for _, tc := range tests {

@@ -274,8 +274,8 @@ func renderLargeFeed(t testing.TB, n int) []Event {
 		e := &calgate.Entry{
 			ID: fmt.Sprintf("ent_%05d", i), Kind: kinds[i%len(kinds)], Source: "bulk", ExternalID: fmt.Sprintf("B-%d", i),
 			Timezone: tz, Status: calgate.StatusConfirmed, Resource: fmt.Sprintf("Line %d", i%7),
-			Order: fmt.Sprintf("O-%d", i/3), Product: "Widget, large", Activity: "Run",
-			Title: fmt.Sprintf("Entry %d", i), Description: "Batch; see order",
+			Details: calgate.Details{Order: fmt.Sprintf("O-%d", i/3), Product: "Widget, large", Activity: "Run"},
+			Title:   fmt.Sprintf("Entry %d", i), Description: "Batch; see order",
 			Start: start, End: start.Add(45 * time.Minute), Version: int64(i%5 + 1),
 			CreatedAt: base, UpdatedAt: base.Add(time.Duration(i) * time.Second),
 			Attributes: json.RawMessage(`{"shift":"early"}`),

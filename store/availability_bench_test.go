@@ -23,7 +23,7 @@ func overlappingItems(n int) []calgate.UpsertItem {
 		list[i].Entry = &calgate.Entry{
 			Kind: calgate.KindJob, Source: "erp", ExternalID: fmt.Sprintf("job-%06d", i), Title: fmt.Sprintf("Job %d", i),
 			Start: s, End: s.Add(2 * time.Hour), Timezone: "Europe/Berlin", Status: calgate.StatusConfirmed,
-			Resource: fmt.Sprintf("stage-%03d", i%100), Order: "A-1",
+			Resource: fmt.Sprintf("stage-%03d", i%100), Details: calgate.Details{Order: "A-1"},
 		}
 	}
 	return list

@@ -62,7 +62,7 @@ func bulkItems(n int) []calgate.UpsertItem {
 			Kind: calgate.KindReservation, Source: "erp", ExternalID: fmt.Sprintf("bulk-%06d", i),
 			Title: fmt.Sprintf("Booking %d", i), Location: "Hall 2", Start: s, End: s.Add(90 * time.Minute),
 			Timezone: "Europe/Berlin", Status: calgate.StatusConfirmed, Resource: fmt.Sprintf("room-%d", i%40),
-			Customer: &calgate.Customer{Name: "Customer", Email: "c@example.com"}, Quantity: &q,
+			Details:    calgate.Details{Customer: &calgate.Customer{Name: "Customer", Email: "c@example.com"}, Quantity: &q},
 			Attributes: []byte(`{"cost":12.5,"tags":["a","b"]}`),
 		}
 	}

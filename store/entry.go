@@ -19,24 +19,11 @@ const entryColumns = `id, workspace_id, kind, source, external_id, title, descri
 
 const entryColumnCount = 21
 
-// details is the JSON form of the kind-specific fields.
-type details struct {
-	Customer  *calgate.Customer `json:"customer,omitempty"`
-	Quantity  *int              `json:"quantity,omitempty"`
-	Order     string            `json:"order,omitempty"`
-	OrderItem string            `json:"order_item,omitempty"`
-	Product   string            `json:"product,omitempty"`
-	Position  string            `json:"position,omitempty"`
-	Activity  string            `json:"activity,omitempty"`
-}
-
+// entryDetails is the stored JSON form of the kind-specific fields, nil
+// when there are none.
 func entryDetails(e *calgate.Entry) ([]byte, error) {
-	d := details{Quantity: e.Quantity, Order: e.Order, OrderItem: e.OrderItem,
-		Product: e.Product, Position: e.Position, Activity: e.Activity}
-	if e.Customer != nil && *e.Customer != (calgate.Customer{}) {
-		d.Customer = e.Customer
-	}
-	if d == (details{}) {
+	d := e.Details.Stored()
+	if d == (calgate.Details{}) {
 		return nil, nil
 	}
 	return json.Marshal(d)
@@ -85,13 +72,9 @@ func scanEntry(row scanner) (*calgate.Entry, error) {
 		e.ArchivedAt = &a
 	}
 	if len(det) > 0 {
-		var d details
-		if err := json.Unmarshal(det, &d); err != nil {
+		if err := json.Unmarshal(det, &e.Details); err != nil {
 			return nil, fmt.Errorf("entry %s: decode details: %w", e.ID, err)
 		}
-		e.Customer, e.Quantity = d.Customer, d.Quantity
-		e.Order, e.OrderItem, e.Product = d.Order, d.OrderItem, d.Product
-		e.Position, e.Activity = d.Position, d.Activity
 	}
 	if len(attrs) > 0 {
 		e.Attributes = json.RawMessage(attrs)

@@ -553,23 +553,12 @@ func (u *upsertRun) archive(ctx context.Context, list []*calgate.Entry) error {
 func identical(a, b *calgate.Entry) bool {
 	if a.Title != b.Title || a.Description != b.Description || a.Location != b.Location ||
 		!a.Start.Equal(b.Start) || !a.End.Equal(b.End) || a.AllDay != b.AllDay || a.Timezone != b.Timezone ||
-		a.Status != b.Status || a.Resource != b.Resource || a.Order != b.Order || a.OrderItem != b.OrderItem ||
-		a.Product != b.Product || a.Position != b.Position || a.Activity != b.Activity ||
+		a.Status != b.Status || a.Resource != b.Resource ||
 		a.Kind != b.Kind || a.Source != b.Source || a.ExternalID != b.ExternalID || a.Document != b.Document {
 		return false
 	}
 	if (a.ArchivedAt == nil) != (b.ArchivedAt == nil) || (a.ArchivedAt != nil && !a.ArchivedAt.Equal(*b.ArchivedAt)) {
 		return false
 	}
-	if (a.Quantity == nil) != (b.Quantity == nil) || (a.Quantity != nil && *a.Quantity != *b.Quantity) {
-		return false
-	}
-	ca, cb := calgate.Customer{}, calgate.Customer{}
-	if a.Customer != nil {
-		ca = *a.Customer
-	}
-	if b.Customer != nil {
-		cb = *b.Customer
-	}
-	return ca == cb && bytes.Equal(a.Attributes, b.Attributes)
+	return a.Details.Same(b.Details) && bytes.Equal(a.Attributes, b.Attributes)
 }

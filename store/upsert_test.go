@@ -13,7 +13,7 @@ func TestIdenticalImpliesSameContent(t *testing.T) {
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	base := &calgate.Entry{Kind: calgate.KindReservation, Source: "erp", ExternalID: "x", Title: "T",
 		Start: at, End: at.Add(time.Hour), Timezone: "Europe/Berlin", Status: calgate.StatusConfirmed, Resource: "r",
-		Customer: &calgate.Customer{Name: "Ann"}, Quantity: &q1, Attributes: json.RawMessage(`{"a":1}`)}
+		Details: calgate.Details{Customer: &calgate.Customer{Name: "Ann"}, Quantity: &q1}, Attributes: json.RawMessage(`{"a":1}`)}
 	tests := []struct {
 		name   string
 		change func(e *calgate.Entry)

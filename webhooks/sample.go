@@ -42,7 +42,7 @@ func (s *Service) sampleEvent(t calgate.EventType, workspaceID string) (*calgate
 	e := &calgate.Entry{
 		ID: "ent_sample", WorkspaceID: workspaceID, Kind: calgate.KindJob, Source: "skyplanner", ExternalID: "J-1042",
 		Title: "Welding – PROJ-2026-Q4 / ART-001", Start: start, End: start.Add(4 * time.Hour), Timezone: "Europe/Berlin",
-		Status: calgate.StatusConfirmed, Resource: "Welding", Order: "PROJ-2026-Q4", OrderItem: "10", Product: "ART-001",
+		Status: calgate.StatusConfirmed, Resource: "Welding", Details: calgate.Details{Order: "PROJ-2026-Q4", OrderItem: "10", Product: "ART-001"},
 		Version: 2, CreatedAt: sampleTime.Add(-time.Hour), UpdatedAt: sampleTime,
 	}
 	ev.Kind, ev.EntryID, ev.Entry = e.Kind, e.ID, e

@@ -76,7 +76,7 @@ func TestPlanningNowOrderMakesOneProductionWindowPerScheduledTask(t *testing.T) 
 	want := calgate.Entry{
 		Kind: calgate.KindProductionWindow, Source: "planningnow", ExternalID: "4711/1/101", Title: "Component Welding",
 		Description: "ART-001 Main Component Assembly", Timezone: "Europe/Berlin", Status: calgate.StatusConfirmed,
-		Resource: "Assembly Line 1", Order: "PROJ-2025-Q4", Position: "1", Activity: "Component Welding",
+		Resource: "Assembly Line 1", Details: calgate.Details{Order: "PROJ-2025-Q4", Position: "1", Activity: "Component Welding"},
 	}
 	got := *e
 	got.Start, got.End, got.Attributes = time.Time{}, time.Time{}, nil
