@@ -91,11 +91,11 @@ func startKeyServer(t *testing.T, key string) *keyServer {
 }
 
 func TestAPIKeyConnectorRetriesAndNeedsANewKey(t *testing.T) {
-	ks := startKeyServer(t, "k1")
+	ks := startKeyServer(t, "first-key-7f3a9c")
 	h := connectorstest.Open(t, "sqlite", nil)
 	h.Service.Add(&keyVendor{url: ks.server.URL})
 	ctx := context.Background()
-	typ, key := "keyed", "k1"
+	typ, key := "keyed", "first-key-7f3a9c"
 	if _, _, err := h.Service.Create(ctx, h.Workspace.ID, calgate.ConnectorInput{Type: &typ}); err == nil || !strings.Contains(err.Error(), "api_key") {
 		t.Fatalf("created without a key: %v", err)
 	}
@@ -103,7 +103,7 @@ func TestAPIKeyConnectorRetriesAndNeedsANewKey(t *testing.T) {
 	if err != nil || authURL != "" || c.State != calgate.ConnectorStateConnected {
 		t.Fatalf("create: %+v %q %v", c, authURL, err)
 	}
-	if strings.Contains(c.SealedCredentials, "k1") {
+	if strings.Contains(c.SealedCredentials, "first-key-7f3a9c") {
 		t.Fatal("the key is stored in the clear")
 	}
 	e := h.Entry(t, c.ID, connectorstest.Reservation("r1", "One"))
