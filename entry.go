@@ -98,18 +98,39 @@ type Entry struct {
 	ArchivedAt *time.Time
 }
 
-// Details are an entry's kind-specific fields. The store keeps them as
-// one JSON value under these names and compares them as one value, so a
-// new kind-specific field is declared here and named in the wire form
-// (entry_json.go), and nowhere else.
+// Details are an entry's kind-specific fields, and the table of them:
+// each field's tags give its wire name (json), the kinds it belongs to
+// (kinds) and, for text, its length limit (max, MaxIDLength when absent;
+// text is one line) or, for a number, its least value (min); doc
+// describes it in the OpenAPI document. The wire form, validation, the
+// content diff, the store (one JSON value), the OpenAPI schemas, import
+// and export templates, the console and webhook samples all read the
+// fields from here, so a new kind-specific field is its line here and its
+// line in wireDetails below.
+//
+// A field is text (string), a number (*int) or an object with its own
+// rules (*Customer).
 type Details struct {
-	Customer  *Customer `json:"customer,omitempty"`   // reservation
-	Quantity  *int      `json:"quantity,omitempty"`   // reservation
-	Order     string    `json:"order,omitempty"`      // job, production window
-	OrderItem string    `json:"order_item,omitempty"` // job
-	Product   string    `json:"product,omitempty"`    // job
-	Position  string    `json:"position,omitempty"`   // production window
-	Activity  string    `json:"activity,omitempty"`   // production window
+	Customer  *Customer `json:"customer,omitempty" kinds:"reservation" doc:"the booker"`
+	Quantity  *int      `json:"quantity,omitempty" kinds:"reservation" min:"0" doc:"how many are booked: persons, units"`
+	Order     string    `json:"order,omitempty" kinds:"job production_window" doc:"the order the entry belongs to"`
+	OrderItem string    `json:"order_item,omitempty" kinds:"job" doc:"the order's item"`
+	Product   string    `json:"product,omitempty" kinds:"job" doc:"the product made"`
+	Position  string    `json:"position,omitempty" kinds:"production_window" doc:"the order's position"`
+	Activity  string    `json:"activity,omitempty" kinds:"production_window" doc:"the activity planned"`
+}
+
+// wireDetails are Details as sent, field for field, each a pointer so
+// that a field sent empty is told from one not sent (a field of another
+// kind is refused even empty). A test holds the two in step.
+type wireDetails struct {
+	Customer  *Customer `json:"customer,omitempty"`
+	Quantity  *int      `json:"quantity,omitempty"`
+	Order     *string   `json:"order,omitempty"`
+	OrderItem *string   `json:"order_item,omitempty"`
+	Product   *string   `json:"product,omitempty"`
+	Position  *string   `json:"position,omitempty"`
+	Activity  *string   `json:"activity,omitempty"`
 }
 
 // Stored returns the details as stored: an empty customer is none.
@@ -140,14 +161,7 @@ func (e *Entry) Loc() *time.Location {
 // Clone returns a deep copy of the entry.
 func (e *Entry) Clone() *Entry {
 	c := *e
-	if e.Customer != nil {
-		cu := *e.Customer
-		c.Customer = &cu
-	}
-	if e.Quantity != nil {
-		q := *e.Quantity
-		c.Quantity = &q
-	}
+	c.Details.clone()
 	if e.Attributes != nil {
 		c.Attributes = append(json.RawMessage(nil), e.Attributes...)
 	}
@@ -245,27 +259,7 @@ func (e *Entry) contentFields() map[string]any {
 	} else {
 		m["attributes"] = nil
 	}
-	switch e.Kind {
-	case KindReservation:
-		var cu any
-		if e.Customer != nil && (*e.Customer != Customer{}) {
-			cu = *e.Customer
-		}
-		m["customer"] = cu
-		var q any
-		if e.Quantity != nil {
-			q = *e.Quantity
-		}
-		m["quantity"] = q
-	case KindJob:
-		m["order"] = nz(e.Order)
-		m["order_item"] = nz(e.OrderItem)
-		m["product"] = nz(e.Product)
-	case KindProductionWindow:
-		m["order"] = nz(e.Order)
-		m["position"] = nz(e.Position)
-		m["activity"] = nz(e.Activity)
-	}
+	e.Details.content(e.Kind, m)
 	return m
 }
 

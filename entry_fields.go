@@ -60,12 +60,13 @@ func (f *EntryFields) SetBool(field string, b bool) error {
 	return nil
 }
 
-// SetInt sets quantity.
+// SetInt sets a number field (quantity).
 func (f *EntryFields) SetInt(field string, n int) error {
-	if field != "quantity" {
+	d := detailNamed(field)
+	if d == nil || d.typ != reflect.TypeFor[*int]() {
 		return fmt.Errorf("%s is not a number field", field)
 	}
-	f.w.Quantity = &n
+	reflect.ValueOf(&f.w.wireDetails).Elem().Field(d.index).Set(reflect.ValueOf(&n))
 	return nil
 }
 
@@ -169,18 +170,24 @@ var wireFieldDocs = map[string]string{
 
 // WireFields lists the fields of a kind's wire form in the order of the
 // wire form's declaration. It is read from the wire form itself, so a
-// field added there appears here with its type.
+// field added there (a kind-specific one in Details) appears here with
+// its type and description.
 func WireFields(k Kind) []WireField {
-	t := reflect.TypeFor[wireEntry]()
 	var out []WireField
-	for i := range t.NumField() {
-		sf := t.Field(i)
+	for _, sf := range reflect.VisibleFields(reflect.TypeFor[wireEntry]()) {
+		if sf.Anonymous {
+			continue
+		}
 		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
 		if slices.Contains(foreignFields[k], name) {
 			continue
 		}
 		f := WireField{Name: name, Doc: wireFieldDocs[name], ReadOnly: IsReadOnlyField(name),
 			Required: name == "external_id" || name == "start" || name == k.ResourceField()}
+		d := detailNamed(name)
+		if d != nil {
+			f.Doc = d.doc
+		}
 		switch name {
 		case "kind":
 			f.Type, f.Enum, f.ReadOnly = "string", []string{string(k)}, true
@@ -194,9 +201,27 @@ func WireFields(k Kind) []WireField {
 			f.Type = "object"
 		default:
 			f.Type, f.Fields = wireType(sf.Type)
-			f.Nullable = name == "quantity"
+			// Wire renders an unset number as null, an unset object as {}.
+			f.Nullable = d != nil && !d.text() && !d.object()
 		}
 		out = append(out, f)
+	}
+	return out
+}
+
+// WirePaths lists the fields of a kind's wire form as WireFields does,
+// with an object's members in its place ("customer.name"): the columns of
+// a table of entries.
+func WirePaths(k Kind) []string {
+	var out []string
+	for _, f := range WireFields(k) {
+		if f.Type != "object" || len(f.Fields) == 0 {
+			out = append(out, f.Name)
+			continue
+		}
+		for _, m := range f.Fields {
+			out = append(out, f.Name+"."+m.Name)
+		}
 	}
 	return out
 }

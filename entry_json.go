@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -25,40 +26,27 @@ const (
 // wireEntry is the JSON form of every kind of entry. Unknown fields are
 // refused; read-only fields are decoded so that they can be refused by name.
 type wireEntry struct {
-	ID          *string         `json:"id,omitempty"`
-	Kind        Kind            `json:"kind,omitempty"`
-	Source      *string         `json:"source,omitempty"`
-	ExternalID  *string         `json:"external_id,omitempty"`
-	Title       *string         `json:"title,omitempty"`
-	Description *string         `json:"description,omitempty"`
-	Location    *string         `json:"location,omitempty"`
-	Start       *string         `json:"start,omitempty"`
-	End         *string         `json:"end,omitempty"`
-	AllDay      *bool           `json:"all_day,omitempty"`
-	Timezone    *string         `json:"timezone,omitempty"`
-	Status      *string         `json:"status,omitempty"`
-	Resource    *string         `json:"resource,omitempty"`
-	Workstage   *string         `json:"workstage,omitempty"`
-	CostCentre  *string         `json:"cost_centre,omitempty"`
-	Customer    *Customer       `json:"customer,omitempty"`
-	Quantity    *int            `json:"quantity,omitempty"`
-	Order       *string         `json:"order,omitempty"`
-	OrderItem   *string         `json:"order_item,omitempty"`
-	Product     *string         `json:"product,omitempty"`
-	Position    *string         `json:"position,omitempty"`
-	Activity    *string         `json:"activity,omitempty"`
-	Attributes  json.RawMessage `json:"attributes,omitempty"`
-	Version     json.RawMessage `json:"version,omitempty"`
-	CreatedAt   json.RawMessage `json:"created_at,omitempty"`
-	UpdatedAt   json.RawMessage `json:"updated_at,omitempty"`
-	ArchivedAt  json.RawMessage `json:"archived_at,omitempty"`
-}
-
-// kindOnly lists, per kind, the fields that belong to other kinds.
-var foreignFields = map[Kind][]string{
-	KindReservation:      {"workstage", "cost_centre", "order", "order_item", "product", "position", "activity"},
-	KindJob:              {"resource", "cost_centre", "customer", "quantity", "position", "activity"},
-	KindProductionWindow: {"resource", "workstage", "customer", "quantity", "order_item", "product"},
+	ID          *string `json:"id,omitempty"`
+	Kind        Kind    `json:"kind,omitempty"`
+	Source      *string `json:"source,omitempty"`
+	ExternalID  *string `json:"external_id,omitempty"`
+	Title       *string `json:"title,omitempty"`
+	Description *string `json:"description,omitempty"`
+	Location    *string `json:"location,omitempty"`
+	Start       *string `json:"start,omitempty"`
+	End         *string `json:"end,omitempty"`
+	AllDay      *bool   `json:"all_day,omitempty"`
+	Timezone    *string `json:"timezone,omitempty"`
+	Status      *string `json:"status,omitempty"`
+	Resource    *string `json:"resource,omitempty"`
+	Workstage   *string `json:"workstage,omitempty"`
+	CostCentre  *string `json:"cost_centre,omitempty"`
+	wireDetails
+	Attributes json.RawMessage `json:"attributes,omitempty"`
+	Version    json.RawMessage `json:"version,omitempty"`
+	CreatedAt  json.RawMessage `json:"created_at,omitempty"`
+	UpdatedAt  json.RawMessage `json:"updated_at,omitempty"`
+	ArchivedAt json.RawMessage `json:"archived_at,omitempty"`
 }
 
 // MarshalJSON renders the entry in its kind's wire form.
@@ -95,23 +83,7 @@ func (e *Entry) Wire() map[string]any {
 	if len(e.Attributes) > 0 {
 		m["attributes"] = e.Attributes
 	}
-	switch e.Kind {
-	case KindReservation:
-		cu := Customer{}
-		if e.Customer != nil {
-			cu = *e.Customer
-		}
-		m["customer"] = cu
-		m["quantity"] = e.Quantity
-	case KindJob:
-		m["order"] = e.Order
-		m["order_item"] = e.OrderItem
-		m["product"] = e.Product
-	case KindProductionWindow:
-		m["order"] = e.Order
-		m["position"] = e.Position
-		m["activity"] = e.Activity
-	}
+	e.Details.wire(e.Kind, m)
 	return m
 }
 
@@ -158,7 +130,8 @@ func DecodeError(err error) *ValidationError {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &ute):
-		field := ute.Field
+		// A field of an embedded struct is named with the struct's type.
+		field := strings.TrimPrefix(ute.Field, "wireDetails.")
 		if field == "" {
 			field = "body"
 		}
@@ -231,29 +204,8 @@ func (w *wireEntry) entry(kind Kind, defaultTZ string, v *ValidationError) (*Ent
 	text(w.Title, &e.Title)
 	text(w.Description, &e.Description)
 	text(w.Location, &e.Location)
-	switch kind {
-	case KindReservation:
-		line(w.Resource, &e.Resource)
-		if w.Customer != nil {
-			cu := *w.Customer
-			cu.Name = NormalizeNewlines(cu.Name)
-			e.Customer = &cu
-		}
-		if w.Quantity != nil {
-			q := *w.Quantity
-			e.Quantity = &q
-		}
-	case KindJob:
-		line(w.Workstage, &e.Resource)
-		line(w.Order, &e.Order)
-		line(w.OrderItem, &e.OrderItem)
-		line(w.Product, &e.Product)
-	case KindProductionWindow:
-		line(w.CostCentre, &e.Resource)
-		line(w.Order, &e.Order)
-		line(w.Position, &e.Position)
-		line(w.Activity, &e.Activity)
-	}
+	line(*w.resourceField(kind), &e.Resource)
+	e.Details.fromWire(&w.wireDetails, kind)
 	if w.Status != nil {
 		e.Status = Status(strings.ToLower(strings.TrimSpace(*w.Status)))
 	}
@@ -287,14 +239,16 @@ func (w *wireEntry) entry(kind Kind, defaultTZ string, v *ValidationError) (*Ent
 }
 
 func (w *wireEntry) present(field string) bool {
-	switch field {
-	case "customer":
-		return w.Customer != nil
-	case "quantity":
-		return w.Quantity != nil
+	if f := detailNamed(field); f != nil {
+		return !reflect.ValueOf(&w.wireDetails).Elem().Field(f.index).IsNil()
 	}
 	p := w.textField(field)
 	return p != nil && *p != nil
+}
+
+// resourceField returns the pointer to kind's resource field.
+func (w *wireEntry) resourceField(kind Kind) **string {
+	return w.textField(kind.ResourceField())
 }
 
 // textField returns the pointer to a text field by its wire name, nil for
@@ -325,16 +279,9 @@ func (w *wireEntry) textField(field string) **string {
 		return &w.Workstage
 	case "cost_centre":
 		return &w.CostCentre
-	case "order":
-		return &w.Order
-	case "order_item":
-		return &w.OrderItem
-	case "product":
-		return &w.Product
-	case "position":
-		return &w.Position
-	case "activity":
-		return &w.Activity
+	}
+	if f := detailNamed(field); f != nil && f.text() {
+		return reflect.ValueOf(&w.wireDetails).Elem().Field(f.index).Addr().Interface().(**string)
 	}
 	return nil
 }

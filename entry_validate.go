@@ -54,25 +54,7 @@ func (e *Entry) validate(v *ValidationError) {
 	text("description", e.Description, MaxTextLength)
 	text("location", e.Location, MaxTextLength)
 	line(e.Kind.ResourceField(), e.Resource, MaxIDLength, true)
-	switch e.Kind {
-	case KindReservation:
-		if e.Customer != nil {
-			text("customer.name", e.Customer.Name, MaxCustomerFieldLength)
-			line("customer.email", e.Customer.Email, MaxCustomerFieldLength, false)
-			line("customer.phone", e.Customer.Phone, MaxCustomerFieldLength, false)
-		}
-		if e.Quantity != nil && *e.Quantity < 0 && !v.has("quantity") {
-			v.Add("quantity", "must not be negative")
-		}
-	case KindJob:
-		line("order", e.Order, MaxIDLength, false)
-		line("order_item", e.OrderItem, MaxIDLength, false)
-		line("product", e.Product, MaxIDLength, false)
-	case KindProductionWindow:
-		line("order", e.Order, MaxIDLength, false)
-		line("position", e.Position, MaxIDLength, false)
-		line("activity", e.Activity, MaxIDLength, false)
-	}
+	e.Details.validate(e.Kind, v)
 	if !e.Status.Valid() && !v.has("status") {
 		v.Add("status", "must be one of tentative, confirmed, cancelled")
 	}
