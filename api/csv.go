@@ -216,17 +216,7 @@ func rawCell(raw []byte) (string, bool) {
 // field, the customer's split into customer.name, customer.email and
 // customer.phone.
 func EntryCSVColumns(k calgate.Kind) []string {
-	cols := []string{"id", "kind", "source", "external_id", "title", "description", "location", "start", "end", "all_day",
-		"timezone", "status", k.ResourceField()}
-	switch k {
-	case calgate.KindReservation:
-		cols = append(cols, "customer.name", "customer.email", "customer.phone", "quantity")
-	case calgate.KindJob:
-		cols = append(cols, "order", "order_item", "product")
-	case calgate.KindProductionWindow:
-		cols = append(cols, "order", "position", "activity")
-	}
-	return append(cols, "attributes", "version", "created_at", "updated_at", "archived_at")
+	return calgate.WirePaths(k)
 }
 
 // entryCSVRow lists e's values under columns.

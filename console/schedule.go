@@ -272,10 +272,14 @@ func entryFields(e *calgate.Entry, loc *time.Location) []fieldRow {
 		{"Start", e.Start.In(loc).Format("Mon 2 Jan 2006 15:04 MST")}, {"End", e.End.In(loc).Format("Mon 2 Jan 2006 15:04 MST")},
 		{"Source", e.Source}, {"External id", e.ExternalID}, {"Version", fmt.Sprint(e.Version)},
 	}
-	optional := []fieldRow{{"Description", e.Description}, {"Location", e.Location}, {"Order", e.Order},
-		{"Order item", e.OrderItem}, {"Product", e.Product}, {"Position", e.Position}, {"Activity", e.Activity}}
-	if e.Customer != nil {
-		optional = append(optional, fieldRow{"Customer", strings.TrimSpace(e.Customer.Name + " " + e.Customer.Email)})
+	optional := []fieldRow{{"Description", e.Description}, {"Location", e.Location}}
+	for _, d := range e.DetailValues() {
+		value := valueText(d.Value)
+		if cu, ok := d.Value.(calgate.Customer); ok {
+			value = strings.TrimSpace(cu.Name + " " + cu.Email)
+		}
+		label := strings.ReplaceAll(d.Name, "_", " ")
+		optional = append(optional, fieldRow{strings.ToUpper(label[:1]) + label[1:], value})
 	}
 	if e.Archived() {
 		optional = append(optional, fieldRow{"Archived", e.ArchivedAt.In(loc).Format(time.RFC3339)})

@@ -30,16 +30,21 @@ type templatePart struct {
 }
 
 // templateFields lists the entry fields a placeholder may name: the wire
-// fields of every kind.
-var templateFields = map[string]bool{
-	"id": true, "kind": true, "source": true, "external_id": true, "title": true,
-	"description": true, "location": true, "start": true, "end": true, "all_day": true,
-	"timezone": true, "status": true, "version": true, "created_at": true, "updated_at": true,
-	"archived_at": true, "resource": true, "workstage": true, "cost_centre": true,
-	"customer": true, "customer.name": true, "customer.email": true, "customer.phone": true,
-	"quantity": true, "order": true, "order_item": true, "product": true,
-	"position": true, "activity": true,
-}
+// fields of every kind, objects whole and by member; attributes are named
+// by key (attributes.NAME).
+var templateFields = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range calgate.Kinds {
+		for _, f := range calgate.WireFields(k) {
+			m[f.Name] = true
+		}
+		for _, p := range calgate.WirePaths(k) {
+			m[p] = true
+		}
+	}
+	delete(m, "attributes")
+	return m
+}()
 
 // ParseTemplate parses a title or description template. An unknown or
 // malformed placeholder is an error that names it.

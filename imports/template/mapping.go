@@ -232,14 +232,14 @@ func setField(f *calgate.EntryFields, field string, v any) error {
 		f.SetAttribute(key, v)
 		return nil
 	}
-	switch field {
-	case "all_day":
+	switch fieldType(field) {
+	case "boolean":
 		x, err := toBool(v)
 		if err != nil {
 			return err
 		}
 		return f.SetBool(field, x)
-	case "quantity":
+	case "integer":
 		x, err := toInt(v)
 		if err != nil {
 			return err
@@ -251,6 +251,17 @@ func setField(f *calgate.EntryFields, field string, v any) error {
 		return err
 	}
 	return f.SetString(field, s)
+}
+
+// fieldType is the JSON type of a settable field, the same for every kind
+// that has it.
+func fieldType(field string) string {
+	for _, k := range calgate.Kinds {
+		if t, ok := fields.settable[k][field]; ok {
+			return t
+		}
+	}
+	return ""
 }
 
 func toBool(v any) (bool, error) {

@@ -386,30 +386,51 @@ func (t *Template) wireField(name, at string, errs *calgate.ValidationError) (st
 		}
 		return name, true
 	}
-	switch name {
-	case "external_id", "source", "title", "description", "location", "start", "end", "all_day", "timezone", "status":
+	if _, ok := fields.settable[t.Kind][name]; ok {
 		return name, true
 	}
-	kindFields := map[calgate.Kind][]string{
-		calgate.KindReservation:      {"customer.name", "customer.email", "customer.phone", "quantity"},
-		calgate.KindJob:              {"workstage", "order", "order_item", "product"},
-		calgate.KindProductionWindow: {"cost_centre", "order", "position", "activity"},
-	}
-	for _, f := range kindFields[t.Kind] {
-		if f == name {
-			return name, true
-		}
-	}
-	for k, fs := range kindFields {
-		for _, f := range fs {
-			if f == name {
-				errs.Add(at, "%s is a field of %s entries, not of %s", name, k, t.Kind)
-				return "", false
-			}
+	for _, k := range calgate.Kinds {
+		if _, ok := fields.settable[k][name]; ok {
+			errs.Add(at, "%s is a field of %s entries, not of %s", name, k, t.Kind)
+			return "", false
 		}
 	}
 	errs.Add(at, "%q is not an entry field", name)
 	return "", false
+}
+
+// fields are the entry fields templates name, read from the entry's wire
+// form (calgate.WireFields), so that a field added there is mapped and
+// exported without a change here.
+var fields = readFields()
+
+type entryFields struct {
+	// settable maps, per kind, each field an import sets (an object's
+	// members as "customer.name") to its JSON type.
+	settable map[calgate.Kind]map[string]string
+	// readable holds every top-level field an export reads.
+	readable map[string]bool
+}
+
+func readFields() entryFields {
+	f := entryFields{settable: map[calgate.Kind]map[string]string{}, readable: map[string]bool{}}
+	for _, k := range calgate.Kinds {
+		set := map[string]string{}
+		for _, w := range calgate.WireFields(k) {
+			f.readable[w.Name] = true
+			switch {
+			case w.ReadOnly || w.Name == "attributes":
+			case w.Type == "object":
+				for _, m := range w.Fields {
+					set[w.Name+"."+m.Name] = m.Type
+				}
+			default:
+				set[w.Name] = w.Type
+			}
+		}
+		f.settable[k] = set
+	}
+	return f
 }
 
 func (t *Template) readExport(o *object, c *compiler) {
@@ -461,14 +482,7 @@ func knownWirePath(p path) bool {
 	if p.root || p.up > 0 || len(p.steps) == 0 {
 		return p.root && len(p.steps) == 0
 	}
-	switch p.steps[0].key {
-	case "id", "kind", "source", "external_id", "title", "description", "location", "start", "end",
-		"all_day", "timezone", "status", "version", "created_at", "updated_at", "archived_at",
-		"attributes", "resource", "workstage", "cost_centre", "customer", "quantity", "order",
-		"order_item", "product", "position", "activity":
-		return true
-	}
-	return false
+	return fields.readable[p.steps[0].key]
 }
 
 // exportPaths checks that export paths read entry fields; "resource" stands
