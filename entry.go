@@ -98,43 +98,37 @@ type Entry struct {
 	ArchivedAt *time.Time
 }
 
-// Details are an entry's kind-specific fields, and the table of them:
-// each field's tags give its wire name (json), the kinds it belongs to
-// (kinds) and, for text, its length limit (max, MaxIDLength when absent;
-// text is one line) or, for a number, its least value (min); doc
-// describes it in the OpenAPI document. The wire form, validation, the
-// content diff, the store (one JSON value), the OpenAPI schemas, import
-// and export templates, the console and webhook samples all read the
-// fields from here, so a new kind-specific field is its line here and its
-// line in wireDetails below.
+// Details are an entry's kind-specific fields.
+type Details = details[string]
+
+// wireDetails are the same fields as sent: text as *string, so that a
+// field sent empty is told from one not sent (a field of another kind is
+// refused even empty). The other fields are pointers already.
+type wireDetails = details[*string]
+
+// details are the kind-specific fields, and the table of them: each
+// field's tags give its wire name (json), the kinds it belongs to (kinds)
+// and, for text, its length limit (max, MaxIDLength when absent; text is
+// one line) or, for a number, its least value (min); doc describes it in
+// the OpenAPI document. The wire form, validation, the content diff, the
+// store (one JSON value), the OpenAPI schemas, import and export
+// templates, CSV columns, the console and webhook samples all read the
+// fields from here, so a new kind-specific field is its line here.
 //
-// A field is text (string), a number (*int) or an object with its own
-// rules (*Customer).
-type Details struct {
+// A field is text (T: string in an entry, *string as sent), a number
+// (*int) or an object with its own rules (*Customer).
+type details[T string | *string] struct {
 	Customer  *Customer `json:"customer,omitempty" kinds:"reservation" doc:"the booker"`
 	Quantity  *int      `json:"quantity,omitempty" kinds:"reservation" min:"0" doc:"how many are booked: persons, units"`
-	Order     string    `json:"order,omitempty" kinds:"job production_window" doc:"the order the entry belongs to"`
-	OrderItem string    `json:"order_item,omitempty" kinds:"job" doc:"the order's item"`
-	Product   string    `json:"product,omitempty" kinds:"job" doc:"the product made"`
-	Position  string    `json:"position,omitempty" kinds:"production_window" doc:"the order's position"`
-	Activity  string    `json:"activity,omitempty" kinds:"production_window" doc:"the activity planned"`
-}
-
-// wireDetails are Details as sent, field for field, each a pointer so
-// that a field sent empty is told from one not sent (a field of another
-// kind is refused even empty). A test holds the two in step.
-type wireDetails struct {
-	Customer  *Customer `json:"customer,omitempty"`
-	Quantity  *int      `json:"quantity,omitempty"`
-	Order     *string   `json:"order,omitempty"`
-	OrderItem *string   `json:"order_item,omitempty"`
-	Product   *string   `json:"product,omitempty"`
-	Position  *string   `json:"position,omitempty"`
-	Activity  *string   `json:"activity,omitempty"`
+	Order     T         `json:"order,omitempty" kinds:"job production_window" doc:"the order the entry belongs to"`
+	OrderItem T         `json:"order_item,omitempty" kinds:"job" doc:"the order's item"`
+	Product   T         `json:"product,omitempty" kinds:"job" doc:"the product made"`
+	Position  T         `json:"position,omitempty" kinds:"production_window" doc:"the order's position"`
+	Activity  T         `json:"activity,omitempty" kinds:"production_window" doc:"the activity planned"`
 }
 
 // Stored returns the details as stored: an empty customer is none.
-func (d Details) Stored() Details {
+func (d details[T]) Stored() details[T] {
 	if d.Customer != nil && *d.Customer == (Customer{}) {
 		d.Customer = nil
 	}
@@ -143,7 +137,7 @@ func (d Details) Stored() Details {
 
 // Same reports whether two entries' details hold the same values (an
 // empty customer counting as none).
-func (d Details) Same(o Details) bool {
+func (d details[T]) Same(o details[T]) bool {
 	return reflect.DeepEqual(d.Stored(), o.Stored())
 }
 

@@ -8,7 +8,8 @@ import (
 	"strings"
 )
 
-// detailField is one kind-specific field as Details' tags declare it.
+// detailField is one kind-specific field as its tags in details declare
+// it. The methods of details below read and write an entry's Details.
 type detailField struct {
 	name  string // wire name
 	index int    // in Details and in wireDetails
@@ -103,7 +104,7 @@ func detailNamed(name string) *detailField {
 
 // fromWire sets the details of kind k that w carries: text trimmed,
 // pointers copied, so that the entry shares nothing with w.
-func (d *Details) fromWire(w *wireDetails, k Kind) {
+func (d *details[T]) fromWire(w *wireDetails, k Kind) {
 	dv, wv := reflect.ValueOf(d).Elem(), reflect.ValueOf(w).Elem()
 	for i := range detailFields {
 		f := &detailFields[i]
@@ -125,7 +126,7 @@ func (d *Details) fromWire(w *wireDetails, k Kind) {
 }
 
 // clone replaces the details' pointers by copies.
-func (d *Details) clone() {
+func (d *details[T]) clone() {
 	dv := reflect.ValueOf(d).Elem()
 	for i := range detailFields {
 		f := &detailFields[i]
@@ -137,16 +138,20 @@ func (d *Details) clone() {
 	}
 }
 
-// wire adds the details of kind k to an entry's wire form: an object
-// unset is an empty object, a number unset is null.
-func (d *Details) wire(k Kind, m map[string]any) {
+// each calls fn with every detail field of kind k and its value in d.
+func (d *details[T]) each(k Kind, fn func(f *detailField, v reflect.Value)) {
 	dv := reflect.ValueOf(d).Elem()
 	for i := range detailFields {
-		f := &detailFields[i]
-		if !f.of(k) {
-			continue
+		if f := &detailFields[i]; f.of(k) {
+			fn(f, dv.Field(f.index))
 		}
-		v := dv.Field(f.index)
+	}
+}
+
+// wire adds the details of kind k to an entry's wire form: an object
+// unset is an empty object, a number unset is null.
+func (d *details[T]) wire(k Kind, m map[string]any) {
+	d.each(k, func(f *detailField, v reflect.Value) {
 		switch {
 		case f.object() && v.IsNil():
 			m[f.name] = reflect.Zero(f.typ.Elem()).Interface()
@@ -155,19 +160,13 @@ func (d *Details) wire(k Kind, m map[string]any) {
 		default:
 			m[f.name] = v.Interface()
 		}
-	}
+	})
 }
 
 // content adds the details of kind k to an entry's content fields, nil
 // meaning unset (an empty object and empty text are unset).
-func (d *Details) content(k Kind, m map[string]any) {
-	dv := reflect.ValueOf(d).Elem()
-	for i := range detailFields {
-		f := &detailFields[i]
-		if !f.of(k) {
-			continue
-		}
-		v := dv.Field(f.index)
+func (d *details[T]) content(k Kind, m map[string]any) {
+	d.each(k, func(f *detailField, v reflect.Value) {
 		switch {
 		case f.text():
 			m[f.name] = nz(v.String())
@@ -176,19 +175,14 @@ func (d *Details) content(k Kind, m map[string]any) {
 		default:
 			m[f.name] = v.Elem().Interface()
 		}
-	}
+	})
 }
 
 // validate records the faults of the details of kind k in v.
-func (d *Details) validate(k Kind, v *ValidationError) {
-	dv := reflect.ValueOf(d).Elem()
-	for i := range detailFields {
-		f := &detailFields[i]
-		if !f.of(k) || v.has(f.name) {
-			continue
-		}
-		fv := dv.Field(f.index)
+func (d *details[T]) validate(k Kind, v *ValidationError) {
+	d.each(k, func(f *detailField, fv reflect.Value) {
 		switch {
+		case v.has(f.name):
 		case f.text():
 			if s := fv.String(); s != "" {
 				v.Line(f.name, s, f.max)
@@ -205,7 +199,7 @@ func (d *Details) validate(k Kind, v *ValidationError) {
 				c.validate(v)
 			}
 		}
-	}
+	})
 }
 
 // validate checks a customer's fields: the name is free text, email and
