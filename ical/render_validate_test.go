@@ -2,11 +2,7 @@ package ical
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,97 +10,8 @@ import (
 	goical "github.com/emersion/go-ical"
 
 	"github.com/calgate/calgate"
+	"github.com/calgate/calgate/ical/icaltest"
 )
-
-// renderNeed skips the test when a program it needs is missing, or fails
-// it under CI=true, where everything must be installed.
-func renderNeed(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...) + " (source .ci/setup-ical.sh to install it)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
-// renderNodeModules returns the node_modules directory holding ical.js.
-func renderNodeModules(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		renderNeed(t, "node is not installed")
-	}
-	dir := os.Getenv("CALGATE_TEST_NODE_PATH")
-	if dir == "" {
-		renderNeed(t, "CALGATE_TEST_NODE_PATH is not set to a node_modules directory holding ical.js")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "ical.js", "package.json")); err != nil {
-		renderNeed(t, "ical.js is not installed in %s", dir)
-	}
-	return dir
-}
-
-// renderPython returns a Python interpreter that has python3-icalendar.
-func renderPython(t *testing.T) string {
-	t.Helper()
-	py := os.Getenv("CALGATE_TEST_PYTHON")
-	if py == "" {
-		py = "python3"
-	}
-	if out, err := exec.Command(py, "-c", "import icalendar").CombinedOutput(); err != nil {
-		renderNeed(t, "%s cannot import icalendar (Debian package python3-icalendar): %v: %s", py, err, out)
-	}
-	return py
-}
-
-// seenTime is a start or end as an outside parser reports it.
-type seenTime struct {
-	Local         string `json:"local"`
-	Unix          *int64 `json:"unix"`
-	UnixVTimezone *int64 `json:"unix_vtimezone"`
-	Zone          string `json:"zone"`
-	TZID          string `json:"tzid"`
-	Date          bool   `json:"date"`
-}
-
-// seenEvent is a VEVENT as an outside parser reports it.
-type seenEvent struct {
-	UID         string   `json:"uid"`
-	Summary     string   `json:"summary"`
-	Description string   `json:"description"`
-	Location    string   `json:"location"`
-	Status      string   `json:"status"`
-	Categories  []string `json:"categories"`
-	Start       seenTime `json:"start"`
-	End         seenTime `json:"end"`
-}
-
-type seenCalendar struct {
-	Method string      `json:"method"`
-	Events []seenEvent `json:"events"`
-}
-
-// renderRun writes the document to a file and runs a validator script on
-// it, returning what the script saw.
-func renderRun(t *testing.T, doc []byte, env []string, name string, args ...string) seenCalendar {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "feed.ics")
-	if err := os.WriteFile(path, doc, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(name, append(args, path)...)
-	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
-	}
-	var seen seenCalendar
-	if err := json.Unmarshal(out, &seen); err != nil {
-		t.Fatalf("%s: output is not JSON: %v\n%s", args[0], err, out)
-	}
-	return seen
-}
 
 // renderWant is what every parser must see of an event.
 type renderWant struct {
@@ -157,7 +64,7 @@ func renderExpect(ev Event) renderWant {
 }
 
 // renderCheck compares what a parser saw with what was rendered.
-func renderCheck(t *testing.T, parser string, events []Event, seen seenCalendar, icaljs bool) {
+func renderCheck(t *testing.T, parser string, events []Event, seen icaltest.Calendar, icaljs bool) {
 	t.Helper()
 	if len(seen.Events) != len(events) {
 		t.Fatalf("%s saw %d events, want %d", parser, len(seen.Events), len(events))
@@ -186,7 +93,7 @@ func renderCheck(t *testing.T, parser string, events []Event, seen seenCalendar,
 	}
 }
 
-func renderCheckTime(t *testing.T, parser, what string, got seenTime, instant time.Time, local string, utc bool, want renderWant, icaljs bool) {
+func renderCheckTime(t *testing.T, parser, what string, got icaltest.Time, instant time.Time, local string, utc bool, want renderWant, icaljs bool) {
 	t.Helper()
 	if got.Date != want.allDay {
 		t.Errorf("%s: %s: date %v, want %v", parser, what, got.Date, want.allDay)
@@ -249,8 +156,7 @@ func renderGoICal(t *testing.T, doc []byte, events []Event) {
 func renderValidate(t *testing.T, doc []byte, cal Calendar, events []Event) {
 	renderValidateGoAndJS(t, doc, cal, events)
 	t.Run("python-icalendar", func(t *testing.T) {
-		py := renderPython(t)
-		seen := renderRun(t, doc, nil, py, filepath.Join("..", "testdata", "validators", "validate_icalendar.py"))
+		seen := icaltest.Python(t, doc)
 		if seen.Method != cal.Method {
 			t.Errorf("icalendar: METHOD %q, want %q", seen.Method, cal.Method)
 		}
@@ -263,8 +169,7 @@ func renderValidate(t *testing.T, doc []byte, cal Calendar, events []Event) {
 func renderValidateGoAndJS(t *testing.T, doc []byte, cal Calendar, events []Event) {
 	t.Run("go-ical", func(t *testing.T) { renderGoICal(t, doc, events) })
 	t.Run("ical.js", func(t *testing.T) {
-		modules := renderNodeModules(t)
-		seen := renderRun(t, doc, []string{"CALGATE_TEST_NODE_PATH=" + modules}, "node", filepath.Join("..", "testdata", "validators", "validate_icaljs.mjs"))
+		seen := icaltest.ICALJS(t, doc)
 		if seen.Method != cal.Method {
 			t.Errorf("ical.js: METHOD %q, want %q", seen.Method, cal.Method)
 		}

@@ -2,10 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,49 +9,8 @@ import (
 	goical "github.com/emersion/go-ical"
 
 	"github.com/calgate/calgate/ical"
-	"github.com/calgate/calgate/internal/testenv"
+	"github.com/calgate/calgate/ical/icaltest"
 )
-
-// The validator scripts of the ical package: two iCalendar parsers nobody
-// here wrote (ical.js, the parser inside Thunderbird, and Debian's
-// python3-icalendar) print what they see as JSON.
-const (
-	icaljsScript = "../../testdata/validators/validate_icaljs.mjs"
-	pythonScript = "../../testdata/validators/validate_icalendar.py"
-)
-
-// seenTime is a start or end as a parser reports it.
-type seenTime struct {
-	Local string `json:"local"`
-	Unix  *int64 `json:"unix"`
-	Date  bool   `json:"date"`
-}
-
-// seenEvent is a VEVENT as a parser reports it.
-type seenEvent struct {
-	UID         string   `json:"uid"`
-	Summary     string   `json:"summary"`
-	Description string   `json:"description"`
-	Location    string   `json:"location"`
-	Status      string   `json:"status"`
-	Start       seenTime `json:"start"`
-	End         seenTime `json:"end"`
-}
-
-type seenCalendar struct {
-	Method string      `json:"method"`
-	Events []seenEvent `json:"events"`
-	// FreeBusy lists the FREEBUSY periods of the VFREEBUSY components
-	// (reported by ical.js and python3-icalendar).
-	FreeBusy []seenPeriod `json:"freebusy"`
-}
-
-// seenPeriod is one FREEBUSY period in Unix seconds with its FBTYPE.
-type seenPeriod struct {
-	Start int64  `json:"start"`
-	End   int64  `json:"end"`
-	Type  string `json:"type"`
-}
 
 // wantEvent is what every parser must see of one entry.
 type wantEvent struct {
@@ -67,70 +22,26 @@ type wantEvent struct {
 	StartDate, EndDate string
 }
 
-// clientsNeed skips, or fails under CI=true, when a parser is missing.
-func clientsNeed(t *testing.T, format string, args ...any) {
-	t.Helper()
-	testenv.Missing(t, format+" (source .ci/setup-ical.sh to install it)", args...)
-}
-
 // parseWithClients runs go-ical, ical.js and python3-icalendar on a
 // fetched feed and returns what each saw, by parser name.
-func parseWithClients(t *testing.T, doc []byte) map[string]seenCalendar {
+func parseWithClients(t *testing.T, doc []byte) map[string]icaltest.Calendar {
 	t.Helper()
-	out := map[string]seenCalendar{"go-ical": parseGoICal(t, doc)}
-	path := filepath.Join(t.TempDir(), "feed.ics")
-	if err := os.WriteFile(path, doc, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		clientsNeed(t, "node is not installed")
-	}
-	modules := os.Getenv("CALGATE_TEST_NODE_PATH")
-	if modules == "" {
-		clientsNeed(t, "CALGATE_TEST_NODE_PATH is not set to a node_modules directory holding ical.js")
-	}
-	if _, err := os.Stat(filepath.Join(modules, "ical.js", "package.json")); err != nil {
-		clientsNeed(t, "ical.js is not installed in %s", modules)
-	}
-	out["ical.js"] = runParser(t, exec.Command("node", icaljsScript, path))
-	py := os.Getenv("CALGATE_TEST_PYTHON")
-	if py == "" {
-		py = "python3"
-	}
-	if msg, err := exec.Command(py, "-c", "import icalendar").CombinedOutput(); err != nil {
-		clientsNeed(t, "%s cannot import icalendar (Debian package python3-icalendar): %v: %s", py, err, msg)
-	}
-	out["python3-icalendar"] = runParser(t, exec.Command(py, pythonScript, path))
-	return out
-}
-
-func runParser(t *testing.T, cmd *exec.Cmd) seenCalendar {
-	t.Helper()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	data, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s: the feed does not parse: %v\n%s", strings.Join(cmd.Args, " "), err, stderr.String())
-	}
-	var seen seenCalendar
-	if err := json.Unmarshal(data, &seen); err != nil {
-		t.Fatalf("%s: output is not JSON: %v", cmd.Args[0], err)
-	}
-	return seen
+	return map[string]icaltest.Calendar{"go-ical": parseGoICal(t, doc), "ical.js": icaltest.ICALJS(t, doc),
+		"python3-icalendar": icaltest.Python(t, doc)}
 }
 
 // parseGoICal decodes the feed with go-ical (whose decoder may panic on
 // bad input) and reports its events like the scripts do.
-func parseGoICal(t *testing.T, doc []byte) seenCalendar {
+func parseGoICal(t *testing.T, doc []byte) icaltest.Calendar {
 	t.Helper()
 	cal, err := ical.DecodeCalendar(bytes.NewReader(doc))
 	if err != nil {
 		t.Fatalf("go-ical: the feed does not parse: %v", err)
 	}
-	seen := seenCalendar{}
+	seen := icaltest.Calendar{}
 	seen.Method, _ = cal.Props.Text(goical.PropMethod)
 	for _, ev := range cal.Events() {
-		var se seenEvent
+		var se icaltest.Event
 		se.UID, _ = ev.Props.Text(goical.PropUID)
 		se.Summary, _ = ev.Props.Text(goical.PropSummary)
 		se.Description, _ = ev.Props.Text(goical.PropDescription)
@@ -138,7 +49,7 @@ func parseGoICal(t *testing.T, doc []byte) seenCalendar {
 		se.Status, _ = ev.Props.Text(goical.PropStatus)
 		for _, p := range []struct {
 			name string
-			dst  *seenTime
+			dst  *icaltest.Time
 		}{{goical.PropDateTimeStart, &se.Start}, {goical.PropDateTimeEnd, &se.End}} {
 			prop := ev.Props.Get(p.name)
 			if prop == nil {
@@ -195,7 +106,7 @@ func checkClients(t *testing.T, doc []byte, want map[string]wantEvent) {
 	}
 }
 
-func checkTime(t *testing.T, parser, what string, got seenTime, instant time.Time, date string) {
+func checkTime(t *testing.T, parser, what string, got icaltest.Time, instant time.Time, date string) {
 	t.Helper()
 	if date != "" {
 		if !got.Date || got.Local != date {
