@@ -8,6 +8,7 @@ package connectorstest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -183,6 +184,24 @@ func (h *Harness) Push(t testing.TB, connectorID, entryID string) {
 		if !again {
 			return
 		}
+	}
+}
+
+// LoseAnswer pushes an entry while the fake application, once it has
+// done op, loses the answer, as when the worker is killed mid-call: the
+// push must fail with the cancellation, the application having done op.
+func (h *Harness) LoseAnswer(t testing.TB, fake interface{ BeforeAnswer(func(op string)) }, op, connectorID, entryID string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fake.BeforeAnswer(func(done string) {
+		if done == op {
+			cancel()
+		}
+	})
+	defer fake.BeforeAnswer(nil)
+	if _, err := h.Service.Push(ctx, connectorID, entryID, ""); !errors.Is(err, context.Canceled) {
+		t.Fatalf("push %s: %v, want the cancellation after %s", entryID, err, op)
 	}
 }
 

@@ -47,16 +47,7 @@ func TestKilledWorkerCreatesNoDuplicate(t *testing.T) {
 
 			// The company creates the invoice, then the worker dies before
 			// it reads the answer.
-			ctx, cancel := context.WithCancel(context.Background())
-			qb.BeforeAnswer(func(op string) {
-				if op == "create invoice" {
-					cancel()
-				}
-			})
-			if _, err := h.Service.Push(ctx, c.ID, e.ID, ""); !errors.Is(err, context.Canceled) {
-				t.Fatalf("push: %v, want the cancellation", err)
-			}
-			qb.BeforeAnswer(nil)
+			h.LoseAnswer(t, qb, "create invoice", c.ID, e.ID)
 			if l := h.Link(t, c.ID, e.ID); l.RemoteID != "" || l.CreateKey == "" || !l.Owed() {
 				t.Fatalf("after the lost answer: %+v", l)
 			}

@@ -104,16 +104,7 @@ func TestKilledWorkerCreatesNoDuplicate(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			h, x, c := setup(t, engine, xerotest.Options{}, nil, `{"account_code":"200"}`)
 			e := h.Entry(t, c.ID, connectorstest.Reservation("r1", "First"))
-			ctx, cancel := context.WithCancel(context.Background())
-			x.BeforeAnswer(func(op string) {
-				if op == "create invoice" {
-					cancel()
-				}
-			})
-			if _, err := h.Service.Push(ctx, c.ID, e.ID, ""); !errors.Is(err, context.Canceled) {
-				t.Fatalf("push: %v", err)
-			}
-			x.BeforeAnswer(nil)
+			h.LoseAnswer(t, x, "create invoice", c.ID, e.ID)
 			e = h.Entry(t, c.ID, connectorstest.Reservation("r1", "Second"))
 			h.Push(t, c.ID, e.ID)
 			inv := invoicesOf(x, "r1")
