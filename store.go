@@ -51,6 +51,10 @@ type UpsertOptions struct {
 	// transaction, before the items; a version clash is ErrConflict and
 	// writes nothing.
 	Records []*Record
+	// Return puts in the result of every item written or unchanged its
+	// entry as stored (ItemResult.Entry), read back by the writes
+	// themselves: a single write's answer needs no query of its own.
+	Return bool
 }
 
 // SyncScope names the entries a snapshot import replaces.
@@ -94,6 +98,8 @@ type ItemResult struct {
 	// resource's capacity: accepted with a warning, or the reason it
 	// failed under the reject policy.
 	Conflicts []Conflict `json:"conflicts,omitempty"`
+	// Entry is the entry as stored, with UpsertOptions.Return.
+	Entry *Entry `json:"-"`
 }
 
 // BulkResult is the report of a bulk upsert or an import.

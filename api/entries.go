@@ -90,7 +90,7 @@ func (s *Server) upsertEntry(k calgate.Kind) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		res, err := s.Store.Upsert(c.Request.Context(), p.Workspace.ID, actor(c), []calgate.UpsertItem{{Entry: e}}, calgate.UpsertOptions{Verbose: true})
+		res, err := s.Store.Upsert(c.Request.Context(), p.Workspace.ID, actor(c), []calgate.UpsertItem{{Entry: e}}, calgate.UpsertOptions{Verbose: true, Return: true})
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -105,10 +105,14 @@ func (s *Server) upsertEntry(k calgate.Kind) gin.HandlerFunc {
 			return
 		}
 		s.countWritten(res, op)
-		saved, err := s.Store.Entry(c.Request.Context(), p.Workspace.ID, k, op.ID, false)
-		if err != nil {
-			s.fail(c, err)
-			return
+		saved := op.Entry
+		if saved == nil {
+			// A store that does not return what it wrote is read back.
+			var err error
+			if saved, err = s.Store.Entry(c.Request.Context(), p.Workspace.ID, k, op.ID, false); err != nil {
+				s.fail(c, err)
+				return
+			}
 		}
 		status := http.StatusOK
 		if op.Operation == calgate.OpCreated {

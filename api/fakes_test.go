@@ -165,6 +165,9 @@ func (s *fakeStore) Upsert(ctx context.Context, workspaceID, actor string, items
 		}
 		e.WorkspaceID, e.UpdatedAt = workspaceID, fakeTime
 		r.ID, r.Version = e.ID, e.Version
+		if opts.Return {
+			r.Entry = e.Clone()
+		}
 		if !opts.Simulate {
 			s.entries[string(e.Kind)+"/"+e.ID] = e
 			s.events = append(s.events, &calgate.Event{ID: int64(len(s.events) + 1), Position: int64(len(s.events) + 1), WorkspaceID: workspaceID,

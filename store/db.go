@@ -57,6 +57,8 @@ type DB struct {
 	// writer connection (see prepareBulk); read-only after open.
 	prepared map[string]*sql.Stmt
 	logger   *slog.Logger
+	// url is the PostgreSQL URL, for WithPool.
+	url string
 }
 
 // Open opens the database named by dsn and applies the migrations. An empty
@@ -133,10 +135,8 @@ func OpenPostgres(ctx context.Context, url string, logger *slog.Logger) (*DB, er
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres %s: %w", redact(url), err)
 	}
-	p.SetMaxOpenConns(32)
-	p.SetMaxIdleConns(16)
-	p.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{d: dialect{postgres: true}, w: p, r: p, logger: logger}
+	db := &DB{d: dialect{postgres: true}, w: p, r: p, logger: logger, url: url}
+	setPostgresPool(p, PostgresPool)
 	if err := db.start(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -205,6 +205,33 @@ func (db *DB) Close() error {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
+}
+
+// PostgresPool is the most connections one pool of a process keeps open
+// to PostgreSQL.
+const PostgresPool = 32
+
+func setPostgresPool(p *sql.DB, n int) {
+	p.SetMaxOpenConns(n)
+	p.SetMaxIdleConns(max(n/2, 1))
+	p.SetConnMaxIdleTime(5 * time.Minute)
+}
+
+// WithPool returns the same database reached through a pool of its own of
+// at most n connections, so that one kind of work (requests) cannot keep
+// another (the outbox and its destinations) waiting for a connection. On
+// SQLite, which has one writer whatever the pools, it returns db itself.
+// Close the returned DB before db; closing it closes only its own pool.
+func (db *DB) WithPool(n int) (*DB, error) {
+	if !db.d.postgres {
+		return db, nil
+	}
+	p, err := sql.Open("pgx", db.url)
+	if err != nil {
+		return nil, fmt.Errorf("store: open postgres %s: %w", redact(db.url), err)
+	}
+	setPostgresPool(p, n)
+	return &DB{d: db.d, w: p, r: p, logger: db.logger, url: db.url}, nil
 }
 
 // redact hides the password of a database URL in messages.

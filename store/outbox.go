@@ -71,15 +71,12 @@ func (db *DB) OpenBatches(ctx context.Context, destinations []string, size int, 
 				break
 			}
 		}
-		var top int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM events WHERE position IS NOT NULL`).Scan(&top); err != nil {
-			return fmt.Errorf("newest position: %w", err)
-		}
-		cursors, err := db.cursors(ctx, tx)
+		top, cursors, err := db.cursors(ctx, tx)
 		if err != nil {
 			return err
 		}
 		now := dbTime(time.Now())
+		var moved []any
 		for _, dest := range destinations {
 			from, known := cursors[dest]
 			if !known {
@@ -95,8 +92,14 @@ func (db *DB) OpenBatches(ctx context.Context, destinations []string, size int, 
 			for after := from; after < top; after += int64(size) {
 				out = append(out, &calgate.Batch{Destination: dest, After: after, Through: min(after+int64(size), top), DueAt: dbTime(due), CreatedAt: now})
 			}
-			if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE destination_cursors SET position = ? WHERE destination = ?`), top, dest); err != nil {
-				return fmt.Errorf("cursor of %s: %w", dest, err)
+			moved = append(moved, dest)
+		}
+		if len(moved) > 0 {
+			// Every cursor that moved moves to the same position: one
+			// statement for all of them.
+			if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE destination_cursors SET position = ? WHERE destination IN (`+placeholders(len(moved))+`)`),
+				append([]any{top}, moved...)...); err != nil {
+				return fmt.Errorf("cursors: %w", err)
 			}
 		}
 		return db.insertBatches(ctx, tx, out)
@@ -112,18 +115,12 @@ func (db *DB) OpenBatches(ctx context.Context, destinations []string, size int, 
 // newest one. It spares the writer a transaction on every idle tick.
 func (db *DB) outboxIdle(ctx context.Context, destinations []string) (bool, error) {
 	var unsequenced bool
-	var top int64
-	err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE position IS NULL),
-		COALESCE((SELECT MAX(position) FROM events WHERE position IS NOT NULL), 0)`).Scan(&unsequenced, &top)
+	top, cursors, err := db.outboxState(ctx, db.r, &unsequenced)
 	if err != nil {
-		return false, fmt.Errorf("store: outbox state: %w", err)
+		return false, err
 	}
 	if unsequenced {
 		return false, nil
-	}
-	cursors, err := db.cursors(ctx, db.r)
-	if err != nil {
-		return false, err
 	}
 	for _, d := range destinations {
 		if p, ok := cursors[d]; !ok || p < top {
@@ -137,22 +134,47 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func (db *DB) cursors(ctx context.Context, q querier) (map[string]int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT destination, position FROM destination_cursors`)
+// cursors returns the newest sequenced position and every destination's
+// cursor, read in one statement.
+func (db *DB) cursors(ctx context.Context, q querier) (int64, map[string]int64, error) {
+	return db.outboxState(ctx, q, nil)
+}
+
+// outboxState is cursors that also reports, when unsequenced is not nil,
+// whether some event waits for a position: what the dispatcher needs to
+// know, in one round trip.
+func (db *DB) outboxState(ctx context.Context, q querier, unsequenced *bool) (int64, map[string]int64, error) {
+	waiting := `FALSE`
+	if unsequenced != nil {
+		waiting = `EXISTS (SELECT 1 FROM events WHERE position IS NULL)`
+	}
+	rows, err := q.QueryContext(ctx, `SELECT t.top, t.waiting, c.destination, c.position
+		FROM (SELECT COALESCE((SELECT MAX(position) FROM events WHERE position IS NOT NULL), 0) AS top, `+waiting+` AS waiting) AS t
+		LEFT JOIN destination_cursors c ON TRUE`)
 	if err != nil {
-		return nil, fmt.Errorf("store: destination cursors: %w", err)
+		return 0, nil, fmt.Errorf("store: destination cursors: %w", err)
 	}
 	defer rows.Close()
+	var top int64
 	out := map[string]int64{}
 	for rows.Next() {
-		var d string
-		var p int64
-		if err := rows.Scan(&d, &p); err != nil {
-			return nil, fmt.Errorf("store: destination cursors: %w", err)
+		var d sql.NullString
+		var p sql.NullInt64
+		var w bool
+		if err := rows.Scan(&top, &w, &d, &p); err != nil {
+			return 0, nil, fmt.Errorf("store: destination cursors: %w", err)
 		}
-		out[d] = p
+		if unsequenced != nil {
+			*unsequenced = w
+		}
+		if d.Valid {
+			out[d.String] = p.Int64
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return 0, nil, fmt.Errorf("store: destination cursors: %w", err)
+	}
+	return top, out, nil
 }
 
 // insertBatches writes new batches and sets their ids.
@@ -227,6 +249,14 @@ func (db *DB) BatchEvents(ctx context.Context, b *calgate.Batch) ([]*calgate.Eve
 // retryAt with one more attempt counted. A batch already completed (its
 // task ran twice) records nothing.
 func (db *DB) CompleteBatch(ctx context.Context, b *calgate.Batch, failed map[int64]error, retryAt time.Time) ([]*calgate.Batch, error) {
+	if len(failed) == 0 {
+		// Nothing to record but the deletion: one statement, no
+		// transaction around it.
+		if _, err := db.w.ExecContext(ctx, db.d.rebind(`DELETE FROM destination_batches WHERE id = ?`), b.ID); err != nil {
+			return nil, fmt.Errorf("store: complete batch %d: %w", b.ID, err)
+		}
+		return nil, nil
+	}
 	var retries []*calgate.Batch
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		retries = nil

@@ -29,6 +29,7 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) *DB) {
 		{"UpsertSimulateWritesNothing", testUpsertSimulate},
 		{"UpsertFailuresAndStopOnError", testUpsertStopOnError},
 		{"UpsertVerboseListsEveryOperation", testUpsertVerbose},
+		{"UpsertReturnGivesTheStoredEntries", testUpsertReturnGivesTheStoredEntries},
 		{"UpsertSyncArchivesMissing", testUpsertSync},
 		{"UpsertDocumentsReplaceWhatTheyNoLongerHold", testUpsertDocumentsReplaceWhatTheyNoLongerHold},
 		{"Records", testRecords},

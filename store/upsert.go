@@ -110,6 +110,9 @@ type upsertRun struct {
 	updates  map[entryKey]bool
 	order    []entryKey // update order
 	events   []*calgate.Event
+	// stored holds, with UpsertOptions.Return, the written entries as
+	// the writes returned them.
+	stored map[entryKey]*calgate.Entry
 	// conf keeps the double bookings of the written resources in step.
 	conf *conflictRun
 }
@@ -219,6 +222,9 @@ func (db *DB) Upsert(ctx context.Context, workspaceID, actor string, items []cal
 	for _, r := range results {
 		if r.Operation != calgate.OpFailed && r.ID != "" {
 			r.Conflicts = conflicts[r.ID]
+			if opts.Return {
+				r.Entry = u.returned(items[r.Index].Entry)
+			}
 		}
 		res.Count(r, opts.Verbose)
 	}
@@ -411,8 +417,26 @@ func (u *upsertRun) queueUpdate(key entryKey, cur *calgate.Entry) {
 	}
 }
 
+// returned is the entry of an item as stored: as its write returned it,
+// or as loaded when it was not written.
+func (u *upsertRun) returned(e *calgate.Entry) *calgate.Entry {
+	k := entryKey{e.Kind, e.Source, e.ExternalID}
+	if s := u.stored[k]; s != nil {
+		return s.Clone()
+	}
+	if cur := u.current[k]; cur != nil {
+		return cur.Clone()
+	}
+	return nil
+}
+
 // flush writes the queued inserts, updates and events.
 func (u *upsertRun) flush(ctx context.Context) error {
+	if u.opts.Return {
+		if err := u.flushReturning(ctx); err != nil {
+			return fmt.Errorf("store: upsert: %w", err)
+		}
+	}
 	if len(u.inserts) > 0 {
 		list := make([]*calgate.Entry, len(u.inserts))
 		for i, k := range u.inserts {
@@ -435,6 +459,38 @@ func (u *upsertRun) flush(ctx context.Context) error {
 		return fmt.Errorf("store: upsert: %w", err)
 	}
 	u.inserts, u.order, u.events = nil, nil, nil
+	clear(u.inserted)
+	clear(u.updates)
+	return nil
+}
+
+// flushReturning writes the queued inserts and updates one statement
+// each, keeping the rows the statements return in u.stored: Return is
+// meant for single writes.
+func (u *upsertRun) flushReturning(ctx context.Context) error {
+	if u.stored == nil {
+		u.stored = map[entryKey]*calgate.Entry{}
+	}
+	for _, k := range u.inserts {
+		args, err := u.db.d.appendEntryArgs(nil, u.current[k])
+		if err != nil {
+			return err
+		}
+		q := `INSERT INTO entries (` + entryColumns + `) VALUES (` + placeholders(entryColumnCount) + `) RETURNING ` + entryColumns
+		if u.stored[k], err = scanEntry(u.tx.QueryRowContext(ctx, u.db.d.rebind(q), args...)); err != nil {
+			return fmt.Errorf("insert entry: %w", err)
+		}
+	}
+	for _, k := range u.order {
+		args, err := u.db.d.updateEntryArgs(u.current[k])
+		if err != nil {
+			return err
+		}
+		if u.stored[k], err = scanEntry(u.tx.QueryRowContext(ctx, u.db.d.rebind(updateEntrySQL+` RETURNING `+entryColumns), args...)); err != nil {
+			return fmt.Errorf("update entry %s: %w", u.current[k].ID, err)
+		}
+	}
+	u.inserts, u.order = nil, nil
 	clear(u.inserted)
 	clear(u.updates)
 	return nil

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -44,5 +45,42 @@ func TestIdenticalImpliesSameContent(t *testing.T) {
 				t.Errorf("identical but not SameContent: %v", calgate.Diff(base, b))
 			}
 		})
+	}
+}
+
+// testUpsertReturnGivesTheStoredEntries checks that with Return each
+// item's result carries its entry exactly as a later read finds it, for
+// an entry created, left unchanged (sent in another form) and updated.
+func testUpsertReturnGivesTheStoredEntries(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "acme").ID
+	a := reservation("a-1", "Meeting")
+	a["attributes"] = json.RawMessage(`{"x":1,"y":{"p":true}}`)
+	a["customer"] = map[string]any{"name": "Ann"}
+	steps := []struct {
+		name   string
+		fields map[string]any
+		op     string
+	}{
+		{"created", a, calgate.OpCreated},
+		{"unchanged", with(a, "attributes", json.RawMessage(`{ "y": {"p":true}, "x": 1 }`)), calgate.OpUnchanged},
+		{"updated", with(a, "title", "Renamed"), calgate.OpUpdated},
+	}
+	for _, st := range steps {
+		res := upsert(t, db, ws, calgate.UpsertOptions{Verbose: true, Return: true}, items(parse(t, calgate.KindReservation, st.fields))...)
+		op := res.Operations[0]
+		if op.Operation != st.op {
+			t.Fatalf("%s: operation = %s, want %s", st.name, op.Operation, st.op)
+		}
+		stored, err := db.Entry(ctx, ws, calgate.KindReservation, op.ID, false)
+		if err != nil {
+			t.Fatalf("%s: read back: %v", st.name, err)
+		}
+		if op.Entry == nil || !reflect.DeepEqual(op.Entry, stored) {
+			t.Errorf("%s: returned %+v\nstored %+v", st.name, op.Entry, stored)
+		}
+	}
+	res := upsert(t, db, ws, calgate.UpsertOptions{Verbose: true}, items(parse(t, calgate.KindReservation, a))...)
+	if e := res.Operations[0].Entry; e != nil {
+		t.Errorf("without Return: entry %+v returned", e)
 	}
 }

@@ -32,9 +32,14 @@ const (
 
 // app is the wired gateway: store, queue, dispatcher, capabilities and API.
 type app struct {
-	cfg        *Config
-	logger     *slog.Logger
-	store      *store.DB
+	cfg    *Config
+	logger *slog.Logger
+	store  *store.DB
+	// requests is the store as the API's handlers reach it: on
+	// PostgreSQL through a pool of its own, so that a burst of requests
+	// does not keep the dispatcher and the destinations waiting for a
+	// connection (the same database as store).
+	requests   *store.DB
 	queue      *queue.Queue
 	dispatcher *queue.Dispatcher
 	metrics    *metrics.Metrics
@@ -55,7 +60,11 @@ func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, logger: logger, store: db, metrics: metrics.New()}
+	a := &app{cfg: cfg, logger: logger, store: db, requests: db, metrics: metrics.New()}
+	if a.requests, err = db.WithPool(store.PostgresPool); err != nil {
+		db.Close()
+		return nil, err
+	}
 	key, err := secretKey(cfg)
 	if err != nil {
 		db.Close()
@@ -77,7 +86,7 @@ func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error
 	a.dispatcher = queue.NewDispatcher(db, a.queue, logger, time.Second)
 	a.dispatcher.OnDispatched = func(n int) { a.metrics.EventsDispatched.Add(float64(n)) }
 	a.server = api.New(api.Deps{
-		Store: db, Logger: logger, Metrics: a.metrics, Notify: a.dispatcher.Notify,
+		Store: a.requests, Logger: logger, Metrics: a.metrics, Notify: a.dispatcher.Notify,
 		QueueReady: a.queue.Ping, PublicURL: cfg.PublicURL,
 	})
 	if err := a.register(ctx); err != nil {
@@ -124,6 +133,11 @@ func (a *app) close() {
 	}
 	if err := a.queue.Close(); err != nil {
 		a.logger.Warn("queue close", "err", err)
+	}
+	if a.requests != nil && a.requests != a.store {
+		if err := a.requests.Close(); err != nil {
+			a.logger.Warn("store close", "err", err)
+		}
 	}
 	if err := a.store.Close(); err != nil {
 		a.logger.Warn("store close", "err", err)
