@@ -5,43 +5,56 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // BenchmarkHTTPSingleUpsert measures one new entry per request through the
-// whole HTTP handler (auth, validation, store, event), on both engines.
+// whole HTTP handler (auth, validation, store, conflict check, event), on
+// both engines: "spread" jobs each in an hour of their own, as a planned
+// workstage receives them, and "overlapping" jobs all in the same hour on
+// one workstage of capacity 1, so that each write is a double booking of
+// every earlier one.
 func BenchmarkHTTPSingleUpsert(b *testing.B) {
 	for _, e := range engines() {
-		b.Run(e.name, func(b *testing.B) {
-			g := startBenchGateway(b, e)
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-			// 16 clients per core: an ERP pushing changes from many threads.
-			b.SetParallelism(16)
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				i := 0
-				for pb.Next() {
-					i++
-					body := fmt.Sprintf(`{"external_id":"%p-%d","workstage":"Weld","order":"O-1","start":"2025-01-01 08:00:00","end":"2025-01-01 09:00:00"}`, pb, i)
-					req, _ := http.NewRequest("POST", g.URL+"/v1/jobs", bytes.NewBufferString(body))
-					req.Header.Set("Authorization", "Bearer "+g.Token)
-					req.Header.Set("Content-Type", "application/json")
-					resp, err := client.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
+		for _, shape := range []string{"spread", "overlapping"} {
+			b.Run(e.name+"/"+shape, func(b *testing.B) {
+				g := startBenchGateway(b, e)
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+				base := time.Date(2025, 1, 1, 8, 0, 0, 0, time.UTC)
+				var n atomic.Int64
+				// 16 clients per core: an ERP pushing changes from many threads.
+				b.SetParallelism(16)
+				b.ResetTimer()
+				start := time.Now()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						i := n.Add(1)
+						at := base
+						if shape == "spread" {
+							at = base.Add(time.Duration(i) * time.Hour)
+						}
+						body := fmt.Sprintf(`{"external_id":"job-%d","workstage":"Weld","order":"O-1","start":%q,"end":%q}`,
+							i, at.Format(time.RFC3339), at.Add(time.Hour).Format(time.RFC3339))
+						req, _ := http.NewRequest("POST", g.URL+"/v1/jobs", bytes.NewBufferString(body))
+						req.Header.Set("Authorization", "Bearer "+g.Token)
+						req.Header.Set("Content-Type", "application/json")
+						resp, err := client.Do(req)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						resp.Body.Close()
+						if resp.StatusCode != http.StatusCreated {
+							b.Errorf("status %d", resp.StatusCode)
+							return
+						}
 					}
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusCreated {
-						b.Errorf("status %d", resp.StatusCode)
-						return
-					}
-				}
+				})
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
 			})
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
-		})
+		}
 	}
 }
 
