@@ -231,14 +231,28 @@ func (db *DB) BusyTimes(ctx context.Context, workspaceID string, resources []str
 	out := make(map[string][]calgate.Interval, len(resources))
 	var name string
 	var start, end storedTime
+	// Rows come mostly grouped by resource (the index's order): the list
+	// being filled is kept aside, and goes back into out when another
+	// resource's row comes and at the end.
+	var cur []calgate.Interval
+	curName, filling := "", false
 	cols := `resource, ` + db.d.timeText("start_at") + `, ` + db.d.timeText("end_at")
 	err = db.busyQuery(ctx, tx, workspaceID, resources, longest, from, to, countTentative, cols, func(rows *sql.Rows) error {
 		if err := rows.Scan(&name, &start, &end); err != nil {
 			return err
 		}
-		out[name] = append(out[name], calgate.Interval{Start: time.Time(start), End: time.Time(end)})
+		if !filling || name != curName {
+			if filling {
+				out[curName] = cur
+			}
+			curName, cur, filling = name, out[name], true
+		}
+		cur = append(cur, calgate.Interval{Start: time.Time(start), End: time.Time(end)})
 		return nil
 	})
+	if filling {
+		out[curName] = cur
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: busy times of %s: %w", workspaceID, err)
 	}

@@ -171,3 +171,40 @@ func TestStoredTimeReadsSQLiteText(t *testing.T) {
 		t.Fatal("bad text read without error")
 	}
 }
+
+// testBusyManyResourcesAtOnce checks that one read of several resources,
+// whose entries come interleaved and in groups of different longest
+// entries, gives each resource what a read of it alone gives.
+func testBusyManyResourcesAtOnce(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "a")
+	names := []string{"Lathe", "Mill", "Press", "Saw"}
+	var list []*calgate.Entry
+	for d := range 20 {
+		for i, n := range names {
+			s := time.Date(2025, 11, 1, 6+i, 0, 0, 0, time.UTC).AddDate(0, 0, d)
+			length := time.Duration(1+i%2) * time.Hour
+			list = append(list, booking(t, n+"-"+s.Format("0102"), n, s.Format(time.RFC3339), s.Add(length).Format(time.RFC3339)))
+		}
+	}
+	list = append(list, booking(t, "PRESS-LONG", "Press", "2025-10-20T12:00:00Z", "2025-11-06T12:00:00Z"))
+	upsert(t, db, ws.ID, calgate.UpsertOptions{}, items(list...)...)
+	from, to := time.Date(2025, 11, 5, 0, 0, 0, 0, time.UTC), time.Date(2025, 11, 12, 0, 0, 0, 0, time.UTC)
+	all, err := db.BusyTimes(ctx, ws.ID, append(names, "Idle"), from, to, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		var got []string
+		for _, iv := range all[n] {
+			got = append(got, iv.Start.UTC().Format("01-02T15:04")+"/"+iv.End.UTC().Format("01-02T15:04"))
+		}
+		slices.Sort(got)
+		want := busyIDs(t, db, ws.ID, n, from, to)
+		if len(want) < 7 || !slices.Equal(got, want) {
+			t.Errorf("%s read with the others = %v, alone = %v", n, got, want)
+		}
+	}
+	if len(all["Idle"]) != 0 || len(all) != len(names) {
+		t.Errorf("resources answered: %d (Idle %v)", len(all), all["Idle"])
+	}
+}
