@@ -84,10 +84,13 @@ func TestAvailabilityJSON(t *testing.T) {
 // TestAvailabilityJSONRandom compares the two over many random answers.
 func TestAvailabilityJSONRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 19))
-	zones := []string{"UTC", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe", ""}
+	zones := []string{"UTC", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe", "Europe/Amsterdam", "America/New_York", ""}
 	runes := []rune("az09 -_.\"\\<>&é€\u2028\t\n")
-	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	for range 200 {
+	// Today's zones and their changes, and the local mean times of the
+	// 19th century, whose offsets have seconds.
+	bases := []time.Time{time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1880, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for range 500 {
+		base := bases[rng.IntN(len(bases))]
 		list := make([]calgate.ResourceAvailability, rng.IntN(5))
 		for i := range list {
 			name := make([]rune, rng.IntN(12))
@@ -95,7 +98,7 @@ func TestAvailabilityJSONRandom(t *testing.T) {
 				name[j] = runes[rng.IntN(len(runes))]
 			}
 			ivs := func() []calgate.Interval {
-				out := make([]calgate.Interval, rng.IntN(4))
+				out := make([]calgate.Interval, rng.IntN(8))
 				for k := range out {
 					s := base.Add(time.Duration(rng.Int64N(int64(800 * 24 * time.Hour))))
 					out[k] = calgate.Interval{Start: s, End: s.Add(time.Duration(rng.Int64N(int64(48 * time.Hour))))}
