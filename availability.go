@@ -130,8 +130,9 @@ type ResourceAvailability struct {
 // not busy) within [from, to).
 func Availability(r *Resource, times []Interval, from, to time.Time, d time.Duration) ResourceAvailability {
 	window := Interval{from, to}
-	busy := []Interval{}
-	for _, iv := range FullyTaken(times, r.Capacity) {
+	taken := FullyTaken(times, r.Capacity)
+	busy := make([]Interval, 0, len(taken))
+	for _, iv := range taken {
 		if iv = iv.Intersect(window); !iv.Empty() {
 			busy = append(busy, iv)
 		}

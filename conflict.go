@@ -108,6 +108,10 @@ func overCapacity(times []Interval, capacity int) []Interval {
 		case before <= capacity && n > capacity:
 			since = ed.at
 		case before > capacity && n <= capacity:
+			if out == nil {
+				// At most one interval an entry: allocated once.
+				out = make([]Interval, 0, len(times))
+			}
 			out = appendMerged(out, Interval{since, ed.at})
 		}
 	}

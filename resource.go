@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -151,40 +151,56 @@ func OpenIntervals(from, to time.Time, loc *time.Location, hours WorkingHours, c
 	if !from.Before(to) {
 		return nil
 	}
-	shut := make(map[string]bool, len(closed))
-	for _, d := range closed {
-		shut[d] = true
+	var shut map[string]bool
+	if len(closed) > 0 {
+		shut = make(map[string]bool, len(closed))
+		for _, d := range closed {
+			shut[d] = true
+		}
+	}
+	// Each weekday's ranges in minutes, read once rather than every day.
+	type minutes struct{ s, e int }
+	var week [7][]minutes
+	for wd := range week {
+		if hours == nil {
+			week[wd] = []minutes{{0, 24 * 60}}
+			continue
+		}
+		for _, r := range hours[weekdays[wd]] {
+			s, ok1 := clock(r.Start)
+			e, ok2 := clock(r.End)
+			if ok1 && ok2 && e > s {
+				week[wd] = append(week[wd], minutes{s, e})
+			}
+		}
 	}
 	window := Interval{from, to}
 	var out []Interval
+	var today []Interval
 	first := from.In(loc)
 	day := time.Date(first.Year(), first.Month(), first.Day()-1, 0, 0, 0, 0, loc)
 	for ; day.Before(to); day = time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc) {
-		if shut[day.Format(time.DateOnly)] {
+		if shut != nil && shut[day.Format(time.DateOnly)] {
 			continue
 		}
-		var ranges []TimeRange
-		if hours == nil {
-			ranges = []TimeRange{{"00:00", "24:00"}}
-		} else {
-			ranges = hours[weekdays[day.Weekday()]]
+		ranges := week[day.Weekday()]
+		if len(ranges) == 0 {
+			continue
 		}
-		var today []Interval
+		y, m, d := day.Date()
+		today = today[:0]
 		for _, r := range ranges {
-			s, ok1 := clock(r.Start)
-			e, ok2 := clock(r.End)
-			if !ok1 || !ok2 || e <= s {
-				continue
-			}
 			iv := Interval{
-				Start: time.Date(day.Year(), day.Month(), day.Day(), s/60, s%60, 0, 0, loc),
-				End:   time.Date(day.Year(), day.Month(), day.Day(), e/60, e%60, 0, 0, loc),
+				Start: time.Date(y, m, d, r.s/60, r.s%60, 0, 0, loc),
+				End:   time.Date(y, m, d, r.e/60, r.e%60, 0, 0, loc),
 			}.Intersect(window)
 			if !iv.Empty() {
 				today = append(today, iv)
 			}
 		}
-		sort.Slice(today, func(i, j int) bool { return today[i].Start.Before(today[j].Start) })
+		if len(today) > 1 {
+			slices.SortFunc(today, func(a, b Interval) int { return a.Start.Compare(b.Start) })
+		}
 		for _, iv := range today {
 			out = appendMerged(out, iv)
 		}
@@ -195,7 +211,7 @@ func OpenIntervals(from, to time.Time, loc *time.Location, hours WorkingHours, c
 // Subtract returns the parts of the sorted, disjoint intervals open not
 // covered by the sorted, disjoint intervals busy.
 func Subtract(open, busy []Interval) []Interval {
-	var out []Interval
+	out := make([]Interval, 0, len(open)+len(busy))
 	j := 0
 	for _, o := range open {
 		cur := o
@@ -224,7 +240,7 @@ func Subtract(open, busy []Interval) []Interval {
 
 // AtLeast keeps the intervals that last at least d.
 func AtLeast(list []Interval, d time.Duration) []Interval {
-	out := []Interval{}
+	out := make([]Interval, 0, len(list))
 	for _, iv := range list {
 		if iv.End.Sub(iv.Start) >= d {
 			out = append(out, iv)

@@ -87,7 +87,8 @@ type IntervalView struct {
 	End   string `json:"end"`
 }
 
-// ResourceAvailabilityView is the wire form of one resource's availability.
+// ResourceAvailabilityView is the wire form of one resource's
+// availability (appendAvailability writes it).
 type ResourceAvailabilityView struct {
 	Resource string         `json:"resource"`
 	ID       string         `json:"id"`
@@ -95,14 +96,6 @@ type ResourceAvailabilityView struct {
 	Timezone string         `json:"timezone"`
 	Busy     []IntervalView `json:"busy"`
 	Free     []IntervalView `json:"free"`
-}
-
-func views(list []calgate.Interval, loc *time.Location) []IntervalView {
-	out := make([]IntervalView, len(list))
-	for i, iv := range list {
-		out[i] = IntervalView{Start: rfc3339(iv.Start.In(loc)), End: rfc3339(iv.End.In(loc))}
-	}
-	return out
 }
 
 // answerChecked refuses the request when v holds errors and otherwise
@@ -164,13 +157,9 @@ func (h resourceHandlers) availability(c *gin.Context) {
 	if !ok {
 		return
 	}
-	out := make([]ResourceAvailabilityView, len(list))
-	for i, a := range list {
-		loc := a.Resource.Loc()
-		out[i] = ResourceAvailabilityView{Resource: a.Resource.Name, ID: a.Resource.ID, Capacity: a.Resource.Capacity, Timezone: a.Resource.Timezone,
-			Busy: views(a.Busy, loc), Free: views(a.Free, loc)}
-	}
-	c.JSON(http.StatusOK, gin.H{"resources": out})
+	// {"resources": [ResourceAvailabilityView, …]}, written by hand (see
+	// appendAvailability).
+	c.Data(http.StatusOK, "application/json; charset=utf-8", appendAvailability(make([]byte, 0, availabilitySize(list)), list))
 }
 
 // availabilityQuery is the body of POST /v1/availability/query.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -114,7 +115,7 @@ const busyColumns = `id, kind, external_id, resource, start_at, end_at, status`
 // its resource and overlaps [from, to).
 func (db *DB) busyRows(ctx context.Context, q querier, workspaceID string, names []string, longest map[string]int64,
 	from, to time.Time, countTentative bool, fn func(*calgate.Entry)) error {
-	return db.busyQuery(ctx, q, workspaceID, names, longest, from, to, countTentative, busyColumns, func(rows *sql.Rows) error {
+	return db.busyQuery(ctx, q, workspaceID, names, longest, from, to, countTentative, busyColumns, "", func(rows *sql.Rows) error {
 		e := &calgate.Entry{WorkspaceID: workspaceID}
 		if err := rows.Scan(&e.ID, &e.Kind, &e.ExternalID, &e.Resource, &e.Start, &e.End, &e.Status); err != nil {
 			return err
@@ -126,12 +127,13 @@ func (db *DB) busyRows(ctx context.Context, q querier, workspaceID string, names
 }
 
 // busyQuery selects cols of each entry of the named resources that
-// occupies its resource and overlaps [from, to), and calls scan on each
-// row. longest gives each resource's longest_entry (unknownLength, or a
-// name missing, reads without the lower bound); resources that share one
-// are read in one statement.
+// occupies its resource and overlaps [from, to), grouped as tail says
+// (a GROUP BY clause, or nothing), and calls scan on each row. longest
+// gives each resource's longest_entry (unknownLength, or a name missing,
+// reads without the lower bound); resources that share one are read in
+// one statement.
 func (db *DB) busyQuery(ctx context.Context, q querier, workspaceID string, names []string, longest map[string]int64,
-	from, to time.Time, countTentative bool, cols string, scan func(*sql.Rows) error) error {
+	from, to time.Time, countTentative bool, cols, tail string, scan func(*sql.Rows) error) error {
 	statuses := []any{string(calgate.StatusConfirmed)}
 	if countTentative {
 		statuses = append(statuses, string(calgate.StatusTentative))
@@ -160,7 +162,7 @@ func (db *DB) busyQuery(ctx context.Context, q querier, workspaceID string, name
 				args = append(args, db.d.timeArg(from.Add(-time.Duration(l)*time.Second)), db.d.timeArg(to), db.d.timeArg(from))
 			}
 			args = append(args, statuses...)
-			query := db.busyQueryText(cols, len(part), l != unknownLength, len(statuses))
+			query := db.busyQueryText(cols, len(part), l != unknownLength, len(statuses)) + tail
 			if err := db.scanRows(ctx, q, query, args, scan); err != nil {
 				return fmt.Errorf("busy entries: %w", err)
 			}
@@ -216,8 +218,10 @@ func (db *DB) scanRows(ctx context.Context, q querier, query string, args []any,
 // occupy it and overlap [from, to). The lengths that bound the read and
 // the entries are read in one snapshot, so that an entry written
 // meanwhile is either seen with its length or not at all. It reads three
-// columns, all of them in the index, and on SQLite takes the times as
-// the stored text (see storedTime).
+// columns, all of them in the index. On SQLite, where handing over a row
+// costs more than reading it, the times come as the stored text joined
+// into one row per resource (see busyTimesSelect), read without the
+// driver's parsing (see storedTime).
 func (db *DB) BusyTimes(ctx context.Context, workspaceID string, resources []string, from, to time.Time, countTentative bool) (map[string][]calgate.Interval, error) {
 	tx, err := db.r.BeginTx(ctx, db.d.snapshotRead())
 	if err != nil {
@@ -231,14 +235,37 @@ func (db *DB) BusyTimes(ctx context.Context, workspaceID string, resources []str
 	out := make(map[string][]calgate.Interval, len(resources))
 	var name string
 	var start, end storedTime
-	cols := `resource, ` + db.d.timeText("start_at") + `, ` + db.d.timeText("end_at")
-	err = db.busyQuery(ctx, tx, workspaceID, resources, longest, from, to, countTentative, cols, func(rows *sql.Rows) error {
-		if err := rows.Scan(&name, &start, &end); err != nil {
+	var joined string
+	// Rows come mostly grouped by resource (the index's order): the list
+	// being filled is kept aside, and goes back into out when another
+	// resource's row comes and at the end.
+	var cur []calgate.Interval
+	curName, filling := "", false
+	cols, tail, perResource := db.d.busyTimesSelect()
+	dest := []any{&name, &start, &end}
+	if perResource {
+		dest = []any{&name, &joined}
+	}
+	err = db.busyQuery(ctx, tx, workspaceID, resources, longest, from, to, countTentative, cols, tail, func(rows *sql.Rows) error {
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		out[name] = append(out[name], calgate.Interval{Start: time.Time(start), End: time.Time(end)})
+		if !filling || name != curName {
+			if filling {
+				out[curName] = cur
+			}
+			curName, cur, filling = name, out[name], true
+		}
+		if perResource {
+			cur, err = appendJoinedTimes(cur, joined)
+			return err
+		}
+		cur = append(cur, calgate.Interval{Start: time.Time(start), End: time.Time(end)})
 		return nil
 	})
+	if filling {
+		out[curName] = cur
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: busy times of %s: %w", workspaceID, err)
 	}
@@ -246,6 +273,33 @@ func (db *DB) BusyTimes(ctx context.Context, workspaceID string, resources []str
 		return nil, fmt.Errorf("store: busy times of %s: %w", workspaceID, err)
 	}
 	return out, nil
+}
+
+// appendJoinedTimes appends the intervals of joined, a list of
+// "start/end" stored times separated by commas (busyTimesSelect), to
+// list.
+func appendJoinedTimes(list []calgate.Interval, joined string) ([]calgate.Interval, error) {
+	if joined == "" {
+		return list, nil
+	}
+	list = slices.Grow(list, strings.Count(joined, ",")+1)
+	for more := true; more; {
+		var item string
+		item, joined, more = strings.Cut(joined, ",")
+		a, b, ok := strings.Cut(item, "/")
+		if !ok {
+			return list, fmt.Errorf("busy times: %q is not start/end", item)
+		}
+		var start, end storedTime
+		if err := start.parse(a); err != nil {
+			return list, err
+		}
+		if err := end.parse(b); err != nil {
+			return list, err
+		}
+		list = append(list, calgate.Interval{Start: time.Time(start), End: time.Time(end)})
+	}
+	return list, nil
 }
 
 // storedTime scans a stored time: a time.Time (PostgreSQL), or the text

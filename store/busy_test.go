@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -169,5 +170,74 @@ func TestStoredTimeReadsSQLiteText(t *testing.T) {
 	var bad storedTime
 	if err := bad.Scan("2025-11-03 8:00"); err == nil {
 		t.Fatal("bad text read without error")
+	}
+}
+
+// testBusyManyResourcesAtOnce checks that one read of several resources,
+// whose entries come interleaved and in groups of different longest
+// entries, gives each resource what a read of it alone gives.
+func testBusyManyResourcesAtOnce(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "a")
+	names := []string{"Lathe", "Mill", "Press", "Saw"}
+	var list []*calgate.Entry
+	for d := range 20 {
+		for i, n := range names {
+			s := time.Date(2025, 11, 1, 6+i, 0, 0, 0, time.UTC).AddDate(0, 0, d)
+			length := time.Duration(1+i%2) * time.Hour
+			list = append(list, booking(t, n+"-"+s.Format("0102"), n, s.Format(time.RFC3339), s.Add(length).Format(time.RFC3339)))
+		}
+	}
+	list = append(list, booking(t, "PRESS-LONG", "Press", "2025-10-20T12:00:00Z", "2025-11-06T12:00:00Z"))
+	upsert(t, db, ws.ID, calgate.UpsertOptions{}, items(list...)...)
+	from, to := time.Date(2025, 11, 5, 0, 0, 0, 0, time.UTC), time.Date(2025, 11, 12, 0, 0, 0, 0, time.UTC)
+	all, err := db.BusyTimes(ctx, ws.ID, append(names, "Idle"), from, to, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		var got []string
+		for _, iv := range all[n] {
+			got = append(got, iv.Start.UTC().Format("01-02T15:04")+"/"+iv.End.UTC().Format("01-02T15:04"))
+		}
+		slices.Sort(got)
+		want := busyIDs(t, db, ws.ID, n, from, to)
+		if len(want) < 7 || !slices.Equal(got, want) {
+			t.Errorf("%s read with the others = %v, alone = %v", n, got, want)
+		}
+	}
+	var mill []string
+	for d := 5; d < 12; d++ {
+		mill = append(mill, fmt.Sprintf("11-%02dT07:00/11-%02dT09:00", d, d))
+	}
+	if got := busyIDs(t, db, ws.ID, "Mill", from, to); !slices.Equal(got, mill) {
+		t.Errorf("Mill = %v, want %v", got, mill)
+	}
+	if got := busyIDs(t, db, ws.ID, "Press", from, to); len(got) != 8 || got[0] != "10-20T12:00/11-06T12:00" {
+		t.Errorf("Press = %v, want the long entry and seven days", got)
+	}
+	if len(all["Idle"]) != 0 || len(all) != len(names) {
+		t.Errorf("resources answered: %d (Idle %v)", len(all), all["Idle"])
+	}
+}
+
+func TestJoinedTimesAreCut(t *testing.T) {
+	got, err := appendJoinedTimes(nil, "2025-11-03 08:00:00+00:00/2025-11-03 09:30:00.25+00:00,2025-11-04 23:00:00.123456+00:00/2025-11-05 01:00:00+00:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []calgate.Interval{
+		{Start: time.Date(2025, 11, 3, 8, 0, 0, 0, time.UTC), End: time.Date(2025, 11, 3, 9, 30, 0, 250000000, time.UTC)},
+		{Start: time.Date(2025, 11, 4, 23, 0, 0, 123456000, time.UTC), End: time.Date(2025, 11, 5, 1, 0, 0, 0, time.UTC)},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if got, err := appendJoinedTimes(want[:1:1], ""); err != nil || len(got) != 1 {
+		t.Fatalf("nothing joined: %v %v", got, err)
+	}
+	for _, bad := range []string{"2025-11-03 08:00:00+00:00", "2025-11-03 08:00:00+00:00/2025-11-03 9:00", "2025-11-03 08:00:00+00:00/2025-11-03 09:00:00+00:00,"} {
+		if _, err := appendJoinedTimes(nil, bad); err == nil {
+			t.Errorf("%q read without error", bad)
+		}
 	}
 }

@@ -86,13 +86,18 @@ func (d dialect) snapshotRead() *sql.TxOptions {
 	return nil
 }
 
-// timeText selects a time column for storedTime: as the text SQLite keeps
-// (its driver would parse it, slowly); as it is on PostgreSQL.
-func (d dialect) timeText(col string) string {
+// busyTimesSelect is what BusyTimes selects, and the clause that ends its
+// query. PostgreSQL gives a row per entry: the resource and the two times.
+// SQLite gives a row per resource: its name and the entries' times as the
+// stored text, "start/end" joined by commas (neither character is in a
+// stored time). The driver's work on each row it hands over (and its
+// parsing of times) was most of the read; one row per resource leaves
+// SQLite's own loop and one string to cut.
+func (d dialect) busyTimesSelect() (cols, tail string, perResource bool) {
 	if d.postgres {
-		return col
+		return `resource, start_at, end_at`, "", false
 	}
-	return "CAST(" + col + " AS TEXT)"
+	return `resource, group_concat(start_at || '/' || end_at, ',')`, ` GROUP BY resource`, true
 }
 
 // rebind numbers ? placeholders for PostgreSQL, leaving quoted text alone.

@@ -44,6 +44,7 @@ func runResourceSuite(t *testing.T, open func(t *testing.T) *DB) {
 		{"ConflictsListFilters", testConflictsList},
 		{"BusyEntriesAndIsolation", testBusyEntries},
 		{"BusyFindsLongEntriesBeforeTheWindow", testBusyLongEntry},
+		{"BusyOfManyResourcesAtOnce", testBusyManyResourcesAtOnce},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
