@@ -42,6 +42,7 @@ func runResourceSuite(t *testing.T, open func(t *testing.T) *DB) {
 		{"CapacityChangeRechecks", testConflictCapacity},
 		{"RenameFollowsIntoEntries", testResourceRename},
 		{"ConflictsListFilters", testConflictsList},
+		{"ConflictsFollowOverlaps", testConflictsFollowOverlaps},
 		{"BusyEntriesAndIsolation", testBusyEntries},
 		{"BusyFindsLongEntriesBeforeTheWindow", testBusyLongEntry},
 		{"BusyOfManyResourcesAtOnce", testBusyManyResourcesAtOnce},
