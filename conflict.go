@@ -149,18 +149,22 @@ func touches(list []Interval, iv Interval) bool {
 	return i < len(list) && list[i].Start.Before(iv.End)
 }
 
-// MaxConflictsPerEntry bounds the conflicts kept for one entry: a
-// resource booked a thousand times over at once would otherwise hold half
-// a million pairs. An entry lists its earliest conflicts (by the other's
-// start, then id).
+// MaxConflictsPerEntry bounds the conflicts each entry brings into the
+// conflicts kept: a resource booked a thousand times over at once would
+// otherwise hold half a million pairs. Every entry keeps its earliest
+// conflicts (by the other's start, then id), so that no double booking
+// goes unreported however crowded its time; an entry can be in more pairs
+// when it is among the earliest conflicts of many others (a week-long
+// block under sixty jobs is in sixty).
 const MaxConflictsPerEntry = 50
 
 // ConflictPairs finds the double bookings among the entries of one
 // resource of the given capacity (at least 1). The entries must be the
 // ones that count as busy (CountsAsBusy). A pair conflicts when the two
 // overlap and, somewhere in their overlap, more than capacity entries are
-// under way. Each entry is in at most MaxConflictsPerEntry pairs. Pairs
-// come sorted by A, then B.
+// under way. A pair is kept when it is among the first
+// MaxConflictsPerEntry conflicts of either of its entries. Pairs come
+// sorted by A, then B.
 func ConflictPairs(resource string, entries []*Entry, capacity int) []ConflictPair {
 	capacity = max(capacity, 1)
 	if len(entries) <= capacity {
@@ -178,36 +182,42 @@ func ConflictPairs(resource string, entries []*Entry, capacity int) []ConflictPa
 		return sorted[i].ID < sorted[j].ID
 	})
 	var out []ConflictPair
-	count := map[string]int{}
+	type key struct{ a, b string }
+	kept := map[key]bool{}
+	// active holds the entries that started before e and are still under
+	// way when it starts, in the sorted order.
 	var active []*Entry
-	for _, e := range sorted {
-		// Entries that ended, or that hold all the conflicts they may,
-		// take no new pairs.
-		kept := active[:0]
-		for _, a := range active {
-			if a.End.After(e.Start) && count[a.ID] < MaxConflictsPerEntry {
-				kept = append(kept, a)
-			}
-		}
-		active = kept
-		for _, a := range active {
-			if count[e.ID] == MaxConflictsPerEntry {
-				break
-			}
-			if count[a.ID] == MaxConflictsPerEntry {
-				continue
-			}
-			ov := Interval{a.Start, a.End}.Intersect(Interval{e.Start, e.End})
+	for i, e := range sorted {
+		active = slices.DeleteFunc(active, func(a *Entry) bool { return !a.End.After(e.Start) })
+		n := 0
+		// take records e's conflict with o, if they conflict, and says
+		// whether e may have more.
+		take := func(o *Entry) bool {
+			ov := Interval{o.Start, o.End}.Intersect(Interval{e.Start, e.End})
 			if ov.Empty() || !touches(over, ov) {
-				continue
+				return true
 			}
-			p := ConflictPair{Resource: resource, A: a.ID, B: e.ID, Start: ov.Start, End: ov.End}
+			n++
+			p := ConflictPair{Resource: resource, A: o.ID, B: e.ID, Start: ov.Start, End: ov.End}
 			if p.B < p.A {
 				p.A, p.B = p.B, p.A
 			}
-			out = append(out, p)
-			count[a.ID]++
-			count[e.ID]++
+			if k := (key{p.A, p.B}); !kept[k] {
+				kept[k] = true
+				out = append(out, p)
+			}
+			return n < MaxConflictsPerEntry
+		}
+		// e's overlaps in the sorted order: those under way when it
+		// starts, then those that start before it ends.
+		more := true
+		for _, a := range active {
+			if more = take(a); !more {
+				break
+			}
+		}
+		for j := i + 1; more && j < len(sorted) && sorted[j].Start.Before(e.End); j++ {
+			more = take(sorted[j])
 		}
 		active = append(active, e)
 	}

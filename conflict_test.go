@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -170,4 +173,78 @@ func show(list []Interval, loc *time.Location) string {
 		s += iv.Start.In(loc).Format("15:04") + "-" + iv.End.In(loc).Format("15:04")
 	}
 	return s + "]"
+}
+
+// However crowded a time, every entry that double-books keeps its earliest
+// conflicts: a week-long block under sixty jobs is in sixty pairs, one per
+// job, and each of sixty jobs in the same hour keeps fifty.
+func TestConflictPairsReportEveryDoubleBooking(t *testing.T) {
+	block := busyEntry("block", at(0, 0), at(0, 0).AddDate(0, 0, 7))
+	entries := []*Entry{block}
+	for i := range 60 {
+		start := at(8, 0).Add(time.Duration(i) * 2 * time.Hour)
+		entries = append(entries, busyEntry(fmt.Sprintf("job-%02d", i), start, start.Add(time.Hour)))
+	}
+	if got := len(ConflictPairs("Welding", entries, 1)); got != 60 {
+		t.Fatalf("%d pairs under the block, want 60, one per job", got)
+	}
+	var crowd []*Entry
+	for i := range 60 {
+		crowd = append(crowd, busyEntry(fmt.Sprintf("e%02d", i), at(8, 0), at(9, 0)))
+	}
+	count := map[string]int{}
+	for _, p := range ConflictPairs("Welding", crowd, 1) {
+		count[p.A]++
+		count[p.B]++
+	}
+	for _, e := range crowd {
+		if count[e.ID] < MaxConflictsPerEntry {
+			t.Errorf("%s is in %d pairs, want at least %d", e.ID, count[e.ID], MaxConflictsPerEntry)
+		}
+	}
+}
+
+// On capacity 1 the pairs kept are, for every entry, its first
+// MaxConflictsPerEntry overlaps by the other's start and id: checked
+// against that rule written out plainly, over crowded random schedules.
+func TestConflictPairsKeepEachEntrysEarliest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 19))
+	for round := range 20 {
+		var entries []*Entry
+		for i := range 40 + rng.IntN(80) {
+			start := at(0, 0).Add(time.Duration(rng.IntN(48*4)) * 15 * time.Minute)
+			entries = append(entries, busyEntry(fmt.Sprintf("r%d-%03d", round, i), start, start.Add(time.Duration(1+rng.IntN(16*4))*15*time.Minute)))
+		}
+		want := map[string]bool{}
+		for _, e := range entries {
+			var others []*Entry
+			for _, o := range entries {
+				if o != e && o.Start.Before(e.End) && e.Start.Before(o.End) {
+					others = append(others, o)
+				}
+			}
+			slices.SortFunc(others, func(a, b *Entry) int {
+				if c := a.Start.Compare(b.Start); c != 0 {
+					return c
+				}
+				return strings.Compare(a.ID, b.ID)
+			})
+			for _, o := range others[:min(len(others), MaxConflictsPerEntry)] {
+				a, b := e.ID, o.ID
+				if b < a {
+					a, b = b, a
+				}
+				want[a+"+"+b] = true
+			}
+		}
+		got := pairIDs(ConflictPairs("Welding", entries, 1))
+		if len(got) != len(want) {
+			t.Fatalf("round %d: %d pairs, want %d", round, len(got), len(want))
+		}
+		for _, p := range got {
+			if !want[p] {
+				t.Fatalf("round %d: pair %s is no entry's earliest", round, p)
+			}
+		}
+	}
 }
