@@ -105,21 +105,18 @@ func detailNamed(name string) *detailField {
 // fromWire sets the details of kind k that w carries: text trimmed,
 // pointers copied, so that the entry shares nothing with w.
 func (d *details[T]) fromWire(w *wireDetails, k Kind) {
-	dv, wv := reflect.ValueOf(d).Elem(), reflect.ValueOf(w).Elem()
-	for i := range detailFields {
-		f := &detailFields[i]
-		src := wv.Field(f.index)
-		if src.IsNil() || !f.of(k) {
-			continue
+	wv := reflect.ValueOf(w).Elem()
+	d.each(k, func(f *detailField, v reflect.Value) {
+		switch src := wv.Field(f.index); {
+		case src.IsNil():
+		case f.text():
+			v.SetString(strings.TrimSpace(src.Elem().String()))
+		default:
+			c := reflect.New(f.typ.Elem())
+			c.Elem().Set(src.Elem())
+			v.Set(c)
 		}
-		if f.text() {
-			dv.Field(f.index).SetString(strings.TrimSpace(src.Elem().String()))
-			continue
-		}
-		c := reflect.New(f.typ.Elem())
-		c.Elem().Set(src.Elem())
-		dv.Field(f.index).Set(c)
-	}
+	})
 	if d.Customer != nil {
 		d.Customer.Name = NormalizeNewlines(d.Customer.Name)
 	}
