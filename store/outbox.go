@@ -71,7 +71,7 @@ func (db *DB) OpenBatches(ctx context.Context, destinations []string, size int, 
 				break
 			}
 		}
-		top, cursors, err := db.cursors(ctx, tx)
+		top, cursors, err := db.outboxState(ctx, tx, nil)
 		if err != nil {
 			return err
 		}
@@ -134,15 +134,10 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// cursors returns the newest sequenced position and every destination's
-// cursor, read in one statement.
-func (db *DB) cursors(ctx context.Context, q querier) (int64, map[string]int64, error) {
-	return db.outboxState(ctx, q, nil)
-}
-
-// outboxState is cursors that also reports, when unsequenced is not nil,
-// whether some event waits for a position: what the dispatcher needs to
-// know, in one round trip.
+// outboxState returns the newest sequenced position and every
+// destination's cursor and, when unsequenced is not nil, whether some
+// event waits for a position: what the dispatcher needs to know, in one
+// round trip.
 func (db *DB) outboxState(ctx context.Context, q querier, unsequenced *bool) (int64, map[string]int64, error) {
 	waiting := `FALSE`
 	if unsequenced != nil {
