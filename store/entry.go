@@ -19,6 +19,16 @@ const entryColumns = `id, workspace_id, kind, source, external_id, title, descri
 
 const entryColumnCount = 21
 
+// qualifiedEntryColumns is entryColumns named as the table's, for
+// statements that also read a VALUES list of the same names.
+var qualifiedEntryColumns = func() string {
+	cols := strings.Split(entryColumns, ",")
+	for i, c := range cols {
+		cols[i] = "entries." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}()
+
 // entryDetails is the stored JSON form of the kind-specific fields, nil
 // when there are none.
 func entryDetails(e *calgate.Entry) ([]byte, error) {
@@ -334,6 +344,17 @@ func (db *DB) updateEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Ent
 		}
 		return nil
 	}
+	ins, appendRow := db.entryUpdateBatch(tx)
+	defer ins.close()
+	if err := writeRows(ctx, ins, list, appendRow); err != nil {
+		return fmt.Errorf("update entries: %w", err)
+	}
+	return nil
+}
+
+// entryUpdateBatch is PostgreSQL's multi-row update of entries (an UPDATE
+// from a VALUES list) and the values of one row of it.
+func (db *DB) entryUpdateBatch(tx *sql.Tx) (*batchInsert, func([]any, *calgate.Entry) ([]any, error)) {
 	names := make([]string, len(entryUpdateColumns))
 	values := make([]string, len(entryUpdateColumns))
 	var set []string
@@ -350,8 +371,7 @@ func (db *DB) updateEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Ent
 		suffix: `) UPDATE entries SET ` + strings.Join(set, ", ") +
 			` FROM v WHERE entries.id = v.id AND entries.workspace_id = v.workspace_id`,
 	}
-	defer ins.close()
-	err := writeRows(ctx, ins, list, func(args []any, e *calgate.Entry) ([]any, error) {
+	return ins, func(args []any, e *calgate.Entry) ([]any, error) {
 		det, err := entryDetails(e)
 		if err != nil {
 			return nil, fmt.Errorf("entry %s: encode details: %w", e.ID, err)
@@ -359,11 +379,7 @@ func (db *DB) updateEntries(ctx context.Context, tx *sql.Tx, list []*calgate.Ent
 		return append(args, e.ID, e.WorkspaceID, e.Source, e.ExternalID, e.Title, e.Description, e.Location,
 			db.d.timeArg(e.Start), db.d.timeArg(e.End), e.AllDay, e.Timezone, string(e.Status), e.Resource, jsonArg(det), jsonArg(e.Attributes),
 			e.Version, db.d.timeArg(e.UpdatedAt), db.d.nullTimeArg(e.ArchivedAt), e.Document), nil
-	})
-	if err != nil {
-		return fmt.Errorf("update entries: %w", err)
 	}
-	return nil
 }
 
 // insertEntries writes new entries with multi-row INSERTs.

@@ -464,35 +464,76 @@ func (u *upsertRun) flush(ctx context.Context) error {
 	return nil
 }
 
-// flushReturning writes the queued inserts and updates one statement
-// each, keeping the rows the statements return in u.stored: Return is
-// meant for single writes.
+// flushReturning writes the queued inserts and updates, keeping the rows
+// the statements return in u.stored: the inserts as multi-row INSERTs, the
+// updates one statement each on SQLite (in process, where that is cheaper)
+// and as multi-row UPDATEs on PostgreSQL.
 func (u *upsertRun) flushReturning(ctx context.Context) error {
 	if u.stored == nil {
 		u.stored = map[entryKey]*calgate.Entry{}
 	}
-	for _, k := range u.inserts {
-		args, err := u.db.d.appendEntryArgs(nil, u.current[k])
-		if err != nil {
-			return err
-		}
-		q := `INSERT INTO entries (` + entryColumns + `) VALUES (` + placeholders(entryColumnCount) + `) RETURNING ` + entryColumns
-		if u.stored[k], err = scanEntry(u.tx.QueryRowContext(ctx, u.db.d.rebind(q), args...)); err != nil {
-			return fmt.Errorf("insert entry: %w", err)
-		}
+	inserts := make([]*calgate.Entry, len(u.inserts))
+	for i, k := range u.inserts {
+		inserts[i] = u.current[k]
 	}
-	for _, k := range u.order {
-		args, err := u.db.d.updateEntryArgs(u.current[k])
-		if err != nil {
-			return err
+	if err := u.returning(ctx, u.db.batch(u.tx, entryInsertBatch), ` RETURNING `+entryColumns, inserts, u.db.d.appendEntryArgs); err != nil {
+		return fmt.Errorf("insert entries: %w", err)
+	}
+	updates := make([]*calgate.Entry, len(u.order))
+	for i, k := range u.order {
+		updates[i] = u.current[k]
+	}
+	if u.db.d.postgres && len(updates) > 1 {
+		ins, appendRow := u.db.entryUpdateBatch(u.tx)
+		if err := u.returning(ctx, ins, ` RETURNING `+qualifiedEntryColumns, updates, appendRow); err != nil {
+			return fmt.Errorf("update entries: %w", err)
 		}
-		if u.stored[k], err = scanEntry(u.tx.QueryRowContext(ctx, u.db.d.rebind(updateEntrySQL+` RETURNING `+entryColumns), args...)); err != nil {
-			return fmt.Errorf("update entry %s: %w", u.current[k].ID, err)
+	} else {
+		for _, e := range updates {
+			args, err := u.db.d.updateEntryArgs(e)
+			if err != nil {
+				return err
+			}
+			stored, err := scanEntry(u.tx.QueryRowContext(ctx, u.db.d.rebind(updateEntrySQL+` RETURNING `+entryColumns), args...))
+			if err != nil {
+				return fmt.Errorf("update entry %s: %w", e.ID, err)
+			}
+			u.stored[entryKey{stored.Kind, stored.Source, stored.ExternalID}] = stored
 		}
 	}
 	u.inserts, u.order = nil, nil
 	clear(u.inserted)
 	clear(u.updates)
+	return nil
+}
+
+// returning runs ins's multi-row statement over list with returning
+// appended, in chunks of ins's size, and keeps the rows it returns.
+func (u *upsertRun) returning(ctx context.Context, ins *batchInsert, returning string, list []*calgate.Entry, appendRow func([]any, *calgate.Entry) ([]any, error)) error {
+	for start := 0; start < len(list); start += ins.rows {
+		part := list[start:min(start+ins.rows, len(list))]
+		var args []any
+		for _, e := range part {
+			var err error
+			if args, err = appendRow(args, e); err != nil {
+				return err
+			}
+		}
+		rows, err := u.tx.QueryContext(ctx, ins.statement(len(part))+returning, args...)
+		if err != nil {
+			return err
+		}
+		stored, err := scanEntries(rows)
+		if err != nil {
+			return err
+		}
+		if len(stored) != len(part) {
+			return fmt.Errorf("wrote %d entries, %d returned", len(part), len(stored))
+		}
+		for _, e := range stored {
+			u.stored[entryKey{e.Kind, e.Source, e.ExternalID}] = e
+		}
+	}
 	return nil
 }
 
