@@ -86,7 +86,7 @@ func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error
 	a.dispatcher = queue.NewDispatcher(db, a.queue, logger, time.Second)
 	a.dispatcher.OnDispatched = func(n int) { a.metrics.EventsDispatched.Add(float64(n)) }
 	a.server = api.New(api.Deps{
-		Store: a.requests, Logger: logger, Metrics: a.metrics, Notify: a.dispatcher.Notify,
+		Store: a.requests.Grouped(), Logger: logger, Metrics: a.metrics, Notify: a.dispatcher.Notify,
 		QueueReady: a.queue.Ping, PublicURL: cfg.PublicURL,
 	})
 	if err := a.register(ctx); err != nil {
