@@ -213,7 +213,7 @@ const PostgresPool = 32
 
 func setPostgresPool(p *sql.DB, n int) {
 	p.SetMaxOpenConns(n)
-	p.SetMaxIdleConns(max(n/2, 1))
+	p.SetMaxIdleConns(n)
 	p.SetConnMaxIdleTime(5 * time.Minute)
 }
 
