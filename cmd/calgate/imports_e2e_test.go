@@ -130,11 +130,16 @@ const csvTemplate = `{"name": "shop-bookings", "kind": "reservation", "direction
    "End": {"field": "end", "transform": [{"type": "date", "layout": "dd.MM.yyyy HH:mm"}]}},
  "fields": {"source": {"const": "shop"}}}`
 
+// csvRows is n bookings of an hour each, from row from on, spread over
+// three rooms so that none overlaps another: a test of the import, not of
+// a crowd of double bookings.
 func csvRows(n int, from int) string {
 	var b strings.Builder
 	b.WriteString("Booking;Room;Guest;Start;End;Note\n")
+	first := time.Date(2025, 7, 1, 9, 0, 0, 0, time.UTC)
 	for i := from; i < from+n; i++ {
-		fmt.Fprintf(&b, "b%d;Room %d;Guest %d;01.07.2025 09:00;01.07.2025 10:00;n%d\n", i, i%3, i, i)
+		start := first.Add(time.Duration(i) * time.Hour)
+		fmt.Fprintf(&b, "b%d;Room %d;Guest %d;%s;%s;n%d\n", i, i%3, i, start.Format("02.01.2006 15:04"), start.Add(time.Hour).Format("02.01.2006 15:04"), i)
 	}
 	return b.String()
 }
