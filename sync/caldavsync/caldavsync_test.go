@@ -47,13 +47,23 @@ type counter struct {
 	n      atomic.Int64
 	next   http.RoundTripper
 	noSync atomic.Bool
+	// failFrom, when set, answers 503 itself from that request on, as
+	// a server that starts failing mid-way does.
+	failFrom atomic.Int64
 
 	mu   sync.Mutex
 	sent []string
 }
 
 func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
+	n := c.n.Add(1)
+	if from := c.failFrom.Load(); from > 0 && n >= from {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Content-Type": {"text/plain"}}, Body: io.NopCloser(strings.NewReader("overloaded")), Request: r}, nil
+	}
 	c.mu.Lock()
 	c.sent = append(c.sent, strings.TrimSpace(r.Method+" "+r.Header.Get("Depth")))
 	c.mu.Unlock()

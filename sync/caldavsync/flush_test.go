@@ -132,6 +132,54 @@ func TestFlushBacksOffWhileTheServerIsDownAndCatchesUp(t *testing.T) {
 	})
 }
 
+// TestFlushThatFailsMidWayWritesTheRestOnceLater has the server fail in
+// the middle of a flush of several pages: what was written stays written,
+// nothing more is sent, and the flush after the backoff sends exactly the
+// objects that were not written, one request each.
+func TestFlushThatFailsMidWayWritesTheRestOnceLater(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		c := &clock{now: time.Now()}
+		e.svc.opts.Now = c.Now
+		tg := e.target(t, calgate.OnArchiveDelete)
+		var entries []*calgate.Entry
+		for i := range 3 * flushPage {
+			entries = append(entries, e.upsert(t, fmt.Sprintf("r%d", i), "Booking", false))
+		}
+		e.announce(t, entries...)
+		const written = flushPage + 10 // into the second page
+		before := e.reqs.n.Load()
+		e.reqs.failFrom.Store(before + written + 1)
+		if err := e.svc.Flush(ctx, tg.ID); err != nil {
+			t.Fatalf("a flush whose server failed returned %v; it records its own backoff", err)
+		}
+		sent := e.reqs.n.Load() - before
+		if sent > written+flushConcurrency {
+			t.Errorf("%d requests sent: the flush went on after the server failed", sent)
+		}
+		if got := e.reload(t, tg); got.PushAttempts != 1 || got.PushRetryAt == nil {
+			t.Fatalf("target after the failure: %+v", got)
+		}
+		b, err := e.db.CalDAVBacklog(ctx, tg.ID)
+		if err != nil || b.Pending != len(entries)-written {
+			t.Fatalf("backlog after the failure: %+v, %v; want %d pending", b, err, len(entries)-written)
+		}
+		e.reqs.failFrom.Store(0)
+		c.add(2 * time.Second)
+		before = e.reqs.n.Load()
+		if err := e.svc.Flush(ctx, tg.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.reqs.n.Load() - before; n != int64(len(entries)-written) {
+			t.Errorf("the flush after the failure sent %d requests for %d unwritten objects", n, len(entries)-written)
+		}
+		e.mustHold(t, "the server came back", entries...)
+		if b, err := e.db.CalDAVBacklog(ctx, tg.ID); err != nil || b.Pending != 0 {
+			t.Errorf("backlog at the end: %+v, %v", b, err)
+		}
+	})
+}
+
 func TestSweepStartsFlushesThatWereLost(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
 		ctx := context.Background()

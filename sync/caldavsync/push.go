@@ -171,69 +171,135 @@ func (s *Service) flush(ctx context.Context, targetID, tag string) error {
 	if err != nil {
 		return err
 	}
+	// Pages overlap: the next page is claimed once every object of the
+	// current one is under way, so the server is never left idle while a
+	// page's last writes finish and the next page is read.
+	halt := &pushHalt{}
 	wrote := false
+	var prev *pushRun
 	for {
+		if prev != nil && halt.stopped() != nil {
+			// The page under way stopped the flush: nothing more is claimed.
+			_, err := s.settle(ctx, t, prev)
+			return err
+		}
 		now := s.now()
 		objs, err := st.ClaimCalDAVPushes(ctx, t.ID, now, now.Add(s.opts.PushLease), flushPage)
 		if err != nil || len(objs) == 0 {
+			if prev != nil {
+				done, serr := s.settle(ctx, t, prev)
+				if serr != nil || !done {
+					return serr
+				}
+				wrote = true
+			}
 			if err == nil && wrote && t.PushAttempts > 0 {
 				err = st.SetCalDAVPushRetry(ctx, t.ID, 0, nil)
 			}
 			return err
 		}
-		conflicts, failed, err := s.pushAll(ctx, t, cl, objs)
-		if len(failed) > 0 {
-			if rerr := st.LeaseCalDAVPushes(context.WithoutCancel(ctx), t.ID, failed, nil); rerr != nil {
-				return errors.Join(err, rerr)
+		cur := s.startPushes(ctx, t, cl, objs, halt)
+		if prev != nil {
+			done, err := s.settle(ctx, t, prev)
+			if err != nil || !done {
+				// The server failed: what the current page did not
+				// write goes back, as the failed page's did.
+				cur.wg.Wait()
+				return errors.Join(err, s.release(ctx, t, cur))
 			}
+			wrote = true
 		}
-		if err != nil {
-			return s.flushFailed(ctx, t, err)
-		}
-		wrote = true
-		if err := st.RecordCalDAVOutcome(ctx, t.ID, "", "", s.now(), conflicts); err != nil {
-			return err
-		}
+		prev = cur
 	}
 }
 
-// pushAll writes claimed objects side by side. It returns the conflicts
-// met, the entries it did not write and the first error that stops the
-// flush (the server failing, or refusing the credentials); other failures
-// of one object are logged and left to the reconciliation.
-func (s *Service) pushAll(ctx context.Context, t *calgate.CalDAVTarget, cl *caldav.Client, objs []*calgate.CalDAVObject) (int, []string, error) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	conflicts := 0
-	var failed []string
-	var stop error
+// pushHalt is set by the first write of a flush that stops it (the server
+// failing, or refusing the credentials); writes not started yet are then
+// not sent.
+type pushHalt struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (h *pushHalt) stop(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err == nil {
+		h.err = err
+	}
+}
+
+func (h *pushHalt) stopped() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
+}
+
+// pushRun is one page of a flush being written.
+type pushRun struct {
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	conflicts int
+	// failed lists the entries not written, to be claimed again.
+	failed []string
+	// stop is the error that stopped the flush during this page.
+	stop error
+}
+
+// settle waits for a page, gives back what it did not write and records
+// its outcome. done is false when the server failed during it (the failure
+// is recorded on the target).
+func (s *Service) settle(ctx context.Context, t *calgate.CalDAVTarget, r *pushRun) (done bool, err error) {
+	r.wg.Wait()
+	if err := s.release(ctx, t, r); err != nil {
+		return false, errors.Join(r.stop, err)
+	}
+	if r.stop != nil {
+		return false, s.flushFailed(ctx, t, r.stop)
+	}
+	return true, s.deps.Store.RecordCalDAVOutcome(ctx, t.ID, "", "", s.now(), r.conflicts)
+}
+
+// release gives back the claims of a finished page's unwritten objects.
+func (s *Service) release(ctx context.Context, t *calgate.CalDAVTarget, r *pushRun) error {
+	if len(r.failed) == 0 {
+		return nil
+	}
+	return s.deps.Store.LeaseCalDAVPushes(context.WithoutCancel(ctx), t.ID, r.failed, nil)
+}
+
+// startPushes writes claimed objects side by side, over the target's
+// connections, and returns once every one of them is under way. Failures
+// that stop the flush (the server failing, or refusing the credentials)
+// set halt and are the page's stop; other failures of one object are
+// logged and left to the reconciliation.
+func (s *Service) startPushes(ctx context.Context, t *calgate.CalDAVTarget, cl *caldav.Client, objs []*calgate.CalDAVObject, halt *pushHalt) *pushRun {
+	r := &pushRun{}
 	sem := s.targetConns(t.ID)
 	for _, obj := range objs {
 		sem <- struct{}{}
-		wg.Add(1)
+		r.wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			mu.Lock()
-			halted := stop != nil
-			mu.Unlock()
-			if halted {
-				mu.Lock()
-				failed = append(failed, obj.EntryID)
-				mu.Unlock()
+			defer func() { <-sem; r.wg.Done() }()
+			if halt.stopped() != nil {
+				r.mu.Lock()
+				r.failed = append(r.failed, obj.EntryID)
+				r.mu.Unlock()
 				return
 			}
 			n, err := s.pushObject(ctx, t, cl, obj)
-			mu.Lock()
-			defer mu.Unlock()
-			conflicts += n
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.conflicts += n
 			if err == nil {
 				return
 			}
 			if errors.Is(err, caldav.ErrUnauthorized) || caldav.IsRetryable(err) || ctx.Err() != nil {
-				failed = append(failed, obj.EntryID)
-				if stop == nil {
-					stop = err
+				r.failed = append(r.failed, obj.EntryID)
+				if r.stop == nil {
+					r.stop = err
 				}
+				halt.stop(err)
 				return
 			}
 			// The server refused this object alone: it waits for the next
@@ -245,8 +311,7 @@ func (s *Service) pushAll(ctx context.Context, t *calgate.CalDAVTarget, cl *cald
 			}
 		}()
 	}
-	wg.Wait()
-	return conflicts, failed, stop
+	return r
 }
 
 // targetConns is the semaphore of a target's writes in this process.
