@@ -25,9 +25,10 @@ const (
 // before the endpoint's remaining deliveries go to a send job instead.
 // For answeringWait from the start of an endpoint's first attempts in a
 // batch, an endpoint that keeps ending calls (busy with other batches,
-// not slow) is waited for beyond slotWait; after it, slotWait alone
-// counts again. A hand-over costs a release, a claim and a trip through
-// the queue, while a busy endpoint frees a slot within milliseconds.
+// not slow) is waited for beyond slotWait; after it, the rest goes to a
+// send job as soon as no slot is free. A hand-over costs a release, a
+// claim and a trip through the queue, while a busy endpoint frees a slot
+// within milliseconds.
 const (
 	slotWait      = 50 * time.Millisecond
 	answeringWait = 2 * time.Second
