@@ -152,13 +152,18 @@ func scanDeliveries(rows *sql.Rows) ([]*calgate.Delivery, error) {
 // CreateDeliveries writes, with multi-row statements, a delivery of each
 // event for every enabled endpoint of its workspace that match accepts
 // (each workspace's endpoints are read once); an endpoint that already has
-// a delivery of the event is skipped. The new deliveries are claimed until
-// leaseUntil and returned in the order of the events.
+// a delivery of the event is skipped. An event's body is built once and
+// stored once, in webhook_payloads, whatever the number of its deliveries;
+// when an earlier run stored it already, the stored body is kept and the
+// deliveries carry it. The new deliveries are claimed until leaseUntil and
+// returned in the order of the events.
 func (db *DB) CreateDeliveries(ctx context.Context, evs []*calgate.Event, match func(*calgate.Webhook, *calgate.Event) bool,
 	payload func(*calgate.Event) (json.RawMessage, error), leaseUntil time.Time) ([]*calgate.Delivery, error) {
 	hooks := map[string][]*calgate.Webhook{}
 	now := dbTime(time.Now())
 	var list []*calgate.Delivery
+	bodies := map[int64]json.RawMessage{}
+	var bodyEvents []int64
 	for _, ev := range evs {
 		ws, ok := hooks[ev.WorkspaceID]
 		if !ok {
@@ -172,28 +177,39 @@ func (db *DB) CreateDeliveries(ctx context.Context, evs []*calgate.Event, match 
 			}
 			hooks[ev.WorkspaceID] = ws
 		}
-		var body json.RawMessage
 		for _, w := range ws {
 			if !match(w, ev) {
 				continue
 			}
-			if body == nil {
-				var err error
-				if body, err = payload(ev); err != nil {
+			if _, ok := bodies[ev.ID]; !ok {
+				body, err := payload(ev)
+				if err != nil {
 					return nil, fmt.Errorf("store: deliveries of event %d: %w", ev.ID, err)
 				}
+				bodies[ev.ID] = body
+				bodyEvents = append(bodyEvents, ev.ID)
 			}
 			list = append(list, &calgate.Delivery{
 				ID: calgate.NewID("msg"), WebhookID: w.ID, WorkspaceID: ev.WorkspaceID, EventID: ev.ID, Type: ev.Type,
-				Payload: body, Status: calgate.DeliveryPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now,
+				Status: calgate.DeliveryPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now,
 			})
 		}
 	}
 	if len(list) == 0 {
 		return nil, nil
 	}
+	// The bodies go first: a delivery is never without its body.
+	const payloadChunk = 500
+	for start := 0; start < len(bodyEvents); start += payloadChunk {
+		if err := db.insertPayloads(ctx, bodyEvents[start:min(start+payloadChunk, len(bodyEvents))], bodies); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range list {
+		d.Payload = bodies[d.EventID]
+	}
 	created := make(map[string]bool, len(list))
-	const chunk = 500 // 11 values a row: within both engines' limits
+	const chunk = 500 // 10 values a row: within both engines' limits
 	for start := 0; start < len(list); start += chunk {
 		if err := db.insertDeliveries(ctx, list[start:min(start+chunk, len(list))], dbTime(leaseUntil), created); err != nil {
 			return nil, err
@@ -208,23 +224,197 @@ func (db *DB) CreateDeliveries(ctx context.Context, evs []*calgate.Event, match 
 	return out, nil
 }
 
+// insertPayloads stores the bodies of some events, keeping those stored
+// before: their stored bodies replace the new ones in bodies, so that every
+// delivery of an event sends the same bytes.
+func (db *DB) insertPayloads(ctx context.Context, ids []int64, bodies map[int64]json.RawMessage) error {
+	var query string
+	var args []any
+	if db.d.postgres {
+		// Arrays, as insertDeliveriesPG does and for the same reason.
+		texts := make([]string, len(ids))
+		for i, id := range ids {
+			texts[i] = string(bodies[id])
+		}
+		query = `INSERT INTO webhook_payloads (event_id, payload) SELECT event_id, payload::json
+			FROM unnest($1::bigint[], $2::text[]) AS v(event_id, payload) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`
+		args = []any{ids, texts}
+	} else {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO webhook_payloads (event_id, payload) VALUES `)
+		args = make([]any, 0, len(ids)*2)
+		for i, id := range ids {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(`(?,?)`)
+			args = append(args, id, string(bodies[id]))
+		}
+		q.WriteString(` ON CONFLICT (event_id) DO NOTHING RETURNING event_id`)
+		query = q.String()
+	}
+	inserted, err := db.queryInt64s(ctx, db.w, query, args...)
+	if err != nil {
+		return fmt.Errorf("store: store the bodies of %d events: %w", len(ids), err)
+	}
+	if len(inserted) == len(ids) {
+		return nil
+	}
+	isNew := make(map[int64]bool, len(inserted))
+	for _, id := range inserted {
+		isNew[id] = true
+	}
+	var kept []int64
+	for _, id := range ids {
+		if !isNew[id] {
+			kept = append(kept, id)
+		}
+	}
+	stored, err := db.payloads(ctx, db.w, kept)
+	if err != nil {
+		return err
+	}
+	for id, body := range stored {
+		bodies[id] = body
+	}
+	return nil
+}
+
+// queryInt64s runs a query whose rows are one integer each.
+func (db *DB) queryInt64s(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// payloads reads the stored bodies of some events.
+func (db *DB) payloads(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, ids []int64) (map[int64]json.RawMessage, error) {
+	out := make(map[int64]json.RawMessage, len(ids))
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, db.d.rebind(`SELECT event_id, payload FROM webhook_payloads WHERE event_id IN (`+placeholders(len(part))+`)`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: bodies of %d events: %w", len(part), err)
+		}
+		for rows.Next() {
+			var id int64
+			var body []byte
+			if err := rows.Scan(&id, &body); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: bodies of %d events: %w", len(part), err)
+			}
+			out[id] = json.RawMessage(body)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: bodies of %d events: %w", len(part), err)
+		}
+	}
+	return out, nil
+}
+
+// storedElsewhere is the payload of a delivery row whose body is its
+// event's, in webhook_payloads.
+const storedElsewhere = "null"
+
+// attachPayloads gives deliveries read from their rows the bodies stored
+// with their events; deliveries written before bodies were stored per event
+// carry their own and are left as they are.
+func (db *DB) attachPayloads(ctx context.Context, list []*calgate.Delivery) error {
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, d := range list {
+		if string(d.Payload) == storedElsewhere && !seen[d.EventID] {
+			seen[d.EventID] = true
+			ids = append(ids, d.EventID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	bodies, err := db.payloads(ctx, db.r, ids)
+	if err != nil {
+		return err
+	}
+	for _, d := range list {
+		if string(d.Payload) != storedElsewhere {
+			continue
+		}
+		body, ok := bodies[d.EventID]
+		if !ok {
+			return fmt.Errorf("store: delivery %s: no body stored for event %d", d.ID, d.EventID)
+		}
+		d.Payload = body
+	}
+	return nil
+}
+
 // insertDeliveries writes one chunk and notes which rows were new.
 func (db *DB) insertDeliveries(ctx context.Context, list []*calgate.Delivery, lease time.Time, created map[string]bool) error {
+	if db.d.postgres {
+		return db.insertDeliveriesPG(ctx, list, lease, created)
+	}
 	var q strings.Builder
 	q.WriteString(`INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, type, payload, status, attempts, next_attempt_at, lease_until, created_at, updated_at) VALUES `)
-	args := make([]any, 0, len(list)*11)
+	args := make([]any, 0, len(list)*10)
 	for i, d := range list {
 		if i > 0 {
 			q.WriteByte(',')
 		}
-		q.WriteString(`(?,?,?,?,?,?,?,0,?,?,?,?)`)
-		args = append(args, d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type), string(d.Payload), d.Status,
+		q.WriteString(`(?,?,?,?,?,'` + storedElsewhere + `',?,0,?,?,?,?)`)
+		args = append(args, d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type), d.Status,
 			db.d.timeArg(d.CreatedAt), db.d.timeArg(lease), db.d.timeArg(d.CreatedAt), db.d.timeArg(d.CreatedAt))
 	}
 	q.WriteString(` ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id`)
-	rows, err := db.w.QueryContext(ctx, db.d.rebind(q.String()), args...)
+	return db.noteCreated(ctx, len(list), created, db.d.rebind(q.String()), args...)
+}
+
+// insertDeliveriesPG is insertDeliveries on PostgreSQL: the rows travel
+// as arrays, so that one statement of fixed text, prepared once per
+// connection and planned once, serves every batch; a multi-row VALUES of
+// thousands of parameters was parsed and planned again for every batch.
+// Every delivery of a batch is created at the same time.
+func (db *DB) insertDeliveriesPG(ctx context.Context, list []*calgate.Delivery, lease time.Time, created map[string]bool) error {
+	ids, hooks, workspaces, types := make([]string, len(list)), make([]string, len(list)), make([]string, len(list)), make([]string, len(list))
+	events := make([]int64, len(list))
+	for i, d := range list {
+		ids[i], hooks[i], workspaces[i], events[i], types[i] = d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type)
+	}
+	return db.noteCreated(ctx, len(list), created, `INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, type, payload,
+			status, attempts, next_attempt_at, lease_until, created_at, updated_at)
+		SELECT id, webhook_id, workspace_id, event_id, type, '`+storedElsewhere+`', 'pending', 0, $6, $7, $6, $6
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS v(id, webhook_id, workspace_id, event_id, type)
+		ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id`,
+		ids, hooks, workspaces, events, types, dbTime(list[0].CreatedAt), dbTime(lease))
+}
+
+// noteCreated runs an insert of n deliveries that returns the ids of the
+// new rows, and notes them.
+func (db *DB) noteCreated(ctx context.Context, n int, created map[string]bool, query string, args ...any) error {
+	rows, err := db.w.QueryContext(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("store: create %d deliveries: %w", len(list), err)
+		return fmt.Errorf("store: create %d deliveries: %w", n, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -256,6 +446,9 @@ func (db *DB) ClaimEndpointDeliveries(ctx context.Context, webhookID string, now
 	list, err := scanDeliveries(rows)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim deliveries of %s: %w", webhookID, err)
+	}
+	if err := db.attachPayloads(ctx, list); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(list, func(a, b *calgate.Delivery) int {
 		return cmp.Or(a.NextAttemptAt.Compare(*b.NextAttemptAt), cmp.Compare(a.EventID, b.EventID))
@@ -301,6 +494,9 @@ func (db *DB) ClaimDelivery(ctx context.Context, id string, now, leaseUntil time
 		RETURNING `+deliveryColumns), dbTime(leaseUntil), id, now, now))
 	if err != nil {
 		return nil, fmt.Errorf("store: claim delivery %s: %w", id, notFound(err))
+	}
+	if err := db.attachPayloads(ctx, []*calgate.Delivery{d}); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -399,25 +595,24 @@ func (db *DB) RecordSuccesses(ctx context.Context, list []*calgate.Delivery, att
 			return nil
 		})
 	}
-	var ins, upd strings.Builder
-	args := make([]any, 0, len(list)*8+1)
-	args = append(args, now)
+	// The rows travel as arrays: one statement text, planned once per
+	// connection, whatever the number of successes (see insertDeliveriesPG).
+	n := len(list)
+	ids, errs, responses := make([]string, n), make([]string, n), make([]string, n)
+	ats := make([]time.Time, n)
+	codes, counts := make([]int32, n), make([]int32, n)
+	latencies := make([]int64, n)
 	for i, d := range list {
 		a := attempts[i]
-		if i > 0 {
-			ins.WriteByte(',')
-			upd.WriteByte(',')
-		}
-		n := len(args)
-		fmt.Fprintf(&ins, "($%d,$%d::timestamptz,$%d::int,$%d::bigint,$%d,$%d,0)", n+1, n+2, n+3, n+4, n+5, n+6)
-		fmt.Fprintf(&upd, "($%d,$%d::int)", n+1, n+7)
-		args = append(args, d.ID, dbTime(a.At), a.StatusCode, a.Latency.Microseconds(), a.Error, a.Response, d.Attempts)
+		ids[i], ats[i], codes[i], latencies[i], errs[i], responses[i], counts[i] = d.ID, dbTime(a.At), int32(a.StatusCode),
+			a.Latency.Microseconds(), a.Error, a.Response, int32(d.Attempts)
 	}
-	q := `WITH a AS (INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms)
-		VALUES ` + ins.String() + `)
+	if _, err := db.w.ExecContext(ctx, `WITH v AS MATERIALIZED (SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::int[], $5::bigint[], $6::text[], $7::text[], $8::int[])
+			AS v(id, attempted_at, status_code, latency_us, error, response, attempts)),
+		a AS (INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms)
+			SELECT id, attempted_at, status_code, latency_us, error, response, 0 FROM v)
 		UPDATE webhook_deliveries d SET status = 'succeeded', attempts = v.attempts, next_attempt_at = NULL, lease_until = NULL, updated_at = $1
-		FROM (VALUES ` + upd.String() + `) AS v(id, attempts) WHERE d.id = v.id`
-	if _, err := db.w.ExecContext(ctx, q, args...); err != nil {
+		FROM v WHERE d.id = v.id`, now, ids, ats, codes, latencies, errs, responses, counts); err != nil {
 		return fmt.Errorf("store: record %d successes: %w", len(list), err)
 	}
 	return nil
@@ -446,6 +641,9 @@ func (db *DB) Deliveries(ctx context.Context, workspaceID, webhookID string, f c
 	list, err := scanDeliveries(rows)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: deliveries of %s: %w", webhookID, err)
+	}
+	if err := db.attachPayloads(ctx, list); err != nil {
+		return nil, "", err
 	}
 	if err := db.attachAttempts(ctx, list); err != nil {
 		return nil, "", err
@@ -503,6 +701,9 @@ func (db *DB) RetryDelivery(ctx context.Context, workspaceID, webhookID, id stri
 	if err != nil {
 		return nil, fmt.Errorf("store: retry delivery %s: %w", id, notFound(err))
 	}
+	if err := db.attachPayloads(ctx, []*calgate.Delivery{d}); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -520,6 +721,9 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 	list, err := scanDeliveries(rows)
 	if err != nil {
 		return nil, fmt.Errorf("store: replay deliveries of %s: %w", webhookID, err)
+	}
+	if err := db.attachPayloads(ctx, list); err != nil {
+		return nil, err
 	}
 	return list, nil
 }
@@ -539,6 +743,9 @@ func (db *DB) DueDeliveries(ctx context.Context, before time.Time, limit int) ([
 	list, err := scanDeliveries(rows)
 	if err != nil {
 		return nil, fmt.Errorf("store: due deliveries: %w", err)
+	}
+	if err := db.attachPayloads(ctx, list); err != nil {
+		return nil, err
 	}
 	return list, nil
 }

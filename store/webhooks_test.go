@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -27,6 +28,8 @@ func TestWebhookStore(t *testing.T) {
 				{"SuccessesAreRecordedTogether", testSuccessesRecordedTogether},
 				{"ABatchOfEventsCreatesItsDeliveriesTogether", testBatchDeliveries},
 				{"EndpointDeliveriesAreClaimedOnce", testEndpointClaims},
+				{"AnEventsBodyIsStoredOnce", testBodyStoredOncePerEvent},
+				{"DeliveriesWrittenWithTheirOwnBodyStayReadable", testDeliveriesWithTheirOwnBody},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.run(t, eng.open(t)) })
 			}
@@ -272,5 +275,81 @@ func testEndpointClaims(t *testing.T, db *DB) {
 	}
 	if page, _ := db.ClaimEndpointDeliveries(ctx, w.ID, now, now.Add(time.Minute), 100); len(page) != 5 {
 		t.Fatalf("after releasing 5, claimed %d", len(page))
+	}
+}
+
+func testBodyStoredOncePerEvent(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "a")
+	w1, w2, w3 := newWebhook(t, db, ws.ID, "*"), newWebhook(t, db, ws.ID, "*"), newWebhook(t, db, ws.ID, "*")
+	evs := []*calgate.Event{testEvent(ws.ID, 41), testEvent(ws.ID, 42)}
+	body := func(ev *calgate.Event) (json.RawMessage, error) {
+		return json.RawMessage(fmt.Sprintf(`{"type":"entry.created","data":{"event":%d}}`, ev.ID)), nil
+	}
+	all := func(*calgate.Webhook, *calgate.Event) bool { return true }
+	only3 := func(w *calgate.Webhook, _ *calgate.Event) bool { return w.ID != w3.ID }
+	created, err := db.CreateDeliveries(ctx, evs, only3, body, time.Now().Add(-time.Second))
+	if err != nil || len(created) != 4 {
+		t.Fatalf("created %d deliveries (%v), want 4", len(created), err)
+	}
+	var stored int
+	if err := db.Reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_payloads WHERE event_id IN (41, 42)`).Scan(&stored); err != nil || stored != 2 {
+		t.Fatalf("%d bodies stored for 2 events (%v), want one each", stored, err)
+	}
+	// A later run of the same events (a third endpoint now matches) keeps
+	// the stored body, even though this run would build another.
+	created, err = db.CreateDeliveries(ctx, evs, all, func(*calgate.Event) (json.RawMessage, error) {
+		return json.RawMessage(`{"type":"entry.created","data":{"rebuilt":true}}`), nil
+	}, time.Now().Add(-time.Second))
+	if err != nil || len(created) != 2 {
+		t.Fatalf("the second run created %d deliveries (%v), want 2 (the third endpoint's)", len(created), err)
+	}
+	for _, d := range created {
+		if want := fmt.Sprintf(`{"type":"entry.created","data":{"event":%d}}`, d.EventID); string(d.Payload) != want {
+			t.Errorf("the second run's delivery %s carries %s, want the stored %s", d.ID, d.Payload, want)
+		}
+	}
+	for _, w := range []*calgate.Webhook{w1, w2, w3} {
+		list, _, err := db.Deliveries(ctx, ws.ID, w.ID, calgate.DeliveryFilter{})
+		if err != nil || len(list) != 2 {
+			t.Fatalf("deliveries of %s = %d, %v; want 2", w.ID, len(list), err)
+		}
+		for _, d := range list {
+			if want := fmt.Sprintf(`{"type":"entry.created","data":{"event":%d}}`, d.EventID); string(d.Payload) != want {
+				t.Errorf("listed delivery %s carries %s, want %s", d.ID, d.Payload, want)
+			}
+		}
+		now := time.Now()
+		claimed, err := db.ClaimEndpointDeliveries(ctx, w.ID, now, now.Add(time.Minute), 10)
+		if err != nil || len(claimed) != 2 {
+			t.Fatalf("claimed %d deliveries of %s (%v), want 2", len(claimed), w.ID, err)
+		}
+		for _, d := range claimed {
+			if want := fmt.Sprintf(`{"type":"entry.created","data":{"event":%d}}`, d.EventID); string(d.Payload) != want {
+				t.Errorf("claimed delivery %s carries %s, want %s", d.ID, d.Payload, want)
+			}
+		}
+	}
+}
+
+// testDeliveriesWithTheirOwnBody reads a delivery as releases before
+// bodies were stored per event wrote it: the body in its own row.
+func testDeliveriesWithTheirOwnBody(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "a")
+	w := newWebhook(t, db, ws.ID, "*")
+	past := dbTime(time.Now().Add(-time.Minute))
+	const body = `{"type":"entry.updated","data":{"legacy":true}}`
+	if _, err := db.w.ExecContext(ctx, db.d.rebind(`INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, type, payload,
+		status, attempts, next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,?,'pending',0,?,?,?)`),
+		"msg_legacy", w.ID, ws.ID, 9, "entry.updated", body, db.d.timeArg(past), db.d.timeArg(past), db.d.timeArg(past)); err != nil {
+		t.Fatal(err)
+	}
+	list, _, err := db.Deliveries(ctx, ws.ID, w.ID, calgate.DeliveryFilter{})
+	if err != nil || len(list) != 1 || string(list[0].Payload) != body {
+		t.Fatalf("listed %v (%v), want the delivery with its own body", list, err)
+	}
+	now := time.Now()
+	d, err := db.ClaimDelivery(ctx, "msg_legacy", now, now.Add(time.Minute))
+	if err != nil || string(d.Payload) != body {
+		t.Fatalf("claimed %v (%v), want the delivery with its own body", d, err)
 	}
 }

@@ -21,9 +21,18 @@ const (
 )
 
 // slotWait is how long a first attempt made while handling events waits
-// for a call slot of its endpoint before the endpoint's remaining
-// deliveries go to a send job instead.
-const slotWait = 50 * time.Millisecond
+// for a call slot of its endpoint with none of the endpoint's calls ending
+// before the endpoint's remaining deliveries go to a send job instead.
+// For answeringWait from the start of an endpoint's first attempts in a
+// batch, an endpoint that keeps ending calls (busy with other batches,
+// not slow) is waited for beyond slotWait; after it, the rest goes to a
+// send job as soon as no slot is free. A hand-over costs a release, a
+// claim and a trip through the queue, while a busy endpoint frees a slot
+// within milliseconds.
+const (
+	slotWait      = 50 * time.Millisecond
+	answeringWait = 2 * time.Second
+)
 
 // sendPage is how many due deliveries a send job claims at a time, and
 // sendBudget how long one send job works before it hands the rest of the
@@ -66,8 +75,9 @@ func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
 // and matching enabled endpoint, in grouped writes, claimed at creation;
 // then it makes their first attempts at once, each endpoint's in order and
 // up to its concurrency limit, all endpoints side by side. An endpoint
-// whose call slots stay taken (it is slow, or busy with other batches)
-// gets its remaining deliveries released to a send job instead. A
+// whose call slots stay taken (it is slow, or busy with other batches for
+// longer than answeringWait) gets its remaining deliveries released to a
+// send job instead. A
 // repeated batch creates and sends nothing; once the deliveries are
 // written, each carries its own state, so the events count as handled.
 func (s *Service) HandleEvents(ctx context.Context, evs []*calgate.Event) error {
@@ -98,13 +108,15 @@ func (s *Service) HandleEvents(ctx context.Context, evs []*calgate.Event) error 
 }
 
 // sendClaimed makes the first attempts of one endpoint's new deliveries,
-// oldest first, at most its concurrency at once. When no call slot frees
-// up within slotWait, it gives the rest back and leaves them to a send
-// job.
+// oldest first, at most its concurrency at once. When none of the
+// endpoint's calls ends within slotWait while it waits for a call slot, or
+// its slots stay taken for answeringWait, it gives the rest back and
+// leaves them to a send job.
 func (s *Service) sendClaimed(ctx context.Context, endpointID string, list []*calgate.Delivery) {
 	var wg sync.WaitGroup
+	deadline := time.Now().Add(answeringWait)
 	for i, d := range list {
-		release, ok := s.acquire(ctx, endpointID, slotWait)
+		release, ok := s.acquireWhileAnswering(ctx, endpointID, slotWait, deadline)
 		if !ok {
 			s.handOff(ctx, endpointID, list[i:])
 			break

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,4 +122,87 @@ func TestRetryScaleShortensTheSchedule(t *testing.T) {
 	if _, ok := s.retryDelay(MaxAttempts + 1); ok {
 		t.Error("a retry past MaxAttempts was scheduled")
 	}
+}
+
+// busyEndpoint takes an endpoint's only call slot with n callers in turn,
+// each holding it for a few milliseconds: an endpoint that answers
+// quickly but is busy. It returns once they all wait or hold the slot;
+// stop waits for them to finish.
+func busyEndpoint(t *testing.T, s *Service, id string, n int) (stop func()) {
+	t.Helper()
+	// The slot is held until every caller waits for it.
+	first, ok := s.acquire(context.Background(), id, 0)
+	if !ok {
+		t.Fatal("a free slot cannot be taken")
+	}
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			release, ok := s.acquire(context.Background(), id, time.Minute)
+			if !ok {
+				t.Error("a caller of the busy endpoint got no slot")
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+			release()
+		}()
+	}
+	for {
+		s.mu.Lock()
+		users := s.slots[id].users
+		s.mu.Unlock()
+		if users == n+1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	first()
+	return wg.Wait
+}
+
+func TestAcquireWhileAnsweringWaitsForABusyEndpoint(t *testing.T) {
+	s := New(Deps{}, Options{Concurrency: 1})
+	ctx := context.Background()
+	// 400 calls of 5 ms ahead: the last slot frees after 2 s at the
+	// earliest, while one of the endpoint's calls ends every 5 ms.
+	stop := busyEndpoint(t, s, "wh_a", 400)
+	if _, ok := s.acquire(ctx, "wh_a", 500*time.Millisecond); ok {
+		t.Fatal("acquire waited past its 500 ms for a slot")
+	}
+	release, ok := s.acquireWhileAnswering(ctx, "wh_a", 500*time.Millisecond, time.Now().Add(time.Minute))
+	if !ok {
+		t.Fatal("acquireWhileAnswering gave up on an endpoint that kept ending calls")
+	}
+	release()
+	stop()
+}
+
+func TestAcquireWhileAnsweringLeavesAHangingEndpoint(t *testing.T) {
+	s := New(Deps{}, Options{Concurrency: 1})
+	ctx := context.Background()
+	// One call ends, the next one hangs.
+	first, ok := s.acquire(ctx, "wh_a", 0)
+	if !ok {
+		t.Fatal("a free slot cannot be taken")
+	}
+	first()
+	held, ok := s.acquire(ctx, "wh_a", 0)
+	if !ok {
+		t.Fatal("a released slot cannot be taken again")
+	}
+	if _, ok := s.acquireWhileAnswering(ctx, "wh_a", 50*time.Millisecond, time.Now().Add(time.Minute)); ok {
+		t.Fatal("acquireWhileAnswering got a slot that was never given back")
+	}
+	held()
+}
+
+func TestAcquireWhileAnsweringStopsAtItsDeadline(t *testing.T) {
+	s := New(Deps{}, Options{Concurrency: 1})
+	stop := busyEndpoint(t, s, "wh_a", 400)
+	if _, ok := s.acquireWhileAnswering(context.Background(), "wh_a", time.Minute, time.Now().Add(200*time.Millisecond)); ok {
+		t.Fatal("acquireWhileAnswering got a slot 2 s away with a deadline 200 ms away")
+	}
+	stop()
 }

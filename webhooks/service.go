@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -94,6 +95,9 @@ type Service struct {
 type slot struct {
 	ch    chan struct{}
 	users int
+	// freed is when a call of the endpoint last gave its slot back, in
+	// Unix nanoseconds.
+	freed atomic.Int64
 }
 
 type cachedEndpoint struct {
@@ -187,6 +191,20 @@ func (s *Service) openSecrets(w *calgate.Webhook, now time.Time) ([][]byte, erro
 // release gives it back (calling it again does nothing). A fast endpoint frees a slot within milliseconds,
 // while a slow one costs its callers no more than wait.
 func (s *Service) acquire(ctx context.Context, endpointID string, wait time.Duration) (release func(), ok bool) {
+	return s.take(ctx, endpointID, wait, time.Time{})
+}
+
+// acquireWhileAnswering is acquire for an endpoint that may be busy rather
+// than slow: it waits on for as long as the endpoint keeps ending calls,
+// and gives up once none of its calls ended within idle, or at deadline.
+// An endpoint that answers in milliseconds but has all its slots taken by
+// other batches is waited for; one whose calls hang is left after idle.
+func (s *Service) acquireWhileAnswering(ctx context.Context, endpointID string, idle time.Duration, deadline time.Time) (release func(), ok bool) {
+	return s.take(ctx, endpointID, idle, deadline)
+}
+
+// take is acquire, and with a deadline acquireWhileAnswering.
+func (s *Service) take(ctx context.Context, endpointID string, wait time.Duration, deadline time.Time) (release func(), ok bool) {
 	s.mu.Lock()
 	sl := s.slots[endpointID]
 	if sl == nil {
@@ -204,22 +222,37 @@ func (s *Service) acquire(ctx context.Context, endpointID string, wait time.Dura
 		s.mu.Unlock()
 	}
 	// release may be called more than once; only the first call counts.
-	release = sync.OnceFunc(func() { <-sl.ch; done() })
+	release = sync.OnceFunc(func() {
+		sl.freed.Store(time.Now().UnixNano())
+		<-sl.ch
+		done()
+	})
 	select {
 	case sl.ch <- struct{}{}:
 		return release, true
 	default:
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case sl.ch <- struct{}{}:
-		return release, true
-	case <-t.C:
-	case <-ctx.Done():
+	first := wait
+	if !deadline.IsZero() {
+		first = min(wait, time.Until(deadline))
 	}
-	done()
-	return nil, false
+	t := time.NewTimer(first)
+	defer t.Stop()
+	for {
+		select {
+		case sl.ch <- struct{}{}:
+			return release, true
+		case <-ctx.Done():
+		case now := <-t.C:
+			if idle := now.Sub(time.Unix(0, sl.freed.Load())); !deadline.IsZero() && now.Before(deadline) && idle < wait {
+				// A call ended within wait: the endpoint is answering.
+				t.Reset(min(wait-idle, deadline.Sub(now)))
+				continue
+			}
+		}
+		done()
+		return nil, false
+	}
 }
 
 // retryDelay is the wait before attempt number next, scaled, with jitter.
