@@ -42,7 +42,7 @@ func affectedOne(res sql.Result, what string) error {
 
 // inArgs returns the arguments of a statement that takes first and then
 // the values of an IN list.
-func inArgs(part []string, first ...any) []any {
+func inArgs[T any](part []T, first ...any) []any {
 	args := make([]any, 0, len(first)+len(part))
 	args = append(args, first...)
 	for _, v := range part {

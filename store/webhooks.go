@@ -308,11 +308,7 @@ func (db *DB) payloads(ctx context.Context, q interface {
 	const chunk = 500
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
-		rows, err := q.QueryContext(ctx, db.d.rebind(`SELECT event_id, payload FROM webhook_payloads WHERE event_id IN (`+placeholders(len(part))+`)`), args...)
+		rows, err := q.QueryContext(ctx, db.d.rebind(`SELECT event_id, payload FROM webhook_payloads WHERE event_id IN (`+placeholders(len(part))+`)`), inArgs(part)...)
 		if err != nil {
 			return nil, fmt.Errorf("store: bodies of %d events: %w", len(part), err)
 		}
@@ -461,11 +457,7 @@ func (db *DB) ReleaseDeliveries(ctx context.Context, ids []string) error {
 	const chunk = 500
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
-		if _, err := db.w.ExecContext(ctx, db.d.rebind(`UPDATE webhook_deliveries SET lease_until = NULL WHERE id IN (`+placeholders(len(part))+`)`), args...); err != nil {
+		if _, err := db.w.ExecContext(ctx, db.d.rebind(`UPDATE webhook_deliveries SET lease_until = NULL WHERE id IN (`+placeholders(len(part))+`)`), inArgs(part)...); err != nil {
 			return fmt.Errorf("store: release %d deliveries: %w", len(part), err)
 		}
 	}
