@@ -70,6 +70,18 @@ type groupedWrite struct {
 	done  chan struct{}
 }
 
+// startHeld makes the first write, which the watch holds in its batch
+// until released, and returns once it is held.
+func startHeld(g *Grouped, watch *groupWatch, ws string, e *calgate.Entry) *groupedWrite {
+	w := &groupedWrite{entry: e, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		w.res, w.err = g.Upsert(ctx, ws, "tok_test", items(e), calgate.UpsertOptions{Verbose: true, Return: true})
+	}()
+	<-watch.entered
+	return w
+}
+
 // startWrites makes each write in its own goroutine, in order: each one
 // is queued before the next starts, so their order in a batch is known.
 func startWrites(t *testing.T, g *Grouped, ws string, list ...*calgate.Entry) []*groupedWrite {
@@ -107,12 +119,7 @@ func testGroupedWritesEachAsIfAlone(t *testing.T, db *DB) {
 	g.slots = 1
 	watch := watchGroups(g, nil)
 
-	first := &groupedWrite{entry: booking(t, "A", "Welding", "2025-10-27T08:00:00Z", "2025-10-27T10:00:00Z", "title", "A1"), done: make(chan struct{})}
-	go func() {
-		defer close(first.done)
-		first.res, first.err = g.Upsert(ctx, ws, "tok_test", items(first.entry), calgate.UpsertOptions{Verbose: true, Return: true})
-	}()
-	<-watch.entered
+	first := startHeld(g, watch, ws, booking(t, "A", "Welding", "2025-10-27T08:00:00Z", "2025-10-27T10:00:00Z", "title", "A1"))
 	rest := startWrites(t, g, ws,
 		booking(t, "B", "Welding", "2025-10-27T12:00:00Z", "2025-10-27T14:00:00Z"),
 		booking(t, "C", "Welding", "2025-10-27T13:00:00Z", "2025-10-27T15:00:00Z"), // B's hours: refused
@@ -199,12 +206,7 @@ func testGroupedFallsBackWhenABatchFails(t *testing.T, db *DB) {
 		}
 		return nil
 	})
-	first := &groupedWrite{entry: booking(t, "A", "Welding", "2025-10-27T08:00:00Z", "2025-10-27T10:00:00Z"), done: make(chan struct{})}
-	go func() {
-		defer close(first.done)
-		first.res, first.err = g.Upsert(ctx, ws, "tok_test", items(first.entry), calgate.UpsertOptions{Verbose: true, Return: true})
-	}()
-	<-watch.entered
+	first := startHeld(g, watch, ws, booking(t, "A", "Welding", "2025-10-27T08:00:00Z", "2025-10-27T10:00:00Z"))
 	rest := startWrites(t, g, ws,
 		booking(t, "B", "Welding", "2025-10-27T12:00:00Z", "2025-10-27T14:00:00Z"),
 		booking(t, "C", "Welding", "2025-10-27T16:00:00Z", "2025-10-27T18:00:00Z"),
