@@ -59,6 +59,10 @@ type DB struct {
 	logger   *slog.Logger
 	// url is the PostgreSQL URL, for WithPool.
 	url string
+	// tokens caches the principals of TokenByHash (CacheTokens); shared
+	// with the DBs WithPool makes, stopped by the one that started it.
+	tokens     *tokenCache
+	ownsTokens bool
 }
 
 // Open opens the database named by dsn and applies the migrations. An empty
@@ -190,6 +194,9 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	if db.ownsTokens {
+		db.stopTokens()
+	}
 	var err error
 	if db.ckpt != nil {
 		err = db.ckpt.close()
@@ -231,7 +238,7 @@ func (db *DB) WithPool(n int) (*DB, error) {
 		return nil, fmt.Errorf("store: open postgres %s: %w", redact(db.url), err)
 	}
 	setPostgresPool(p, n)
-	return &DB{d: db.d, w: p, r: p, logger: db.logger, url: db.url}, nil
+	return &DB{d: db.d, w: p, r: p, logger: db.logger, url: db.url, tokens: db.tokens}, nil
 }
 
 // redact hides the password of a database URL in messages.

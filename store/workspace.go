@@ -115,6 +115,25 @@ func scanToken(row interface{ Scan(...any) error }, extra ...any) (*calgate.Toke
 // TokenByHash finds a live (not revoked) token by the hash of its secret,
 // with its workspace.
 func (db *DB) TokenByHash(ctx context.Context, secretHash string) (*calgate.Principal, error) {
+	c := db.tokens
+	if c == nil {
+		return db.lookupToken(ctx, secretHash)
+	}
+	now := time.Now()
+	p, gen, ok := c.get(secretHash, now)
+	if ok {
+		return p, nil
+	}
+	p, err := db.lookupToken(ctx, secretHash)
+	if err == nil {
+		c.put(secretHash, p, gen, now)
+	}
+	return p, err
+}
+
+// lookupToken reads a live token and its workspace by the hash of its
+// secret.
+func (db *DB) lookupToken(ctx context.Context, secretHash string) (*calgate.Principal, error) {
 	var ws calgate.Workspace
 	row := db.r.QueryRowContext(ctx, db.d.rebind(`SELECT `+tokenColumns+`, w.id, w.name, w.timezone, w.created_at
 		FROM tokens t JOIN workspaces w ON w.id = t.workspace_id
@@ -150,17 +169,32 @@ func (db *DB) Tokens(ctx context.Context, workspaceID string) ([]*calgate.Token,
 }
 
 // RevokeToken revokes a live token of the workspace; calgate.ErrNotFound
-// when there is none.
+// when there is none. On PostgreSQL the revocation notifies every process
+// that caches tokens (tokencache.go) when it commits.
 func (db *DB) RevokeToken(ctx context.Context, workspaceID, id string) error {
-	res, err := db.w.ExecContext(ctx, db.d.rebind(`UPDATE tokens SET revoked_at = ?
-		WHERE workspace_id = ? AND id = ? AND revoked_at IS NULL`), dbTime(time.Now()), workspaceID, id)
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE tokens SET revoked_at = ?
+			WHERE workspace_id = ? AND id = ? AND revoked_at IS NULL`), dbTime(time.Now()), workspaceID, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return calgate.ErrNotFound
+		}
+		if db.d.postgres {
+			_, err = tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, tokenChannel, id)
+		}
+		return err
+	})
+	if c := db.tokens; c != nil {
+		// This process refuses the token from now on, before the
+		// notification comes back.
+		c.drop()
+	}
 	if err != nil {
 		return fmt.Errorf("store: revoke token %s: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("store: revoke token %s: %w", id, err)
-	} else if n == 0 {
-		return fmt.Errorf("store: revoke token %s: %w", id, calgate.ErrNotFound)
 	}
 	return nil
 }

@@ -61,6 +61,9 @@ func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error
 		return nil, err
 	}
 	a := &app{cfg: cfg, logger: logger, store: db, requests: db, metrics: metrics.New()}
+	// Every request looks its token up: on PostgreSQL, keep what was
+	// found until a revocation is announced (store/tokencache.go).
+	db.CacheTokens()
 	if a.requests, err = db.WithPool(store.PostgresPool); err != nil {
 		db.Close()
 		return nil, err
