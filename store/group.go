@@ -26,7 +26,7 @@ import (
 // error is never another's.
 const (
 	// GroupSlots is how many batches of one group are written at once.
-	GroupSlots = 4
+	GroupSlots = 1
 	// GroupMaxItems bounds the writes of one batch.
 	GroupMaxItems = 200
 )
