@@ -1,7 +1,10 @@
 package queue
 
 import (
+	"strconv"
 	"sync"
+
+	"golang.org/x/sync/singleflight"
 
 	calgate "github.com/calgate/calgate"
 )
@@ -9,12 +12,14 @@ import (
 // recentBatches keeps the events of the batches a worker of this process
 // last read, by position range. The dispatcher cuts the same ranges for
 // every destination, so one read serves them all; sequenced events never
-// change.
+// change. The destinations' batches of one range usually start together:
+// the first reads, the others wait for its read (load).
 type recentBatches struct {
 	mu    sync.Mutex
 	byKey map[rangeKey][]*calgate.Event
 	order []rangeKey // ring, oldest at next
 	next  int
+	reads singleflight.Group
 }
 
 type rangeKey struct{ after, through int64 }
@@ -54,10 +59,24 @@ func (r *recentBatches) get(after, through int64) ([]*calgate.Event, bool) {
 	if !ok {
 		return nil, false
 	}
-	out := make([]*calgate.Event, len(evs))
-	for i, ev := range evs {
-		cp := *ev
-		out[i] = &cp
+	return cloneEvents(evs), true
+}
+
+// load returns copies of a range's events: remembered, or read by read,
+// once for all the callers that want the range while it is being read.
+func (r *recentBatches) load(after, through int64, read func() ([]*calgate.Event, error)) ([]*calgate.Event, error) {
+	if evs, ok := r.get(after, through); ok {
+		return evs, nil
 	}
-	return out, true
+	v, err, _ := r.reads.Do(strconv.FormatInt(after, 10)+":"+strconv.FormatInt(through, 10), func() (any, error) {
+		evs, err := read()
+		if err == nil {
+			r.add(after, through, evs)
+		}
+		return evs, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cloneEvents(v.([]*calgate.Event)), nil
 }

@@ -1,7 +1,11 @@
 package queue
 
 import (
+	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	calgate "github.com/calgate/calgate"
 )
@@ -29,5 +33,62 @@ func TestRecentBatchesKeepTheNewestAndHandOutCopies(t *testing.T) {
 	got, _ := r2.get(0, 1)
 	if got[0] == first[0] {
 		t.Fatal("get handed out the cached event itself, not a copy")
+	}
+}
+
+// The destinations' batches of one range start together: however many
+// want it at once, the range is read once, and each gets its own copies.
+func TestRecentBatchesReadARangeOnceForEveryoneWaitingOnIt(t *testing.T) {
+	r := newRecentBatches(4)
+	var reads atomic.Int32
+	release := make(chan struct{})
+	read := func() ([]*calgate.Event, error) {
+		reads.Add(1)
+		<-release // every other caller arrives while this read is under way
+		return []*calgate.Event{{ID: 7, Position: 7, Type: calgate.EventEntryCreated}}, nil
+	}
+	const n = 4
+	got := make([][]*calgate.Event, n)
+	var started, wg sync.WaitGroup
+	for i := range n {
+		started.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			started.Done()
+			evs, err := r.load(6, 7, read)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = evs
+		}()
+	}
+	started.Wait()
+	for reads.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // the others reach load meanwhile
+	close(release)
+	wg.Wait()
+	if reads.Load() != 1 {
+		t.Fatalf("the range was read %d times, want once", reads.Load())
+	}
+	for i := range n {
+		if len(got[i]) != 1 || got[i][0].Position != 7 {
+			t.Fatalf("caller %d got %v", i, got[i])
+		}
+		for j := range i {
+			if got[i][0] == got[j][0] {
+				t.Fatal("two callers share one event value")
+			}
+		}
+	}
+	// A failed read is not remembered: the next caller reads again.
+	fail := errors.New("database away")
+	if _, err := r.load(7, 8, func() ([]*calgate.Event, error) { return nil, fail }); !errors.Is(err, fail) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := r.load(7, 8, func() ([]*calgate.Event, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -93,19 +93,15 @@ func (q *Queue) batchHandler(st calgate.EventStore, d calgate.Destination) asynq
 	}
 }
 
-// runBatch reads a batch's events (from this process's cache when another
-// destination's task just read them), hands them to the destination and
-// records the outcome. The events that failed stay owed as batches of
+// runBatch reads a batch's events (once per process for all the
+// destinations whose batches of one range run at the same time), hands
+// them to the destination and records the outcome. The events that failed stay owed as batches of
 // their own, retried with backoff; a worker stopping mid-batch leaves the
 // whole batch owed.
 func (q *Queue) runBatch(ctx context.Context, st calgate.EventStore, d calgate.Destination, b *calgate.Batch) error {
-	evs, ok := q.recent.get(b.After, b.Through)
-	if !ok {
-		var err error
-		if evs, err = st.BatchEvents(ctx, b); err != nil {
-			return err
-		}
-		q.recent.add(b.After, b.Through, cloneEvents(evs))
+	evs, err := q.recent.load(b.After, b.Through, func() ([]*calgate.Event, error) { return st.BatchEvents(ctx, b) })
+	if err != nil {
+		return err
 	}
 	failed := runDestination(ctx, d, evs)
 	if len(failed) > 0 && ctx.Err() != nil {
