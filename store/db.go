@@ -63,6 +63,8 @@ type DB struct {
 	// with the DBs WithPool makes, stopped by the one that started it.
 	tokens     *tokenCache
 	ownsTokens bool
+	// deletes groups the deletions of handled batches (batchdelete.go).
+	deletes batchDeletes
 }
 
 // Open opens the database named by dsn and applies the migrations. An empty

@@ -245,12 +245,9 @@ func (db *DB) BatchEvents(ctx context.Context, b *calgate.Batch) ([]*calgate.Eve
 // task ran twice) records nothing.
 func (db *DB) CompleteBatch(ctx context.Context, b *calgate.Batch, failed map[int64]error, retryAt time.Time) ([]*calgate.Batch, error) {
 	if len(failed) == 0 {
-		// Nothing to record but the deletion: one statement, no
-		// transaction around it.
-		if _, err := db.w.ExecContext(ctx, db.d.rebind(`DELETE FROM destination_batches WHERE id = ?`), b.ID); err != nil {
-			return nil, fmt.Errorf("store: complete batch %d: %w", b.ID, err)
-		}
-		return nil, nil
+		// Nothing to record but the deletion: no transaction around it,
+		// and one statement for the deletions that come at once.
+		return nil, db.deleteBatch(ctx, b.ID)
 	}
 	var retries []*calgate.Batch
 	err := db.Tx(ctx, func(tx *sql.Tx) error {

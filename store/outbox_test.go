@@ -212,6 +212,40 @@ func testCompleteBatch(t *testing.T, db *DB) {
 	}
 }
 
+// Destinations complete their batches at the same moment: the deletions
+// share statements, and each is in the database when its CompleteBatch
+// returns.
+func testCompleteBatchesAtOnce(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "acme").ID
+	dests := []string{"alpha", "beta", "gamma", "delta"}
+	if _, err := db.OpenBatches(ctx, dests, 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	writeReservations(t, db, ws, "r", 60)
+	batches, err := db.OpenBatches(ctx, dests, 1, time.Now())
+	if err != nil || len(batches) != 240 {
+		t.Fatalf("open = %d batches, %v", len(batches), err)
+	}
+	var wg sync.WaitGroup
+	for _, b := range batches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := db.CompleteBatch(ctx, b, nil, time.Now()); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := db.Batch(ctx, b.ID); !errors.Is(err, calgate.ErrNotFound) {
+				t.Errorf("batch %d still owed after CompleteBatch returned: %v", b.ID, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if owed, err := db.OwedWork(ctx); err != nil || len(owed) != 0 {
+		t.Errorf("owed after completing all = %+v, %v", owed, err)
+	}
+}
+
 func testClaimOverdueBatches(t *testing.T, db *DB) {
 	ws := newWorkspace(t, db, "acme").ID
 	if _, err := db.OpenBatches(ctx, []string{"alpha"}, 1, time.Now()); err != nil {

@@ -49,6 +49,7 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) *DB) {
 		{"OpenBatchesCutsEveryDestinationOnce", testOpenBatches},
 		{"OpenBatchesUnderConcurrentWritersSkipsNothing", testOpenBatchesUnderLoad},
 		{"CompleteBatchKeepsOnlyTheFailedOwed", testCompleteBatch},
+		{"CompleteBatchesAtOnceDeletesEach", testCompleteBatchesAtOnce},
 		{"OverdueBatchesAreClaimedOnce", testClaimOverdueBatches},
 		{"IdempotencyKeys", testIdempotency},
 	}
