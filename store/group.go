@@ -24,6 +24,12 @@ import (
 // alone, as it does in a bulk request. If the batch's transaction fails as
 // a whole, each of its writes is made again on its own, so one write's
 // error is never another's.
+//
+// One batch of a group is written at a time. With four at once, the
+// batches of one workstage met on its locks anyway and waited there
+// holding a connection each, while the writes that could have joined them
+// made smaller batches: at a steady 1,000 writes a second on PostgreSQL
+// the p99 latency was higher, and single-write throughput lower.
 const (
 	// GroupSlots is how many batches of one group are written at once.
 	GroupSlots = 1
