@@ -145,6 +145,19 @@ func TestPostgresTokenCacheIsBypassedWhileItsListenerIsDown(t *testing.T) {
 	wantToken(t, db, hashes[1], true)
 }
 
+// A secret that was not found is looked up again next time: a token
+// created afterwards with it works at once.
+func TestPostgresTokenCacheKeepsNoRefusal(t *testing.T) {
+	db := openCachingPostgres(t, createPostgresDatabase(t))
+	ws, _, _ := tokenFixture(t, db, 0)
+	tok, secret := calgate.NewToken(ws.ID, "ops", "late", false)
+	wantToken(t, db, calgate.HashSecret(secret), false)
+	if err := db.CreateToken(context.Background(), tok, calgate.HashSecret(secret)); err != nil {
+		t.Fatal(err)
+	}
+	wantToken(t, db, calgate.HashSecret(secret), true)
+}
+
 // A lookup under way when the cache is dropped may have read the token
 // before its revocation: it is not kept.
 func TestTokenCacheDropsALookupThatStraddlesARevocation(t *testing.T) {
