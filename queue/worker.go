@@ -95,9 +95,9 @@ func (q *Queue) batchHandler(st calgate.EventStore, d calgate.Destination) asynq
 
 // runBatch reads a batch's events (once per process for all the
 // destinations whose batches of one range run at the same time), hands
-// them to the destination and records the outcome. The events that failed stay owed as batches of
-// their own, retried with backoff; a worker stopping mid-batch leaves the
-// whole batch owed.
+// them to the destination and records the outcome. The events that failed
+// stay owed as batches of their own, retried with backoff; a worker
+// stopping mid-batch leaves the whole batch owed.
 func (q *Queue) runBatch(ctx context.Context, st calgate.EventStore, d calgate.Destination, b *calgate.Batch) error {
 	evs, err := q.recent.load(b.After, b.Through, func() ([]*calgate.Event, error) { return st.BatchEvents(ctx, b) })
 	if err != nil {
