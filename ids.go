@@ -24,6 +24,19 @@ func NewID(prefix string) string {
 	return prefix + "_" + idEncoding.EncodeToString(b[:])
 }
 
+// DeliveryID is the id of an event's delivery to an endpoint: NewID's
+// shape, with the event's time for the milliseconds and a hash of the
+// endpoint and the event for the rest. Every run of the event's batch
+// gives the same id, so a message sent again after a crash carries the
+// webhook-id its receiver saw the first time.
+func DeliveryID(webhookID string, eventID int64, at time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(at.UnixMilli())<<16)
+	h := sha256.Sum256(binary.BigEndian.AppendUint64([]byte(webhookID+"\x00"), uint64(eventID)))
+	copy(b[6:], h[:10])
+	return "msg_" + idEncoding.EncodeToString(b[:])
+}
+
 // NewSecret returns n random bytes encoded for use in URLs and headers.
 func NewSecret(n int) string {
 	b := make([]byte, n)

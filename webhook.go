@@ -116,6 +116,9 @@ type Delivery struct {
 	UpdatedAt     time.Time
 	// Log is the attempt log, filled by listings.
 	Log []DeliveryAttempt
+	// New marks a delivery not written yet (PlanDeliveries): the
+	// outcome of its first attempt writes it.
+	New bool
 }
 
 // DeliveryAttempt is one HTTP call of a delivery.
@@ -169,6 +172,14 @@ type WebhookStore interface {
 	// matches. The new deliveries are claimed by the caller until
 	// leaseUntil, so it can make their first attempts at once.
 	CreateDeliveries(ctx context.Context, evs []*Event, match func(*Webhook, *Event) bool, payload func(*Event) (json.RawMessage, error), leaseUntil time.Time) ([]*Delivery, error)
+	// PlanDeliveries is CreateDeliveries without writing the deliveries:
+	// it stores the bodies and returns the deliveries not written before,
+	// marked New, for their first attempts, whose outcomes write them
+	// (RecordSuccesses, RecordAttempt) or, unattempted, StoreDeliveries.
+	PlanDeliveries(ctx context.Context, evs []*Event, match func(*Webhook, *Event) bool, payload func(*Event) (json.RawMessage, error)) ([]*Delivery, error)
+	// StoreDeliveries writes New deliveries as pending and unclaimed,
+	// due now, for a send job; those written meanwhile are kept.
+	StoreDeliveries(ctx context.Context, list []*Delivery) error
 	// ClaimEndpointDeliveries takes up to limit due, pending, unclaimed
 	// deliveries of one endpoint until leaseUntil, oldest first.
 	ClaimEndpointDeliveries(ctx context.Context, webhookID string, now, leaseUntil time.Time, limit int) ([]*Delivery, error)
@@ -182,12 +193,13 @@ type WebhookStore interface {
 	ClaimDelivery(ctx context.Context, id string, now, leaseUntil time.Time) (*Delivery, error)
 	// ReleaseDelivery gives a claimed delivery back without an attempt.
 	ReleaseDelivery(ctx context.Context, id string) error
-	// RecordAttempt writes an attempt, the delivery's new state and the
-	// change to its endpoint in one transaction, and returns the endpoint's
-	// failing_since afterwards.
+	// RecordAttempt writes an attempt, the delivery's new state (the
+	// delivery itself when New) and the change to its endpoint in one
+	// transaction, and returns the endpoint's failing_since afterwards.
 	RecordAttempt(ctx context.Context, d *Delivery, a *DeliveryAttempt, change EndpointChange) (*time.Time, error)
 	// RecordSuccesses writes several first-try-style successes at once:
-	// each delivery's attempt and its succeeded state (endpoints untouched).
+	// each delivery's attempt and its succeeded state, the delivery itself
+	// when New (endpoints untouched).
 	RecordSuccesses(ctx context.Context, list []*Delivery, attempts []*DeliveryAttempt) error
 	Deliveries(ctx context.Context, workspaceID, webhookID string, f DeliveryFilter) ([]*Delivery, string, error)
 	// RetryDelivery makes a delivery pending again, due now, in a new round.

@@ -41,9 +41,11 @@
 // the others get its events one at a time, 16 at once.
 //
 // Follow-up work is re-derived from the database the same way, and
-// grouped where it shares a target: webhook deliveries are rows with a
-// lease, sent by one send job per endpoint (the webhooks sweep starts one
-// for any endpoint with overdue deliveries), CalDAV pushes are
+// grouped where it shares a target: webhook deliveries are rows, written
+// with the outcome of their first attempt (until then the batch is their
+// record), with a lease, sent again by one send job per endpoint (the
+// webhooks sweep starts one for any endpoint with overdue deliveries),
+// CalDAV pushes are
 // the wanted versions of caldav_objects (the CalDAV sweep starts a flush
 // of any target with objects pending past the lease), iCal polls and
 // scheduled pulls are claimed by moving their due time forward by a lease

@@ -151,14 +151,55 @@ func scanDeliveries(rows *sql.Rows) ([]*calgate.Delivery, error) {
 
 // CreateDeliveries writes, with multi-row statements, a delivery of each
 // event for every enabled endpoint of its workspace that match accepts
-// (each workspace's endpoints are read once); an endpoint that already has
-// a delivery of the event is skipped. An event's body is built once and
-// stored once, in webhook_payloads, whatever the number of its deliveries;
-// when an earlier run stored it already, the stored body is kept and the
-// deliveries carry it. The new deliveries are claimed until leaseUntil and
-// returned in the order of the events.
+// (PlanDeliveries), claimed until leaseUntil, and returns the new ones in
+// the order of the events.
 func (db *DB) CreateDeliveries(ctx context.Context, evs []*calgate.Event, match func(*calgate.Webhook, *calgate.Event) bool,
 	payload func(*calgate.Event) (json.RawMessage, error), leaseUntil time.Time) ([]*calgate.Delivery, error) {
+	list, err := db.PlanDeliveries(ctx, evs, match, payload)
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	return db.writeDeliveries(ctx, list, &leaseUntil)
+}
+
+// StoreDeliveries writes New deliveries as pending and unclaimed; those
+// written meanwhile are kept as they are.
+func (db *DB) StoreDeliveries(ctx context.Context, list []*calgate.Delivery) error {
+	_, err := db.writeDeliveries(ctx, list, nil)
+	return err
+}
+
+// writeDeliveries writes pending deliveries, claimed until leaseUntil when
+// it is not nil, skipping those that exist, and returns the new ones.
+func (db *DB) writeDeliveries(ctx context.Context, list []*calgate.Delivery, leaseUntil *time.Time) ([]*calgate.Delivery, error) {
+	created := make(map[string]bool, len(list))
+	const chunk = 500 // 10 values a row: within both engines' limits
+	for start := 0; start < len(list); start += chunk {
+		if err := db.insertDeliveries(ctx, list[start:min(start+chunk, len(list))], leaseUntil, created); err != nil {
+			return nil, err
+		}
+	}
+	out := list[:0:0]
+	for _, d := range list {
+		if created[d.ID] {
+			d.New = false
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// PlanDeliveries works out a delivery of each event for every enabled
+// endpoint of its workspace that match accepts (each workspace's endpoints
+// are read once), skipping an endpoint that already has a delivery of the
+// event, and returns them in the order of the events, New, with the ids
+// calgate.DeliveryID gives. An event's body is built once and stored
+// once, in webhook_payloads, whatever the number of its deliveries; when an
+// earlier run stored it already, the stored body is kept and the
+// deliveries carry it. Nothing else is written: a delivery's row is
+// written with the outcome of its first attempt.
+func (db *DB) PlanDeliveries(ctx context.Context, evs []*calgate.Event, match func(*calgate.Webhook, *calgate.Event) bool,
+	payload func(*calgate.Event) (json.RawMessage, error)) ([]*calgate.Delivery, error) {
 	hooks := map[string][]*calgate.Webhook{}
 	now := dbTime(time.Now())
 	var list []*calgate.Delivery
@@ -190,8 +231,8 @@ func (db *DB) CreateDeliveries(ctx context.Context, evs []*calgate.Event, match 
 				bodyEvents = append(bodyEvents, ev.ID)
 			}
 			list = append(list, &calgate.Delivery{
-				ID: calgate.NewID("msg"), WebhookID: w.ID, WorkspaceID: ev.WorkspaceID, EventID: ev.ID, Type: ev.Type,
-				Status: calgate.DeliveryPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now,
+				ID: calgate.DeliveryID(w.ID, ev.ID, ev.CreatedAt), WebhookID: w.ID, WorkspaceID: ev.WorkspaceID, EventID: ev.ID, Type: ev.Type,
+				Status: calgate.DeliveryPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now, New: true,
 			})
 		}
 	}
@@ -208,17 +249,59 @@ func (db *DB) CreateDeliveries(ctx context.Context, evs []*calgate.Event, match 
 	for _, d := range list {
 		d.Payload = bodies[d.EventID]
 	}
-	created := make(map[string]bool, len(list))
-	const chunk = 500 // 10 values a row: within both engines' limits
-	for start := 0; start < len(list); start += chunk {
-		if err := db.insertDeliveries(ctx, list[start:min(start+chunk, len(list))], dbTime(leaseUntil), created); err != nil {
-			return nil, err
+	var endpoints []string
+	for _, ws := range hooks {
+		for _, w := range ws {
+			endpoints = append(endpoints, w.ID)
 		}
+	}
+	written, err := db.writtenDeliveries(ctx, endpoints, bodyEvents)
+	if err != nil {
+		return nil, err
 	}
 	out := list[:0]
 	for _, d := range list {
-		if created[d.ID] {
+		if !written[deliveryKey{d.WebhookID, d.EventID}] {
 			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+type deliveryKey struct {
+	webhookID string
+	eventID   int64
+}
+
+// writtenDeliveries returns the endpoints and events of the deliveries
+// written for some endpoints and events (through their unique index).
+func (db *DB) writtenDeliveries(ctx context.Context, endpoints []string, events []int64) (map[deliveryKey]bool, error) {
+	out := map[deliveryKey]bool{}
+	const chunk = 400
+	for start := 0; start < len(events); start += chunk {
+		part := events[start:min(start+chunk, len(events))]
+		var rows *sql.Rows
+		var err error
+		if db.d.postgres {
+			rows, err = db.r.QueryContext(ctx, `SELECT webhook_id, event_id FROM webhook_deliveries
+				WHERE webhook_id = ANY($1::text[]) AND event_id = ANY($2::bigint[])`, endpoints, part)
+		} else {
+			rows, err = db.r.QueryContext(ctx, `SELECT webhook_id, event_id FROM webhook_deliveries WHERE webhook_id IN (`+
+				placeholders(len(endpoints))+`) AND event_id IN (`+placeholders(len(part))+`)`, append(inArgs(endpoints), inArgs(part)...)...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: deliveries written: %w", err)
+		}
+		list, err := scanAll(rows, func(r scanner) (deliveryKey, error) {
+			var k deliveryKey
+			err := r.Scan(&k.webhookID, &k.eventID)
+			return k, err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("store: deliveries written: %w", err)
+		}
+		for _, k := range list {
+			out[k] = true
 		}
 	}
 	return out, nil
@@ -367,7 +450,7 @@ func (db *DB) attachPayloads(ctx context.Context, list []*calgate.Delivery) erro
 }
 
 // insertDeliveries writes one chunk and notes which rows were new.
-func (db *DB) insertDeliveries(ctx context.Context, list []*calgate.Delivery, lease time.Time, created map[string]bool) error {
+func (db *DB) insertDeliveries(ctx context.Context, list []*calgate.Delivery, lease *time.Time, created map[string]bool) error {
 	if db.d.postgres {
 		return db.insertDeliveriesPG(ctx, list, lease, created)
 	}
@@ -380,7 +463,7 @@ func (db *DB) insertDeliveries(ctx context.Context, list []*calgate.Delivery, le
 		}
 		q.WriteString(`(?,?,?,?,?,'` + storedElsewhere + `',?,0,?,?,?,?)`)
 		args = append(args, d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type), d.Status,
-			db.d.timeArg(d.CreatedAt), db.d.timeArg(lease), db.d.timeArg(d.CreatedAt), db.d.timeArg(d.CreatedAt))
+			db.d.timeArg(d.CreatedAt), db.d.nullTimeArg(lease), db.d.timeArg(d.CreatedAt), db.d.timeArg(d.CreatedAt))
 	}
 	q.WriteString(` ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id`)
 	return db.noteCreated(ctx, len(list), created, db.d.rebind(q.String()), args...)
@@ -391,7 +474,7 @@ func (db *DB) insertDeliveries(ctx context.Context, list []*calgate.Delivery, le
 // connection and planned once, serves every batch; a multi-row VALUES of
 // thousands of parameters was parsed and planned again for every batch.
 // Every delivery of a batch is created at the same time.
-func (db *DB) insertDeliveriesPG(ctx context.Context, list []*calgate.Delivery, lease time.Time, created map[string]bool) error {
+func (db *DB) insertDeliveriesPG(ctx context.Context, list []*calgate.Delivery, lease *time.Time, created map[string]bool) error {
 	ids, hooks, workspaces, types := make([]string, len(list)), make([]string, len(list)), make([]string, len(list)), make([]string, len(list))
 	events := make([]int64, len(list))
 	for i, d := range list {
@@ -402,7 +485,7 @@ func (db *DB) insertDeliveriesPG(ctx context.Context, list []*calgate.Delivery, 
 		SELECT id, webhook_id, workspace_id, event_id, type, '`+storedElsewhere+`', 'pending', 0, $6, $7, $6, $6
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS v(id, webhook_id, workspace_id, event_id, type)
 		ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id`,
-		ids, hooks, workspaces, events, types, dbTime(list[0].CreatedAt), dbTime(lease))
+		ids, hooks, workspaces, events, types, dbTime(list[0].CreatedAt), nullTime(lease))
 }
 
 // noteCreated runs an insert of n deliveries that returns the ids of the
@@ -506,7 +589,7 @@ func (db *DB) ReleaseDelivery(ctx context.Context, id string) error {
 func (db *DB) RecordAttempt(ctx context.Context, d *calgate.Delivery, a *calgate.DeliveryAttempt, change calgate.EndpointChange) (*time.Time, error) {
 	now := dbTime(time.Now())
 	d.UpdatedAt = now
-	if db.d.postgres && change.Disable == "" && change.Succeeded && !change.ResetStreak {
+	if db.d.postgres && !d.New && change.Disable == "" && change.Succeeded && !change.ResetStreak {
 		// The hot path: one statement, no transaction round trips.
 		_, err := db.w.ExecContext(ctx, `WITH a AS (INSERT INTO webhook_attempts
 			(delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms) VALUES ($1,$2,$3,$4,$5,$6,$7))
@@ -521,15 +604,35 @@ func (db *DB) RecordAttempt(ctx context.Context, d *calgate.Delivery, a *calgate
 	}
 	var failing *time.Time
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		written := false
+		if d.New {
+			// Its first attempt: the delivery is written in the state
+			// the attempt left it in (unless another run wrote it).
+			res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, type, payload,
+				status, attempts, next_attempt_at, lease_until, created_at, updated_at) VALUES (?,?,?,?,?,'`+storedElsewhere+`',?,?,?,NULL,?,?)
+				ON CONFLICT (webhook_id, event_id) DO NOTHING`),
+				d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type), d.Status, d.Attempts, db.d.nullTimeArg(d.NextAttemptAt),
+				db.d.timeArg(d.CreatedAt), db.d.timeArg(now))
+			if err != nil {
+				return fmt.Errorf("insert delivery: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("insert delivery: %w", err)
+			}
+			written = n == 1
+		}
+		if !written {
+			if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE webhook_deliveries SET status = ?, attempts = ?,
+				next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?`),
+				d.Status, d.Attempts, nullTime(d.NextAttemptAt), now, d.ID); err != nil {
+				return fmt.Errorf("update delivery: %w", err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO webhook_attempts
 			(delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms) VALUES (?,?,?,?,?,?,?)`),
 			d.ID, dbTime(a.At), a.StatusCode, a.Latency.Microseconds(), a.Error, a.Response, a.RetryIn.Milliseconds()); err != nil {
 			return fmt.Errorf("insert attempt: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE webhook_deliveries SET status = ?, attempts = ?,
-			next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?`),
-			d.Status, d.Attempts, nullTime(d.NextAttemptAt), now, d.ID); err != nil {
-			return fmt.Errorf("update delivery: %w", err)
 		}
 		switch {
 		case change.Disable != "":
@@ -560,12 +663,90 @@ func (db *DB) RecordAttempt(ctx context.Context, d *calgate.Delivery, a *calgate
 	if err != nil {
 		return nil, fmt.Errorf("store: record attempt of %s: %w", d.ID, err)
 	}
+	d.New = false
 	return failing, nil
 }
 
 // RecordSuccesses writes successful attempts and their deliveries' state
 // in bulk: one statement on PostgreSQL, one transaction on SQLite.
 func (db *DB) RecordSuccesses(ctx context.Context, list []*calgate.Delivery, attempts []*calgate.DeliveryAttempt) error {
+	var fresh, stored []*calgate.Delivery
+	var freshAttempts, storedAttempts []*calgate.DeliveryAttempt
+	for i, d := range list {
+		if d.New {
+			fresh, freshAttempts = append(fresh, d), append(freshAttempts, attempts[i])
+		} else {
+			stored, storedAttempts = append(stored, d), append(storedAttempts, attempts[i])
+		}
+	}
+	if err := db.recordNewSuccesses(ctx, fresh, freshAttempts); err != nil {
+		return err
+	}
+	return db.recordStoredSuccesses(ctx, stored, storedAttempts)
+}
+
+// recordNewSuccesses writes New deliveries that succeeded at their first
+// attempt, in their final state, with their attempts: one row written per
+// delivery, not a row written and then rewritten. A delivery another run
+// wrote meanwhile is kept, without this attempt.
+func (db *DB) recordNewSuccesses(ctx context.Context, list []*calgate.Delivery, attempts []*calgate.DeliveryAttempt) error {
+	if len(list) == 0 {
+		return nil
+	}
+	now := dbTime(time.Now())
+	if !db.d.postgres {
+		return db.Tx(ctx, func(tx *sql.Tx) error {
+			for i, d := range list {
+				a := attempts[i]
+				res, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, type, payload,
+					status, attempts, next_attempt_at, lease_until, created_at, updated_at) VALUES (?,?,?,?,?,'`+storedElsewhere+`','succeeded',?,NULL,NULL,?,?)
+					ON CONFLICT (webhook_id, event_id) DO NOTHING`,
+					d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type), d.Attempts, db.d.timeArg(d.CreatedAt), db.d.timeArg(now))
+				if err != nil {
+					return fmt.Errorf("store: record success of %s: %w", d.ID, err)
+				}
+				if n, err := res.RowsAffected(); err != nil || n == 0 {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts
+					(delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms) VALUES (?,?,?,?,?,?,0)`,
+					d.ID, db.d.timeArg(a.At), a.StatusCode, a.Latency.Microseconds(), a.Error, a.Response); err != nil {
+					return fmt.Errorf("store: record success of %s: %w", d.ID, err)
+				}
+				d.New = false
+			}
+			return nil
+		})
+	}
+	n := len(list)
+	ids, hooks, workspaces, types, errs, responses := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	events, latencies := make([]int64, n), make([]int64, n)
+	created, ats := make([]time.Time, n), make([]time.Time, n)
+	codes, counts := make([]int32, n), make([]int32, n)
+	for i, d := range list {
+		a := attempts[i]
+		ids[i], hooks[i], workspaces[i], events[i], types[i], created[i] = d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type), dbTime(d.CreatedAt)
+		ats[i], codes[i], latencies[i], errs[i], responses[i], counts[i] = dbTime(a.At), int32(a.StatusCode), a.Latency.Microseconds(), a.Error, a.Response, int32(d.Attempts)
+	}
+	if _, err := db.w.ExecContext(ctx, `WITH v AS MATERIALIZED (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::timestamptz[],
+			$8::timestamptz[], $9::int[], $10::bigint[], $11::text[], $12::text[], $13::int[])
+			AS v(id, webhook_id, workspace_id, event_id, type, created_at, attempted_at, status_code, latency_us, error, response, attempts)),
+		d AS (INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, type, payload, status, attempts, next_attempt_at, lease_until, created_at, updated_at)
+			SELECT id, webhook_id, workspace_id, event_id, type, '`+storedElsewhere+`', 'succeeded', attempts, NULL, NULL, created_at, $1 FROM v
+			ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id)
+		INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms)
+		SELECT v.id, v.attempted_at, v.status_code, v.latency_us, v.error, v.response, 0 FROM v JOIN d ON d.id = v.id`,
+		now, ids, hooks, workspaces, events, types, created, ats, codes, latencies, errs, responses, counts); err != nil {
+		return fmt.Errorf("store: record %d successes: %w", len(list), err)
+	}
+	for _, d := range list {
+		d.New = false
+	}
+	return nil
+}
+
+// recordStoredSuccesses is RecordSuccesses for deliveries written before.
+func (db *DB) recordStoredSuccesses(ctx context.Context, list []*calgate.Delivery, attempts []*calgate.DeliveryAttempt) error {
 	if len(list) == 0 {
 		return nil
 	}

@@ -30,6 +30,7 @@ func TestWebhookStore(t *testing.T) {
 				{"EndpointDeliveriesAreClaimedOnce", testEndpointClaims},
 				{"AnEventsBodyIsStoredOnce", testBodyStoredOncePerEvent},
 				{"DeliveriesWrittenWithTheirOwnBodyStayReadable", testDeliveriesWithTheirOwnBody},
+				{"FirstAttemptsWriteTheirDeliveries", testFirstAttemptsWriteTheirDeliveries},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.run(t, eng.open(t)) })
 			}
@@ -351,5 +352,111 @@ func testDeliveriesWithTheirOwnBody(t *testing.T, db *DB) {
 	d, err := db.ClaimDelivery(ctx, "msg_legacy", now, now.Add(time.Minute))
 	if err != nil || string(d.Payload) != body {
 		t.Fatalf("claimed %v (%v), want the delivery with its own body", d, err)
+	}
+}
+
+func planDeliveries(t *testing.T, db *DB, evs ...*calgate.Event) []*calgate.Delivery {
+	t.Helper()
+	list, err := db.PlanDeliveries(ctx, evs, func(w *calgate.Webhook, ev *calgate.Event) bool { return w.MatchesType(ev.Type) },
+		func(*calgate.Event) (json.RawMessage, error) { return json.RawMessage(`{"type":"entry.created"}`), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+// A batch's deliveries are written with the outcome of their first
+// attempts, once each, with ids that every run of the batch gives alike;
+// those not attempted are written pending for a send job.
+func testFirstAttemptsWriteTheirDeliveries(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "a")
+	w1, w2 := newWebhook(t, db, ws.ID, "*"), newWebhook(t, db, ws.ID, "*")
+	ev := testEvent(ws.ID, 1)
+	planned := planDeliveries(t, db, ev)
+	if len(planned) != 2 {
+		t.Fatalf("planned %d deliveries, want 2", len(planned))
+	}
+	for _, d := range planned {
+		if !d.New || d.ID != calgate.DeliveryID(d.WebhookID, ev.ID, ev.CreatedAt) || string(d.Payload) != `{"type":"entry.created"}` {
+			t.Fatalf("planned %+v", d)
+		}
+	}
+	if got, _, _ := db.Deliveries(ctx, ws.ID, w1.ID, calgate.DeliveryFilter{}); len(got) != 0 {
+		t.Fatalf("planning wrote %d deliveries", len(got))
+	}
+	again := planDeliveries(t, db, ev)
+	if len(again) != 2 || again[0].ID != planned[0].ID || again[1].ID != planned[1].ID {
+		t.Fatalf("a second run planned %+v, want the same ids", again)
+	}
+	byHook := map[string]*calgate.Delivery{}
+	for _, d := range planned {
+		byHook[d.WebhookID] = d
+	}
+	ok, failed := byHook[w1.ID], byHook[w2.ID]
+	ok.Attempts = 1
+	if err := db.RecordSuccesses(ctx, []*calgate.Delivery{ok}, []*calgate.DeliveryAttempt{{At: time.Now(), StatusCode: 204, Latency: time.Millisecond}}); err != nil {
+		t.Fatal(err)
+	}
+	next := time.Now().Add(time.Minute)
+	failed.Attempts, failed.NextAttemptAt = 1, &next
+	if _, err := db.RecordAttempt(ctx, failed, &calgate.DeliveryAttempt{At: time.Now(), StatusCode: 500, Error: "endpoint answered 500", RetryIn: time.Minute},
+		calgate.EndpointChange{}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := db.Deliveries(ctx, ws.ID, w1.ID, calgate.DeliveryFilter{})
+	if err != nil || len(got) != 1 || got[0].ID != ok.ID || got[0].Status != calgate.DeliverySucceeded || got[0].Attempts != 1 || len(got[0].Log) != 1 ||
+		string(got[0].Payload) != `{"type":"entry.created"}` {
+		t.Fatalf("the success: %+v, %v", got, err)
+	}
+	got, _, err = db.Deliveries(ctx, ws.ID, w2.ID, calgate.DeliveryFilter{})
+	if err != nil || len(got) != 1 || got[0].Status != calgate.DeliveryPending || got[0].NextAttemptAt == nil || len(got[0].Log) != 1 || got[0].Log[0].StatusCode != 500 {
+		t.Fatalf("the failure: %+v, %v", got, err)
+	}
+	if due, _ := db.DueDeliveries(ctx, next.Add(time.Second), 10); len(due) != 1 || due[0].ID != failed.ID {
+		t.Fatalf("due = %+v, want the failed delivery", due)
+	}
+	if left := planDeliveries(t, db, ev); len(left) != 0 {
+		t.Fatalf("a run after the attempts planned %d deliveries, want none", len(left))
+	}
+	// Another run of the same batch recorded its success meanwhile: the
+	// first write stands, once.
+	ev2 := testEvent(ws.ID, 2)
+	runA, runB := planDeliveries(t, db, ev2), planDeliveries(t, db, ev2)
+	attempt := func() []*calgate.DeliveryAttempt {
+		return []*calgate.DeliveryAttempt{{At: time.Now(), StatusCode: 200}, {At: time.Now(), StatusCode: 200}}
+	}
+	if err := db.RecordSuccesses(ctx, runA, attempt()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordSuccesses(ctx, runB, attempt()); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []*calgate.Webhook{w1, w2} {
+		got, _, _ := db.Deliveries(ctx, ws.ID, w.ID, calgate.DeliveryFilter{Status: calgate.DeliverySucceeded})
+		n := 0
+		for _, d := range got {
+			if d.EventID == 2 {
+				n++
+				if len(d.Log) != 1 {
+					t.Fatalf("event 2 to %s logged %d attempts, want 1", w.ID, len(d.Log))
+				}
+			}
+		}
+		if n != 1 {
+			t.Fatalf("event 2 to %s: %d deliveries, want 1", w.ID, n)
+		}
+	}
+	// Not attempted: written pending and unclaimed, for a send job.
+	ev3 := testEvent(ws.ID, 3)
+	rest := planDeliveries(t, db, ev3)
+	if err := db.StoreDeliveries(ctx, rest); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := db.ClaimEndpointDeliveries(ctx, w1.ID, time.Now().Add(time.Second), time.Now().Add(time.Minute), 10)
+	if err != nil || len(claimed) != 1 || claimed[0].EventID != 3 || claimed[0].ID != calgate.DeliveryID(w1.ID, 3, ev3.CreatedAt) {
+		t.Fatalf("claimed %+v, %v; want event 3's delivery", claimed, err)
+	}
+	if left := planDeliveries(t, db, ev3); len(left) != 0 {
+		t.Fatalf("a run after the hand-over planned %d deliveries, want none", len(left))
 	}
 }

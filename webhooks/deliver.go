@@ -71,19 +71,22 @@ func (s *Service) HandleEvent(ctx context.Context, ev *calgate.Event) error {
 	return s.HandleEvents(ctx, []*calgate.Event{ev})
 }
 
-// HandleEvents creates the deliveries of a batch of events, one per event
-// and matching enabled endpoint, in grouped writes, claimed at creation;
-// then it makes their first attempts at once, each endpoint's in order and
-// up to its concurrency limit, all endpoints side by side. An endpoint
-// whose call slots stay taken (it is slow, or busy with other batches for
-// longer than answeringWait) gets its remaining deliveries released to a
-// send job instead. A
-// repeated batch creates and sends nothing; once the deliveries are
-// written, each carries its own state, so the events count as handled.
+// HandleEvents works out the deliveries of a batch of events, one per
+// event and matching enabled endpoint, and makes their first attempts at
+// once, each endpoint's in order and up to its concurrency limit, all
+// endpoints side by side. A delivery is written once, with the outcome of
+// its first attempt (succeeded, or pending its retry): until then the
+// batch, still owed in the database, is its record, so a process killed
+// mid-batch has the batch run again and sends the deliveries not written
+// yet again, with the same ids. An endpoint whose call slots stay taken
+// (it is slow, or busy with other batches for longer than answeringWait)
+// gets its remaining deliveries written as pending for a send job instead.
+// A repeated batch sends only what was not written; once every delivery
+// is written, each carries its own state, so the events count as handled.
 func (s *Service) HandleEvents(ctx context.Context, evs []*calgate.Event) error {
-	list, err := s.d.Store.CreateDeliveries(ctx, evs, func(w *calgate.Webhook, ev *calgate.Event) bool {
+	list, err := s.d.Store.PlanDeliveries(ctx, evs, func(w *calgate.Webhook, ev *calgate.Event) bool {
 		return ev.Type != calgate.EventWebhookTest && w.Matches(ev)
-	}, s.body, time.Now().Add(s.lease()))
+	}, s.body)
 	if err != nil {
 		return fmt.Errorf("webhooks: %d events: %w", len(evs), err)
 	}
@@ -104,6 +107,16 @@ func (s *Service) HandleEvents(ctx context.Context, evs []*calgate.Event) error 
 		}()
 	}
 	wg.Wait()
+	// Deliveries left unwritten (their outcome could not be recorded, or
+	// the worker is stopping) keep the batch owed: it runs again.
+	for _, d := range list {
+		if d.New {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("webhooks: delivery %s of event %d not written", d.ID, d.EventID)
+		}
+	}
 	return nil
 }
 
@@ -126,14 +139,10 @@ func (s *Service) sendClaimed(ctx context.Context, endpointID string, list []*ca
 	wg.Wait()
 }
 
-// handOff gives claimed deliveries of an endpoint back and starts a send
-// job for them.
+// handOff writes an endpoint's unattempted deliveries as pending, or gives
+// them back when written, and starts a send job for them.
 func (s *Service) handOff(ctx context.Context, endpointID string, list []*calgate.Delivery) {
-	ids := make([]string, len(list))
-	for i, d := range list {
-		ids[i] = d.ID
-	}
-	if err := s.d.Store.ReleaseDeliveries(context.WithoutCancel(ctx), ids); err != nil {
+	if err := s.release(context.WithoutCancel(ctx), list...); err != nil {
 		s.logger.Warn("webhooks: release deliveries; their claims run out", "webhook", endpointID, "err", err)
 	}
 	// One send job per hand-over: a send job already running may be past
@@ -141,6 +150,32 @@ func (s *Service) handOff(ctx context.Context, endpointID string, list []*calgat
 	if err := s.enqueueSend(ctx, endpointID, "handoff:"+list[0].ID, time.Time{}); err != nil {
 		s.logger.Warn("webhooks: enqueue send", "webhook", endpointID, "err", err)
 	}
+}
+
+// release leaves deliveries pending and unclaimed without an attempt:
+// New ones are written so, those written are given back.
+func (s *Service) release(ctx context.Context, list ...*calgate.Delivery) error {
+	var fresh []*calgate.Delivery
+	var ids []string
+	for _, d := range list {
+		if d.New {
+			fresh = append(fresh, d)
+		} else {
+			ids = append(ids, d.ID)
+		}
+	}
+	if len(fresh) > 0 {
+		if err := s.d.Store.StoreDeliveries(ctx, fresh); err != nil {
+			return err
+		}
+		for _, d := range fresh {
+			d.New = false
+		}
+	}
+	if len(ids) > 0 {
+		return s.d.Store.ReleaseDeliveries(ctx, ids)
+	}
+	return nil
 }
 
 // lease is how long a claim lasts: a call's timeout and some slack.
@@ -244,14 +279,15 @@ func (s *Service) goAttempt(ctx context.Context, wg *sync.WaitGroup, d *calgate.
 func (s *Service) attempt(ctx context.Context, d *calgate.Delivery, release func()) (*calgate.DeliveryAttempt, error) {
 	w, secrets, err := s.endpoint(ctx, d.WebhookID)
 	if errors.Is(err, calgate.ErrNotFound) {
-		return nil, nil // the endpoint was deleted with its deliveries
+		d.New = false // nothing to write: the endpoint went with its deliveries
+		return nil, nil
 	}
 	if err != nil {
-		_ = s.d.Store.ReleaseDelivery(context.WithoutCancel(ctx), d.ID)
+		_ = s.release(context.WithoutCancel(ctx), d)
 		return nil, err
 	}
 	if w.Disabled {
-		_ = s.d.Store.ReleaseDelivery(context.WithoutCancel(ctx), d.ID)
+		_ = s.release(context.WithoutCancel(ctx), d)
 		return nil, nil // stays pending; re-enabling lets the sweep send it
 	}
 	callCtx, cancel := context.WithTimeout(ctx, s.o.Timeout)
@@ -261,7 +297,7 @@ func (s *Service) attempt(ctx context.Context, d *calgate.Delivery, release func
 	if ctx.Err() != nil {
 		// The worker is stopping: give the delivery back unattempted, so the
 		// next worker sends it again with the same webhook-id.
-		_ = s.d.Store.ReleaseDelivery(context.WithoutCancel(ctx), d.ID)
+		_ = s.release(context.WithoutCancel(ctx), d)
 		return nil, ctx.Err()
 	}
 	s.d.Metrics.observe(res)
