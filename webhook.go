@@ -165,17 +165,14 @@ type WebhookStore interface {
 	UpdateWebhook(ctx context.Context, w *Webhook) error
 	DeleteWebhook(ctx context.Context, workspaceID, id string) error
 
-	// CreateDeliveries creates one delivery of each event per enabled
-	// endpoint of its workspace that match accepts, skipping those that
-	// exist (a repeated event is a no-op), and returns the new ones in
-	// event order. payload builds an event's body once, when some endpoint
-	// matches. The new deliveries are claimed by the caller until
-	// leaseUntil, so it can make their first attempts at once.
-	CreateDeliveries(ctx context.Context, evs []*Event, match func(*Webhook, *Event) bool, payload func(*Event) (json.RawMessage, error), leaseUntil time.Time) ([]*Delivery, error)
-	// PlanDeliveries is CreateDeliveries without writing the deliveries:
-	// it stores the bodies and returns the deliveries not written before,
-	// marked New, for their first attempts, whose outcomes write them
-	// (RecordSuccesses, RecordAttempt) or, unattempted, StoreDeliveries.
+	// PlanDeliveries works out a delivery of each event per enabled
+	// endpoint of its workspace that match accepts, skipping those written
+	// before (a repeated event is a no-op), and returns them in event
+	// order, marked New, with ids that every run gives alike. payload
+	// builds an event's body once, when some endpoint matches; the bodies
+	// are stored, the deliveries not: the outcome of a delivery's first
+	// attempt writes it (RecordSuccesses, RecordAttempt) or, unattempted,
+	// StoreDeliveries.
 	PlanDeliveries(ctx context.Context, evs []*Event, match func(*Webhook, *Event) bool, payload func(*Event) (json.RawMessage, error)) ([]*Delivery, error)
 	// StoreDeliveries writes New deliveries as pending and unclaimed,
 	// due now, for a send job; those written meanwhile are kept.

@@ -149,19 +149,6 @@ func scanDeliveries(rows *sql.Rows) ([]*calgate.Delivery, error) {
 	return scanAll(rows, scanDelivery)
 }
 
-// CreateDeliveries writes, with multi-row statements, a delivery of each
-// event for every enabled endpoint of its workspace that match accepts
-// (PlanDeliveries), claimed until leaseUntil, and returns the new ones in
-// the order of the events.
-func (db *DB) CreateDeliveries(ctx context.Context, evs []*calgate.Event, match func(*calgate.Webhook, *calgate.Event) bool,
-	payload func(*calgate.Event) (json.RawMessage, error), leaseUntil time.Time) ([]*calgate.Delivery, error) {
-	list, err := db.PlanDeliveries(ctx, evs, match, payload)
-	if err != nil || len(list) == 0 {
-		return nil, err
-	}
-	return db.writeDeliveries(ctx, list, &leaseUntil)
-}
-
 // StoreDeliveries writes New deliveries as pending and unclaimed; those
 // written meanwhile are kept as they are.
 func (db *DB) StoreDeliveries(ctx context.Context, list []*calgate.Delivery) error {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -459,4 +460,17 @@ func testFirstAttemptsWriteTheirDeliveries(t *testing.T, db *DB) {
 	if left := planDeliveries(t, db, ev3); len(left) != 0 {
 		t.Fatalf("a run after the hand-over planned %d deliveries, want none", len(left))
 	}
+}
+
+// CreateDeliveries writes, as claimed until leaseUntil, a delivery of each
+// event for every enabled endpoint of its workspace that match accepts
+// (PlanDeliveries), and returns the new ones in the order of the events:
+// the deliveries of a batch as a send job finds them.
+func (db *DB) CreateDeliveries(ctx context.Context, evs []*calgate.Event, match func(*calgate.Webhook, *calgate.Event) bool,
+	payload func(*calgate.Event) (json.RawMessage, error), leaseUntil time.Time) ([]*calgate.Delivery, error) {
+	list, err := db.PlanDeliveries(ctx, evs, match, payload)
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	return db.writeDeliveries(ctx, list, &leaseUntil)
 }
