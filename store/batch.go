@@ -79,13 +79,17 @@ var (
 
 // batchSpec describes a multi-row INSERT.
 type batchSpec struct {
-	prefix  string
+	prefix string
+	// suffix follows the rows (an ON CONFLICT clause).
+	suffix  string
 	columns int
 	rows    int
 }
 
 func (db *DB) batch(tx *sql.Tx, s batchSpec) *batchInsert {
-	return db.newBatchInsert(tx, s.prefix, s.columns, s.rows)
+	b := db.newBatchInsert(tx, s.prefix, s.columns, s.rows)
+	b.suffix = s.suffix
+	return b
 }
 
 // prepareBulk prepares, on SQLite's writer connection, the full-size

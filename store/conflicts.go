@@ -398,26 +398,39 @@ func (c *conflictRun) replacePairs(ctx context.Context, before, after []calgate.
 			return fmt.Errorf("replace conflicts: %w", err)
 		}
 	}
-	var stmt *sql.Stmt
-	for _, p := range after {
+	// One multi-row statement per chunk: a bulk write that double-books
+	// its own items yields thousands of pairs. A key written twice in one
+	// statement is refused by PostgreSQL, so each key's last pair goes.
+	last := make(map[key]int, len(after))
+	for i, p := range after {
+		last[key{p.A, p.B}] = i
+	}
+	write := make([]calgate.ConflictPair, 0, len(after))
+	for i, p := range after {
+		if last[key{p.A, p.B}] != i {
+			continue
+		}
 		if o, ok := old[key{p.A, p.B}]; ok && o.Resource == p.Resource && o.Start.Equal(p.Start) && o.End.Equal(p.End) {
 			continue
 		}
-		if stmt == nil {
-			var err error
-			stmt, err = c.tx.PrepareContext(ctx, c.db.d.rebind(`INSERT INTO conflicts (workspace_id, resource, entry_id, other_id, start_at, end_at) VALUES (?, ?, ?, ?, ?, ?)
-				ON CONFLICT (workspace_id, entry_id, other_id) DO UPDATE SET resource = excluded.resource, start_at = excluded.start_at, end_at = excluded.end_at`))
-			if err != nil {
-				return fmt.Errorf("replace conflicts: %w", err)
-			}
-			defer stmt.Close()
-		}
-		if _, err := stmt.ExecContext(ctx, c.workspaceID, p.Resource, p.A, p.B, c.db.d.timeArg(p.Start), c.db.d.timeArg(p.End)); err != nil {
-			return fmt.Errorf("replace conflicts: %w", err)
-		}
+		write = append(write, p)
+	}
+	b := c.db.batch(c.tx, conflictInsertBatch)
+	defer b.close()
+	err := writeRows(ctx, b, write, func(args []any, p calgate.ConflictPair) ([]any, error) {
+		return append(args, c.workspaceID, p.Resource, p.A, p.B, c.db.d.timeArg(p.Start), c.db.d.timeArg(p.End)), nil
+	})
+	if err != nil {
+		return fmt.Errorf("replace conflicts: %w", err)
 	}
 	return nil
 }
+
+// conflictInsertBatch writes conflict pairs, replacing a stored pair's
+// resource and overlap.
+var conflictInsertBatch = batchSpec{prefix: `INSERT INTO conflicts (workspace_id, resource, entry_id, other_id, start_at, end_at) VALUES `,
+	suffix:  ` ON CONFLICT (workspace_id, entry_id, other_id) DO UPDATE SET resource = excluded.resource, start_at = excluded.start_at, end_at = excluded.end_at`,
+	columns: 6, rows: 500}
 
 // conflictEventData is the data of entry.conflicted and
 // entry.conflict_resolved events.
