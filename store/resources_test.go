@@ -43,6 +43,7 @@ func runResourceSuite(t *testing.T, open func(t *testing.T) *DB) {
 		{"RenameFollowsIntoEntries", testResourceRename},
 		{"ConflictsListFilters", testConflictsList},
 		{"ConflictsFollowOverlaps", testConflictsFollowOverlaps},
+		{"ConflictsOfALargeBulk", testConflictsOfALargeBulk},
 		{"BusyEntriesAndIsolation", testBusyEntries},
 		{"BusyFindsLongEntriesBeforeTheWindow", testBusyLongEntry},
 		{"BusyOfManyResourcesAtOnce", testBusyManyResourcesAtOnce},
@@ -468,6 +469,48 @@ func testConflictsList(t *testing.T, db *DB) {
 	if err != nil || len(rest) != 1 || next != "" {
 		t.Fatalf("second page = %d, next %q, %v", len(rest), next, err)
 	}
+}
+
+// testConflictsOfALargeBulk writes a bulk that double-books its own items
+// into more pairs than one statement holds, then moves them all: every
+// pair is stored, and every pair's overlap follows the move.
+func testConflictsOfALargeBulk(t *testing.T, db *DB) {
+	ws := newWorkspace(t, db, "a")
+	const n = 40 // 780 pairs: more than one statement's 500 rows
+	write := func(end string) {
+		list := make([]*calgate.Entry, n)
+		for i := range list {
+			list[i] = booking(t, fmt.Sprintf("J-%d", i), "Welding", "2025-10-27T08:00:00Z", end)
+		}
+		upsert(t, db, ws.ID, calgate.UpsertOptions{}, items(list...)...)
+	}
+	check := func(end time.Time) {
+		t.Helper()
+		var all []calgate.ConflictPair
+		cursor := ""
+		for {
+			page, next, err := db.Conflicts(ctx, ws.ID, calgate.ConflictFilter{Limit: 100, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, page...)
+			if cursor = next; next == "" {
+				break
+			}
+		}
+		if len(all) != n*(n-1)/2 {
+			t.Fatalf("%d pairs, want %d", len(all), n*(n-1)/2)
+		}
+		for _, p := range all {
+			if !p.End.Equal(end) {
+				t.Fatalf("pair %s/%s ends %s, want %s", p.A, p.B, p.End, end)
+			}
+		}
+	}
+	write("2025-10-27T10:00:00Z")
+	check(time.Date(2025, 10, 27, 10, 0, 0, 0, time.UTC))
+	write("2025-10-27T09:00:00Z")
+	check(time.Date(2025, 10, 27, 9, 0, 0, 0, time.UTC))
 }
 
 func testBusyEntries(t *testing.T, db *DB) {
