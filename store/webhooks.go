@@ -682,26 +682,21 @@ func (db *DB) recordNewSuccesses(ctx context.Context, list []*calgate.Delivery, 
 	}
 	now := dbTime(time.Now())
 	if !db.d.postgres {
-		return db.Tx(ctx, func(tx *sql.Tx) error {
-			for i, d := range list {
-				a := attempts[i]
-				res, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, type, payload,
-					status, attempts, next_attempt_at, lease_until, created_at, updated_at) VALUES (?,?,?,?,?,'`+storedElsewhere+`','succeeded',?,NULL,NULL,?,?)
-					ON CONFLICT (webhook_id, event_id) DO NOTHING`,
-					d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type), d.Attempts, db.d.timeArg(d.CreatedAt), db.d.timeArg(now))
-				if err != nil {
-					return fmt.Errorf("store: record success of %s: %w", d.ID, err)
-				}
-				if n, err := res.RowsAffected(); err != nil || n == 0 {
-					continue
-				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts
-					(delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms) VALUES (?,?,?,?,?,?,0)`,
-					d.ID, db.d.timeArg(a.At), a.StatusCode, a.Latency.Microseconds(), a.Error, a.Response); err != nil {
-					return fmt.Errorf("store: record success of %s: %w", d.ID, err)
-				}
-				d.New = false
+		return db.eachSuccess(ctx, list, attempts, func(tx *sql.Tx, d *calgate.Delivery, a *calgate.DeliveryAttempt) error {
+			res, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_id, type, payload,
+				status, attempts, next_attempt_at, lease_until, created_at, updated_at) VALUES (?,?,?,?,?,'`+storedElsewhere+`','succeeded',?,NULL,NULL,?,?)
+				ON CONFLICT (webhook_id, event_id) DO NOTHING`,
+				d.ID, d.WebhookID, d.WorkspaceID, d.EventID, string(d.Type), d.Attempts, db.d.timeArg(d.CreatedAt), db.d.timeArg(now))
+			if err != nil {
+				return err
 			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return nil
+			}
+			if err := db.insertSuccessAttempt(ctx, tx, d, a); err != nil {
+				return err
+			}
+			d.New = false
 			return nil
 		})
 	}
@@ -739,20 +734,13 @@ func (db *DB) recordStoredSuccesses(ctx context.Context, list []*calgate.Deliver
 	}
 	now := dbTime(time.Now())
 	if !db.d.postgres {
-		return db.Tx(ctx, func(tx *sql.Tx) error {
-			for i, d := range list {
-				a := attempts[i]
-				if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts
-					(delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms) VALUES (?,?,?,?,?,?,0)`,
-					d.ID, dbTime(a.At), a.StatusCode, a.Latency.Microseconds(), a.Error, a.Response); err != nil {
-					return fmt.Errorf("store: record success of %s: %w", d.ID, err)
-				}
-				if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'succeeded', attempts = ?,
-					next_attempt_at = NULL, lease_until = NULL, updated_at = ? WHERE id = ?`, d.Attempts, now, d.ID); err != nil {
-					return fmt.Errorf("store: record success of %s: %w", d.ID, err)
-				}
+		return db.eachSuccess(ctx, list, attempts, func(tx *sql.Tx, d *calgate.Delivery, a *calgate.DeliveryAttempt) error {
+			if err := db.insertSuccessAttempt(ctx, tx, d, a); err != nil {
+				return err
 			}
-			return nil
+			_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'succeeded', attempts = ?,
+				next_attempt_at = NULL, lease_until = NULL, updated_at = ? WHERE id = ?`, d.Attempts, now, d.ID)
+			return err
 		})
 	}
 	// The rows travel as arrays: one statement text, planned once per
@@ -776,6 +764,28 @@ func (db *DB) recordStoredSuccesses(ctx context.Context, list []*calgate.Deliver
 		return fmt.Errorf("store: record %d successes: %w", len(list), err)
 	}
 	return nil
+}
+
+// eachSuccess runs write for every succeeded delivery with its attempt, in
+// one SQLite transaction.
+func (db *DB) eachSuccess(ctx context.Context, list []*calgate.Delivery, attempts []*calgate.DeliveryAttempt,
+	write func(tx *sql.Tx, d *calgate.Delivery, a *calgate.DeliveryAttempt) error) error {
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		for i, d := range list {
+			if err := write(tx, d, attempts[i]); err != nil {
+				return fmt.Errorf("store: record success of %s: %w", d.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// insertSuccessAttempt writes the attempt row of a succeeded delivery.
+func (db *DB) insertSuccessAttempt(ctx context.Context, tx *sql.Tx, d *calgate.Delivery, a *calgate.DeliveryAttempt) error {
+	_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO webhook_attempts
+		(delivery_id, attempted_at, status_code, latency_us, error, response, retry_in_ms) VALUES (?,?,?,?,?,?,0)`),
+		d.ID, db.d.timeArg(a.At), a.StatusCode, a.Latency.Microseconds(), a.Error, a.Response)
+	return err
 }
 
 // Deliveries lists an endpoint's deliveries newest first, each with its
