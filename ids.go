@@ -37,6 +37,15 @@ func DeliveryID(webhookID string, eventID int64, at time.Time) string {
 	return "msg_" + idEncoding.EncodeToString(b[:])
 }
 
+// FirstIDAt is the smallest id with prefix that NewID or DeliveryID can
+// give for the time t: every id given for an earlier millisecond sorts
+// below it, every one for t or later at or above it.
+func FirstIDAt(prefix string, t time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	return prefix + "_" + idEncoding.EncodeToString(b[:])
+}
+
 // NewSecret returns n random bytes encoded for use in URLs and headers.
 func NewSecret(n int) string {
 	b := make([]byte, n)

@@ -29,3 +29,20 @@ func TestDeliveryIDFollowsEndpointAndEvent(t *testing.T) {
 		t.Fatalf("a later event's id %q sorts before %q", later, id)
 	}
 }
+
+// FirstIDAt splits ids by time: those of earlier milliseconds below it,
+// those of its millisecond and later at or above it.
+func TestFirstIDAtSplitsIDsByTime(t *testing.T) {
+	at := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	first := FirstIDAt("msg", at)
+	for _, id := range []string{DeliveryID("wh_a", 1, at.Add(-time.Millisecond)), DeliveryID("wh_z", 1<<40, at.Add(-time.Millisecond))} {
+		if id >= first {
+			t.Fatalf("%q, of the millisecond before, sorts at or above %q", id, first)
+		}
+	}
+	for _, id := range []string{DeliveryID("wh_a", 1, at), DeliveryID("wh_a", 2, at.Add(time.Hour)), NewID("msg")} {
+		if id < first {
+			t.Fatalf("%q, of %s or later, sorts below %q", id, at, first)
+		}
+	}
+}
