@@ -207,4 +207,12 @@ type WebhookStore interface {
 	// DueDeliveries lists pending deliveries due before a time and not
 	// claimed, oldest first.
 	DueDeliveries(ctx context.Context, before time.Time, limit int) ([]*Delivery, error)
+	// PurgeDeliveries deletes the succeeded and failed deliveries made
+	// before a time, with their attempts, and returns how many went;
+	// pending ones stay.
+	PurgeDeliveries(ctx context.Context, before time.Time) (int, error)
+	// PurgePayloads deletes the stored bodies of events made before a time
+	// that destination no longer owes and no delivery refers to, and
+	// returns how many went.
+	PurgePayloads(ctx context.Context, destination string, before time.Time) (int, error)
 }

@@ -42,6 +42,12 @@ func affectedOne(res sql.Result, what string) error {
 
 // inArgs returns the arguments of a statement that takes first and then
 // the values of an IN list.
+// scanValue scans a row of one column.
+func scanValue[T any](r scanner) (T, error) {
+	var v T
+	return v, r.Scan(&v)
+}
+
 func inArgs[T any](part []T, first ...any) []any {
 	args := make([]any, 0, len(first)+len(part))
 	args = append(args, first...)

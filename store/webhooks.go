@@ -330,17 +330,7 @@ func (db *DB) insertPayloads(ctx context.Context, ids []int64, bodies map[int64]
 	if len(inserted) == len(ids) {
 		return nil
 	}
-	isNew := make(map[int64]bool, len(inserted))
-	for _, id := range inserted {
-		isNew[id] = true
-	}
-	var kept []int64
-	for _, id := range ids {
-		if !isNew[id] {
-			kept = append(kept, id)
-		}
-	}
-	stored, err := db.payloads(ctx, db.w, kept)
+	stored, err := db.payloads(ctx, db.w, without(ids, inserted))
 	if err != nil {
 		return err
 	}

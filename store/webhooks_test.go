@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -32,6 +34,7 @@ func TestWebhookStore(t *testing.T) {
 				{"AnEventsBodyIsStoredOnce", testBodyStoredOncePerEvent},
 				{"DeliveriesWrittenWithTheirOwnBodyStayReadable", testDeliveriesWithTheirOwnBody},
 				{"FirstAttemptsWriteTheirDeliveries", testFirstAttemptsWriteTheirDeliveries},
+				{"TheDeliveryLogIsPurgedAfterItsRetention", testDeliveryLogPurge},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.run(t, eng.open(t)) })
 			}
@@ -473,4 +476,150 @@ func (db *DB) CreateDeliveries(ctx context.Context, evs []*calgate.Event, match 
 		return nil, err
 	}
 	return db.writeDeliveries(ctx, list, &leaseUntil)
+}
+
+// The purge deletes final deliveries older than its time with their
+// attempts, and the bodies of events that old that no delivery refers to
+// and the webhooks destination no longer owes; pending deliveries, bodies
+// they or an owed event need, and anything younger stay.
+func testDeliveryLogPurge(t *testing.T, db *DB) {
+	// Chunks of two: every purge takes several transactions.
+	defer func(n int) { purgeChunk = n }(purgeChunk)
+	purgeChunk = 2
+	ws := newWorkspace(t, db, "a")
+	w1, w2 := newWebhook(t, db, ws.ID, "*"), newWebhook(t, db, ws.ID, "*")
+	const dest = "webhooks"
+	if err := db.InitCursors(ctx, []string{dest}); err != nil {
+		t.Fatal(err)
+	}
+	writeReservations(t, db, ws.ID, "a", 3)
+	settled, err := db.OpenBatches(ctx, []string{dest}, 100, time.Now())
+	if err != nil || len(settled) != 1 {
+		t.Fatalf("open = %v, %v", settled, err)
+	}
+	if _, err := db.CompleteBatch(ctx, settled[0], nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	writeReservations(t, db, ws.ID, "b", 1)
+	owed, err := db.OpenBatches(ctx, []string{dest}, 100, time.Now())
+	if err != nil || len(owed) != 1 {
+		t.Fatalf("open = %v, %v", owed, err)
+	}
+	// e5 is sequenced but not yet cut into a batch of the destination.
+	writeReservations(t, db, ws.ID, "c", 1)
+	if _, err := db.Sequence(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := db.Events(ctx, ws.ID, calgate.EventFilter{Limit: 10})
+	if err != nil || len(evs) != 5 {
+		t.Fatalf("%d events, %v", len(evs), err)
+	}
+	e1, e2, e3, e4, e5 := evs[0], evs[1], evs[2], evs[3], evs[4]
+	at := func(*calgate.Delivery) *calgate.DeliveryAttempt {
+		return &calgate.DeliveryAttempt{At: time.Now(), StatusCode: 204, Latency: time.Millisecond}
+	}
+	of := map[[2]string]*calgate.Delivery{}
+	for _, d := range planDeliveries(t, db, e1, e2, e3, e4, e5) {
+		of[[2]string{d.WebhookID, strconv.FormatInt(d.EventID, 10)}] = d
+	}
+	get := func(w *calgate.Webhook, ev *calgate.Event) *calgate.Delivery {
+		return of[[2]string{w.ID, strconv.FormatInt(ev.ID, 10)}]
+	}
+	// e1: one success, one pending; e2: one success, one failed; e3: no
+	// delivery written (its endpoints' messages gone); e4 (owed) and e5
+	// (not yet in a batch): both successes.
+	var successes []*calgate.Delivery
+	var attempts []*calgate.DeliveryAttempt
+	for _, d := range []*calgate.Delivery{get(w1, e1), get(w2, e2), get(w1, e4), get(w2, e4), get(w1, e5), get(w2, e5)} {
+		d.Attempts = 1
+		successes, attempts = append(successes, d), append(attempts, at(d))
+	}
+	if err := db.RecordSuccesses(ctx, successes, attempts); err != nil {
+		t.Fatal(err)
+	}
+	pending := get(w2, e1)
+	if err := db.StoreDeliveries(ctx, []*calgate.Delivery{pending}); err != nil {
+		t.Fatal(err)
+	}
+	failed := get(w1, e2)
+	failed.Attempts, failed.Status = 8, calgate.DeliveryFailed
+	if _, err := db.RecordAttempt(ctx, failed, &calgate.DeliveryAttempt{At: time.Now(), StatusCode: 500, Error: "endpoint answered 500"}, calgate.EndpointChange{}); err != nil {
+		t.Fatal(err)
+	}
+
+	purge := func(before time.Time, wantDeliveries, wantBodies int) {
+		t.Helper()
+		n, err := db.PurgeDeliveries(ctx, before)
+		if err != nil || n != wantDeliveries {
+			t.Fatalf("purged %d deliveries (%v), want %d", n, err, wantDeliveries)
+		}
+		n, err = db.PurgePayloads(ctx, dest, before)
+		if err != nil || n != wantBodies {
+			t.Fatalf("purged %d bodies (%v), want %d", n, err, wantBodies)
+		}
+	}
+	count := func(query string) int {
+		t.Helper()
+		var n int
+		if err := db.Reader().QueryRowContext(ctx, query).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	bodies := func() []int64 {
+		t.Helper()
+		rows, err := db.Reader().QueryContext(ctx, `SELECT event_id FROM webhook_payloads ORDER BY event_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := scanAll(rows, func(r scanner) (int64, error) {
+			var id int64
+			return id, r.Scan(&id)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+
+	// Younger than the retention: nothing goes.
+	purge(time.Now().Add(-time.Hour), 0, 0)
+	if n := count(`SELECT count(*) FROM webhook_deliveries`); n != 8 {
+		t.Fatalf("%d deliveries left, want 8", n)
+	}
+	// Older: the final deliveries go with their attempts; the pending one
+	// stays, with its body; e2's and e3's bodies go, e4's and e5's (owed)
+	// stay.
+	later := time.Now().Add(time.Hour)
+	purge(later, 7, 2)
+	if got, _, err := db.Deliveries(ctx, ws.ID, w2.ID, calgate.DeliveryFilter{}); err != nil || len(got) != 1 || got[0].ID != pending.ID ||
+		string(got[0].Payload) != `{"type":"entry.created"}` {
+		t.Fatalf("left of the second endpoint: %+v, %v; want the pending delivery with its body", got, err)
+	}
+	if got, _, _ := db.Deliveries(ctx, ws.ID, w1.ID, calgate.DeliveryFilter{}); len(got) != 0 {
+		t.Fatalf("left of the first endpoint: %+v, want nothing", got)
+	}
+	if n := count(`SELECT count(*) FROM webhook_attempts`); n != 0 {
+		t.Fatalf("%d attempts left, want none", n)
+	}
+	if got := bodies(); !slices.Equal(got, []int64{e1.ID, e4.ID, e5.ID}) {
+		t.Fatalf("bodies of events %v left, want %v", got, []int64{e1.ID, e4.ID, e5.ID})
+	}
+	// The pending delivery is sent, and e4's batch done: the rest goes but
+	// e5's body.
+	claimed, err := db.ClaimDelivery(ctx, pending.ID, time.Now(), time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed.Attempts, claimed.Status = 1, calgate.DeliverySucceeded
+	if _, err := db.RecordAttempt(ctx, claimed, at(claimed), calgate.EndpointChange{Succeeded: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CompleteBatch(ctx, owed[0], nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	purge(later, 1, 2)
+	if got := bodies(); !slices.Equal(got, []int64{e5.ID}) || count(`SELECT count(*) FROM webhook_deliveries`) != 0 {
+		t.Fatalf("bodies %v and %d deliveries left, want e5's body alone", got, count(`SELECT count(*) FROM webhook_deliveries`))
+	}
 }
