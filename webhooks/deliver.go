@@ -57,13 +57,33 @@ func (s *Service) Policy() calgate.Policy {
 }
 
 // Register plugs the service into the queue: the destination, the send
-// and attempt jobs and the sweep of overdue deliveries, run every
-// Options.SweepInterval.
+// and attempt jobs, the sweep of overdue deliveries, run every
+// Options.SweepInterval, and the delivery log's purge, every
+// PurgeInterval.
 func (s *Service) Register(r calgate.Registry) {
 	r.AddDestination(s)
 	r.HandleJob(JobSend, calgate.Policy{MaxRetry: 3, Timeout: sendBudget + s.o.Timeout + 30*time.Second}, s.sendJob)
 	r.HandleJob(JobAttempt, calgate.Policy{MaxRetry: 3, Timeout: s.o.Timeout + 30*time.Second}, s.attemptJob)
 	r.Every("webhooks-sweep", s.o.SweepInterval, s.Sweep)
+	r.Every("webhooks-log-purge", PurgeInterval, s.Purge)
+}
+
+// Purge deletes from the delivery log the messages that succeeded or
+// failed longer ago than Options.Retention, with their attempts, then the
+// stored bodies of events that old that are neither owed nor referred to
+// by a message left. Pending messages and their bodies stay, whatever
+// their age.
+func (s *Service) Purge(ctx context.Context) error {
+	before := time.Now().Add(-s.o.Retention)
+	n, err := s.d.Store.PurgeDeliveries(ctx, before)
+	if err != nil {
+		return err
+	}
+	bodies, err := s.d.Store.PurgePayloads(ctx, s.Name(), before)
+	if n > 0 || bodies > 0 {
+		s.logger.Info("webhooks: delivery log purged", "messages", n, "bodies", bodies, "before", before)
+	}
+	return err
 }
 
 // HandleEvent is HandleEvents for one event.

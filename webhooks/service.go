@@ -33,6 +33,11 @@ const (
 	DefaultDisableAfter  = 120 * time.Hour
 	DefaultSweepInterval = 5 * time.Second
 	DefaultTimeout       = 15 * time.Second
+	// DefaultRetention is how long the delivery log keeps a message that
+	// succeeded or failed.
+	DefaultRetention = 30 * 24 * time.Hour
+	// PurgeInterval is how often the delivery log is purged.
+	PurgeInterval = time.Hour
 	// RotationOverlap is how long the old secret keeps signing after a
 	// rotation.
 	RotationOverlap = 24 * time.Hour
@@ -76,6 +81,10 @@ type Options struct {
 	// SweepInterval is how often the sweep looks for overdue deliveries
 	// (default DefaultSweepInterval).
 	SweepInterval time.Duration
+	// Retention is how long a message that succeeded or failed stays in
+	// the delivery log, with its attempts and its event's body (default
+	// DefaultRetention); pending messages stay until they are sent.
+	Retention time.Duration
 }
 
 // Service manages endpoints and delivers events to them. It is the
@@ -132,6 +141,9 @@ func New(d Deps, o Options) *Service {
 	}
 	if o.Overdue <= 0 {
 		o.Overdue = 5 * time.Second
+	}
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
 	}
 	return &Service{d: d, o: o, logger: d.Logger, slots: map[string]*slot{}, cache: map[string]cachedEndpoint{}}
 }
