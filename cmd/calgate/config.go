@@ -110,6 +110,7 @@ type WebhooksConfig struct {
 	DisableAfter time.Duration
 	Sweep        time.Duration
 	RetryScale   float64
+	Retention    time.Duration
 }
 
 // CalDAVConfig configures CalDAV targets.
@@ -185,7 +186,8 @@ func defaultConfig() *Config {
 		HTTP:            defaultHTTPTimeouts,
 		Feeds:           FeedsConfig{Refresh: time.Hour},
 		Webhooks: WebhooksConfig{Timeout: webhooks.DefaultTimeout, Concurrency: webhooks.DefaultConcurrency,
-			DisableAfter: webhooks.DefaultDisableAfter, Sweep: webhooks.DefaultSweepInterval, RetryScale: 1},
+			DisableAfter: webhooks.DefaultDisableAfter, Sweep: webhooks.DefaultSweepInterval, RetryScale: 1,
+			Retention: webhooks.DefaultRetention},
 		CalDAV:        CalDAVConfig{ReconcileInterval: caldavsync.DefaultReconcileInterval},
 		Subscriptions: SubscriptionsConfig{Horizon: 365 * 24 * time.Hour},
 		Imports:       ImportsConfig{SMTPFrom: "calgate@localhost"},
@@ -231,6 +233,7 @@ func (c *Config) settings() []setting {
 		{"CALGATE_WEBHOOK_DISABLE_AFTER", gw, duration(&c.Webhooks.DisableAfter, time.Millisecond), "failure streak that disables an endpoint"},
 		{"CALGATE_WEBHOOK_SWEEP", gw, duration(&c.Webhooks.Sweep, time.Millisecond), "how often overdue deliveries are re-queued"},
 		{"CALGATE_WEBHOOK_RETRY_SCALE", gw, factor(&c.Webhooks.RetryScale), "factor on the retry schedule"},
+		{"CALGATE_WEBHOOK_RETENTION", gw, duration(&c.Webhooks.Retention, time.Hour), "how long succeeded and failed messages stay in the delivery log"},
 
 		{"CALGATE_CALDAV_RECONCILE_INTERVAL", gw, duration(&c.CalDAV.ReconcileInterval, time.Second), "periodic reconciliation of CalDAV targets"},
 

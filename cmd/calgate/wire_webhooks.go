@@ -37,6 +37,7 @@ func (a *app) wireWebhooks(ctx context.Context) error {
 		Timeout:       c.Timeout,
 		Overdue:       max(c.Sweep, time.Second),
 		SweepInterval: c.Sweep,
+		Retention:     c.Retention,
 	})
 	a.parts.webhooks = svc
 	svc.Register(a.queue)
