@@ -158,6 +158,7 @@ func TestSettingsRefuseBadValuesNamingThem(t *testing.T) {
 		{"CALGATE_WEBHOOK_TIMEOUT", "soon"},
 		{"CALGATE_WEBHOOK_CONCURRENCY", "many"},
 		{"CALGATE_WEBHOOK_RETRY_SCALE", "-1"},
+		{"CALGATE_WEBHOOK_RETENTION", "10m"},
 		{"CALGATE_CONNECTOR_PROCESSES", "0"},
 		{"CALGATE_CONNECTOR_SWEEP", "1ns"},
 		{"CALGATE_FEED_REFRESH", "10s"},
