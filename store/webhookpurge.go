@@ -13,6 +13,20 @@ import (
 // that a purge never holds the writer long.
 var purgeChunk = 1000
 
+// purgeLockID is the transaction advisory lock that makes the purges of
+// several workers take turns on PostgreSQL, a chunk each, instead of
+// deleting the same rows in different orders.
+const purgeLockID = 0x63616c6761746503 // "calgate" 03
+
+// purgeTurn waits for the purge lock on PostgreSQL.
+func (db *DB) purgeTurn(ctx context.Context, tx *sql.Tx) error {
+	if !db.d.postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(purgeLockID))
+	return err
+}
+
 // PurgeDeliveries deletes the succeeded and failed deliveries made before
 // before (their ids sort by that time), with their attempts (ON DELETE
 // CASCADE), a chunk per transaction, and returns how many went. Pending
@@ -24,6 +38,9 @@ func (db *DB) PurgeDeliveries(ctx context.Context, before time.Time) (int, error
 	for {
 		var ids []string
 		err := db.Tx(ctx, func(tx *sql.Tx) error {
+			if err := db.purgeTurn(ctx, tx); err != nil {
+				return err
+			}
 			rows, err := tx.QueryContext(ctx, db.d.rebind(`DELETE FROM webhook_deliveries WHERE id IN (
 				SELECT id FROM webhook_deliveries WHERE id > ? AND id < ? AND status <> ? ORDER BY id LIMIT ?)
 				AND status <> ? RETURNING id`), after, limit, calgate.DeliveryPending, purgeChunk, calgate.DeliveryPending)
@@ -81,6 +98,9 @@ func (db *DB) purgePayloadChunk(ctx context.Context, destination string, before 
 			position  sql.NullInt64
 			created   time.Time
 		}
+		if err := db.purgeTurn(ctx, tx); err != nil {
+			return err
+		}
 		rows, err := tx.QueryContext(ctx, db.d.rebind(`SELECT p.event_id, e.workspace_id, e.position, e.created_at
 			FROM webhook_payloads p JOIN events e ON e.id = p.event_id WHERE p.event_id > ? ORDER BY p.event_id LIMIT ?`), after, purgeChunk)
 		if err != nil {
@@ -122,10 +142,15 @@ func (db *DB) purgePayloadChunk(ctx context.Context, destination string, before 
 			if len(unneeded) == 0 {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM webhook_payloads WHERE event_id IN (`+placeholders(len(unneeded))+`)`), inArgs(unneeded)...); err != nil {
+			res, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM webhook_payloads WHERE event_id IN (`+placeholders(len(unneeded))+`)`), inArgs(unneeded)...)
+			if err != nil {
 				return err
 			}
-			n += len(unneeded)
+			gone, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += int(gone)
 		}
 		return nil
 	})
