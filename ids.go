@@ -16,12 +16,19 @@ var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadd
 // 48 bits of milliseconds followed by 80 random bits, so that ids sort by
 // creation time and cannot be guessed.
 func NewID(prefix string) string {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	b := idAt(time.Now())
 	if _, err := rand.Read(b[6:]); err != nil {
 		panic("calgate: no randomness: " + err.Error())
 	}
 	return prefix + "_" + idEncoding.EncodeToString(b[:])
+}
+
+// idAt is an id's 16 bytes with t's milliseconds in the first 48 bits and
+// zeros after them.
+func idAt(t time.Time) [16]byte {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	return b
 }
 
 // DeliveryID is the id of an event's delivery to an endpoint: NewID's
@@ -30,8 +37,7 @@ func NewID(prefix string) string {
 // gives the same id, so a message sent again after a crash carries the
 // webhook-id its receiver saw the first time.
 func DeliveryID(webhookID string, eventID int64, at time.Time) string {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(at.UnixMilli())<<16)
+	b := idAt(at)
 	h := sha256.Sum256(binary.BigEndian.AppendUint64([]byte(webhookID+"\x00"), uint64(eventID)))
 	copy(b[6:], h[:10])
 	return "msg_" + idEncoding.EncodeToString(b[:])
@@ -41,8 +47,7 @@ func DeliveryID(webhookID string, eventID int64, at time.Time) string {
 // give for the time t: every id given for an earlier millisecond sorts
 // below it, every one for t or later at or above it.
 func FirstIDAt(prefix string, t time.Time) string {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	b := idAt(t)
 	return prefix + "_" + idEncoding.EncodeToString(b[:])
 }
 

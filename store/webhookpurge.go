@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/calgate/calgate"
@@ -57,9 +58,7 @@ func (db *DB) PurgeDeliveries(ctx context.Context, before time.Time) (int, error
 		if len(ids) < purgeChunk {
 			return total, nil
 		}
-		for _, id := range ids {
-			after = max(after, id)
-		}
+		after = slices.Max(ids)
 	}
 }
 
